@@ -1,0 +1,34 @@
+"""outreach: field outreach for voluntary social-insurance enrollment campaigns."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import config as config_module
+from .db import init_app as init_db
+from .extensions import init_extensions
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Application factory: settings, database, extensions, blueprints, CLI."""
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_path=str(config_module.INSTANCE_DIR),
+    )
+    app.config.from_mapping(config_module.from_environment())
+    if config:
+        app.config.update(config)
+
+    init_db(app)
+    init_extensions(app)
+
+    from .views import register_blueprints
+
+    register_blueprints(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,135 @@
+"""The `outreach` command: database upgrade, users and the demo province."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlmodel import Session, select
+
+from . import migrate
+from .models import GeoUnit
+from .models.codes import Role
+from .services.accounts import AccountError, create_user
+from .services.clock import today_local
+from .services.demo import DEMO_PASSWORD, DemoError, build_demo, database_is_empty
+from .services.formatting import format_number
+
+
+def _session() -> Session:
+    return Session(current_app.extensions["engine"], expire_on_commit=False)
+
+
+@click.group("db")
+def db_group():
+    """Database schema commands."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str):
+    """Apply the Alembic migrations up to a revision."""
+    migrate.upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"Đã cập nhật cấu trúc cơ sở dữ liệu ({revision}).")
+
+
+@click.command("create-user")
+@click.option("--username", required=True, help="Tên đăng nhập")
+@click.option("--full-name", required=True, help="Họ và tên")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option(
+    "--scope",
+    "scope_code",
+    required=True,
+    help="Mã đơn vị phạm vi: mã tỉnh (24), mã xã (07210) hoặc mã nhóm",
+)
+@click.option("--organization", default="", help="Đơn vị công tác")
+@click.password_option("--password", help="Mật khẩu (ít nhất 8 ký tự)")
+@with_appcontext
+def create_user_command(username, full_name, role, scope_code, organization, password):
+    """Create a user with a role and a scope in the geography tree."""
+    with _session() as session:
+        unit = session.exec(select(GeoUnit).where(GeoUnit.code == scope_code)).first()
+        if unit is None:
+            raise click.ClickException(f"Không có đơn vị mã {scope_code}.")
+        try:
+            user = create_user(
+                session,
+                username=username,
+                full_name=full_name,
+                password=password,
+                role=role,
+                scope_unit_id=unit.id,
+                organization=organization,
+            )
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+        click.echo(f"Đã tạo người dùng {user.username} ({role}, phạm vi {unit.name}).")
+
+
+@click.command("demo")
+@click.option("--persons", default=5000, show_default=True, type=click.IntRange(200, 1_000_000))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--visits-per-person", default=2.0, show_default=True, type=float)
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Ngày coi là hôm nay (mặc định: hôm nay theo giờ Việt Nam)",
+)
+@click.option("--if-empty", is_flag=True, help="Không làm gì nếu cơ sở dữ liệu đã có dữ liệu")
+@with_appcontext
+def demo_command(persons, seed, visits_per_person, today, if_empty):
+    """Build the demo province (new Bắc Ninh) into an empty database."""
+    day: date = today.date() if today else today_local()
+    with _session() as session:
+        if if_empty and not database_is_empty(session):
+            click.echo("Cơ sở dữ liệu đã có dữ liệu; bỏ qua dữ liệu mẫu.")
+            return
+        try:
+            report = build_demo(
+                session,
+                persons=persons,
+                seed=seed,
+                today=day,
+                visits_per_person=visits_per_person,
+                progress=lambda m: click.echo(f"  … {m}", err=True),
+            )
+        except DemoError as exc:
+            raise click.ClickException(str(exc)) from exc
+    n = format_number
+    click.echo(
+        f"Đã tạo dữ liệu mẫu: {n(report.persons)} người, {n(report.households)} hộ, "
+        f"{n(report.villages)} thôn, {n(report.visits)} lượt thăm, {n(report.users)} người dùng "
+        f"trong {report.seconds:.1f} giây."
+    )
+    print_logins(report.logins)
+
+
+def print_logins(logins) -> None:
+    """Print the demo accounts and their shared password."""
+    click.echo(f"\nTài khoản mẫu (mật khẩu chung: {DEMO_PASSWORD}):")
+    for login in logins:
+        click.echo(f"  {login.username:<22} {login.role:<10} {login.description}")
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the commands to the app's CLI."""
+    app.cli.add_command(db_group)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(demo_command)
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+def main():
+    """outreach: vận động tham gia BHXH tự nguyện."""

@@ -1,0 +1,62 @@
+"""Settings read from the environment (OUTREACH_* and DATABASE_URL); SQLite under instance/ by default."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+INSTANCE_DIR = Path(
+    os.environ.get("OUTREACH_INSTANCE_DIR", Path(__file__).resolve().parent.parent / "instance")
+)
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key() -> str:
+    """The key from OUTREACH_SECRET_KEY, else one kept in instance/ so sessions survive restarts."""
+    if key := os.environ.get("OUTREACH_SECRET_KEY"):
+        return key
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def default_database_url() -> str:
+    """The embedded default: a SQLite file under instance/."""
+    return f"sqlite:///{INSTANCE_DIR / 'outreach.sqlite3'}"
+
+
+def from_environment() -> dict:
+    """Build the Flask config mapping from environment variables."""
+    return {
+        "SECRET_KEY": _secret_key(),
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or default_database_url(),
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("OUTREACH_TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "LANGUAGES": ["vi", "en"],
+        # Sessions end after two hours without activity; "remember me" is off unless ticked.
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            minutes=int(os.environ.get("OUTREACH_SESSION_MINUTES", "120"))
+        ),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("OUTREACH_SECURE_COOKIES", False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("OUTREACH_SECURE_COOKIES", False),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "LOGIN_MAX_FAILURES": int(os.environ.get("OUTREACH_LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_LOCK_MINUTES": int(os.environ.get("OUTREACH_LOGIN_LOCK_MINUTES", "15")),
+        "PROVINCE_CODE": os.environ.get("OUTREACH_PROVINCE_CODE", "24"),
+    }

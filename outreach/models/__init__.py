@@ -1,0 +1,28 @@
+"""SQLModel tables only. Importing this package registers every table on SQLModel.metadata."""
+
+from .audit import AuditLog
+from .campaigns import Campaign, PolicyRate, Target
+from .geography import GeoUnit
+from .households import Household, Person
+from .imports import ImportBatch, ImportMapping, Payment
+from .reports import ReportPeriod, Summary
+from .users import User
+from .visits import Visit, VisitOutcome
+
+__all__ = [
+    "AuditLog",
+    "Campaign",
+    "GeoUnit",
+    "Household",
+    "ImportBatch",
+    "ImportMapping",
+    "Payment",
+    "Person",
+    "PolicyRate",
+    "ReportPeriod",
+    "Summary",
+    "Target",
+    "User",
+    "Visit",
+    "VisitOutcome",
+]

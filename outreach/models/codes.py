@@ -1,0 +1,101 @@
+"""Closed vocabularies stored as short strings (portable across SQLite and PostgreSQL)."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CANVASSER = "canvasser"
+    LEADER = "leader"
+    ADMIN = "admin"
+    MEDIA = "media"
+
+
+class UnitKind(StrEnum):
+    PROVINCE = "province"
+    GROUP = "group"  # optional: an old district some provinces still report by
+    COMMUNE = "commune"
+    VILLAGE = "village"
+
+
+class Sex(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class SupportGroup(StrEnum):
+    POOR = "poor"
+    NEAR_POOR = "near_poor"
+    ETHNIC_MINORITY = "ethnic_minority"
+    OTHER = "other"
+
+
+class Channel(StrEnum):
+    HOME = "home"
+    PHONE = "phone"
+    MEETING = "meeting"
+
+
+class Outcome(StrEnum):
+    ENROLLED_NEW = "enrolled_new"
+    RENEWED = "renewed"
+    PROMISED = "promised"
+    CONSIDERING = "considering"
+    NOT_HOME = "not_home"
+    REFUSED = "refused"
+    ALREADY_COVERED = "already_covered"
+    MOVED = "moved"
+    DECEASED = "deceased"
+    WRONG_INFO = "wrong_info"
+
+
+# Outcomes after which a person leaves the worklist (DESIGN §5).
+CLOSING_OUTCOMES = frozenset(
+    {
+        Outcome.ENROLLED_NEW,
+        Outcome.RENEWED,
+        Outcome.MOVED,
+        Outcome.DECEASED,
+        Outcome.ALREADY_COVERED,
+    }
+)
+
+
+class RefusalReason(StrEnum):
+    NO_MONEY = "no_money"
+    DISTRUST = "distrust"
+    ALREADY_COMPULSORY = "already_compulsory"
+    WANTS_WITHDRAWAL = "wants_withdrawal"
+    TOO_OLD = "too_old"
+    OTHER = "other"
+
+
+class ReviewStatus(StrEnum):
+    NONE = "none"
+    FLAGGED = "flagged"
+    CONFIRMED = "confirmed"
+    RETURNED = "returned"
+
+
+class ImportKind(StrEnum):
+    PARTICIPANTS = "participants"
+    UNEMPLOYMENT = "unemployment"
+    RESERVED = "reserved"
+    POTENTIAL = "potential"
+    PAYMENTS = "payments"
+
+
+class BatchStatus(StrEnum):
+    UPLOADED = "uploaded"
+    PREVIEWED = "previewed"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class SummaryStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+# Payment frequencies in months allowed by Law 41/2024 Art. 36(2).
+PAYMENT_FREQUENCIES = (1, 3, 6, 12)

@@ -1,0 +1,83 @@
+"""Households and the persons in them, with the facts the BHXH lists carry."""
+
+from datetime import date, datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from .base import utcnow
+
+
+class Household(SQLModel, table=True):
+    """A household to visit. Carries its province and commune so scope filters hit one index."""
+
+    __tablename__ = "household"
+    __table_args__ = (
+        Index("ix_household_commune_village", "commune_id", "village_id"),
+        Index("ix_household_canvasser", "assigned_canvasser_id"),
+        Index("ix_household_province_commune", "province_id", "commune_id"),
+        Index("ix_household_commune_code", "commune_id", "code"),
+        Index("ix_household_commune_address_key", "commune_id", "address_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    province_id: int = Field(foreign_key="geo_unit.id")
+    commune_id: int = Field(foreign_key="geo_unit.id")
+    village_id: int | None = Field(default=None, foreign_key="geo_unit.id")
+    # Household code (mã hộ gia đình) when the list has one.
+    code: str | None = Field(default=None, max_length=32)
+    address: str = Field(default="", max_length=300)
+    # Normalized address + head, used to group persons when there is no household code.
+    address_key: str = Field(default="", max_length=400)
+    head_name: str = Field(default="", max_length=200)
+    phone: str | None = Field(default=None, max_length=20)  # E.164
+    latitude: float | None = None
+    longitude: float | None = None
+    assigned_canvasser_id: int | None = Field(default=None, foreign_key="app_user.id")
+    last_visit_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Person(SQLModel, table=True):
+    """A person from one or more BHXH lists, with the facts that decide their priority."""
+
+    __tablename__ = "person"
+    __table_args__ = (
+        Index("ix_person_household", "household_id"),
+        Index("ix_person_commune_name", "commune_id", "name_key"),
+        Index("ix_person_commune_paid_through", "commune_id", "paid_through"),
+        Index("ix_person_commune_benefit_end", "commune_id", "benefit_end"),
+        Index("ix_person_province", "province_id"),
+        Index("ix_person_phone", "phone"),
+        Index("uq_person_bhxh", "bhxh_number", unique=True),
+        Index("uq_person_citizen_id", "citizen_id", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id")
+    province_id: int = Field(foreign_key="geo_unit.id")
+    commune_id: int = Field(foreign_key="geo_unit.id")
+    full_name: str = Field(max_length=200)
+    # Lowercase, no diacritics: "nguyen van a" finds "Nguyễn Văn A".
+    name_key: str = Field(default="", max_length=200)
+    date_of_birth: date | None = None
+    sex: str | None = Field(default=None, max_length=8)
+    bhxh_number: str | None = Field(default=None, max_length=10)  # mã số BHXH, 10 digits
+    citizen_id: str | None = Field(default=None, max_length=12)  # CCCD 12 digits or CMND 9
+    citizen_id_is_legacy: bool = Field(default=False)  # a 9-digit CMND, flagged
+    phone: str | None = Field(default=None, max_length=20)  # E.164
+    support_group: str | None = Field(default=None, max_length=20)
+    # Voluntary participant facts.
+    is_participant: bool = Field(default=False)
+    paid_through: date | None = None  # last day of the month paid through
+    payment_frequency: int | None = None  # months: 1, 3, 6, 12
+    income_basis: int | None = None  # VND per month
+    # Unemployment benefit.
+    benefit_start: date | None = None
+    benefit_end: date | None = None
+    # Reserved contribution record (bảo lưu), in months.
+    reserved_months: int | None = None
+    is_potential: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

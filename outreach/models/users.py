@@ -1,0 +1,44 @@
+"""People who log in: canvassers, leaders, admins, media staff."""
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from .base import utcnow
+
+
+class User(SQLModel, table=True):
+    """A login with one role and one scope unit in the geography tree."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=80, unique=True)
+    full_name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=16, index=True)
+    scope_unit_id: int = Field(foreign_key="geo_unit.id", index=True)
+    # Where the person works: "Bưu điện xã …", "UBND phường …", "BHXH tỉnh Bắc Ninh".
+    organization: str = Field(default="", max_length=200)
+    phone: str | None = Field(default=None, max_length=20)
+    is_active: bool = Field(default=True)
+    must_change_password: bool = Field(default=False)
+    failed_logins: int = Field(default=0)
+    locked_until: datetime | None = None
+    last_login_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    # The four members Flask-Login expects, written here so models stay free of Flask imports.
+    @property
+    def is_authenticated(self) -> bool:
+        """Every stored user is a real, authenticated identity once loaded."""
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        """Stored users are never anonymous."""
+        return False
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session."""
+        return str(self.id)

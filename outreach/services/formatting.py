@@ -1,0 +1,51 @@
+"""Vietnamese-style numbers and dates (1.125.000, 93,94%, 15/11/2026) for any locale we serve."""
+
+from datetime import date, datetime
+
+from babel.dates import format_date as _babel_date
+from babel.numbers import format_decimal, format_percent
+
+from .clock import VIETNAM
+
+
+def format_number(value: float | int | None, locale: str = "vi") -> str:
+    """A whole number with thousands separators: 1.125.000 in Vietnamese."""
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0", locale=locale)
+
+
+def format_ratio(value: float | None, locale: str = "vi") -> str:
+    """A ratio as a percentage with two decimals: 0.9394 → 93,94%."""
+    if value is None:
+        return "—"
+    return format_percent(value, format="#,##0.00%", locale=locale)
+
+
+def format_day(value: date | datetime | None, locale: str = "vi") -> str:
+    """A date as dd/MM/yyyy, the way Vietnamese forms write it."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(VIETNAM)  # the Vietnamese calendar day, not the UTC one
+    return _babel_date(value, "dd/MM/yyyy", locale=locale)
+
+
+def mask_identifier(value: str | None, visible: int = 4) -> str:
+    """Hide all but the last digits of a CCCD or BHXH number: 001234567890 → ••••••••7890."""
+    if not value:
+        return "—"
+    return "•" * max(len(value) - visible, 0) + value[-visible:]
+
+
+def format_phone(e164: str | None) -> str:
+    """An E.164 number in Vietnamese national format: +84912345678 → 0912 345 678."""
+    if not e164:
+        return ""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(e164, "VN")
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)

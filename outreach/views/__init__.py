@@ -1,0 +1,12 @@
+"""Thin blueprints: parse the request, call a service, render."""
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register every feature's blueprint and the error pages."""
+    from . import auth, errors, home, households, prefs
+
+    for module in (auth, home, households, prefs):
+        app.register_blueprint(module.bp)
+    errors.register(app)

@@ -1,0 +1,44 @@
+"""Each role's home page: who you are, what is in your scope, what to do next."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from ..db import get_session
+from ..models import GeoUnit
+from ..models.codes import Role
+from ..services import overview
+from .guards import current_scope
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Land each role on its own home page."""
+    session = get_session()
+    scope = current_scope()
+    unit = session.get(GeoUnit, scope.unit_id)
+    context = {"scope": scope, "unit": unit}
+    if current_user.role == Role.CANVASSER:
+        context["households"] = overview.assigned_households(
+            session, scope=scope, canvasser_id=current_user.id
+        )
+        context["assigned"] = overview.count_assigned(
+            session, scope=scope, canvasser_id=current_user.id
+        )
+        context["totals"] = overview.scope_totals(session, scope=scope)
+        return render_template("home/canvasser.html", **context)
+    if current_user.role == Role.LEADER:
+        context["totals"] = overview.scope_totals(session, scope=scope)
+        context["communes"] = overview.commune_counts(session, scope=scope)
+        context["campaign"] = overview.active_campaign(session, province_id=scope.province_id)
+        return render_template("home/leader.html", **context)
+    if current_user.role == Role.ADMIN:
+        context["totals"] = overview.admin_totals(session, province_id=scope.province_id)
+        context["campaign"] = overview.active_campaign(session, province_id=scope.province_id)
+        return render_template("home/admin.html", **context)
+    context["summaries"] = overview.published_summaries(session, province_id=scope.province_id)
+    return render_template("home/media.html", **context)

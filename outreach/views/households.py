@@ -1,0 +1,39 @@
+"""One household's page: members, their list facts and the visit history."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, request
+from flask_login import current_user
+
+from ..db import get_session
+from ..models.codes import Role
+from ..services.audit import record_event
+from ..services.households import household_detail
+from .guards import current_scope, render_page_or_fragment, roles_required
+
+bp = Blueprint("households", __name__, url_prefix="/households")
+
+
+@bp.get("/<int:household_id>")
+@roles_required(Role.CANVASSER, Role.LEADER, Role.ADMIN)
+def show(household_id: int):
+    """A household in the user's scope; anything else is a 404, whether it exists or not."""
+    session = get_session()
+    detail = household_detail(session, household_id=household_id, scope=current_scope())
+    if detail is None:
+        abort(404)
+    # Every view of a person's record is audited (Decree 13/2023).
+    record_event(
+        session,
+        action="view_household",
+        user_id=current_user.id,
+        username=current_user.username,
+        object_type="household",
+        object_id=household_id,
+        ip=request.remote_addr or "",
+        detail={"persons": [p.id for p in detail.members]},
+    )
+    session.commit()
+    return render_page_or_fragment(
+        "households/show.html", "households/_members.html", detail=detail
+    )

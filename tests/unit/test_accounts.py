@@ -1,0 +1,79 @@
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from outreach.models import AuditLog, GeoUnit, User
+from outreach.models.base import utcnow
+from outreach.services.accounts import AccountError, LoginError, authenticate, create_user
+from outreach.services.demo import DEMO_PASSWORD
+
+
+def _commune(session):
+    return session.exec(select(GeoUnit).where(GeoUnit.code == "07210")).one()
+
+
+def test_create_user_hashes_the_password(session):
+    user = create_user(session, username="Canbo.Moi", full_name="Cán Bộ Mới", password="mat-khau-dai",
+                       role="canvasser", scope_unit_id=_commune(session).id)
+    session.commit()
+    assert user.username == "canbo.moi"
+    assert user.password_hash.startswith("scrypt:") and "mat-khau-dai" not in user.password_hash
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"password": "ngan"}, "ít nhất 8 ký tự"),
+        ({"role": "boss"}, "Vai trò không hợp lệ"),
+        ({"username": "admin"}, "đã có người dùng"),
+        ({"username": "có dấu cách"}, "Tên đăng nhập chỉ gồm"),
+    ],
+)
+def test_create_user_rejects_bad_input_in_vietnamese(session, kwargs, message):
+    args = {"username": "nguoi.moi", "full_name": "Người Mới", "password": "mat-khau-dai",
+            "role": "leader", "scope_unit_id": _commune(session).id} | kwargs
+    with pytest.raises(AccountError, match=message):
+        create_user(session, **args)
+
+
+def test_village_is_not_a_valid_scope(session):
+    village = session.exec(select(GeoUnit).where(GeoUnit.kind == "village")).first()
+    with pytest.raises(AccountError, match="Phạm vi"):
+        create_user(session, username="x.y", full_name="X", password="mat-khau-dai", role="leader",
+                    scope_unit_id=village.id)
+
+
+def test_authenticate_counts_failures_and_locks_the_name(session):
+    for _ in range(5):
+        result = authenticate(session, username="admin", password="sai", ip="10.0.0.1")
+        assert result.error == LoginError.BAD_CREDENTIALS
+    failures = session.exec(select(AuditLog).where(AuditLog.action == "login_failed")).all()
+    assert len(failures) == 5 and all(f.username == "admin" for f in failures)
+    assert session.exec(select(User).where(User.username == "admin")).one().failed_logins == 5
+    # Even the right password is refused while the name is locked.
+    assert authenticate(session, username="admin", password=DEMO_PASSWORD).error == LoginError.LOCKED
+    # After the lock window the right password works again.
+    later = utcnow() + timedelta(minutes=16)
+    assert authenticate(session, username="admin", password=DEMO_PASSWORD, now=later).user is not None
+
+
+def test_unknown_names_are_counted_too(session):
+    result = authenticate(session, username="khong.co", password="x")
+    assert result.error == LoginError.BAD_CREDENTIALS
+    assert session.exec(select(AuditLog).where(AuditLog.username == "khong.co")).one().action == "login_failed"
+
+
+def test_inactive_user_cannot_log_in(session):
+    user = session.exec(select(User).where(User.username == "baochi")).one()
+    user.is_active = False
+    session.add(user)
+    session.commit()
+    assert authenticate(session, username="baochi", password=DEMO_PASSWORD).error == LoginError.INACTIVE
+
+
+def test_successful_login_is_audited(session):
+    result = authenticate(session, username="lanhdao.tinh", password=DEMO_PASSWORD, ip="1.2.3.4")
+    assert result.user is not None and result.user.last_login_at is not None
+    entry = session.exec(select(AuditLog).where(AuditLog.action == "login")).one()
+    assert entry.user_id == result.user.id and entry.ip == "1.2.3.4"

@@ -1,0 +1,43 @@
+from sqlmodel import select
+
+from outreach.models import GeoUnit
+from outreach.models.codes import UnitKind
+from outreach.services import geography
+
+
+def test_new_bac_ninh_has_its_99_official_communes():
+    communes = geography.official_communes("24")
+    assert geography.province_name("24") == "Tỉnh Bắc Ninh"
+    assert len(communes) == 99
+    assert len({c.code for c in communes}) == 99
+    assert any(c.name == "Phường Bắc Giang" for c in communes)
+
+
+def test_old_bac_giang_commune_maps_to_its_new_ward():
+    new = geography.convert_legacy_commune("24", "Thành phố Bắc Giang", "Phường Thọ Xương")
+    assert new is not None and not new.is_split
+    (code,) = new.new_commune_codes
+    assert {c.code: c.name for c in geography.official_communes("24")}[code] == "Phường Bắc Giang"
+    # Without type prefixes or diacritics, the same answer.
+    assert geography.convert_legacy_commune("24", "bac giang", "tho xuong") == new
+
+
+def test_split_old_commune_is_reported_as_split():
+    # Xã Tân Thạnh (Thới Lai, Cần Thơ) was divided between two new communes.
+    match = geography.convert_legacy_commune("92", "Huyện Thới Lai", "Xã Tân Thạnh")
+    assert match is not None and match.is_split and len(match.new_commune_codes) == 2
+
+
+def test_unknown_old_commune_is_none():
+    assert geography.convert_legacy_commune("24", "Huyện Không Có", "Xã Không Có") is None
+
+
+def test_load_province_is_idempotent_and_groups_by_old_district(session):
+    before = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.COMMUNE)).all()
+    province = geography.load_province(session, province_code="24", with_old_districts=True)
+    session.commit()
+    after = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.COMMUNE)).all()
+    assert len(before) == len(after) == 99
+    groups = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.GROUP)).all()
+    assert groups, "communes are grouped under their old districts"
+    assert all(c.parent_id in {g.id for g in groups} | {province.id} for c in after)

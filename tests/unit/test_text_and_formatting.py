@@ -1,0 +1,54 @@
+from datetime import UTC, date, datetime
+
+import pytest
+
+from outreach.services.formatting import (
+    format_day,
+    format_number,
+    format_phone,
+    format_ratio,
+    mask_identifier,
+)
+from outreach.services.text import compact_key, fold
+
+
+@pytest.mark.parametrize(
+    ("raw", "folded"),
+    [
+        ("Nguyễn Văn A", "nguyen van a"),
+        ("  ĐẶNG   Thị  Hồng ", "dang thi hong"),
+        ("Phường Đa Mai", "phuong da mai"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_fold_ignores_case_diacritics_and_spacing(raw, folded):
+    assert fold(raw) == folded
+
+
+def test_compact_key_drops_punctuation_and_spaces():
+    assert compact_key("Phường Thọ Xương") == "phuongthoxuong"
+    assert compact_key("TT. Tân-An") == "tttanan"
+
+
+def test_vietnamese_number_percent_and_date_formats():
+    assert format_number(1125000) == "1.125.000"
+    assert format_ratio(0.9394) == "93,94%"
+    assert format_day(date(2026, 11, 15)) == "15/11/2026"
+    assert format_number(1125000, "en") == "1,125,000"
+    assert format_number(None) == "—"
+
+
+def test_datetime_is_shown_as_the_vietnamese_calendar_day():
+    # 20:00 UTC on the 15th is 03:00 on the 16th in Hà Nội.
+    assert format_day(datetime(2026, 11, 15, 20, 0, tzinfo=UTC)) == "16/11/2026"
+
+
+def test_identifiers_are_masked_but_for_the_last_four_digits():
+    assert mask_identifier("001234567890") == "••••••••7890"
+    assert mask_identifier(None) == "—"
+
+
+def test_phones_are_shown_in_national_format():
+    assert format_phone("+84912345678") == "0912 345 678"
+    assert format_phone(None) == ""

@@ -1,0 +1,85 @@
+"""Login, logout, CSRF, throttling, session expiry for htmx, and the language switch."""
+
+from sqlmodel import select
+
+from outreach.models import AuditLog
+from tests.conftest import csrf_token, login
+
+
+def test_login_page_is_vietnamese(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert "Đăng nhập" in html and "Tên đăng nhập" in html and "Mật khẩu" in html
+    assert 'lang="vi"' in html
+
+
+def test_remember_me_is_off_by_default(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert 'name="remember"' in html and 'checked' not in html.split('name="remember"')[0][-200:]
+    response = login(client, "admin")
+    assert response.status_code == 302
+    assert not any(c.key == "remember_token" for c in client._cookies.values())
+
+
+def test_bad_login_gets_a_vietnamese_error_and_is_counted(client, session):
+    response = login(client, "admin", "sai-mat-khau")
+    assert response.status_code == 401
+    assert "Tên đăng nhập hoặc mật khẩu không đúng." in response.get_data(as_text=True)
+    assert session.exec(select(AuditLog).where(AuditLog.action == "login_failed")).one().username == "admin"
+
+
+def test_too_many_failures_lock_the_login(client):
+    for _ in range(5):
+        assert login(client, "admin", "sai").status_code == 401
+    response = login(client, "admin")  # right password, but locked
+    assert response.status_code == 429
+    assert "Đăng nhập sai quá nhiều lần" in response.get_data(as_text=True)
+
+
+def test_login_without_csrf_token_is_refused(client):
+    response = client.post("/login", data={"username": "admin", "password": "Demo@2026"})
+    assert response.status_code == 400
+    assert "Yêu cầu không hợp lệ" in response.get_data(as_text=True)
+
+
+def test_logout_is_a_post_with_csrf(login_as):
+    client = login_as("admin")
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400  # no token
+    response = client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302  # back to the login page
+
+
+def test_htmx_request_without_session_gets_hx_redirect(client):
+    response = client.get("/households/1", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login")
+    assert "<form" not in response.get_data(as_text=True)
+    plain = client.get("/households/1")
+    assert plain.status_code == 302 and "/login" in plain.headers["Location"]
+
+
+def test_login_returns_to_the_page_asked_for_but_never_off_site(client):
+    token = csrf_token(client)
+    data = {"username": "admin", "password": "Demo@2026", "csrf_token": token}
+    assert client.post("/login?next=/households/1", data=data).headers["Location"] == "/households/1"
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    data["csrf_token"] = csrf_token(client)
+    assert client.post("/login?next=//evil.example/", data=data).headers["Location"] == "/"
+
+
+def test_english_is_the_second_language(login_as):
+    client = login_as("admin")
+    response = client.post("/language", data={"lang": "en", "next": "/", "csrf_token": csrf_token(client, "/")})
+    assert response.status_code == 302
+    html = client.get("/").get_data(as_text=True)
+    assert 'lang="en"' in html and "Log out" in html
+
+
+def test_security_headers(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
