@@ -14,7 +14,7 @@ from .models import GeoUnit
 from .models.codes import Role
 from .services.accounts import AccountError, create_user
 from .services.clock import today_local
-from .services.demo import DEMO_PASSWORD, DemoError, build_demo, database_is_empty
+from .services.demo import DEMO_PASSWORD, DemoError, build_demo, database_is_empty, demo_logins
 from .services.formatting import format_number
 
 
@@ -110,11 +110,23 @@ def demo_command(persons, seed, visits_per_person, today, if_empty):
     print_logins(report.logins)
 
 
+@click.command("demo-logins")
+@with_appcontext
+def demo_logins_command():
+    """Print the demo accounts to try, if the demo province is loaded."""
+    with _session() as session:
+        logins = demo_logins(session)
+    if logins:
+        print_logins(logins)
+    else:
+        click.echo("Chưa có tài khoản mẫu (chạy: outreach demo).")
+
+
 def print_logins(logins) -> None:
     """Print the demo accounts and their shared password."""
     click.echo(f"\nTài khoản mẫu (mật khẩu chung: {DEMO_PASSWORD}):")
     for login in logins:
-        click.echo(f"  {login.username:<22} {login.role:<10} {login.description}")
+        click.echo(f"  {login.username:<18} {login.role:<10} {login.description}")
 
 
 def register_commands(app: Flask) -> None:
@@ -122,6 +134,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(demo_logins_command)
 
 
 def _create_app():

@@ -31,7 +31,7 @@ _counter = itertools.count()
 
 
 def backend() -> str:
-    """"postgresql" when the suite runs against PostgreSQL, else "sqlite"."""
+    """ "postgresql" when the suite runs against PostgreSQL, else "sqlite"."""
     return "postgresql" if PG_ADMIN_URL else "sqlite"
 
 
@@ -40,8 +40,10 @@ def _pg_url(name: str) -> str:
 
 
 def _pg_admin(sql: str) -> None:
-    engine = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1),
-                           isolation_level="AUTOCOMMIT")
+    engine = create_engine(
+        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1),
+        isolation_level="AUTOCOMMIT",
+    )
     with engine.connect() as conn:
         conn.execute(text(sql))
     engine.dispose()
@@ -125,7 +127,9 @@ def client(app):
     return app.test_client()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf-token" content="([^"]+)"')
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf-token" content="([^"]+)"'
+)
 
 
 def csrf_token(client, path: str = "/login") -> str:

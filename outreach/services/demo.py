@@ -375,7 +375,6 @@ def build_demo(
 
     users = _create_users(session, rng, province, communes, persons)
     report.users = len(users["all"])
-    report.logins = users["logins"]
     _create_campaign(session, province, communes, persons, today)
     session.commit()
     say(f"geography and {report.users} users ready")
@@ -417,8 +416,32 @@ def build_demo(
         reset_sequence(conn, table.__table__)
     session.commit()
     _analyze(session)
+    report.logins = demo_logins(session)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def demo_logins(session: Session) -> list[DemoLogin]:
+    """The demo accounts worth trying, one per role and scope level, if they exist."""
+    first_commune = session.exec(
+        select(GeoUnit.code).where(GeoUnit.kind == UnitKind.COMMUNE).order_by(GeoUnit.code)
+    ).first()
+    wanted = [
+        "admin",
+        "lanhdao.tinh",
+        "lanhdao.cum",
+        f"lanhdao.{first_commune}",
+        f"canbo.{first_commune}.1",
+        f"canbo.{first_commune}.2",
+        "baochi",
+    ]
+    users = {u.username: u for u in session.exec(select(User).where(User.username.in_(wanted)))}
+    logins = []
+    for username in wanted:
+        if (user := users.get(username)) is not None:
+            scope = session.get(GeoUnit, user.scope_unit_id)
+            logins.append(DemoLogin(username, user.role, f"{user.organization} · {scope.name}"))
+    return logins
 
 
 def _commune_centers() -> dict[str, tuple[float, float]]:
@@ -493,17 +516,7 @@ def _create_users(session, rng, province, communes, persons) -> dict:
                 )
             )
     session.flush()
-    first = communes[0]
-    logins = [
-        DemoLogin("admin", Role.ADMIN, f"BHXH tỉnh {short}"),
-        DemoLogin("lanhdao.tinh", Role.LEADER, f"cả tỉnh {short}"),
-        DemoLogin(f"lanhdao.{first.code}", Role.LEADER, first.name),
-        DemoLogin(f"canbo.{first.code}.1", Role.CANVASSER, f"Bưu điện {first.name}"),
-        DemoLogin("baochi", Role.MEDIA, "báo chí, truyền hình"),
-    ]
-    if group is not None:
-        logins.insert(2, DemoLogin("lanhdao.cum", Role.LEADER, f"các xã thuộc {group.name} cũ"))
-    return {"all": created, "canvassers": canvassers, "logins": logins}
+    return {"all": created, "canvassers": canvassers}
 
 
 def _create_campaign(session, province, communes, persons, today: date) -> Campaign:

@@ -14,8 +14,14 @@ def _commune(session):
 
 
 def test_create_user_hashes_the_password(session):
-    user = create_user(session, username="Canbo.Moi", full_name="Cán Bộ Mới", password="mat-khau-dai",
-                       role="canvasser", scope_unit_id=_commune(session).id)
+    user = create_user(
+        session,
+        username="Canbo.Moi",
+        full_name="Cán Bộ Mới",
+        password="mat-khau-dai",
+        role="canvasser",
+        scope_unit_id=_commune(session).id,
+    )
     session.commit()
     assert user.username == "canbo.moi"
     assert user.password_hash.startswith("scrypt:") and "mat-khau-dai" not in user.password_hash
@@ -31,8 +37,13 @@ def test_create_user_hashes_the_password(session):
     ],
 )
 def test_create_user_rejects_bad_input_in_vietnamese(session, kwargs, message):
-    args = {"username": "nguoi.moi", "full_name": "Người Mới", "password": "mat-khau-dai",
-            "role": "leader", "scope_unit_id": _commune(session).id} | kwargs
+    args = {
+        "username": "nguoi.moi",
+        "full_name": "Người Mới",
+        "password": "mat-khau-dai",
+        "role": "leader",
+        "scope_unit_id": _commune(session).id,
+    } | kwargs
     with pytest.raises(AccountError, match=message):
         create_user(session, **args)
 
@@ -40,8 +51,14 @@ def test_create_user_rejects_bad_input_in_vietnamese(session, kwargs, message):
 def test_village_is_not_a_valid_scope(session):
     village = session.exec(select(GeoUnit).where(GeoUnit.kind == "village")).first()
     with pytest.raises(AccountError, match="Phạm vi"):
-        create_user(session, username="x.y", full_name="X", password="mat-khau-dai", role="leader",
-                    scope_unit_id=village.id)
+        create_user(
+            session,
+            username="x.y",
+            full_name="X",
+            password="mat-khau-dai",
+            role="leader",
+            scope_unit_id=village.id,
+        )
 
 
 def test_authenticate_counts_failures_and_locks_the_name(session):
@@ -52,16 +69,23 @@ def test_authenticate_counts_failures_and_locks_the_name(session):
     assert len(failures) == 5 and all(f.username == "admin" for f in failures)
     assert session.exec(select(User).where(User.username == "admin")).one().failed_logins == 5
     # Even the right password is refused while the name is locked.
-    assert authenticate(session, username="admin", password=DEMO_PASSWORD).error == LoginError.LOCKED
+    assert (
+        authenticate(session, username="admin", password=DEMO_PASSWORD).error == LoginError.LOCKED
+    )
     # After the lock window the right password works again.
     later = utcnow() + timedelta(minutes=16)
-    assert authenticate(session, username="admin", password=DEMO_PASSWORD, now=later).user is not None
+    assert (
+        authenticate(session, username="admin", password=DEMO_PASSWORD, now=later).user is not None
+    )
 
 
 def test_unknown_names_are_counted_too(session):
     result = authenticate(session, username="khong.co", password="x")
     assert result.error == LoginError.BAD_CREDENTIALS
-    assert session.exec(select(AuditLog).where(AuditLog.username == "khong.co")).one().action == "login_failed"
+    assert (
+        session.exec(select(AuditLog).where(AuditLog.username == "khong.co")).one().action
+        == "login_failed"
+    )
 
 
 def test_inactive_user_cannot_log_in(session):
@@ -69,7 +93,10 @@ def test_inactive_user_cannot_log_in(session):
     user.is_active = False
     session.add(user)
     session.commit()
-    assert authenticate(session, username="baochi", password=DEMO_PASSWORD).error == LoginError.INACTIVE
+    assert (
+        authenticate(session, username="baochi", password=DEMO_PASSWORD).error
+        == LoginError.INACTIVE
+    )
 
 
 def test_successful_login_is_audited(session):

@@ -25,7 +25,10 @@ def test_counts_geography_and_users(session):
     roles = dict(session.exec(select(User.role, func.count()).group_by(User.role)).all())
     assert roles[Role.ADMIN] == 1 and roles[Role.MEDIA] == 1
     assert roles[Role.CANVASSER] >= 2 * 99 and roles[Role.LEADER] >= 99
-    organizations = {u.organization.split(" ")[0] for u in session.exec(select(User).where(User.role == Role.CANVASSER))}
+    organizations = {
+        u.organization.split(" ")[0]
+        for u in session.exec(select(User).where(User.role == Role.CANVASSER))
+    }
     assert organizations == {"Bưu", "UBND"}  # post-office and commune staff
 
 
@@ -34,9 +37,14 @@ def test_every_list_category_and_lapse_by_every_frequency_is_present(session):
     lapsed_frequencies: set = set()
     for p in session.exec(select(Person)):
         categories = list_categories(
-            today=DEMO_TODAY, is_participant=p.is_participant, paid_through=p.paid_through,
-            payment_frequency=p.payment_frequency, benefit_start=p.benefit_start,
-            benefit_end=p.benefit_end, reserved_months=p.reserved_months, is_potential=p.is_potential,
+            today=DEMO_TODAY,
+            is_participant=p.is_participant,
+            paid_through=p.paid_through,
+            payment_frequency=p.payment_frequency,
+            benefit_start=p.benefit_start,
+            benefit_end=p.benefit_end,
+            reserved_months=p.reserved_months,
+            is_potential=p.is_potential,
         )
         seen |= categories
         if ListCategory.LAPSED in categories:
@@ -51,8 +59,13 @@ def test_identifiers_and_phones_are_valid(session):
     assert bhxh and all(len(n) == 10 and n.isdigit() for n in bhxh) and len(set(bhxh)) == len(bhxh)
     ids = [p.citizen_id for p in persons]
     assert len(set(ids)) == len(ids)
-    assert all((len(i) == 12) != p.citizen_id_is_legacy and i.isdigit() for i, p in zip(ids, persons, strict=True))
-    phones = [p.phone for p in persons if p.phone] + [h.phone for h in session.exec(select(Household)) if h.phone]
+    assert all(
+        (len(i) == 12) != p.citizen_id_is_legacy and i.isdigit()
+        for i, p in zip(ids, persons, strict=True)
+    )
+    phones = [p.phone for p in persons if p.phone] + [
+        h.phone for h in session.exec(select(Household)) if h.phone
+    ]
     assert phones and all(phonenumbers.is_valid_number(phonenumbers.parse(n)) for n in phones)
     assert all(len(p.full_name.split()) >= 3 for p in persons)
 
@@ -60,7 +73,9 @@ def test_identifiers_and_phones_are_valid(session):
 def test_campaign_targets_and_visit_history(session):
     campaign = session.exec(select(Campaign)).one()
     assert campaign.starts_on <= DEMO_TODAY <= campaign.ends_on
-    assert session.exec(select(func.count()).select_from(Target)).one() == 100  # 99 communes + province
+    assert (
+        session.exec(select(func.count()).select_from(Target)).one() == 100
+    )  # 99 communes + province
     visits = session.exec(select(func.count()).select_from(Visit)).one()
     assert visits > DEMO_PERSONS  # about two per person
     outcomes = set(session.exec(select(VisitOutcome.outcome).distinct()).all())
@@ -68,14 +83,20 @@ def test_campaign_targets_and_visit_history(session):
     # Visits are within the campaign and never in the future; households know their last visit.
     first, last = session.exec(select(func.min(Visit.visited_at), func.max(Visit.visited_at))).one()
     assert first.date() >= campaign.starts_on and last.date() <= DEMO_TODAY
-    visited = session.exec(select(func.count()).select_from(Household).where(Household.last_visit_at.is_not(None))).one()
+    visited = session.exec(
+        select(func.count()).select_from(Household).where(Household.last_visit_at.is_not(None))
+    ).one()
     assert visited == session.exec(select(func.count(func.distinct(Visit.household_id)))).one()
 
 
 def _fingerprint(url: str) -> str:
     engine = make_engine(url)
     with Session(engine) as s:
-        rows = s.exec(select(Person.full_name, Person.bhxh_number, Person.phone, Person.paid_through).order_by(Person.id)).all()
+        rows = s.exec(
+            select(
+                Person.full_name, Person.bhxh_number, Person.phone, Person.paid_through
+            ).order_by(Person.id)
+        ).all()
         visits = s.exec(select(Visit.client_uuid, Visit.visited_at).order_by(Visit.id)).all()
     engine.dispose()
     return hashlib.sha256(repr((rows, visits)).encode()).hexdigest()

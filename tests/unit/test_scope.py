@@ -43,7 +43,10 @@ def test_group_scope_covers_the_communes_of_its_old_district(session):
 def test_province_scope_sees_the_whole_province(session):
     scope = scope_for(session, _user(session, "lanhdao.tinh"))
     assert scope.commune_ids is None
-    assert _count(session, Person, scope) == session.exec(select(func.count()).select_from(Person)).one()
+    assert (
+        _count(session, Person, scope)
+        == session.exec(select(func.count()).select_from(Person)).one()
+    )
 
 
 def test_media_sees_no_personal_data_at_all(session):
@@ -56,6 +59,8 @@ def test_media_sees_no_personal_data_at_all(session):
 def test_get_in_scope_refuses_another_communes_household(session):
     scope = scope_for(session, _user(session, "canbo.07210.1"))
     own = session.exec(select(Household).where(Household.commune_id.in_(scope.commune_ids))).first()
-    other = session.exec(select(Household).where(Household.commune_id.not_in(scope.commune_ids))).first()
+    other = session.exec(
+        select(Household).where(Household.commune_id.not_in(scope.commune_ids))
+    ).first()
     assert get_in_scope(session, Household, own.id, scope) is not None
     assert get_in_scope(session, Household, other.id, scope) is None

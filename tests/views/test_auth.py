@@ -14,7 +14,7 @@ def test_login_page_is_vietnamese(client):
 
 def test_remember_me_is_off_by_default(client):
     html = client.get("/login").get_data(as_text=True)
-    assert 'name="remember"' in html and 'checked' not in html.split('name="remember"')[0][-200:]
+    assert 'name="remember"' in html and "checked" not in html.split('name="remember"')[0][-200:]
     response = login(client, "admin")
     assert response.status_code == 302
     assert not any(c.key == "remember_token" for c in client._cookies.values())
@@ -24,7 +24,10 @@ def test_bad_login_gets_a_vietnamese_error_and_is_counted(client, session):
     response = login(client, "admin", "sai-mat-khau")
     assert response.status_code == 401
     assert "Tên đăng nhập hoặc mật khẩu không đúng." in response.get_data(as_text=True)
-    assert session.exec(select(AuditLog).where(AuditLog.action == "login_failed")).one().username == "admin"
+    assert (
+        session.exec(select(AuditLog).where(AuditLog.action == "login_failed")).one().username
+        == "admin"
+    )
 
 
 def test_too_many_failures_lock_the_login(client):
@@ -62,7 +65,9 @@ def test_htmx_request_without_session_gets_hx_redirect(client):
 def test_login_returns_to_the_page_asked_for_but_never_off_site(client):
     token = csrf_token(client)
     data = {"username": "admin", "password": "Demo@2026", "csrf_token": token}
-    assert client.post("/login?next=/households/1", data=data).headers["Location"] == "/households/1"
+    assert (
+        client.post("/login?next=/households/1", data=data).headers["Location"] == "/households/1"
+    )
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     data["csrf_token"] = csrf_token(client)
     assert client.post("/login?next=//evil.example/", data=data).headers["Location"] == "/"
@@ -70,7 +75,9 @@ def test_login_returns_to_the_page_asked_for_but_never_off_site(client):
 
 def test_english_is_the_second_language(login_as):
     client = login_as("admin")
-    response = client.post("/language", data={"lang": "en", "next": "/", "csrf_token": csrf_token(client, "/")})
+    response = client.post(
+        "/language", data={"lang": "en", "next": "/", "csrf_token": csrf_token(client, "/")}
+    )
     assert response.status_code == 302
     html = client.get("/").get_data(as_text=True)
     assert 'lang="en"' in html and "Log out" in html
@@ -79,7 +86,11 @@ def test_english_is_the_second_language(login_as):
 def test_security_headers(client):
     response = client.get("/login")
     csp = response.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert (
+        "script-src 'self'" in csp
+        and "unsafe-inline" not in csp
+        and "frame-ancestors 'none'" in csp
+    )
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie

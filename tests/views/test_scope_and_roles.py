@@ -11,7 +11,9 @@ from outreach.services import scope as scope_service
 def _households(session, username):
     user = session.exec(select(User).where(User.username == username)).one()
     own = session.exec(select(Household).where(Household.commune_id == user.scope_unit_id)).first()
-    other = session.exec(select(Household).where(Household.commune_id != user.scope_unit_id)).first()
+    other = session.exec(
+        select(Household).where(Household.commune_id != user.scope_unit_id)
+    ).first()
     return own, other
 
 

@@ -1,0 +1,72 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCALE ?= full
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test install translations lint unit-sqlite unit-postgres system-deps node-deps bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile -q -d outreach/translations
+
+# Serve the app on SQLite with the demo province (loaded only into an empty database).
+run: install
+	$(BIN)/outreach db upgrade
+	$(BIN)/outreach demo --if-empty
+	$(BIN)/outreach demo-logins
+	@echo "Mở http://127.0.0.1:8000 (Ctrl+C để dừng)"
+	$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 --threads 4 --access-logfile - wsgi:app
+
+# Debian packages the browser and PDF tests need, installed only when missing.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+node-deps: node_modules/.package-lock.json
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit-sqlite: install
+	$(BIN)/pytest
+
+# The same suite on a throwaway PostgreSQL cluster, stopped and removed whatever the outcome.
+unit-postgres: install
+	@dir=$$(mktemp -d /tmp/outreach-pg.XXXXXX); \
+	url=$$(scripts/pg.sh start $$dir) || exit 1; \
+	OUTREACH_TEST_POSTGRES=$$url $(BIN)/pytest; status=$$?; \
+	scripts/pg.sh stop $$dir; exit $$status
+
+test: install system-deps node-deps lint unit-sqlite unit-postgres
+
+# Benchmarks: `make bench` (province scale) or `make bench SCALE=small` (under a minute).
+bench: install
+	@dir=$$(mktemp -d /tmp/outreach-pg.XXXXXX); \
+	url=$$(scripts/pg.sh start $$dir) || exit 1; \
+	OUTREACH_BENCH_POSTGRES=$$url $(BIN)/python -m benchmarks.run --scale $(SCALE); status=$$?; \
+	scripts/pg.sh stop $$dir; exit $$status
+
+clean:
+	rm -rf $(VENV) node_modules instance .pytest_cache
