@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile -q -d outreach/translations
+	$(BIN)/pybabel -q compile -d outreach/translations
 
 # Serve the app on SQLite with the demo province (loaded only into an empty database).
 run: install

@@ -94,3 +94,15 @@ def test_security_headers(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_idle_session_expires(app, client):
+    import time
+    from datetime import timedelta
+
+    app.permanent_session_lifetime = timedelta(seconds=1)
+    assert login(client, "admin").status_code == 302
+    assert client.get("/").status_code == 200
+    time.sleep(2.1)
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
