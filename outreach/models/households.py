@@ -18,6 +18,9 @@ class Household(SQLModel, table=True):
         Index("ix_household_province_commune", "province_id", "commune_id"),
         Index("ix_household_commune_code", "commune_id", "code"),
         Index("ix_household_commune_address_key", "commune_id", "address_key"),
+        # The worklist: a canvasser's households, best first, straight from the index.
+        Index("ix_household_worklist", "assigned_canvasser_id", "priority_score"),
+        Index("ix_household_commune_priority", "commune_id", "priority_score"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -35,6 +38,12 @@ class Household(SQLModel, table=True):
     longitude: float | None = None
     assigned_canvasser_id: int | None = Field(default=None, foreign_key="app_user.id")
     last_visit_at: datetime | None = None
+    # Precomputed by services.worklist from the priority engine; refreshed daily and on each visit.
+    priority_score: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    priority_reasons: str = Field(
+        default="", max_length=2000, sa_column_kwargs={"server_default": ""}
+    )
+    priority_on: date | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
