@@ -1,0 +1,246 @@
+"""Recording visits: validated, idempotent by the client's UUID, and reflected in the worklist at once."""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..models import Household, Person, User, Visit, VisitOutcome
+from ..models.base import utcnow
+from ..models.codes import Channel, Outcome, RefusalReason
+from .clock import VIETNAM
+from .scope import Scope, get_in_scope
+from .worklist import refresh_household
+
+FOLLOW_UP_OUTCOMES = frozenset({Outcome.PROMISED, Outcome.CONSIDERING})
+PAYMENT_OUTCOMES = frozenset({Outcome.ENROLLED_NEW, Outcome.RENEWED})
+MAX_NOTE = 2000
+
+
+class VisitError(ValueError):
+    """A visit that cannot be stored; `errors` maps a field to its Vietnamese message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class OutcomeInput:
+    """What the canvasser recorded for one person met."""
+
+    person_id: int
+    outcome: str
+    follow_up_on: date | None = None
+    refusal_reason: str | None = None
+    months_paid: int | None = None
+    amount: int | None = None
+    receipt_number: str | None = None
+
+
+@dataclass(frozen=True)
+class VisitInput:
+    """A visit as the phone sends it."""
+
+    client_uuid: str
+    household_id: int
+    channel: str
+    outcomes: tuple[OutcomeInput, ...]
+    visited_at: datetime | None = None
+    note: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_m: float | None = None
+
+
+@dataclass
+class RecordedVisit:
+    """The stored visit, and whether this call was a replay of one already stored."""
+
+    visit: Visit
+    outcomes: list[VisitOutcome] = field(default_factory=list)
+    replayed: bool = False
+
+
+def _check_outcome(
+    o: OutcomeInput, member_ids: set[int], today: date, key: str, errors: dict
+) -> None:
+    if o.person_id not in member_ids:
+        errors[key] = "Người này không thuộc hộ đang thăm."
+        return
+    if o.outcome not in set(Outcome):
+        errors[key] = "Kết quả không hợp lệ."
+        return
+    if o.outcome in FOLLOW_UP_OUTCOMES:
+        if o.follow_up_on is None:
+            errors[key] = "Hãy chọn ngày hẹn."
+        elif o.follow_up_on < today:
+            errors[key] = "Ngày hẹn phải từ hôm nay trở đi."
+        elif o.follow_up_on > today + timedelta(days=366):
+            errors[key] = "Ngày hẹn quá xa (tối đa một năm)."
+    if o.outcome == Outcome.REFUSED and o.refusal_reason not in set(RefusalReason):
+        errors[key] = "Hãy chọn lý do từ chối."
+    if o.outcome in PAYMENT_OUTCOMES:
+        if o.months_paid is None or not 1 <= o.months_paid <= 120:
+            errors[key] = "Số tháng đóng phải từ 1 đến 120."
+        elif o.amount is None or not 0 < o.amount <= 1_000_000_000:
+            errors[key] = "Hãy nhập số tiền đã đóng (đồng)."
+        elif o.receipt_number and len(o.receipt_number) > 40:
+            errors[key] = "Số biên lai quá dài."
+
+
+def validate_visit(data: VisitInput, *, members: list[Person], today: date, now: datetime) -> None:
+    """Raise VisitError with every problem found, field by field, in Vietnamese."""
+    errors: dict[str, str] = {}
+    try:
+        uuid_module.UUID(data.client_uuid)
+    except (ValueError, TypeError, AttributeError):
+        errors["client_uuid"] = "Mã lượt thăm không hợp lệ."
+    if data.channel not in set(Channel):
+        errors["channel"] = "Hãy chọn hình thức: đến nhà, gọi điện hoặc họp."
+    if not data.outcomes:
+        errors["outcomes"] = "Hãy ghi kết quả cho ít nhất một người đã gặp."
+    seen: set[int] = set()
+    member_ids = {m.id for m in members}
+    for o in data.outcomes:
+        key = f"person_{o.person_id}"
+        if o.person_id in seen:
+            errors[key] = "Mỗi người chỉ ghi một kết quả cho một lượt thăm."
+            continue
+        seen.add(o.person_id)
+        _check_outcome(o, member_ids, today, key, errors)
+    if len(data.note) > MAX_NOTE:
+        errors["note"] = f"Ghi chú tối đa {MAX_NOTE} ký tự."
+    if (data.latitude is None) != (data.longitude is None) or (
+        data.latitude is not None
+        and not (-90 <= data.latitude <= 90 and -180 <= data.longitude <= 180)
+    ):
+        errors["gps"] = "Tọa độ không hợp lệ."
+    if data.visited_at is not None and data.visited_at > now + timedelta(minutes=10):
+        errors["visited_at"] = "Thời gian thăm không được ở tương lai."
+    if errors:
+        raise VisitError(errors)
+
+
+def _same_content(stored: Visit, outcomes: list[VisitOutcome], data: VisitInput) -> bool:
+    theirs = sorted((o.person_id, o.outcome, o.follow_up_on, o.refusal_reason) for o in outcomes)
+    ours = sorted((o.person_id, o.outcome, o.follow_up_on, o.refusal_reason) for o in data.outcomes)
+    return (
+        stored.household_id == data.household_id
+        and stored.channel == data.channel
+        and theirs == ours
+    )
+
+
+def record_visit(
+    session: Session,
+    *,
+    canvasser: User,
+    scope: Scope,
+    data: VisitInput,
+    today: date,
+    now: datetime | None = None,
+) -> RecordedVisit:
+    """Store a visit and its outcomes in one transaction; a repeat of the same UUID returns the first."""
+    now = now or utcnow()
+    existing = session.exec(select(Visit).where(Visit.client_uuid == data.client_uuid)).first()
+    if existing is not None:
+        outcomes = list(
+            session.exec(select(VisitOutcome).where(VisitOutcome.visit_id == existing.id))
+        )
+        if existing.canvasser_id != canvasser.id or not _same_content(existing, outcomes, data):
+            raise VisitError(
+                {"client_uuid": "Mã lượt thăm này đã được dùng cho một lượt thăm khác."}
+            )
+        return RecordedVisit(existing, outcomes, replayed=True)
+
+    household = get_in_scope(session, Household, data.household_id, scope)
+    if household is None:
+        raise VisitError({"household": "Hộ này không thuộc phạm vi của bạn."})
+    members = list(session.exec(select(Person).where(Person.household_id == household.id)))
+    validate_visit(data, members=members, today=today, now=now)
+
+    at = (data.visited_at or now).astimezone(UTC)
+    visit = Visit(
+        client_uuid=str(uuid_module.UUID(data.client_uuid)),
+        household_id=household.id,
+        canvasser_id=canvasser.id,
+        province_id=household.province_id,
+        commune_id=household.commune_id,
+        visited_at=at,
+        received_at=now,
+        channel=data.channel,
+        latitude=data.latitude,
+        longitude=data.longitude,
+        accuracy_m=data.accuracy_m,
+        note=data.note.strip(),
+    )
+    session.add(visit)
+    session.flush()
+    rows = []
+    for o in data.outcomes:
+        row = VisitOutcome(
+            visit_id=visit.id,
+            person_id=o.person_id,
+            province_id=household.province_id,
+            commune_id=household.commune_id,
+            visited_at=at,
+            outcome=o.outcome,
+            follow_up_on=o.follow_up_on if o.outcome in FOLLOW_UP_OUTCOMES else None,
+            refusal_reason=o.refusal_reason if o.outcome == Outcome.REFUSED else None,
+            months_paid=o.months_paid if o.outcome in PAYMENT_OUTCOMES else None,
+            amount=o.amount if o.outcome in PAYMENT_OUTCOMES | {Outcome.PROMISED} else None,
+            receipt_number=(o.receipt_number or None) if o.outcome in PAYMENT_OUTCOMES else None,
+        )
+        session.add(row)
+        rows.append(row)
+    if household.last_visit_at is None or household.last_visit_at < at:
+        household.last_visit_at = at
+    session.add(household)
+    session.flush()
+    refresh_household(session, household_id=household.id, today=today)
+    session.commit()
+    return RecordedVisit(visit, rows)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A canvasser's own counts: visits, new participants, renewals, promises."""
+
+    visits: int
+    enrolled_new: int
+    renewed: int
+    promised: int
+
+
+def half_month_start(day: date) -> date:
+    """The first day of the half-month period containing `day` (1st or 16th)."""
+    return day.replace(day=1 if day.day <= 15 else 16)
+
+
+def canvasser_tally(session: Session, *, canvasser_id: int, since: date) -> Tally:
+    """What a canvasser recorded since a Vietnamese calendar day (today, or the period start)."""
+    start = datetime.combine(since, datetime.min.time(), tzinfo=VIETNAM).astimezone(UTC)
+    visits = session.exec(
+        select(func.count())
+        .select_from(Visit)
+        .where(Visit.canvasser_id == canvasser_id, Visit.visited_at >= start)
+    ).one()
+    counts = dict(
+        session.exec(
+            select(VisitOutcome.outcome, func.count())
+            .join(Visit, Visit.id == VisitOutcome.visit_id)
+            .where(Visit.canvasser_id == canvasser_id, Visit.visited_at >= start)
+            .group_by(VisitOutcome.outcome)
+        ).all()
+    )
+    return Tally(
+        visits,
+        counts.get(Outcome.ENROLLED_NEW, 0),
+        counts.get(Outcome.RENEWED, 0),
+        counts.get(Outcome.PROMISED, 0),
+    )
