@@ -21,6 +21,7 @@ class Household(SQLModel, table=True):
         # The worklist: a canvasser's households, best first, straight from the index.
         Index("ix_household_worklist", "assigned_canvasser_id", "priority_score"),
         Index("ix_household_commune_priority", "commune_id", "priority_score"),
+        Index("ix_household_worklist_top", "assigned_canvasser_id", "priority_top"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -43,6 +44,8 @@ class Household(SQLModel, table=True):
     priority_reasons: str = Field(
         default="", max_length=2000, sa_column_kwargs={"server_default": ""}
     )
+    # The strongest reason's code, for the worklist's filter and counts.
+    priority_top: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
     priority_on: date | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -51,6 +51,11 @@ def encode_reasons(reasons: Iterable[ReasonLine]) -> str:
     )
 
 
+def top_code(priority: Priority) -> str:
+    """The code of the strongest reason, or "" for a household off the list."""
+    return priority.reasons[0].reason.value if priority.reasons and priority.score > 0 else ""
+
+
 def decode_reasons(text: str) -> list[ReasonLine]:
     """The reasons stored on a household row."""
     from .priority import Reason
@@ -93,7 +98,7 @@ def refresh_commune(
     outcomes = session.exec(select(VisitOutcome).where(VisitOutcome.commune_id == commune_id)).all()
     scores = _priorities(persons, outcomes, today=today, weights=weights)
     rows = [
-        {"hid": hid, "score": p.score, "reasons": encode_reasons(p.reasons), "on": today}
+        {"hid": hid, "score": p.score, "reasons": encode_reasons(p.reasons), "top": top_code(p), "on": today}
         for hid, p in scores.items()
     ]
     if rows:
@@ -104,6 +109,7 @@ def refresh_commune(
             .values(
                 priority_score=bindparam("score"),
                 priority_reasons=bindparam("reasons"),
+                priority_top=bindparam("top"),
                 priority_on=bindparam("on"),
             ),
             rows,
@@ -129,6 +135,7 @@ def refresh_household(
     household = session.get(Household, household_id)
     household.priority_score = priority.score
     household.priority_reasons = encode_reasons(priority.reasons)
+    household.priority_top = top_code(priority)
     household.priority_on = today
     session.add(household)
     return priority
