@@ -64,6 +64,7 @@ def init_extensions(app: Flask) -> None:
     app.jinja_env.filters["number"] = lambda v: formatting.format_number(v, _locale_code())
     app.jinja_env.filters["ratio"] = lambda v: formatting.format_ratio(v, _locale_code())
     app.jinja_env.filters["day"] = lambda v: formatting.format_day(v, _locale_code())
+    app.jinja_env.filters["daymonth"] = lambda v: formatting.format_daymonth(v, _locale_code())
     app.jinja_env.globals["locale_code"] = _locale_code
     app.jinja_env.globals["mask_identifier"] = formatting.mask_identifier
     app.jinja_env.globals["format_phone"] = formatting.format_phone

@@ -49,3 +49,12 @@ def format_phone(e164: str | None) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def format_daymonth(value: date | datetime | None, locale: str = "vi") -> str:
+    """A short date as dd/MM, for dates within the coming or past year ("TCTN hết ngày 12/12")."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(VIETNAM)
+    return _babel_date(value, "dd/MM", locale=locale)

@@ -43,24 +43,6 @@ def scope_totals(session: Session, *, scope: Scope, now: datetime | None = None)
     }
 
 
-def assigned_households(
-    session: Session, *, scope: Scope, canvasser_id: int, limit: int = 20
-) -> list[Household]:
-    """Households assigned to a canvasser, the never or least recently visited first."""
-    stmt = apply_scope(
-        select(Household).where(Household.assigned_canvasser_id == canvasser_id), Household, scope
-    )
-    stmt = stmt.order_by(
-        Household.last_visit_at.is_not(None), Household.last_visit_at, Household.id
-    )
-    return list(session.exec(stmt.limit(limit)))
-
-
-def count_assigned(session: Session, *, scope: Scope, canvasser_id: int) -> int:
-    """How many households in scope are assigned to this canvasser."""
-    return _count(session, Household, scope, Household.assigned_canvasser_id == canvasser_id)
-
-
 def commune_counts(
     session: Session, *, scope: Scope, now: datetime | None = None
 ) -> list[CommuneCount]:

@@ -8,23 +8,28 @@ day, and for one household whenever a visit to it is recorded.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import Session, select
 
-from ..models import Household, Person, VisitOutcome
+from ..models import GeoUnit, Household, Person, VisitOutcome
 from .clock import VIETNAM
 from .priority import (
     PastOutcome,
     PersonFacts,
     Priority,
+    Reason,
     ReasonLine,
     household_priority,
     person_priority,
 )
+from .scope import Scope, apply_scope
+from .text import fold
 
 
 def facts_of(person: Person) -> PersonFacts:
@@ -58,8 +63,6 @@ def top_code(priority: Priority) -> str:
 
 def decode_reasons(text: str) -> list[ReasonLine]:
     """The reasons stored on a household row."""
-    from .priority import Reason
-
     if not text:
         return []
     return [
@@ -98,7 +101,13 @@ def refresh_commune(
     outcomes = session.exec(select(VisitOutcome).where(VisitOutcome.commune_id == commune_id)).all()
     scores = _priorities(persons, outcomes, today=today, weights=weights)
     rows = [
-        {"hid": hid, "score": p.score, "reasons": encode_reasons(p.reasons), "top": top_code(p), "on": today}
+        {
+            "hid": hid,
+            "score": p.score,
+            "reasons": encode_reasons(p.reasons),
+            "top": top_code(p),
+            "on": today,
+        }
         for hid, p in scores.items()
     ]
     if rows:
@@ -153,3 +162,157 @@ def stale_communes(session: Session, *, commune_ids: Iterable[int], today: date)
         .distinct()
     )
     return list(session.exec(stmt).all())
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    """One household on a worklist: where, who, why, and when it was last visited."""
+
+    household: Household
+    village_name: str
+    member_names: tuple[str, ...]
+    reasons: tuple[ReasonLine, ...]
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """A page of a canvasser's worklist, with the counts its filters show."""
+
+    rows: list[WorklistRow]
+    total: int
+    by_reason: dict[str, int]
+    by_village: list[tuple[int, str, int]]
+    due_today: list[WorklistRow]
+    has_more: bool
+
+
+def ensure_fresh(session: Session, *, commune_ids: Iterable[int], today: date) -> None:
+    """Recompute, once a day, the communes whose scores are from another day."""
+    for commune_id in stale_communes(session, commune_ids=commune_ids, today=today):
+        refresh_commune(session, commune_id=commune_id, today=today)
+    session.commit()
+
+
+def _search_filter(session: Session, stmt, *, scope: Scope, query: str):
+    """Households with a member whose name (diacritics ignored), phone or BHXH number matches."""
+    digits = re.sub(r"\D", "", query)
+    people = apply_scope(select(Person.household_id), Person, scope)
+    if digits and len(digits) >= 4 and digits == query.replace(" ", "").replace("+", ""):
+        tail = digits[1:] if digits.startswith("0") else digits
+        people = people.where(
+            or_(
+                Person.bhxh_number == digits,
+                Person.citizen_id == digits,
+                Person.phone.like(f"%{tail}"),
+            )
+        )
+        return stmt.where(or_(Household.id.in_(people), Household.phone.like(f"%{tail}")))
+    return stmt.where(Household.id.in_(people.where(Person.name_key.like(f"%{fold(query)}%"))))
+
+
+def worklist_for(
+    session: Session,
+    *,
+    scope: Scope,
+    canvasser_id: int,
+    today: date,
+    village_id: int | None = None,
+    reason: str | None = None,
+    query: str = "",
+    offset: int = 0,
+    limit: int = 30,
+) -> Worklist:
+    """A canvasser's households on the list, best first, filtered and paged, all in the database."""
+    ensure_fresh(session, commune_ids=_scope_communes(session, scope, canvasser_id), today=today)
+    base = apply_scope(
+        select(Household).where(
+            Household.assigned_canvasser_id == canvasser_id, Household.priority_score > 0
+        ),
+        Household,
+        scope,
+    )
+    if query.strip():
+        base = _search_filter(session, base, scope=scope, query=query.strip())
+    counts_base = base
+    if village_id:
+        base = base.where(Household.village_id == village_id)
+    by_reason = dict(
+        session.execute(
+            base.with_only_columns(Household.priority_top, func.count()).group_by(
+                Household.priority_top
+            )
+        ).all()
+    )
+    filtered = base.where(Household.priority_top == reason) if reason else base
+    total = session.execute(filtered.with_only_columns(func.count())).scalar_one()
+    page = session.exec(
+        filtered.order_by(Household.priority_score.desc(), Household.id)
+        .offset(offset)
+        .limit(limit + 1)
+    ).all()
+    village_counts = session.execute(
+        counts_base.with_only_columns(Household.village_id, func.count()).group_by(
+            Household.village_id
+        )
+    ).all()
+    names = dict(
+        session.exec(
+            select(GeoUnit.id, GeoUnit.name).where(
+                GeoUnit.id.in_([v for v, _ in village_counts if v])
+            )
+        ).all()
+    )
+    due = []
+    if offset == 0 and not reason:
+        due = session.exec(
+            base.where(Household.priority_top == Reason.FOLLOW_UP_DUE.value)
+            .order_by(Household.priority_score.desc())
+            .limit(10)
+        ).all()
+    rows = _rows(session, list(page[:limit]) + list(due), names)
+    return Worklist(
+        rows=rows[: min(len(page), limit)],
+        total=total,
+        by_reason=by_reason,
+        by_village=sorted(
+            ((v, names.get(v, ""), n) for v, n in village_counts if v), key=lambda t: t[1]
+        ),
+        due_today=rows[min(len(page), limit) :],
+        has_more=len(page) > limit,
+    )
+
+
+def _scope_communes(session: Session, scope: Scope, canvasser_id: int) -> list[int]:
+    """The communes whose scores a worklist needs: the canvasser's assigned households' communes."""
+    if scope.commune_ids is not None and len(scope.commune_ids) <= 5:
+        return sorted(scope.commune_ids)
+    return list(
+        session.exec(
+            select(Household.commune_id)
+            .where(Household.assigned_canvasser_id == canvasser_id)
+            .distinct()
+        ).all()
+    )
+
+
+def _rows(
+    session: Session, households: list[Household], village_names: dict[int, str]
+) -> list[WorklistRow]:
+    ids = [h.id for h in households]
+    members: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        for hid, name in session.exec(
+            select(Person.household_id, Person.full_name)
+            .where(Person.household_id.in_(ids))
+            .order_by(Person.id)
+        ).all():
+            members[hid].append(name)
+    return [
+        WorklistRow(
+            h,
+            village_names.get(h.village_id, ""),
+            tuple(members[h.id]),
+            tuple(decode_reasons(h.priority_reasons)),
+        )
+        for h in households
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from ..db import get_session
@@ -23,14 +23,8 @@ def index():
     unit = session.get(GeoUnit, scope.unit_id)
     context = {"scope": scope, "unit": unit}
     if current_user.role == Role.CANVASSER:
-        context["households"] = overview.assigned_households(
-            session, scope=scope, canvasser_id=current_user.id
-        )
-        context["assigned"] = overview.count_assigned(
-            session, scope=scope, canvasser_id=current_user.id
-        )
-        context["totals"] = overview.scope_totals(session, scope=scope)
-        return render_template("home/canvasser.html", **context)
+        # The canvasser's home is their worklist.
+        return redirect(url_for("worklist.show"))
     if current_user.role == Role.LEADER:
         context["totals"] = overview.scope_totals(session, scope=scope)
         context["communes"] = overview.commune_counts(session, scope=scope)

@@ -3,24 +3,14 @@
 import re
 
 import pytest
-from sqlmodel import select
 
-from outreach.models import Household, User
 from tests.conftest import DEMO_PERSONS
 
 
 @pytest.mark.parametrize(
     ("username", "expected"),
     [
-        (
-            "canbo.07210.1",
-            [
-                "Cán bộ vận động",
-                "Phường Bắc Giang",
-                "hộ được giao cho bạn",
-                "thăm các hộ được giao",
-            ],
-        ),
+        ("canbo.07210.1", ["Cán bộ vận động", "Xin chào", "hộ cần thăm", "Hôm nay", "Kỳ này"]),
         ("lanhdao.07210", ["Lãnh đạo, chỉ đạo", "Phường Bắc Giang", "theo dõi các xã"]),
         ("lanhdao.tinh", ["Lãnh đạo, chỉ đạo", "Tỉnh Bắc Ninh", "Chiến dịch"]),
         ("admin", ["Quản trị (BHXH tỉnh)", "xã, phường, đặc khu", "Nhập danh sách"]),
@@ -28,18 +18,9 @@ from tests.conftest import DEMO_PERSONS
     ],
 )
 def test_role_home_pages(login_as, username, expected):
-    html = login_as(username).get("/").get_data(as_text=True)
+    html = login_as(username).get("/", follow_redirects=True).get_data(as_text=True)
     for text in expected:
         assert text in html, text
-
-
-def test_canvasser_home_lists_only_their_assigned_households(login_as, session):
-    user = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
-    mine = session.exec(select(Household).where(Household.assigned_canvasser_id == user.id)).all()
-    others = session.exec(select(Household).where(Household.assigned_canvasser_id != user.id)).all()
-    html = login_as("canbo.07210.1").get("/").get_data(as_text=True)
-    assert mine and sum(f'/households/{h.id}"' in html for h in mine) == min(len(mine), 20)
-    assert not any(f'/households/{h.id}"' in html for h in others)
 
 
 def test_commune_leader_table_has_only_their_commune(login_as):

@@ -1,0 +1,96 @@
+"""The canvasser's worklist: households best first, each saying why it is there."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
+from sqlmodel import select
+
+from ..db import get_session
+from ..models import GeoUnit, User
+from ..models.codes import Role
+from ..services.clock import today_local
+from ..services.visits import canvasser_tally, half_month_start
+from ..services.worklist import worklist_for
+from .guards import current_scope, render_page_or_fragment, roles_required
+
+bp = Blueprint("worklist", __name__)
+PAGE = 30
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _canvasser_in_scope(canvasser_id: int | None) -> User:
+    """The canvasser whose list is shown: oneself, or one a leader or admin may look at."""
+    if current_user.role == Role.CANVASSER:
+        return current_user
+    if canvasser_id is None:
+        abort(404)
+    session = get_session()
+    canvasser = session.get(User, canvasser_id)
+    scope = current_scope()
+    if (
+        canvasser is None
+        or canvasser.role != Role.CANVASSER
+        or not scope.covers_commune(canvasser.scope_unit_id)
+    ):
+        abort(404)
+    return canvasser
+
+
+@bp.get("/worklist")
+@roles_required(Role.CANVASSER, Role.LEADER, Role.ADMIN)
+def show():
+    """The list (the whole page, or just the rows when htmx asks for more or filters)."""
+    session = get_session()
+    canvasser = _canvasser_in_scope(_int_arg("canvasser"))
+    today = today_local()
+    offset = _int_arg("offset") or 0
+    filters = {
+        "village_id": _int_arg("village"),
+        "reason": request.args.get("reason") or None,
+        "query": request.args.get("q", "")[:100],
+    }
+    worklist = worklist_for(
+        session,
+        scope=current_scope(),
+        canvasser_id=canvasser.id,
+        today=today,
+        offset=offset,
+        limit=PAGE,
+        **filters,
+    )
+    context = {
+        "worklist": worklist,
+        "canvasser": canvasser,
+        "filters": filters,
+        "offset": offset,
+        "page_size": PAGE,
+        "tally_today": canvasser_tally(session, canvasser_id=canvasser.id, since=today),
+        "tally_period": canvasser_tally(
+            session, canvasser_id=canvasser.id, since=half_month_start(today)
+        ),
+    }
+    if request.headers.get("HX-Target") == "worklist-rows" or offset:
+        return render_page_or_fragment("worklist/show.html", "worklist/_rows.html", **context)
+    return render_page_or_fragment("worklist/show.html", "worklist/_list.html", **context)
+
+
+@bp.get("/worklist/canvassers")
+@roles_required(Role.LEADER, Role.ADMIN)
+def canvassers():
+    """Leaders pick a canvasser in their scope to open that canvasser's list."""
+    session = get_session()
+    scope = current_scope()
+    stmt = (
+        select(User, GeoUnit.name)
+        .join(GeoUnit, GeoUnit.id == User.scope_unit_id)
+        .where(User.role == Role.CANVASSER)
+    )
+    if scope.commune_ids is not None:
+        stmt = stmt.where(User.scope_unit_id.in_(sorted(scope.commune_ids)))
+    rows = session.exec(stmt.order_by(GeoUnit.name, User.username).limit(500)).all()
+    return render_template("worklist/canvassers.html", rows=rows)

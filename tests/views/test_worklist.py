@@ -1,0 +1,81 @@
+"""The worklist page: best first, reasons in Vietnamese, filters, search, paging, leaders' view."""
+
+import re
+
+from sqlmodel import select
+
+from outreach.models import Household, Person, User
+
+
+def _rows(html):
+    return re.findall(r'id="hh-(\d+)"', html)
+
+
+def test_canvasser_home_is_the_worklist_with_reasons(login_as):
+    client = login_as("canbo.07210.1")
+    response = client.get("/", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "hộ cần thăm" in html
+    chips = re.findall(r'<span class="chip chip-[a-z_]+">([^<]+)</span>', html)
+    assert chips and all(re.search(r"[À-ỹa-z]", c) for c in chips)
+    assert "Hôm nay" in html and "Kỳ này" in html
+
+
+def test_rows_are_only_the_canvassers_households_best_first(login_as, session):
+    client = login_as("canbo.07210.1")
+    me = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    html = client.get("/worklist").get_data(as_text=True)
+    main = html.split('id="worklist-rows"')[1]
+    ids = [int(i) for i in _rows(main)]
+    households = {h.id: h for h in session.exec(select(Household).where(Household.id.in_(ids)))}
+    assert ids and all(households[i].assigned_canvasser_id == me.id for i in ids)
+    scores = [households[i].priority_score for i in ids]
+    assert scores == sorted(scores, reverse=True) and min(scores) > 0
+
+
+def test_search_ignores_diacritics_and_finds_by_phone(login_as, session):
+    client = login_as("canbo.07210.1")
+    me = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    client.get("/worklist")  # scores are computed on the first look of the day
+    household = session.exec(
+        select(Household).where(
+            Household.assigned_canvasser_id == me.id, Household.priority_score > 0
+        )
+    ).first()
+    member = session.exec(select(Person).where(Person.household_id == household.id)).first()
+    from outreach.services.text import fold
+
+    html = client.get("/worklist", query_string={"q": fold(member.full_name)}).get_data(
+        as_text=True
+    )
+    assert str(household.id) in _rows(html)
+    if household.phone:
+        national = "0" + household.phone.removeprefix("+84")
+        html = client.get("/worklist", query_string={"q": national}).get_data(as_text=True)
+        assert _rows(html.split('id="worklist-rows"')[1]) == [str(household.id)]
+
+
+def test_reason_filter_keeps_only_that_reason(login_as):
+    client = login_as("canbo.07210.1")
+    html = client.get("/worklist?reason=potential").get_data(as_text=True)
+    main = html.split('id="worklist-rows"')[1] if 'id="worklist-rows"' in html else ""
+    firsts = re.findall(r'<span class="chips"><span class="chip chip-([a-z_]+)">', main)
+    assert all(code == "potential" for code in firsts)
+
+
+def test_leader_opens_a_canvassers_list_in_scope_only(login_as, session):
+    inside = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    outside = session.exec(
+        select(User).where(User.role == "canvasser", User.scope_unit_id != inside.scope_unit_id)
+    ).first()
+    client = login_as("lanhdao.07210")
+    assert client.get(f"/worklist?canvasser={inside.id}").status_code == 200
+    assert client.get(f"/worklist?canvasser={outside.id}").status_code == 404
+    assert inside.full_name in client.get("/worklist/canvassers").get_data(as_text=True)
+
+
+def test_media_cannot_open_a_worklist(login_as, session):
+    canvasser = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    client = login_as("baochi")
+    assert client.get(f"/worklist?canvasser={canvasser.id}").status_code == 403
+    assert client.get("/worklist/canvassers").status_code == 403
