@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..db import get_session
 from ..models.codes import Role
 from ..services.audit import record_event
+from ..services.formatting import format_phone
 from ..services.households import household_detail
+from ..services.worklist import decode_reasons
 from .guards import current_scope, render_page_or_fragment, roles_required
 
 bp = Blueprint("households", __name__, url_prefix="/households")
@@ -35,5 +38,13 @@ def show(household_id: int):
     )
     session.commit()
     return render_page_or_fragment(
-        "households/show.html", "households/_members.html", detail=detail
+        "households/show.html",
+        "households/_members.html",
+        detail=detail,
+        reasons=decode_reasons(detail.household.priority_reasons),
+        sms_text=_(
+            "BHXH tự nguyện: xin nhắc hạn đóng. Cán bộ %(name)s, %(phone)s.",
+            name=current_user.full_name,
+            phone=format_phone(current_user.phone),
+        ),
     )
