@@ -59,4 +59,6 @@ def from_environment() -> dict:
         "LOGIN_MAX_FAILURES": int(os.environ.get("OUTREACH_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("OUTREACH_LOGIN_LOCK_MINUTES", "15")),
         "PROVINCE_CODE": os.environ.get("OUTREACH_PROVINCE_CODE", "24"),
+        # A fixed "today" (YYYY-MM-DD) for training sessions and tests; empty means the real date.
+        "OUTREACH_TODAY": os.environ.get("OUTREACH_TODAY", ""),
     }

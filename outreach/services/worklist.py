@@ -71,6 +71,16 @@ def decode_reasons(text: str) -> list[ReasonLine]:
     ]
 
 
+def _histories(outcomes: Iterable[VisitOutcome]) -> dict[int, list[PastOutcome]]:
+    """Past outcomes per person, dated by the Vietnamese calendar day of the visit."""
+    history: dict[int, list[PastOutcome]] = defaultdict(list)
+    for o in outcomes:
+        history[o.person_id].append(
+            PastOutcome(o.visited_at.astimezone(VIETNAM).date(), o.outcome, o.follow_up_on)
+        )
+    return history
+
+
 def _priorities(
     persons: Iterable[Person],
     outcomes: Iterable[VisitOutcome],
@@ -78,11 +88,7 @@ def _priorities(
     today: date,
     weights: Mapping[str, int] | None,
 ) -> dict[int, Priority]:
-    history: dict[int, list[PastOutcome]] = defaultdict(list)
-    for o in outcomes:
-        history[o.person_id].append(
-            PastOutcome(o.visited_at.astimezone(VIETNAM).date(), o.outcome, o.follow_up_on)
-        )
+    history = _histories(outcomes)
     by_household: dict[int, list[Priority]] = defaultdict(list)
     for p in persons:
         by_household[p.household_id].append(
@@ -316,3 +322,17 @@ def _rows(
         )
         for h in households
     ]
+
+
+def member_priorities(
+    session: Session, *, members: list[Person], today: date
+) -> dict[int, Priority]:
+    """Each member's own priority and reasons, for the household page."""
+    ids = [p.id for p in members]
+    outcomes = (
+        session.exec(select(VisitOutcome).where(VisitOutcome.person_id.in_(ids))).all()
+        if ids
+        else []
+    )
+    history = _histories(outcomes)
+    return {p.id: person_priority(facts_of(p), history[p.id], today=today) for p in members}

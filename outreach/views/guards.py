@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import wraps
 
-from flask import abort, g, render_template, request
+from flask import abort, current_app, g, render_template, request
 from flask_login import current_user, login_required
 
 from ..db import get_session
+from ..services.clock import today_local
 from ..services.scope import Scope, scope_for
 
 
@@ -38,3 +40,11 @@ def render_page_or_fragment(page: str, fragment: str, **context):
     """Render the whole page, or just its fragment when htmx asks for it."""
     is_htmx = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
     return render_template(fragment if is_htmx else page, **context)
+
+
+def today() -> date:
+    """Today in Vietnam, or the date the app is configured to treat as today (tests, training)."""
+    fixed = current_app.config.get("OUTREACH_TODAY")
+    if fixed:
+        return fixed if isinstance(fixed, date) else date.fromisoformat(str(fixed))
+    return today_local()

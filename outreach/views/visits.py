@@ -13,10 +13,11 @@ from sqlmodel import select
 from ..db import get_session
 from ..models import Household, Person
 from ..models.codes import Channel, Outcome, RefusalReason, Role
-from ..services.clock import add_months_end, today_local
+from ..services.clock import add_months_end
 from ..services.scope import get_in_scope
 from ..services.visits import OutcomeInput, VisitError, VisitInput, record_visit
 from .guards import current_scope, roles_required
+from .guards import today as request_today
 
 bp = Blueprint("visits", __name__)
 
@@ -106,7 +107,7 @@ def _render_form(household, members, *, client_uuid, form=None, errors=None, sta
             client_uuid=client_uuid,
             form=form or {},
             errors=errors or {},
-            picks=quick_picks(today_local()),
+            picks=quick_picks(request_today()),
             channels=list(Channel),
             outcomes=list(Outcome),
             reasons=list(RefusalReason),
@@ -135,7 +136,7 @@ def create(household_id: int):
             canvasser=current_user,
             scope=current_scope(),
             data=data,
-            today=today_local(),
+            today=request_today(),
         )
     except VisitError as exc:
         get_session().rollback()

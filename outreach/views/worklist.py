@@ -9,10 +9,10 @@ from sqlmodel import select
 from ..db import get_session
 from ..models import GeoUnit, User
 from ..models.codes import Role
-from ..services.clock import today_local
 from ..services.visits import canvasser_tally, half_month_start
 from ..services.worklist import worklist_for
 from .guards import current_scope, render_page_or_fragment, roles_required
+from .guards import today as request_today
 
 bp = Blueprint("worklist", __name__)
 PAGE = 30
@@ -47,7 +47,7 @@ def show():
     """The list (the whole page, or just the rows when htmx asks for more or filters)."""
     session = get_session()
     canvasser = _canvasser_in_scope(_int_arg("canvasser"))
-    today = today_local()
+    today = request_today()
     offset = _int_arg("offset") or 0
     filters = {
         "village_id": _int_arg("village"),
