@@ -1,0 +1,1 @@
+"""Benchmarks of the demo province at small and province scale (`python -m benchmarks.run`)."""

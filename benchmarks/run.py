@@ -1,0 +1,140 @@
+"""Run the benchmarks: `python -m benchmarks.run --scale small|full` (what `make bench` calls)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .datasets import PERSONS, Dataset, postgres_dataset, sqlite_dataset
+from .report import Row, format_table, percentile, write_json
+from .web import (
+    PROVINCE_LEADER,
+    make_app,
+    prime,
+    sample_users,
+    time_first_of_day,
+    time_home,
+    time_login_home,
+)
+
+# Budgets in ms, by row name; None = measured and reported, no budget.
+BUDGETS: dict[str, float | None] = {
+    "home page (canvasser) p95": 50.0,
+    "home page (province leader) p95": 1000.0,
+    # One scrypt verification per login (~50-100 ms by design) dominates this row.
+    "login + home p95": None,
+    # Recomputes the commune's worklist priorities in Python (once per commune and day).
+    "home page (canvasser, first of the day) p95": None,
+}
+ITERATIONS = {"small": 30, "full": 50}
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+PG_ENV = "OUTREACH_BENCH_POSTGRES"
+
+_started = time.perf_counter()
+
+
+def say(message: str) -> None:
+    """Progress on stderr, with seconds since start, so stdout keeps only the results."""
+    print(f"[{time.perf_counter() - _started:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _tagged(backend: str) -> Callable[[str], None]:
+    """A progress callback that prefixes the backend."""
+    return lambda message: say(f"{backend}: {message}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--scale", choices=sorted(PERSONS), default="full")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="rebuild the cached SQLite database even if valid"
+    )
+    return parser.parse_args(argv)
+
+
+def build_rows(dataset: Dataset) -> list[Row]:
+    """Demo build rate and total build time (from the marker when the build was cached)."""
+    build, backend = dataset.build, dataset.backend
+    recorded = build.built_at if build.cached else None
+    return [
+        Row("demo build rate", backend, build.persons_per_second, "persons/s", None, recorded),
+        Row("demo build time", backend, build.seconds, "s", None, recorded),
+    ]
+
+
+def latency_rows(name: str, backend: str, samples: list[float]) -> list[Row]:
+    """p50 and p95 rows of one timed operation, with budgets from BUDGETS."""
+    return [
+        Row(
+            f"{name} {stat}", backend, percentile(samples, pct), "ms", BUDGETS.get(f"{name} {stat}")
+        )
+        for stat, pct in (("p50", 50), ("p95", 95))
+    ]
+
+
+def web_rows(dataset: Dataset, iterations: int) -> list[Row]:
+    """Login + home for a mix of roles, two home pages alone, then first-of-day canvasser pages."""
+    log = _tagged(dataset.backend)
+    app = make_app(dataset.url)
+    try:
+        users = sample_users(app)
+        log(f"priming the worklists of {', '.join(users.canvassers)} (untimed)")
+        prime(app, users.canvassers)
+        log(f"login + home, {iterations} logins cycling through {', '.join(users.logins)}")
+        samples = time_login_home(app, users.logins, iterations)
+        rows = latency_rows("login + home", dataset.backend, samples)
+        log(f"home page as {PROVINCE_LEADER}")
+        samples = time_home(app, PROVINCE_LEADER, iterations)
+        rows += latency_rows("home page (province leader)", dataset.backend, samples)
+        log(f"home page as {users.canvasser}")
+        samples = time_home(app, users.canvasser, iterations)
+        rows += latency_rows("home page (canvasser)", dataset.backend, samples)
+        log("first request of the day in each of those canvassers' communes")
+        samples = time_first_of_day(app, users.canvassers)
+        rows += latency_rows("home page (canvasser, first of the day)", dataset.backend, samples)
+    finally:
+        app.extensions["engine"].dispose()
+    return rows
+
+
+def measure(dataset: Dataset, iterations: int) -> list[Row]:
+    """All rows of one backend."""
+    b = dataset.build
+    note = " (cached build)" if b.cached else ""
+    _tagged(dataset.backend)(
+        f"{b.persons:,} persons, {b.households:,} households, {b.visits:,} visits, "
+        f"{b.outcomes:,} outcomes; built in {b.seconds:.1f}s{note}"
+    )
+    return build_rows(dataset) + web_rows(dataset, iterations)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the datasets, time them, print the table and write results/latest.json."""
+    args = parse_args(argv)
+    measured_at = datetime.now(UTC).isoformat(timespec="seconds")
+    iterations = ITERATIONS[args.scale]
+    say(f"scale {args.scale}: {PERSONS[args.scale]:,} persons, {iterations} iterations")
+    load_before = os.getloadavg()[0]
+    rows = measure(sqlite_dataset(args.scale, _tagged("sqlite"), rebuild=args.rebuild), iterations)
+    pg_admin = os.environ.get(PG_ENV, "")
+    if pg_admin:
+        rows += measure(postgres_dataset(pg_admin, args.scale, _tagged("postgresql")), iterations)
+    write_json(rows, RESULTS, scale=args.scale, measured_at=measured_at)
+    print(f"\nBenchmarks, scale {args.scale} ({PERSONS[args.scale]:,} persons), {measured_at}\n")
+    print(format_table(rows))
+    if not pg_admin:
+        print(f"\nPostgreSQL skipped: {PG_ENV} is not set (SQLite only). `make bench` sets it.")
+    load = f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    print(f"\nLoad average (1 min) on {os.cpu_count()} CPUs: {load}.")
+    print(f"Wrote {RESULTS} in {time.perf_counter() - _started:.0f}s.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
