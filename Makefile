@@ -26,7 +26,6 @@ translations: $(STAMP)
 run: install
 	$(BIN)/outreach db upgrade
 	$(BIN)/outreach demo --if-empty
-	$(BIN)/outreach demo-logins
 	@echo "Mở http://127.0.0.1:8000 (Ctrl+C để dừng)"
 	$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 --threads 4 --access-logfile - wsgi:app
 

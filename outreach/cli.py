@@ -89,6 +89,7 @@ def demo_command(persons, seed, visits_per_person, today, if_empty):
     with _session() as session:
         if if_empty and not database_is_empty(session):
             click.echo("Cơ sở dữ liệu đã có dữ liệu; bỏ qua dữ liệu mẫu.")
+            print_logins(demo_logins(session))
             return
         try:
             report = build_demo(

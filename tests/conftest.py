@@ -156,3 +156,8 @@ def login_as(client):
         return client
 
     return _login
+
+
+def pytest_report_header(config):
+    """Say which database this run uses (make test runs the suite on both)."""
+    return f"outreach database: {backend()}"
