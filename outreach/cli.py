@@ -125,6 +125,8 @@ def demo_logins_command():
 
 def print_logins(logins) -> None:
     """Print the demo accounts and their shared password."""
+    if not logins:
+        return
     click.echo(f"\nTài khoản mẫu (mật khẩu chung: {DEMO_PASSWORD}):")
     for login in logins:
         click.echo(f"  {login.username:<18} {login.role:<10} {login.description}")

@@ -11,8 +11,9 @@ from ..models.codes import Role
 from ..services.audit import record_event
 from ..services.formatting import format_phone
 from ..services.households import household_detail
-from ..services.worklist import decode_reasons
+from ..services.worklist import decode_reasons, member_priorities
 from .guards import current_scope, render_page_or_fragment, roles_required
+from .guards import today as request_today
 
 bp = Blueprint("households", __name__, url_prefix="/households")
 
@@ -42,6 +43,7 @@ def show(household_id: int):
         "households/_members.html",
         detail=detail,
         reasons=decode_reasons(detail.household.priority_reasons),
+        member_status=member_priorities(session, members=detail.members, today=request_today()),
         sms_text=_(
             "BHXH tự nguyện: xin nhắc hạn đóng. Cán bộ %(name)s, %(phone)s.",
             name=current_user.full_name,

@@ -76,3 +76,15 @@ def test_identifiers_are_masked_on_the_household_page(login_as, session):
 def test_anonymous_users_are_sent_to_login(client, path):
     response = client.get(path)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_household_page_shows_each_members_status(login_as, session):
+    from outreach.models import Person
+
+    own, _ = _households(session, "canbo.07210.1")
+    members = session.exec(select(Person).where(Person.household_id == own.id)).all()
+    html = login_as("canbo.07210.1").get(f"/households/{own.id}").get_data(as_text=True)
+    section = html.split('id="members"')[1]
+    # One status line per member: reasons, or done, or on no list.
+    statuses = section.count('class="chips"') + section.count("chip-off")
+    assert statuses == len(members)
