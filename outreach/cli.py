@@ -11,11 +11,12 @@ from sqlmodel import Session, select
 
 from . import migrate
 from .models import GeoUnit
-from .models.codes import Role
+from .models.codes import Role, UnitKind
 from .services.accounts import AccountError, create_user
 from .services.clock import today_local
 from .services.demo import DEMO_PASSWORD, DemoError, build_demo, database_is_empty, demo_logins
 from .services.formatting import format_number
+from .services.worklist import refresh_commune
 
 
 def _session() -> Session:
@@ -123,6 +124,26 @@ def demo_logins_command():
         click.echo("Chưa có tài khoản mẫu (chạy: outreach demo).")
 
 
+@click.command("refresh-priorities")
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Ngày tính điểm (mặc định: hôm nay theo giờ Việt Nam)",
+)
+@with_appcontext
+def refresh_priorities_command(today):
+    """Recompute every household's priority for the day (run nightly, e.g. from cron at 00:05)."""
+    day: date = today.date() if today else today_local()
+    total = 0
+    with _session() as session:
+        communes = session.exec(select(GeoUnit.id).where(GeoUnit.kind == UnitKind.COMMUNE)).all()
+        for commune_id in communes:
+            total += refresh_commune(session, commune_id=commune_id, today=day)
+            session.commit()  # one commune at a time: short transactions, visits keep flowing
+    click.echo(f"Đã tính lại điểm ưu tiên của {format_number(total)} hộ cho ngày {day:%d/%m/%Y}.")
+
+
 def print_logins(logins) -> None:
     """Print the demo accounts and their shared password."""
     if not logins:
@@ -138,6 +159,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(demo_logins_command)
+    app.cli.add_command(refresh_priorities_command)
 
 
 def _create_app():

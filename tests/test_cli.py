@@ -1,5 +1,7 @@
 """The `outreach` command: db upgrade, create-user, demo, demo-logins."""
 
+from datetime import date
+
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -70,4 +72,16 @@ def test_create_user_with_a_scope_code(db_url):
         ]
     )
     assert bad.exit_code != 0 and "Không có đơn vị mã 99999" in bad.output
+    app.extensions["engine"].dispose()
+
+
+def test_refresh_priorities_stamps_every_household(db_url):
+    from outreach.models import Household
+
+    app, runner = _runner(db_url)
+    result = runner.invoke(args=["refresh-priorities", "--today", "2026-11-22"])
+    assert result.exit_code == 0 and "Đã tính lại điểm ưu tiên" in result.output
+    with Session(app.extensions["engine"]) as s:
+        days = set(s.exec(select(Household.priority_on).distinct()).all())
+    assert days == {date(2026, 11, 22)}
     app.extensions["engine"].dispose()
