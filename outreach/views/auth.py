@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from ..db import get_session
 from ..services.accounts import LoginError, authenticate
-from ..services.audit import record_event
+from .guards import audit
 
 bp = Blueprint("auth", __name__)
 
@@ -74,15 +74,7 @@ def login():
 @login_required
 def logout():
     """End the session (a POST, so it carries the CSRF token)."""
-    session = get_session()
-    record_event(
-        session,
-        action="logout",
-        user_id=current_user.id,
-        username=current_user.username,
-        ip=request.remote_addr or "",
-    )
-    session.commit()
+    audit("logout")
     logout_user()
     flash(_("Bạn đã đăng xuất."), "info")
     return redirect(url_for("auth.login"))

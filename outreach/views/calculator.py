@@ -9,13 +9,11 @@ from flask import Blueprint, abort, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from ..db import get_session
 from ..models import GeoUnit, Person
 from ..models.codes import Role, SupportGroup
-from ..services.audit import record_event
 from ..services.calculator import (
     CalculatorError,
     Policy,
@@ -28,7 +26,7 @@ from ..services.calculator import (
 from ..services.clock import today_local
 from ..services.formatting import format_day, format_number
 from ..services.scope import get_in_scope
-from .guards import current_scope, render_page_or_fragment, roles_required
+from .guards import audit, current_scope, render_page_or_fragment, roles_required
 
 bp = Blueprint("calculator", __name__)
 
@@ -143,18 +141,9 @@ def _quick_picks(policy: Policy | None) -> list[int]:
     return [policy.floor, *(v for v in QUICK_PICKS if policy.floor < v <= policy.ceiling)]
 
 
-def _audit_prefill(session, person: Person) -> None:
+def _audit_prefill(person: Person) -> None:
     # Opening the calculator for a person reads their record (income, group): audited like a view.
-    record_event(
-        session,
-        action="view_person_calculator",
-        user_id=current_user.id,
-        username=current_user.username,
-        object_type="person",
-        object_id=person.id,
-        ip=request.remote_addr or "",
-    )
-    session.commit()
+    audit("view_person_calculator", object_type="person", object_id=person.id)
 
 
 def _income(form: CalculatorForm, policy: Policy) -> int:
@@ -174,7 +163,7 @@ def index():
     scope = current_scope()
     person, commune = _person(session, scope)
     if person is not None and "income" not in request.args:
-        _audit_prefill(session, person)
+        _audit_prefill(person)
     form = _form(request.args, person, commune)
     policy = result = error = error_field = None
     try:

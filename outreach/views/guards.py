@@ -9,6 +9,7 @@ from flask import abort, current_app, g, render_template, request
 from flask_login import current_user, login_required
 
 from ..db import get_session
+from ..services.audit import record_event
 from ..services.clock import today_local
 from ..services.scope import Scope, scope_for
 
@@ -48,3 +49,21 @@ def today() -> date:
     if fixed:
         return fixed if isinstance(fixed, date) else date.fromisoformat(str(fixed))
     return today_local()
+
+
+def audit(
+    action: str, *, object_type: str = "", object_id: str | int = "", detail: dict | None = None
+) -> None:
+    """Write an audit entry for the logged-in user and this request's address, and commit it."""
+    session = get_session()
+    record_event(
+        session,
+        action=action,
+        user_id=current_user.id,
+        username=current_user.username,
+        object_type=object_type,
+        object_id=object_id,
+        ip=request.remote_addr or "",
+        detail=detail,
+    )
+    session.commit()

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..db import get_session
 from ..models.codes import Role
-from ..services.audit import record_event
 from ..services.formatting import format_phone
 from ..services.households import household_detail
 from ..services.worklist import decode_reasons, member_priorities
-from .guards import current_scope, render_page_or_fragment, roles_required
+from .guards import audit, current_scope, render_page_or_fragment, roles_required
 from .guards import today as request_today
 
 bp = Blueprint("households", __name__, url_prefix="/households")
@@ -27,17 +26,12 @@ def show(household_id: int):
     if detail is None:
         abort(404)
     # Every view of a person's record is audited (Decree 13/2023).
-    record_event(
-        session,
-        action="view_household",
-        user_id=current_user.id,
-        username=current_user.username,
+    audit(
+        "view_household",
         object_type="household",
         object_id=household_id,
-        ip=request.remote_addr or "",
         detail={"persons": [p.id for p in detail.members]},
     )
-    session.commit()
     return render_page_or_fragment(
         "households/show.html",
         "households/_members.html",
