@@ -31,9 +31,28 @@ from .priority import (
 from .scope import Scope, apply_scope
 from .text import fold
 
+PERSON_FACT_COLUMNS = (
+    Person.id,
+    Person.household_id,
+    Person.is_participant,
+    Person.paid_through,
+    Person.payment_frequency,
+    Person.benefit_start,
+    Person.benefit_end,
+    Person.reserved_months,
+    Person.is_potential,
+    Person.updated_at,
+)
+OUTCOME_COLUMNS = (
+    VisitOutcome.person_id,
+    VisitOutcome.visited_at,
+    VisitOutcome.outcome,
+    VisitOutcome.follow_up_on,
+)
+
 
 def facts_of(person: Person) -> PersonFacts:
-    """The engine's view of a person row."""
+    """The engine's view of a person (an ORM object or a row with the same column names)."""
     return PersonFacts(
         is_participant=person.is_participant,
         paid_through=person.paid_through,
@@ -103,8 +122,14 @@ def refresh_commune(
     session: Session, *, commune_id: int, today: date, weights: Mapping[str, int] | None = None
 ) -> int:
     """Recompute every household of a commune for `today`; returns how many were written."""
-    persons = session.exec(select(Person).where(Person.commune_id == commune_id)).all()
-    outcomes = session.exec(select(VisitOutcome).where(VisitOutcome.commune_id == commune_id)).all()
+    # Plain rows of just the columns the engine reads: building ORM objects for a whole commune
+    # (tens of thousands) cost more than the scoring itself.
+    persons = session.execute(
+        select(*PERSON_FACT_COLUMNS).where(Person.commune_id == commune_id)
+    ).all()
+    outcomes = session.execute(
+        select(*OUTCOME_COLUMNS).where(VisitOutcome.commune_id == commune_id)
+    ).all()
     scores = _priorities(persons, outcomes, today=today, weights=weights)
     rows = [
         {

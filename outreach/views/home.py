@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
@@ -9,7 +11,9 @@ from ..db import get_session
 from ..models import GeoUnit
 from ..models.codes import Role
 from ..services import overview
+from ..services.clock import VIETNAM
 from .guards import current_scope
+from .guards import today as request_today
 
 bp = Blueprint("home", __name__)
 
@@ -26,8 +30,10 @@ def index():
         # The canvasser's home is their worklist.
         return redirect(url_for("worklist.show"))
     if current_user.role == Role.LEADER:
-        context["totals"] = overview.scope_totals(session, scope=scope)
-        context["communes"] = overview.commune_counts(session, scope=scope)
+        # "The last 30 days" end with the app's today (which training and tests may fix).
+        now = datetime.combine(request_today(), time.max, tzinfo=VIETNAM)
+        context["totals"] = overview.scope_totals(session, scope=scope, now=now)
+        context["communes"] = overview.commune_counts(session, scope=scope, now=now)
         context["campaign"] = overview.active_campaign(session, province_id=scope.province_id)
         return render_template("home/leader.html", **context)
     if current_user.role == Role.ADMIN:
