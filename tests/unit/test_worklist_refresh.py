@@ -80,3 +80,20 @@ def test_a_promise_due_today_puts_the_household_on_top(session):
         .order_by(Household.priority_score.desc())
     ).first()
     assert decode_reasons(best.priority_reasons)[0].reason == Reason.FOLLOW_UP_DUE
+
+
+def test_worklist_pages_follow_on_without_repeats(session):
+    from outreach.services.scope import scope_for
+    from outreach.services.worklist import worklist_for
+
+    me = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    scope = scope_for(session, me)
+    whole = worklist_for(session, scope=scope, canvasser_id=me.id, today=DEMO_TODAY, limit=100)
+    assert whole.total >= 3 and not whole.has_more
+    first = worklist_for(session, scope=scope, canvasser_id=me.id, today=DEMO_TODAY, limit=2)
+    second = worklist_for(
+        session, scope=scope, canvasser_id=me.id, today=DEMO_TODAY, offset=2, limit=2
+    )
+    assert first.has_more and len(first.rows) == 2
+    ids = [r.household.id for r in first.rows + second.rows]
+    assert ids == [r.household.id for r in whole.rows[:4]] and len(set(ids)) == len(ids)
