@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from .canvasser import app_with_floor, time_visit_posts, time_worklist_and_floor
 from .datasets import PERSONS, Dataset, postgres_dataset, sqlite_dataset
 from .report import Row, format_table, percentile, write_json
 from .web import (
@@ -33,7 +34,11 @@ BUDGETS: dict[str, float | None] = {
     "login + home p95": None,
     # Recomputes the commune's worklist priorities in Python (once per commune and day).
     "home page (canvasser, first of the day) p95": None,
+    # Issue 4: the worklist and the visit POST, and the worklist within 3x a bare render of it.
+    "worklist p95": 50.0,
+    "visit POST p95": 50.0,
 }
+RATIO_BUDGET = 3.0
 ITERATIONS = {"small": 30, "full": 50}
 FIRST_OF_DAY_ROUNDS = 4  # x 6 canvassers = 24 samples, so p95 is not simply the maximum
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -112,6 +117,26 @@ def _plan(app: Flask, users: SampleUsers, iterations: int) -> list[Timed]:
     ]
 
 
+def canvasser_rows(dataset: Dataset, canvasser: str, iterations: int) -> list[Row]:
+    """Worklist vs its bare-render floor, the ratio of their p95s, and the visit POST."""
+    log = _tagged(dataset.backend)
+    app = app_with_floor(dataset.url)
+    try:
+        log(f"worklist and its floor as {canvasser}")
+        worklist, floor = time_worklist_and_floor(app, canvasser, iterations)
+        log(f"visit POST as {canvasser} ({iterations} visits stored)")
+        posts = time_visit_posts(app, canvasser, iterations)
+    finally:
+        app.extensions["engine"].dispose()
+    ratio = percentile(worklist, 95) / percentile(floor, 95)
+    return (
+        latency_rows("worklist", dataset.backend, worklist)
+        + latency_rows("worklist floor (bare render)", dataset.backend, floor)
+        + [Row("worklist / floor (p95)", dataset.backend, ratio, "×", RATIO_BUDGET)]
+        + latency_rows("visit POST", dataset.backend, posts)
+    )
+
+
 def web_rows(dataset: Dataset, iterations: int) -> list[Row]:
     """Login + home for a mix of roles, two home pages alone, then first-of-day canvasser pages."""
     log = _tagged(dataset.backend)
@@ -129,6 +154,15 @@ def web_rows(dataset: Dataset, iterations: int) -> list[Row]:
     return rows
 
 
+def sample_users_for(dataset: Dataset) -> SampleUsers:
+    """The sampled accounts of a dataset (a short-lived app just to read them)."""
+    app = make_app(dataset.url)
+    try:
+        return sample_users(app)
+    finally:
+        app.extensions["engine"].dispose()
+
+
 def measure(dataset: Dataset, iterations: int) -> list[Row]:
     """All rows of one backend."""
     b = dataset.build
@@ -137,7 +171,12 @@ def measure(dataset: Dataset, iterations: int) -> list[Row]:
         f"{b.persons:,} persons, {b.households:,} households, {b.visits:,} visits, "
         f"{b.outcomes:,} outcomes; built in {b.seconds:.1f}s{note}"
     )
-    return build_rows(dataset) + web_rows(dataset, iterations)
+    canvasser = sample_users_for(dataset).canvasser
+    return (
+        build_rows(dataset)
+        + web_rows(dataset, iterations)
+        + canvasser_rows(dataset, canvasser, iterations)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
