@@ -100,3 +100,30 @@ def test_leader_sees_the_same_list(page: Page, user_named):
     page.get_by_role("link", name=re.compile(re.escape(canvasser.full_name))).tap()
     expect(page.get_by_role("heading", name=f"Danh sách của {canvasser.full_name}")).to_be_visible()
     expect(page.locator("#worklist-rows .wl-row").first).to_be_visible()
+
+
+def test_more_households_load_on_scroll(page: Page, monkeypatch):
+    import outreach.views.worklist as worklist_view
+
+    monkeypatch.setattr(worklist_view, "PAGE", 1)  # the live server runs in this process
+    log_in(page, "canbo.07210.1")
+    total = int(re.search(r"(\d+) hộ cần thăm", page.inner_text("#worklist")).group(1))
+    assert total >= 3
+    # The server sends one row; htmx fetches the next page each time the "more" item is revealed.
+    first_page = page.request.get("/worklist").text()
+    assert first_page.count('class="wl-row"') == 1 and 'hx-trigger="revealed"' in first_page
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if "offset=" in r.url else None)
+    rows = page.locator("#worklist-rows .wl-row")
+    expect(rows).to_have_count(1)  # below the fold nothing more is fetched
+    for _ in range(total * 3):
+        if rows.count() >= total:
+            break
+        page.mouse.wheel(0, 2000)  # the canvasser scrolls down
+        page.wait_for_timeout(150)
+    expect(rows).to_have_count(total)
+    offsets = [re.search(r"offset=(\d+)", url).group(1) for url in fetched]
+    assert len(offsets) == total - 1 and len(set(offsets)) == len(offsets)
+    expect(page.locator("#worklist-rows .more")).to_have_count(0)
+    ids = rows.evaluate_all("els => els.map(e => e.id)")
+    assert len(set(ids)) == total

@@ -79,3 +79,25 @@ def test_media_cannot_open_a_worklist(login_as, session):
     client = login_as("baochi")
     assert client.get(f"/worklist?canvasser={canvasser.id}").status_code == 403
     assert client.get("/worklist/canvassers").status_code == 403
+
+
+def test_village_filter_and_bhxh_search(login_as, session):
+    client = login_as("canbo.07210.1")
+    me = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    client.get("/worklist")
+    households = session.exec(
+        select(Household).where(
+            Household.assigned_canvasser_id == me.id, Household.priority_score > 0
+        )
+    ).all()
+    village = households[0].village_id
+    html = client.get("/worklist", query_string={"village": village}).get_data(as_text=True)
+    shown = {int(i) for i in _rows(html.split('id="worklist-rows"')[1])}
+    assert shown == {h.id for h in households if h.village_id == village}
+    member = session.exec(
+        select(Person).where(
+            Person.household_id.in_([h.id for h in households]), Person.bhxh_number.is_not(None)
+        )
+    ).first()
+    html = client.get("/worklist", query_string={"q": member.bhxh_number}).get_data(as_text=True)
+    assert _rows(html.split('id="worklist-rows"')[1]) == [str(member.household_id)]
