@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from ..models.codes import CLOSING_OUTCOMES, Outcome
-from .lists import BENEFIT_ENDING_DAYS, COMING_DUE_DAYS, payment_deadline
+from .lists import BENEFIT_ENDING_DAYS, COMING_DUE_DAYS, ListCategory, payment_deadline
 
 # Every weight in one place. A campaign may override any of them (Campaign.priority_weights, JSON).
 DEFAULT_WEIGHTS: dict[str, int] = {
@@ -148,6 +148,22 @@ def _list_reasons(
         found.append((w["reserved"], ReasonLine(Reason.RESERVED, days=facts.reserved_months)))
     if facts.is_potential:
         found.append((w["potential"], ReasonLine(Reason.POTENTIAL)))
+    return found
+
+
+# The engine's list reasons are the BHXH list categories of the same name.
+_CATEGORY_REASONS = frozenset(c.value for c in ListCategory)
+
+
+def list_categories(*, today: date, **facts) -> set[ListCategory]:
+    """Every list category a person with these facts (PersonFacts fields) belongs to on `today`."""
+    found = {
+        ListCategory(line.reason.value)
+        for _, line in _list_reasons(PersonFacts(**facts), today, DEFAULT_WEIGHTS)
+        if line.reason.value in _CATEGORY_REASONS
+    }
+    if ListCategory.BENEFIT_ENDING in found:
+        found.add(ListCategory.BENEFIT)  # ending soon is still receiving the benefit
     return found
 
 

@@ -224,7 +224,7 @@ def ensure_fresh(session: Session, *, commune_ids: Iterable[int], today: date) -
     session.commit()
 
 
-def _search_filter(session: Session, stmt, *, scope: Scope, query: str):
+def _search_filter(stmt, *, scope: Scope, query: str):
     """Households with a member whose name (diacritics ignored), phone or BHXH number matches."""
     digits = re.sub(r"\D", "", query)
     people = apply_scope(select(Person.household_id), Person, scope)
@@ -263,7 +263,7 @@ def worklist_for(
         scope,
     )
     if query.strip():
-        base = _search_filter(session, base, scope=scope, query=query.strip())
+        base = _search_filter(base, scope=scope, query=query.strip())
     counts_base = base
     if village_id:
         base = base.where(Household.village_id == village_id)

@@ -12,7 +12,8 @@ from outreach.migrate import upgrade
 from outreach.models import Campaign, GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
 from outreach.models.codes import Outcome, Role, UnitKind
 from outreach.services.demo import DemoError, build_demo
-from outreach.services.lists import ListCategory, list_categories
+from outreach.services.lists import ListCategory
+from outreach.services.priority import list_categories
 from tests.conftest import DEMO_PERSONS, DEMO_TODAY
 
 

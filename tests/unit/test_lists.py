@@ -4,7 +4,8 @@ from datetime import date
 
 import pytest
 
-from outreach.services.lists import ListCategory, list_categories, payment_deadline
+from outreach.services.lists import ListCategory, payment_deadline
+from outreach.services.priority import list_categories
 
 
 @pytest.mark.parametrize(
