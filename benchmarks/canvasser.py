@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from outreach.models import Household, Person, User
 from outreach.services.scope import scope_for
-from outreach.services.visits import canvasser_tally, half_month_start
+from outreach.services.visits import canvasser_tallies
 from outreach.services.worklist import worklist_for
 
 from .datasets import TODAY
@@ -48,10 +48,7 @@ def app_with_floor(url: str) -> Flask:
                     "filters": {"village_id": None, "reason": None, "query": ""},
                     "offset": 0,
                     "page_size": 30,
-                    "tally_today": canvasser_tally(session, canvasser_id=me.id, since=day),
-                    "tally_period": canvasser_tally(
-                        session, canvasser_id=me.id, since=half_month_start(day)
-                    ),
+                    "tally": canvasser_tallies(session, canvasser_id=me.id, today=day),
                 }
         return render_template("worklist/show.html", **cache["context"])
 

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import update
 from sqlmodel import Session, select
 
 from outreach import create_app
-from outreach.models import Household, User
+from outreach.models import User
 from outreach.models.codes import Role
 from outreach.services.demo import DEMO_PASSWORD
+from outreach.services.worklist import mark_stale
 
 from .datasets import TODAY
 
@@ -142,10 +142,7 @@ def _mark_stale(app: Flask, username: str) -> None:
     """Make the canvasser's commune look as on a new day: its priority scores are from before."""
     with Session(app.extensions["engine"]) as session:
         commune_id = session.exec(select(User.scope_unit_id).where(User.username == username)).one()
-        table = Household.__table__
-        session.execute(
-            update(table).where(table.c.commune_id == commune_id).values(priority_on=None)
-        )
+        mark_stale(session, commune_ids=[commune_id])
         session.commit()
 
 

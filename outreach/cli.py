@@ -10,6 +10,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlmodel import Session, select
 
 from . import migrate
+from .db import vacuum
 from .models import GeoUnit
 from .models.codes import Role, UnitKind
 from .services.accounts import AccountError, create_user
@@ -141,6 +142,7 @@ def refresh_priorities_command(today):
         for commune_id in communes:
             total += refresh_commune(session, commune_id=commune_id, today=day)
             session.commit()  # one commune at a time: short transactions, visits keep flowing
+    vacuum(current_app.extensions["engine"], "household")
     click.echo(f"Đã tính lại điểm ưu tiên của {format_number(total)} hộ cho ngày {day:%d/%m/%Y}.")
 
 

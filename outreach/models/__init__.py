@@ -3,7 +3,7 @@
 from .audit import AuditLog
 from .campaigns import Campaign, PolicyRate, Target
 from .geography import GeoUnit
-from .households import Household, Person
+from .households import Household, Person, PriorityRefresh
 from .imports import ImportBatch, ImportMapping, Payment
 from .reports import ReportPeriod, Summary
 from .users import User
@@ -18,6 +18,7 @@ __all__ = [
     "ImportMapping",
     "Payment",
     "Person",
+    "PriorityRefresh",
     "PolicyRate",
     "ReportPeriod",
     "Summary",

@@ -93,3 +93,16 @@ class Person(SQLModel, table=True):
     is_potential: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PriorityRefresh(SQLModel, table=True):
+    """The day a commune's household scores were last recomputed as a whole.
+
+    One small row per commune makes "is this commune's list from today?" a key lookup, instead
+    of a scan of its households on every worklist request.
+    """
+
+    __tablename__ = "priority_refresh"
+
+    commune_id: int = Field(foreign_key="geo_unit.id", primary_key=True)
+    refreshed_on: date

@@ -1,4 +1,4 @@
-"""Fast bulk inserts for the demo province and large imports: COPY on PostgreSQL, executemany on SQLite."""
+"""Bulk writes for the demo province and large imports (COPY on PostgreSQL), and upserts."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Table, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 
@@ -64,3 +65,14 @@ def reset_sequence(conn: Connection, table: Table) -> None:
                 f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
             )
         )
+
+
+def upsert(conn: Connection, table: Table, row: dict, *, keys: list[str]) -> None:
+    """Insert a row, or update its other columns where one with the same keys exists.
+
+    One statement, so two requests doing it at once never fail on the unique key.
+    """
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(**row)
+    changes = {name: stmt.excluded[name] for name in row if name not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))

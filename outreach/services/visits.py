@@ -6,13 +6,13 @@ import uuid as uuid_module
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from ..models import Household, Person, User, Visit, VisitOutcome
 from ..models.base import utcnow
 from ..models.codes import Channel, Outcome, RefusalReason
-from .clock import VIETNAM
+from .periods import half_month_start, local_midnight
 from .scope import Scope, get_in_scope
 from .worklist import refresh_household
 
@@ -217,30 +217,38 @@ class Tally:
     promised: int
 
 
-def half_month_start(day: date) -> date:
-    """The first day of the half-month period containing `day` (1st or 16th)."""
-    return day.replace(day=1 if day.day <= 15 else 16)
+@dataclass(frozen=True)
+class Tallies:
+    """A canvasser's tally for today and for the current half-month period."""
+
+    today: Tally
+    period: Tally
 
 
-def canvasser_tally(session: Session, *, canvasser_id: int, since: date) -> Tally:
-    """What a canvasser recorded since a Vietnamese calendar day (today, or the period start)."""
-    start = datetime.combine(since, datetime.min.time(), tzinfo=VIETNAM).astimezone(UTC)
-    visits = session.exec(
-        select(func.count())
-        .select_from(Visit)
-        .where(Visit.canvasser_id == canvasser_id, Visit.visited_at >= start)
+def canvasser_tallies(session: Session, *, canvasser_id: int, today: date) -> Tallies:
+    """What a canvasser recorded today and this period, in two grouped queries."""
+    period_start, day_start = local_midnight(half_month_start(today)), local_midnight(today)
+    is_today = case((Visit.visited_at >= day_start, 1), else_=0)
+    visits_period, visits_today = session.execute(
+        select(func.count(), func.coalesce(func.sum(is_today), 0)).where(
+            Visit.canvasser_id == canvasser_id, Visit.visited_at >= period_start
+        )
     ).one()
-    counts = dict(
-        session.exec(
-            select(VisitOutcome.outcome, func.count())
-            .join(Visit, Visit.id == VisitOutcome.visit_id)
-            .where(Visit.canvasser_id == canvasser_id, Visit.visited_at >= start)
-            .group_by(VisitOutcome.outcome)
-        ).all()
-    )
-    return Tally(
-        visits,
-        counts.get(Outcome.ENROLLED_NEW, 0),
-        counts.get(Outcome.RENEWED, 0),
-        counts.get(Outcome.PROMISED, 0),
-    )
+    counts = session.execute(
+        select(VisitOutcome.outcome, func.count(), func.coalesce(func.sum(is_today), 0))
+        .join(Visit, Visit.id == VisitOutcome.visit_id)
+        .where(Visit.canvasser_id == canvasser_id, Visit.visited_at >= period_start)
+        .group_by(VisitOutcome.outcome)
+    ).all()
+    period = {outcome: n for outcome, n, _ in counts}
+    day = {outcome: n for outcome, _, n in counts}
+
+    def tally(visits: int, by_outcome: dict[str, int]) -> Tally:
+        return Tally(
+            int(visits),
+            int(by_outcome.get(Outcome.ENROLLED_NEW, 0)),
+            int(by_outcome.get(Outcome.RENEWED, 0)),
+            int(by_outcome.get(Outcome.PROMISED, 0)),
+        )
+
+    return Tallies(today=tally(visits_today, day), period=tally(visits_period, period))

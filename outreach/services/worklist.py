@@ -1,8 +1,10 @@
 """Households' priority, precomputed from the engine so a worklist page is one indexed query.
 
 A household's score depends on "today", so scores are stamped with the day they were computed
-(`priority_on`). They are refreshed for a commune when a page of it is first asked for on a new
-day, and for one household whenever a visit to it is recorded.
+(`priority_on`), and each commune's whole refresh with its day (`priority_refresh`). A commune is
+refreshed when a page of it is first asked for on a new day (or nightly by
+`outreach refresh-priorities`), and one household whenever a visit to it is recorded. Anything
+that changes persons' facts in bulk (an import) calls `mark_stale` for the communes it touched.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import bindparam, delete, func, or_, update
 from sqlmodel import Session, select
 
-from ..models import GeoUnit, Household, Person, VisitOutcome
+from ..models import GeoUnit, Household, Person, PriorityRefresh, VisitOutcome
+from .bulk import upsert
 from .clock import VIETNAM
 from .priority import (
     PastOutcome,
@@ -141,6 +144,7 @@ def refresh_commune(
         }
         for hid, p in scores.items()
     ]
+    _stamp(session, commune_id=commune_id, today=today)
     if rows:
         table = Household.__table__
         session.connection().execute(
@@ -155,6 +159,16 @@ def refresh_commune(
             rows,
         )
     return len(rows)
+
+
+def _stamp(session: Session, *, commune_id: int, today: date) -> None:
+    """Record that the commune's scores are from `today` (in the caller's transaction)."""
+    upsert(
+        session.connection(),
+        PriorityRefresh.__table__,
+        {"commune_id": commune_id, "refreshed_on": today},
+        keys=["commune_id"],
+    )
 
 
 def refresh_household(
@@ -182,17 +196,25 @@ def refresh_household(
 
 
 def stale_communes(session: Session, *, commune_ids: Iterable[int], today: date) -> list[int]:
-    """Communes among these with a household whose score was not computed for `today`."""
+    """Communes among these whose scores were not all computed for `today`."""
     ids = sorted(set(commune_ids))
     if not ids:
         return []
-    stmt = (
-        select(Household.commune_id)
-        .where(Household.commune_id.in_(ids))
-        .where(or_(Household.priority_on.is_(None), Household.priority_on != today))
-        .distinct()
+    fresh = set(
+        session.exec(
+            select(PriorityRefresh.commune_id).where(
+                PriorityRefresh.commune_id.in_(ids), PriorityRefresh.refreshed_on == today
+            )
+        ).all()
     )
-    return list(session.exec(stmt).all())
+    return [i for i in ids if i not in fresh]
+
+
+def mark_stale(session: Session, *, commune_ids: Iterable[int]) -> None:
+    """Have these communes recomputed on their next request (after their persons changed)."""
+    ids = sorted(set(commune_ids))
+    if ids:
+        session.execute(delete(PriorityRefresh).where(PriorityRefresh.commune_id.in_(ids)))
 
 
 @dataclass(frozen=True)
@@ -219,9 +241,11 @@ class Worklist:
 
 def ensure_fresh(session: Session, *, commune_ids: Iterable[int], today: date) -> None:
     """Recompute, once a day, the communes whose scores are from another day."""
-    for commune_id in stale_communes(session, commune_ids=commune_ids, today=today):
+    stale = stale_communes(session, commune_ids=commune_ids, today=today)
+    for commune_id in stale:
         refresh_commune(session, commune_id=commune_id, today=today)
-    session.commit()
+    if stale:
+        session.commit()
 
 
 def _search_filter(stmt, *, scope: Scope, query: str):
@@ -264,33 +288,30 @@ def worklist_for(
     )
     if query.strip():
         base = _search_filter(base, scope=scope, query=query.strip())
-    counts_base = base
+    # One grouped count gives the reason chips, the village chips and the total.
+    counts = session.execute(
+        base.with_only_columns(Household.village_id, Household.priority_top, func.count()).group_by(
+            Household.village_id, Household.priority_top
+        )
+    ).all()
+    by_reason: dict[str, int] = defaultdict(int)
+    per_village: dict[int, int] = defaultdict(int)
+    for village, top, n in counts:
+        per_village[village] += n
+        if not village_id or village == village_id:
+            by_reason[top] += n
     if village_id:
         base = base.where(Household.village_id == village_id)
-    by_reason = dict(
-        session.execute(
-            base.with_only_columns(Household.priority_top, func.count()).group_by(
-                Household.priority_top
-            )
-        ).all()
-    )
     filtered = base.where(Household.priority_top == reason) if reason else base
-    total = session.execute(filtered.with_only_columns(func.count())).scalar_one()
+    total = by_reason.get(reason, 0) if reason else sum(by_reason.values())
     page = session.exec(
         filtered.order_by(Household.priority_score.desc(), Household.id)
         .offset(offset)
         .limit(limit + 1)
     ).all()
-    village_counts = session.execute(
-        counts_base.with_only_columns(Household.village_id, func.count()).group_by(
-            Household.village_id
-        )
-    ).all()
     names = dict(
         session.exec(
-            select(GeoUnit.id, GeoUnit.name).where(
-                GeoUnit.id.in_([v for v, _ in village_counts if v])
-            )
+            select(GeoUnit.id, GeoUnit.name).where(GeoUnit.id.in_([v for v in per_village if v]))
         ).all()
     )
     due = []
@@ -304,9 +325,9 @@ def worklist_for(
     return Worklist(
         rows=rows[: min(len(page), limit)],
         total=total,
-        by_reason=by_reason,
+        by_reason=dict(by_reason),
         by_village=sorted(
-            ((v, names.get(v, ""), n) for v, n in village_counts if v), key=lambda t: t[1]
+            ((v, names.get(v, ""), n) for v, n in per_village.items() if v), key=lambda t: t[1]
         ),
         due_today=rows[min(len(page), limit) :],
         has_more=len(page) > limit,

@@ -9,7 +9,7 @@ from sqlmodel import select
 from ..db import get_session
 from ..models import GeoUnit, User
 from ..models.codes import Role
-from ..services.visits import canvasser_tally, half_month_start
+from ..services.visits import canvasser_tallies
 from ..services.worklist import worklist_for
 from .guards import current_scope, render_page_or_fragment, roles_required
 from .guards import today as request_today
@@ -69,13 +69,10 @@ def show():
         "filters": filters,
         "offset": offset,
         "page_size": PAGE,
-        "tally_today": canvasser_tally(session, canvasser_id=canvasser.id, since=today),
-        "tally_period": canvasser_tally(
-            session, canvasser_id=canvasser.id, since=half_month_start(today)
-        ),
     }
     if request.headers.get("HX-Target") == "worklist-rows" or offset:
         return render_page_or_fragment("worklist/show.html", "worklist/_rows.html", **context)
+    context["tally"] = canvasser_tallies(session, canvasser_id=canvasser.id, today=today)
     return render_page_or_fragment("worklist/show.html", "worklist/_list.html", **context)
 
 

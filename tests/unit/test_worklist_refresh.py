@@ -9,6 +9,7 @@ from outreach.models import GeoUnit, Household, Person, User, Visit, VisitOutcom
 from outreach.services.priority import Reason
 from outreach.services.worklist import (
     decode_reasons,
+    mark_stale,
     refresh_commune,
     refresh_household,
     stale_communes,
@@ -33,6 +34,19 @@ def test_refresh_stamps_every_household_of_the_commune(session):
     assert on_list and all(decode_reasons(h.priority_reasons) for h in on_list)
     off = [h for h in households if h.priority_score == 0]
     assert all(h.priority_reasons == "[]" for h in off)
+
+
+def test_a_commune_is_stale_on_a_new_day_and_after_mark_stale(session):
+    commune = _commune(session)
+    refresh_commune(session, commune_id=commune.id, today=DEMO_TODAY)
+    refresh_commune(session, commune_id=commune.id, today=DEMO_TODAY)  # a second stamp is fine
+    session.commit()
+    assert stale_communes(session, commune_ids=[commune.id], today=DEMO_TODAY) == []
+    tomorrow = DEMO_TODAY + timedelta(days=1)
+    assert stale_communes(session, commune_ids=[commune.id], today=tomorrow) == [commune.id]
+    mark_stale(session, commune_ids=[commune.id])
+    session.commit()
+    assert stale_communes(session, commune_ids=[commune.id], today=DEMO_TODAY) == [commune.id]
 
 
 def test_a_promise_due_today_puts_the_household_on_top(session):
