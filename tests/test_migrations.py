@@ -41,3 +41,31 @@ def test_autogenerate_would_notice_a_model_change(databases):
         table._columns.remove(extra)
         engine.dispose()
     assert any(d[0] == "add_column" and d[3].name == "not_migrated" for d in diff)
+
+
+def test_the_tally_migration_backfills_what_a_rebuild_computes(db_url):
+    # The demo database was tallied by rebuild_tallies; drop the tallies and let 0004 redo them.
+    from alembic import command
+    from sqlmodel import Session, select
+
+    from outreach.migrate import alembic_config
+    from outreach.models import CampaignReach, DailyTally
+
+    def snapshot():
+        engine = make_engine(db_url)
+        with Session(engine) as s:
+            tallies = sorted(
+                (t.commune_id, t.day, t.metric, t.count) for t in s.exec(select(DailyTally))
+            )
+            reach = sorted(
+                (r.campaign_id, r.household_id, r.commune_id, r.first_visit_at)
+                for r in s.exec(select(CampaignReach))
+            )
+        engine.dispose()
+        return tallies, reach
+
+    rebuilt = snapshot()
+    assert rebuilt[0] and rebuilt[1]
+    command.downgrade(alembic_config(db_url), "0003")
+    command.upgrade(alembic_config(db_url), "head")
+    assert snapshot() == rebuilt

@@ -6,12 +6,15 @@ from .geography import GeoUnit
 from .households import Household, Person, PriorityRefresh
 from .imports import ImportBatch, ImportMapping, Payment
 from .reports import ReportPeriod, Summary
+from .tallies import CampaignReach, DailyTally
 from .users import User
 from .visits import Visit, VisitOutcome
 
 __all__ = [
     "AuditLog",
     "Campaign",
+    "CampaignReach",
+    "DailyTally",
     "GeoUnit",
     "Household",
     "ImportBatch",

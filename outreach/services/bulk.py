@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -67,12 +68,23 @@ def reset_sequence(conn: Connection, table: Table) -> None:
         )
 
 
-def upsert(conn: Connection, table: Table, row: dict, *, keys: list[str]) -> None:
-    """Insert a row, or update its other columns where one with the same keys exists.
+def upsert(
+    conn: Connection,
+    table: Table,
+    row: dict,
+    *,
+    keys: list[str],
+    merge: Callable[[Table, Any], dict] | None = None,
+) -> None:
+    """Insert a row, or update the one with the same keys: by default to the new values, or
+    to what `merge(table, excluded)` says (e.g. add a count, keep the earliest time).
 
     One statement, so two requests doing it at once never fail on the unique key.
     """
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table).values(**row)
-    changes = {name: stmt.excluded[name] for name in row if name not in keys}
+    if merge is not None:
+        changes = merge(table, stmt.excluded)
+    else:
+        changes = {name: stmt.excluded[name] for name in row if name not in keys}
     conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))

@@ -25,6 +25,7 @@ from .bulk import bulk_insert, next_id, reset_sequence
 from .clock import add_months_end
 from .geography import load_province
 from .policy import seed_policy_rates
+from .tallies import rebuild_tallies
 from .text import compact_key, fold
 
 DEMO_PASSWORD = "Demo@2026"
@@ -414,6 +415,8 @@ def build_demo(
             say(f"{index + 1}/{len(communes)} communes, {report.persons:,} persons")
     for table in (Household, Person, Visit, VisitOutcome, GeoUnit, User):
         reset_sequence(conn, table.__table__)
+    say("tallying the visits")
+    rebuild_tallies(session, province_id=province.id)
     session.commit()
     _analyze(session)
     report.logins = demo_logins(session)

@@ -14,6 +14,7 @@ from ..models.base import utcnow
 from ..models.codes import Channel, Outcome, RefusalReason
 from .periods import half_month_start, local_midnight
 from .scope import Scope, get_in_scope
+from .tallies import count_visit
 from .worklist import refresh_household
 
 FOLLOW_UP_OUTCOMES = frozenset({Outcome.PROMISED, Outcome.CONSIDERING})
@@ -202,6 +203,7 @@ def record_visit(
         household.last_visit_at = at
     session.add(household)
     session.flush()
+    count_visit(session, visit=visit, outcomes=rows)
     refresh_household(session, household_id=household.id, today=today)
     session.commit()
     return RecordedVisit(visit, rows)

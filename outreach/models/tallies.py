@@ -1,0 +1,41 @@
+"""Running counts kept beside the visits, so province-wide figures never rescan millions of rows.
+
+Both tables are maintained in the same transaction as the visit they count (visits are
+append-only) and can be rebuilt from the raw visits at any time; tests prove they agree.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+
+class DailyTally(SQLModel, table=True):
+    """How many visits, and outcomes of each kind, a commune recorded on a Vietnamese day."""
+
+    __tablename__ = "daily_tally"
+    __table_args__ = (
+        Index("ix_daily_tally_province_day", "province_id", "day", "commune_id", "metric", "count"),
+    )
+
+    commune_id: int = Field(foreign_key="geo_unit.id", primary_key=True)
+    day: date = Field(primary_key=True)  # the visit's calendar day in Vietnam
+    # "visits", an outcome code ("enrolled_new"...), or "refused:<reason>".
+    metric: str = Field(max_length=40, primary_key=True)
+    province_id: int = Field(foreign_key="geo_unit.id")
+    count: int = Field(default=0)
+
+
+class CampaignReach(SQLModel, table=True):
+    """A household reached during a campaign, with the time of its first visit in it."""
+
+    __tablename__ = "campaign_reach"
+    __table_args__ = (
+        Index("ix_campaign_reach_first", "campaign_id", "first_visit_at", "commune_id"),
+    )
+
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    household_id: int = Field(foreign_key="household.id", primary_key=True)
+    province_id: int = Field(foreign_key="geo_unit.id")
+    commune_id: int = Field(foreign_key="geo_unit.id")
+    first_visit_at: datetime

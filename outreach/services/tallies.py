@@ -1,0 +1,168 @@
+"""Keep the running counts (daily tallies, campaign reach) in step with the visits.
+
+`count_visit` adds one new visit in the caller's transaction; `rebuild_tallies` recomputes a
+province from the raw visits (after the demo build, a migration, or a campaign's dates changing).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from sqlalchemy import Date as SQLDate
+from sqlalchemy import and_, cast, delete, func, insert, literal, select
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from ..models import Campaign, CampaignReach, DailyTally, Visit, VisitOutcome
+from .bulk import upsert
+from .clock import VIETNAM
+from .periods import local_midnight
+
+VISITS = "visits"
+REFUSED_PREFIX = "refused:"
+_ONE_DAY = timedelta(days=1)
+
+
+def refusal_metric(reason: str) -> str:
+    """The tally metric of one refusal reason."""
+    return f"{REFUSED_PREFIX}{reason}"
+
+
+def _metrics(outcomes: Iterable[VisitOutcome]) -> Counter:
+    counts: Counter = Counter({VISITS: 1})
+    for o in outcomes:
+        counts[o.outcome] += 1
+        if o.refusal_reason:
+            counts[refusal_metric(o.refusal_reason)] += 1
+    return counts
+
+
+def _add_counts(table, excluded) -> dict:
+    return {"count": table.c.count + excluded.count}
+
+
+def count_visit(session: Session, *, visit: Visit, outcomes: list[VisitOutcome]) -> None:
+    """Add a newly stored visit and its outcomes to the tallies (in the caller's transaction)."""
+    conn = session.connection()
+    day = visit.visited_at.astimezone(VIETNAM).date()
+    for metric, n in _metrics(outcomes).items():
+        upsert(
+            conn,
+            DailyTally.__table__,
+            {
+                "commune_id": visit.commune_id,
+                "day": day,
+                "metric": metric,
+                "province_id": visit.province_id,
+                "count": n,
+            },
+            keys=["commune_id", "day", "metric"],
+            merge=_add_counts,
+        )
+    for campaign_id in _campaigns_on(session, province_id=visit.province_id, day=day):
+        upsert(
+            conn,
+            CampaignReach.__table__,
+            {
+                "campaign_id": campaign_id,
+                "household_id": visit.household_id,
+                "province_id": visit.province_id,
+                "commune_id": visit.commune_id,
+                "first_visit_at": visit.visited_at,
+            },
+            keys=["campaign_id", "household_id"],
+            merge=_earliest_merge(conn),
+        )
+
+
+def _earliest_merge(conn: Connection):
+    least = func.least if conn.dialect.name == "postgresql" else func.min
+
+    def merge(table, excluded) -> dict:
+        return {"first_visit_at": least(table.c.first_visit_at, excluded.first_visit_at)}
+
+    return merge
+
+
+def _campaigns_on(session: Session, *, province_id: int, day: date) -> list[int]:
+    return list(
+        session.execute(
+            select(Campaign.id).where(
+                Campaign.province_id == province_id,
+                Campaign.starts_on <= day,
+                Campaign.ends_on >= day,
+            )
+        ).scalars()
+    )
+
+
+def local_day(conn: Connection, column):
+    """SQL for the Vietnamese calendar day of a UTC timestamp column (UTC+7, no daylight saving)."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.timezone("Asia/Ho_Chi_Minh", column), SQLDate)
+    return func.date(column, "+7 hours")
+
+
+def rebuild_tallies(session: Session, *, province_id: int) -> None:
+    """Recompute a province's daily tallies and campaign reach from its raw visits."""
+    conn = session.connection()
+    tally = DailyTally.__table__
+    conn.execute(delete(tally).where(tally.c.province_id == province_id))
+    columns = ["commune_id", "day", "metric", "province_id", "count"]
+    day = local_day(conn, Visit.visited_at)
+    conn.execute(
+        insert(tally).from_select(
+            columns,
+            select(Visit.commune_id, day, literal(VISITS), Visit.province_id, func.count())
+            .where(Visit.province_id == province_id)
+            .group_by(Visit.commune_id, day, Visit.province_id),
+        )
+    )
+    day = local_day(conn, VisitOutcome.visited_at)
+    for metric, extra in (
+        (VisitOutcome.outcome, ()),
+        (
+            literal(REFUSED_PREFIX) + VisitOutcome.refusal_reason,
+            (VisitOutcome.refusal_reason.is_not(None),),
+        ),
+    ):
+        conn.execute(
+            insert(tally).from_select(
+                columns,
+                select(VisitOutcome.commune_id, day, metric, VisitOutcome.province_id, func.count())
+                .where(VisitOutcome.province_id == province_id, *extra)
+                .group_by(VisitOutcome.commune_id, day, metric, VisitOutcome.province_id),
+            )
+        )
+    for campaign in session.execute(
+        select(Campaign).where(Campaign.province_id == province_id)
+    ).scalars():
+        rebuild_reach(session, campaign=campaign)
+
+
+def rebuild_reach(session: Session, *, campaign: Campaign) -> None:
+    """Recompute which households a campaign reached, and when first, from the raw visits."""
+    conn = session.connection()
+    reach = CampaignReach.__table__
+    conn.execute(delete(reach).where(reach.c.campaign_id == campaign.id))
+    within = and_(
+        Visit.province_id == campaign.province_id,
+        Visit.visited_at >= local_midnight(campaign.starts_on),
+        Visit.visited_at < local_midnight(campaign.ends_on + _ONE_DAY),
+    )
+    conn.execute(
+        insert(reach).from_select(
+            ["campaign_id", "household_id", "province_id", "commune_id", "first_visit_at"],
+            select(
+                literal(campaign.id),
+                Visit.household_id,
+                Visit.province_id,
+                func.min(Visit.commune_id),
+                func.min(Visit.visited_at),
+            )
+            .where(within)
+            .group_by(Visit.household_id, Visit.province_id),
+        )
+    )
