@@ -17,6 +17,7 @@ from outreach.db import vacuum
 from .canvasser import app_with_floor, time_visit_posts, time_worklist_and_floor
 from .datasets import PERSONS, Dataset, postgres_dataset, sqlite_dataset
 from .report import Row, format_table, percentile, write_json
+from .summaries import time_summary
 from .web import (
     PROVINCE_LEADER,
     SampleUsers,
@@ -39,9 +40,12 @@ BUDGETS: dict[str, float | None] = {
     # Issue 4: the worklist and the visit POST, and the worklist within 3x a bare render of it.
     "worklist p95": 50.0,
     "visit POST p95": 50.0,
+    # Issue 7: the media summary's figures and its PDF, together under 3 s.
+    "summary figures + PDF p95": 3000.0,
 }
 RATIO_BUDGET = 3.0
 ITERATIONS = {"small": 30, "full": 50}
+SUMMARY_ITERATIONS = 5
 FIRST_OF_DAY_ROUNDS = 4  # x 6 canvassers = 24 samples, so p95 is not simply the maximum
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 PG_ENV = "OUTREACH_BENCH_POSTGRES"
@@ -162,6 +166,24 @@ def web_rows(dataset: Dataset, iterations: int) -> list[Row]:
     return rows
 
 
+def summary_rows(dataset: Dataset) -> list[Row]:
+    """The summary's figures, its PDF, and the two together (p50/p95 of a few runs)."""
+    log = _tagged(dataset.backend)
+    app = make_app(dataset.url)
+    try:
+        log(f"summary figures and PDF ({SUMMARY_ITERATIONS} runs)")
+        figures, pdf, size = time_summary(app, SUMMARY_ITERATIONS)
+    finally:
+        app.extensions["engine"].dispose()
+    both = [a + b for a, b in zip(figures, pdf, strict=True)]
+    return (
+        latency_rows("summary figures", dataset.backend, figures)
+        + latency_rows("summary PDF", dataset.backend, pdf)
+        + latency_rows("summary figures + PDF", dataset.backend, both)
+        + [Row("summary PDF size", dataset.backend, size / 1024, "KiB")]
+    )
+
+
 def sample_users_for(dataset: Dataset) -> SampleUsers:
     """The sampled accounts of a dataset (a short-lived app just to read them)."""
     app = make_app(dataset.url)
@@ -184,6 +206,7 @@ def measure(dataset: Dataset, iterations: int) -> list[Row]:
         build_rows(dataset)
         + web_rows(dataset, iterations)
         + canvasser_rows(dataset, canvasser, iterations)
+        + summary_rows(dataset)
     )
 
 

@@ -11,12 +11,14 @@ from sqlmodel import Session, select
 
 from . import migrate
 from .db import vacuum
-from .models import GeoUnit
+from .models import Campaign, GeoUnit, User
 from .models.codes import Role, UnitKind
 from .services.accounts import AccountError, create_user
 from .services.clock import today_local
 from .services.demo import DEMO_PASSWORD, DemoError, build_demo, database_is_empty, demo_logins
 from .services.formatting import format_number
+from .services.periods import period_from_key
+from .services.summaries import SummaryError, draft_summary, figures_of, publish_summary
 from .services.worklist import refresh_commune
 
 
@@ -146,6 +148,70 @@ def refresh_priorities_command(today):
     click.echo(f"Đã tính lại điểm ưu tiên của {format_number(total)} hộ cho ngày {day:%d/%m/%Y}.")
 
 
+@click.command("summary")
+@click.option(
+    "--period", "period_key", required=True, help="Kỳ bản tin: 2026-11-15 hoặc 2026-11-30"
+)
+@click.option("--publish", is_flag=True, help="Công bố (đóng băng số liệu và PDF)")
+@click.option("--reason", default="", help="Lý do đính chính, khi kỳ đã có bản công bố")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), help="Ghi PDF ra tệp")
+@click.option(
+    "--user", "username", default="", help="Tên đăng nhập của người công bố (ghi nhật ký)"
+)
+@with_appcontext
+def summary_command(period_key, publish, reason, out, username):
+    """Draft (and with --publish, publish) a period's media summary; write its PDF."""
+    from .views.summary_document import render_document_pdf
+
+    try:
+        period = period_from_key(period_key)
+    except ValueError as exc:
+        raise click.ClickException(f"Kỳ không hợp lệ: {period_key} (ví dụ 2026-11-15).") from exc
+    with _session() as session, current_app.test_request_context():
+        user = (
+            session.exec(select(User).where(User.username == username)).first()
+            if username
+            else None
+        )
+        if username and (user is None or user.role != Role.ADMIN):
+            raise click.ClickException(f"Không có quản trị viên {username}.")
+        campaign = session.exec(
+            select(Campaign).where(Campaign.is_active).order_by(Campaign.ends_on.desc())
+        ).first()
+        if campaign is None:
+            raise click.ClickException("Chưa có chiến dịch nào đang chạy.")
+        summary = draft_summary(
+            session, campaign=campaign, period=period, user_id=user.id if user else None
+        )
+        pdf = render_document_pdf(figures_of(summary))
+        if publish:
+            try:
+                summary = publish_summary(
+                    session,
+                    summary_id=summary.id,
+                    pdf=pdf,
+                    user_id=user.id if user else None,
+                    username=username or "cli",
+                    reason=reason,
+                    ip="cli",
+                )
+            except SummaryError as exc:
+                raise click.ClickException(str(exc)) from exc
+        totals = figures_of(summary)["totals"]["total"]
+        state = "đã công bố" if publish else "bản nháp"
+        click.echo(
+            f"Bản tin kỳ {period.key}, phiên bản {summary.version} ({state}): "
+            f"{format_number(totals['new'])} người tham gia mới, "
+            f"{format_number(totals['renewals'])} người đóng tiếp lũy kế."
+        )
+        if publish:
+            click.echo(f"SHA-256 của PDF: {summary.content_hash}")
+    if out:
+        with open(out, "wb") as handle:
+            handle.write(pdf)
+        click.echo(f"Đã ghi {out} ({format_number(len(pdf))} byte).")
+
+
 def print_logins(logins) -> None:
     """Print the demo accounts and their shared password."""
     if not logins:
@@ -162,6 +228,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(demo_logins_command)
     app.cli.add_command(refresh_priorities_command)
+    app.cli.add_command(summary_command)
 
 
 def _create_app():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
@@ -11,6 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from .db import get_session
 from .models import User
 from .services import formatting
+from .services.clock import VIETNAM
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -53,6 +56,24 @@ def _locale_code() -> str:
     return str(get_locale() or "vi")
 
 
+def isodate(value: str | date | None) -> date | datetime | None:
+    """An ISO date or datetime string (as stored in JSON figures) back to a date or datetime.
+
+    "2026-11-15" gives a date; "2026-11-15T09:30:00+00:00" gives an aware datetime in Vietnam time
+    (so `|day` and `.strftime("%H:%M")` show the Vietnamese calendar day and clock).
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(VIETNAM) if value.tzinfo else value
+    if isinstance(value, date):
+        return value
+    if "T" in value or " " in value.strip():
+        parsed = datetime.fromisoformat(value)
+        return parsed.astimezone(VIETNAM) if parsed.tzinfo else parsed
+    return date.fromisoformat(value)
+
+
 def init_extensions(app: Flask) -> None:
     """Wire the extensions and the template helpers into the app."""
     login_manager.init_app(app)
@@ -65,6 +86,11 @@ def init_extensions(app: Flask) -> None:
     app.jinja_env.filters["ratio"] = lambda v: formatting.format_ratio(v, _locale_code())
     app.jinja_env.filters["day"] = lambda v: formatting.format_day(v, _locale_code())
     app.jinja_env.filters["daymonth"] = lambda v: formatting.format_daymonth(v, _locale_code())
+    app.jinja_env.filters["isodate"] = isodate
+    # Always Vietnamese, whatever the reader's language: the official summary text (bản tin).
+    app.jinja_env.filters["vi_number"] = lambda v: formatting.format_number(v, "vi")
+    app.jinja_env.filters["vi_ratio"] = lambda v: formatting.format_ratio(v, "vi")
+    app.jinja_env.filters["vi_day"] = lambda v: formatting.format_day(v, "vi")
     app.jinja_env.globals["locale_code"] = _locale_code
     app.jinja_env.globals["mask_identifier"] = formatting.mask_identifier
     app.jinja_env.globals["format_phone"] = formatting.format_phone

@@ -376,7 +376,7 @@ def build_demo(
 
     users = _create_users(session, rng, province, communes, persons)
     report.users = len(users["all"])
-    _create_campaign(session, province, communes, persons, today)
+    campaign = _create_campaign(session, province, today)
     session.commit()
     say(f"geography and {report.users} users ready")
 
@@ -389,6 +389,9 @@ def build_demo(
     }
     campaign_start = date(today.year, 7, 1) if today.month >= 7 else date(today.year, 1, 1)
     share = _split(persons, len(communes), rng)
+    _create_targets(
+        session, campaign, province, list(zip(communes, share, strict=True)), visits_per_person
+    )
     for index, (commune, count) in enumerate(zip(communes, share, strict=True)):
         built = _build_commune(
             rng,
@@ -522,7 +525,7 @@ def _create_users(session, rng, province, communes, persons) -> dict:
     return {"all": created, "canvassers": canvassers}
 
 
-def _create_campaign(session, province, communes, persons, today: date) -> Campaign:
+def _create_campaign(session, province, today: date) -> Campaign:
     year = today.year
     starts = date(year, 7, 1) if today.month >= 7 else date(year, 1, 1)
     ends = date(year, 12, 31) if today.month >= 7 else date(year, 6, 30)
@@ -535,11 +538,19 @@ def _create_campaign(session, province, communes, persons, today: date) -> Campa
     )
     session.add(campaign)
     session.flush()
-    per_commune = persons / len(communes)
+    return campaign
+
+
+def _create_targets(session, campaign, province, persons_of: list, visits_per_person: float):
+    """Targets near what the demo's visits will reach, some communes ahead and some behind."""
+    weights = dict(OUTCOME_WEIGHTS)
+    per_outcome = visits_per_person * 1.3 / sum(weights.values())  # ~1.3 persons met a visit
     total_new = total_renew = 0
-    for commune in communes:
-        new = max(1, round(per_commune * 0.045))
-        renew = max(1, round(per_commune * 0.08))
+    for commune, count in persons_of:
+        # A fixed spread by commune code (not the random stream, so the demo data stay the same).
+        ambition = 0.8 + (int(commune.code) * 37 % 70) / 100
+        new = max(1, round(count * per_outcome * weights[Outcome.ENROLLED_NEW] * ambition))
+        renew = max(1, round(count * per_outcome * weights[Outcome.RENEWED] * ambition))
         total_new, total_renew = total_new + new, total_renew + renew
         session.add(
             Target(
@@ -554,7 +565,6 @@ def _create_campaign(session, province, communes, persons, today: date) -> Campa
             renewals=total_renew,
         )
     )
-    return campaign
 
 
 def _person_facts(rng: random.Random, today: date) -> dict:

@@ -58,3 +58,10 @@ def format_daymonth(value: date | datetime | None, locale: str = "vi") -> str:
     if isinstance(value, datetime) and value.tzinfo is not None:
         value = value.astimezone(VIETNAM)
     return _babel_date(value, "dd/MM", locale=locale)
+
+
+def format_clock(value: datetime | None) -> str:
+    """The time of day in Vietnam as HH:mm (16:30), for cut-off times."""
+    if value is None:
+        return "—"
+    return value.astimezone(VIETNAM).strftime("%H:%M") if value.tzinfo else value.strftime("%H:%M")

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from ..models import Campaign, GeoUnit, Household, ImportBatch, Person, Summary, User, Visit
+from ..models import Campaign, GeoUnit, Household, ImportBatch, Person, User, Visit
 from ..models.base import utcnow
-from ..models.codes import Role, SummaryStatus, UnitKind
+from ..models.codes import Role, UnitKind
 from .scope import Scope, apply_scope
 
 
@@ -104,14 +104,3 @@ def active_campaign(session: Session, *, province_id: int) -> Campaign | None:
         .where(Campaign.province_id == province_id, Campaign.is_active)
         .order_by(Campaign.ends_on.desc())
     ).first()
-
-
-def published_summaries(session: Session, *, province_id: int) -> list[Summary]:
-    """Published summaries of the province, newest period first (no personal data in them)."""
-    return list(
-        session.exec(
-            select(Summary)
-            .where(Summary.province_id == province_id, Summary.status == SummaryStatus.PUBLISHED)
-            .order_by(Summary.period_id.desc(), Summary.version.desc())
-        )
-    )

@@ -5,8 +5,18 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Register every feature's blueprint and the error pages."""
-    from . import auth, calculator, errors, home, households, prefs, visits, worklist
+    from . import (
+        auth,
+        calculator,
+        errors,
+        home,
+        households,
+        prefs,
+        summaries,
+        visits,
+        worklist,
+    )
 
-    for module in (auth, home, households, prefs, worklist, visits, calculator):
+    for module in (auth, home, households, prefs, worklist, visits, calculator, summaries):
         app.register_blueprint(module.bp)
     errors.register(app)

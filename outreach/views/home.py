@@ -12,6 +12,7 @@ from ..models import GeoUnit
 from ..models.codes import Role
 from ..services import overview
 from ..services.clock import VIETNAM
+from ..services.summaries import published_archive, summary_board
 from .guards import current_scope
 from .guards import today as request_today
 
@@ -38,7 +39,13 @@ def index():
         return render_template("home/leader.html", **context)
     if current_user.role == Role.ADMIN:
         context["totals"] = overview.admin_totals(session, province_id=scope.province_id)
-        context["campaign"] = overview.active_campaign(session, province_id=scope.province_id)
+        campaign = overview.active_campaign(session, province_id=scope.province_id)
+        context["campaign"] = campaign
+        context["board"] = (
+            summary_board(session, campaign=campaign, today=request_today(), count=2)
+            if campaign
+            else []
+        )
         return render_template("home/admin.html", **context)
-    context["summaries"] = overview.published_summaries(session, province_id=scope.province_id)
+    context["archive"] = published_archive(session, province_id=scope.province_id)
     return render_template("home/media.html", **context)

@@ -59,7 +59,8 @@ ROLE_TEXT = {
     "baochi": {
         "path": "/",
         "role": "Báo chí, truyền hình",
-        "shows": ["Bản tin đã công bố", "Chưa có bản tin nào được công bố."],
+        # Whether any summary is published yet depends on the summaries journey; not checked here.
+        "shows": ["Bản tin đã công bố", "không có thông tin cá nhân"],
         # Media never sees personal data, nor even counts of households.
         "hides": ["hộ trong phạm vi", "hộ cần thăm", "người trong danh sách"],
         "calculator": False,
