@@ -85,3 +85,53 @@ def test_refresh_priorities_stamps_every_household(db_url):
         days = set(s.exec(select(Household.priority_on).distinct()).all())
     assert days == {date(2026, 11, 22)}
     app.extensions["engine"].dispose()
+
+
+def test_summary_drafts_publishes_and_corrects_from_the_command_line(db_url, tmp_path):
+    import hashlib
+    import subprocess
+
+    from outreach.models import Summary
+
+    app, runner = _runner(db_url)
+    draft_pdf = tmp_path / "draft.pdf"
+    result = runner.invoke(args=["summary", "--period", "2026-11-15", "--out", str(draft_pdf)])
+    assert result.exit_code == 0, result.output
+    assert "phiên bản 1 (bản nháp)" in result.output
+    text = subprocess.run(
+        ["pdftotext", str(draft_pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "01/11/2026" in text and "15/11/2026" in text
+
+    published = tmp_path / "v1.pdf"
+    result = runner.invoke(
+        args=[
+            "summary",
+            "--period",
+            "2026-11-15",
+            "--publish",
+            "--user",
+            "admin",
+            "--out",
+            str(published),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    digest = hashlib.sha256(published.read_bytes()).hexdigest()
+    assert f"SHA-256 của PDF: {digest}" in result.output
+
+    refused = runner.invoke(args=["summary", "--period", "2026-11-15", "--publish"])
+    assert refused.exit_code != 0 and "lý do đính chính" in refused.output
+    corrected = runner.invoke(
+        args=["summary", "--period", "2026-11-15", "--publish", "--reason", "Bổ sung số liệu"]
+    )
+    # The refused attempt left draft 2 behind; the correction refreshes and publishes it.
+    assert corrected.exit_code == 0 and "phiên bản 2 (đã công bố)" in corrected.output
+    bad = runner.invoke(args=["summary", "--period", "2026-13-40"])
+    assert bad.exit_code != 0 and "Kỳ không hợp lệ" in bad.output
+    with Session(app.extensions["engine"]) as s:
+        versions = s.exec(select(Summary).order_by(Summary.version)).all()
+        assert [(v.version, v.status) for v in versions] == [(1, "published"), (2, "published")]
+        assert versions[1].supersedes_id == versions[0].id
+        assert versions[0].content_hash == digest and versions[0].pdf == published.read_bytes()
+    app.extensions["engine"].dispose()
