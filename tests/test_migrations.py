@@ -66,6 +66,6 @@ def test_the_tally_migration_backfills_what_a_rebuild_computes(db_url):
 
     rebuilt = snapshot()
     assert rebuilt[0] and rebuilt[1]
-    command.downgrade(alembic_config(db_url), "0003")
+    command.downgrade(alembic_config(db_url), "0003")  # drops the tallies (0005, then 0004)
     command.upgrade(alembic_config(db_url), "head")
     assert snapshot() == rebuilt

@@ -29,7 +29,6 @@ from ..models import (
     ReportPeriod,
     Summary,
     Target,
-    Visit,
 )
 from ..models.base import utcnow
 from ..models.codes import Outcome, RefusalReason, SummaryStatus, UnitKind
@@ -37,7 +36,7 @@ from .audit import record_event
 from .clock import VIETNAM
 from .formatting import format_day, format_number, format_ratio
 from .periods import Period, ensure_period, period_containing, previous_period
-from .tallies import REFUSED_PREFIX, VISITS
+from .tallies import HOUSEHOLDS, REFUSED_PREFIX, VISITS
 
 SOURCE = "Ứng dụng vận động BHXH tự nguyện (outreach), số liệu cán bộ vận động ghi nhận"
 RANKED = 3  # communes praised at the top and named at the bottom
@@ -48,6 +47,7 @@ _TALLY_METRIC = {
     Outcome.PROMISED.value: "promises",
     Outcome.REFUSED.value: "refusals",
     VISITS: "visits",
+    HOUSEHOLDS: "households",
 }
 
 
@@ -78,21 +78,6 @@ def _tallies(session: Session, province_id: int, first: date, last: date) -> dic
             reason = metric.removeprefix(REFUSED_PREFIX)
             out[commune_id]["refusal_reasons"][reason] = int(n)
     return out
-
-
-def _households_in_period(session: Session, province_id: int, period: Period) -> dict[int, int]:
-    """Distinct households visited per commune in a half-month (a covering-index scan)."""
-    return dict(
-        session.execute(
-            select(Visit.commune_id, func.count(distinct(Visit.household_id)))
-            .where(
-                Visit.province_id == province_id,
-                Visit.visited_at >= period.starts_at,
-                Visit.visited_at < period.ends_before,
-            )
-            .group_by(Visit.commune_id)
-        ).all()
-    )
 
 
 def _households_in_campaign(session: Session, campaign_id: int, before: datetime) -> dict[int, int]:
@@ -159,11 +144,10 @@ def _window(
         _tallies(session, province_id, first, period.ends_on),
         _confirmed(session, province_id, first, period.ends_on),
     )
-    window.households = (
-        _households_in_campaign(session, campaign.id, period.ends_before)
-        if whole_campaign
-        else _households_in_period(session, province_id, period)
-    )
+    if whole_campaign:  # distinct across the campaign: not a sum of half-months
+        window.households = _households_in_campaign(session, campaign.id, period.ends_before)
+    else:
+        window.households = {c: counts["households"] for c, counts in window.counts.items()}
     return window
 
 

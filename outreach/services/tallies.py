@@ -11,16 +11,30 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from sqlalchemy import Date as SQLDate
-from sqlalchemy import and_, cast, delete, func, insert, literal, select
+from sqlalchemy import (
+    Integer,
+    and_,
+    case,
+    cast,
+    delete,
+    extract,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from ..models import Campaign, CampaignReach, DailyTally, Visit, VisitOutcome
 from .bulk import upsert
 from .clock import VIETNAM
-from .periods import local_midnight
+from .periods import local_midnight, period_containing
 
 VISITS = "visits"
+# A household's first visit in a half-month (so a period's sum is its households reached).
+HOUSEHOLDS = "households"
 REFUSED_PREFIX = "refused:"
 _ONE_DAY = timedelta(days=1)
 
@@ -43,11 +57,39 @@ def _add_counts(table, excluded) -> dict:
     return {"count": table.c.count + excluded.count}
 
 
+def _households_move(session: Session, visit: Visit, day: date) -> date | None:
+    """Where this household's "first visit in the half-month" count sits now, if it must move.
+
+    Returns the day to take the count from when this visit is now the earliest of its
+    half-month (visits synced late can be earlier than ones already counted); None when this
+    visit changes nothing. `count_visit` adds the count on the new visit's day.
+    """
+    period = period_containing(day)
+    earliest = session.execute(
+        select(func.min(Visit.visited_at)).where(
+            Visit.household_id == visit.household_id,
+            Visit.visited_at >= period.starts_at,
+            Visit.visited_at < period.ends_before,
+            Visit.id != visit.id,
+        )
+    ).scalar()
+    if earliest is None:
+        return day  # the first one: nothing to take away, the count goes on `day`
+    earlier_day = earliest.astimezone(VIETNAM).date()
+    return earlier_day if earlier_day > day else None
+
+
 def count_visit(session: Session, *, visit: Visit, outcomes: list[VisitOutcome]) -> None:
     """Add a newly stored visit and its outcomes to the tallies (in the caller's transaction)."""
     conn = session.connection()
     day = visit.visited_at.astimezone(VIETNAM).date()
-    for metric, n in _metrics(outcomes).items():
+    metrics = _metrics(outcomes)
+    moved_from = _households_move(session, visit, day)
+    if moved_from is not None:
+        metrics[HOUSEHOLDS] = 1
+        if moved_from != day:
+            _take_one(conn, visit, moved_from)
+    for metric, n in metrics.items():
         upsert(
             conn,
             DailyTally.__table__,
@@ -77,6 +119,18 @@ def count_visit(session: Session, *, visit: Visit, outcomes: list[VisitOutcome])
         )
 
 
+def _take_one(conn: Connection, visit: Visit, day: date) -> None:
+    """Move a household's count off a later day (a row that reaches zero goes, as in a rebuild)."""
+    tally = DailyTally.__table__
+    key = and_(
+        tally.c.commune_id == visit.commune_id,
+        tally.c.day == day,
+        tally.c.metric == HOUSEHOLDS,
+    )
+    conn.execute(update(tally).where(key).values(count=tally.c.count - 1))
+    conn.execute(delete(tally).where(key, tally.c.count <= 0))
+
+
 def _earliest_merge(conn: Connection):
     least = func.least if conn.dialect.name == "postgresql" else func.min
 
@@ -103,6 +157,17 @@ def local_day(conn: Connection, column):
     if conn.dialect.name == "postgresql":
         return cast(func.timezone("Asia/Ho_Chi_Minh", column), SQLDate)
     return func.date(column, "+7 hours")
+
+
+def half_month_start(conn: Connection, day):
+    """SQL for the first day (1st or 16th) of the half-month of a date expression."""
+    if conn.dialect.name == "postgresql":
+        month = cast(func.date_trunc("month", day), SQLDate)
+        return case((extract("day", day) <= 15, month), else_=month + 15)
+    return case(
+        (cast(func.strftime("%d", day), Integer) <= 15, func.date(day, "start of month")),
+        else_=func.date(day, "start of month", "+15 days"),
+    )
 
 
 def rebuild_tallies(session: Session, *, province_id: int) -> None:
@@ -136,10 +201,37 @@ def rebuild_tallies(session: Session, *, province_id: int) -> None:
                 .group_by(VisitOutcome.commune_id, day, metric, VisitOutcome.province_id),
             )
         )
+    _rebuild_households(conn, tally, columns, province_id)
     for campaign in session.execute(
         select(Campaign).where(Campaign.province_id == province_id)
     ).scalars():
         rebuild_reach(session, campaign=campaign)
+
+
+def _rebuild_households(conn: Connection, tally, columns: list[str], province_id: int) -> None:
+    """Each household's first visit day in every half-month it was visited, counted per day."""
+    day = local_day(conn, Visit.visited_at)
+    first_days = (
+        select(
+            func.min(Visit.commune_id).label("commune_id"),
+            func.min(day).label("day"),
+        )
+        .where(Visit.province_id == province_id)
+        .group_by(Visit.household_id, half_month_start(conn, day))
+        .subquery()
+    )
+    conn.execute(
+        insert(tally).from_select(
+            columns,
+            select(
+                first_days.c.commune_id,
+                first_days.c.day,
+                literal(HOUSEHOLDS),
+                literal(province_id),
+                func.count(),
+            ).group_by(first_days.c.commune_id, first_days.c.day),
+        )
+    )
 
 
 def rebuild_reach(session: Session, *, campaign: Campaign) -> None:
