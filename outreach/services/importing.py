@@ -1,0 +1,571 @@
+"""Parsed BHXH list rows into the database: places, people, households and payments.
+
+`import_rows` walks the parsed rows in chunks. For each chunk it matches places
+(`services/places.py`) and people already known (by BHXH number, then CCCD, then name + date of
+birth + commune), decides for every row whether it is new, updated, unchanged or rejected, and —
+when asked to write — inserts and updates in bulk. It never commits: the caller wraps a whole file
+in one transaction, so a file lands whole or not at all. A dry run goes through the same steps
+without writing, which is what the preview shows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from itertools import islice
+
+from sqlalchemy import bindparam, func, or_, tuple_, update
+from sqlmodel import Session, select
+
+from ..models import GeoUnit, Household, Payment, Person, User
+from ..models.base import utcnow
+from ..models.codes import ImportKind, Role, UnitKind
+from .bulk import bulk_insert, next_id
+from .clock import add_months_end, month_end
+from .imports import ParsedRow, RowError
+from .places import Place, PlaceError, PlaceIndex
+from .text import compact_key, fold
+from .worklist import mark_stale
+
+CHUNK = 2000
+# The list facts each kind of list carries; other columns of a person are left as they are.
+KIND_FACTS: dict[ImportKind, tuple[str, ...]] = {
+    ImportKind.PARTICIPANTS: ("paid_through", "payment_frequency", "income_basis"),
+    ImportKind.UNEMPLOYMENT: ("benefit_start", "benefit_end"),
+    ImportKind.RESERVED: ("reserved_months",),
+    ImportKind.POTENTIAL: (),
+    ImportKind.PAYMENTS: ("paid_through", "payment_frequency", "income_basis"),
+}
+IDENTITY = ("full_name", "date_of_birth", "sex", "bhxh_number", "citizen_id", "phone")
+PERSON_COLUMNS = (
+    "id",
+    "household_id",
+    "province_id",
+    "commune_id",
+    "full_name",
+    "name_key",
+    "date_of_birth",
+    "sex",
+    "bhxh_number",
+    "citizen_id",
+    "citizen_id_is_legacy",
+    "phone",
+    "support_group",
+    "is_participant",
+    "paid_through",
+    "payment_frequency",
+    "income_basis",
+    "benefit_start",
+    "benefit_end",
+    "reserved_months",
+    "is_potential",
+    "created_at",
+    "updated_at",
+)
+UPDATABLE = tuple(c for c in PERSON_COLUMNS if c not in ("id", "household_id", "created_at"))
+HOUSEHOLD_COLUMNS = (
+    "id",
+    "province_id",
+    "commune_id",
+    "village_id",
+    "code",
+    "address",
+    "address_key",
+    "head_name",
+    "phone",
+    "assigned_canvasser_id",
+    "created_at",
+    "updated_at",
+)
+PAYMENT_COLUMNS = (
+    "id",
+    "person_id",
+    "province_id",
+    "commune_id",
+    "paid_on",
+    "amount",
+    "months",
+    "is_new_enrollment",
+    "receipt_number",
+    "batch_id",
+)
+COMMUNE_HEADER = "Xã, phường"
+
+
+@dataclass
+class ImportReport:
+    """What a file did (or, in a dry run, would do) to the database."""
+
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    new_households: int = 0
+    new_villages: int = 0
+    payments: int = 0
+    converted_addresses: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    communes: set[int] = field(default_factory=set)
+
+    @property
+    def rejected_rows(self) -> set[int]:
+        """Spreadsheet row numbers with at least one error."""
+        return {e.row_number for e in self.errors}
+
+
+Progress = Callable[[int], None]
+
+
+def import_rows(
+    session: Session,
+    *,
+    rows: Iterable[ParsedRow],
+    kind: ImportKind | str,
+    province_id: int,
+    write: bool,
+    batch_id: int | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Classify every row (new / updated / unchanged / rejected) and, if `write`, apply them.
+
+    Rows with errors are never written; the caller decides whether a file with rejected rows may
+    be imported at all (the admin chooses to skip them). Nothing is committed here.
+    """
+    kind = ImportKind(kind)
+    writer = _Writer(session, ImportKind(kind), province_id, write, batch_id, now or utcnow())
+    for chunk in _chunks(rows, CHUNK):
+        writer.chunk(chunk)
+        if progress:
+            progress(writer.report.read)
+    writer.finish()
+    return writer.report
+
+
+def _chunks(rows: Iterable[ParsedRow], size: int) -> Iterator[list[ParsedRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+@dataclass
+class _Row:
+    """One valid row on its way in: where it lives and whom it names."""
+
+    parsed: ParsedRow
+    place: Place
+    person: dict | None = None  # the matched person's current columns, when known
+
+
+class _Writer:
+    """State kept across the chunks of one file: places, households and canvassers by commune."""
+
+    def __init__(self, session, kind, province_id, write, batch_id, now):
+        self.session, self.kind, self.write, self.batch_id, self.now = (
+            session,
+            kind,
+            write,
+            batch_id,
+            now,
+        )
+        self.province_id = province_id
+        self.places = PlaceIndex.load(session, province_id=province_id)
+        self.report = ImportReport()
+        self.conn = session.connection()
+        self.ids = {
+            "person": next_id(self.conn, Person.__table__),
+            "household": next_id(self.conn, Household.__table__),
+            "payment": next_id(self.conn, Payment.__table__),
+        }
+        # Households of this file (new, or found in the database), by (commune, "code:…"/"addr:…").
+        self.new_households: dict[tuple[int, str], int] = {}
+        self.load: dict[int, Counter] = {}  # commune -> canvasser -> households
+
+    # -- one chunk ----------------------------------------------------------------------------
+
+    def chunk(self, chunk: list[ParsedRow]) -> None:
+        self.report.read += len(chunk)
+        rows = self._placed(chunk)
+        known = self._known_people(rows)
+        new_people, changes, payments = [], [], []
+        for row in rows:
+            match = self._match(row, known)
+            if match is _CONFLICT:
+                continue
+            if match is None:
+                if row.place is None:
+                    self._reject(
+                        row.parsed,
+                        "Mã số BHXH",
+                        "Không tìm thấy người này; để thêm người mới hãy ghi họ tên và xã, phường.",
+                    )
+                    self.report.rejected += 1
+                    continue
+                new_people.append(row)
+                continue
+            row.person = match
+            self.report.communes.add(match["commune_id"])
+            if self.kind == ImportKind.PAYMENTS:
+                payments.append(row)  # what changes depends on whether the receipt is new
+                continue
+            change = self._changes(row)
+            if change:
+                changes.append((match["id"], change))
+                self.report.updated += 1
+            else:
+                self.report.unchanged += 1
+        self._prefetch_households(new_people)
+        self._insert_people(new_people)
+        if self.kind == ImportKind.PAYMENTS:
+            changes += self._new_receipts(payments, [r for r in new_people if r.person])
+        self._update_people(changes)
+
+    def _reject(self, parsed: ParsedRow, column: str, message: str) -> None:
+        parsed.errors.append(RowError(parsed.row_number, column, message))
+        self.report.errors.append(parsed.errors[-1])
+
+    def _placed(self, chunk: list[ParsedRow]) -> list[_Row]:
+        rows = []
+        for parsed in chunk:
+            if parsed.errors:
+                self.report.errors.extend(parsed.errors)
+                self.report.rejected += 1
+                continue
+            values = parsed.values
+            if self.kind == ImportKind.PAYMENTS and not values.get("commune"):
+                rows.append(_Row(parsed, None))  # placed by the person it names
+                continue
+            try:
+                place = self.places.find(
+                    values.get("commune", ""),
+                    values.get("old_district", ""),
+                    values.get("village", ""),
+                )
+            except PlaceError as error:
+                self._reject(parsed, COMMUNE_HEADER, str(error))
+                self.report.rejected += 1
+                continue
+            if place.converted_from:
+                self.report.converted_addresses += 1
+            rows.append(_Row(parsed, place))
+        return rows
+
+    def _known_people(self, rows: list[_Row]) -> dict[str, dict]:
+        """People of the province this chunk names, by "b:<bhxh>", "c:<cccd>" and "n:<name>"."""
+        bhxh = {r.parsed.values["bhxh_number"] for r in rows if r.parsed.values.get("bhxh_number")}
+        cids = {r.parsed.values["citizen_id"] for r in rows if r.parsed.values.get("citizen_id")}
+        names = {
+            (r.place.commune.id, fold(r.parsed.values["full_name"]))
+            for r in rows
+            if r.place and r.parsed.values.get("full_name")
+        }
+        columns = [getattr(Person, c) for c in PERSON_COLUMNS]
+        found: dict[str, dict] = {}
+        conditions = []
+        if bhxh:
+            conditions.append(Person.bhxh_number.in_(bhxh))
+        if cids:
+            conditions.append(Person.citizen_id.in_(cids))
+        if names:
+            conditions.append(tuple_(Person.commune_id, Person.name_key).in_(names))
+        if not conditions:
+            return found
+        for row in self.session.execute(select(*columns).where(or_(*conditions))).mappings():
+            person = dict(row)
+            if person["bhxh_number"]:
+                found[f"b:{person['bhxh_number']}"] = person
+            if person["citizen_id"]:
+                found[f"c:{person['citizen_id']}"] = person
+            found.setdefault(
+                _name_key(person["commune_id"], person["name_key"], person["date_of_birth"]), person
+            )
+        return found
+
+    def _match(self, row: _Row, known: dict[str, dict]):
+        values = row.parsed.values
+        by_bhxh = known.get(f"b:{values['bhxh_number']}") if values.get("bhxh_number") else None
+        by_cid = known.get(f"c:{values['citizen_id']}") if values.get("citizen_id") else None
+        if by_bhxh and by_cid and by_bhxh["id"] != by_cid["id"]:
+            self._reject(
+                row.parsed,
+                "Mã số BHXH",
+                "Mã số BHXH và số CCCD này thuộc hai người khác nhau đã có trong hệ thống.",
+            )
+            self.report.rejected += 1
+            return _CONFLICT
+        person = by_bhxh or by_cid
+        if person is None and row.place and values.get("full_name") and values.get("date_of_birth"):
+            key = _name_key(
+                row.place.commune.id, fold(values["full_name"]), values["date_of_birth"]
+            )
+            person = known.get(key)
+        if person is not None and row.place is None:
+            row.place = Place(self.session.get(GeoUnit, person["commune_id"]))
+        return person
+
+    # -- what changes -------------------------------------------------------------------------
+
+    def _facts(self, values: dict, person: dict | None) -> dict:
+        """The person's columns this row sets (blank cells never erase what is known)."""
+        out: dict = {}
+        for name in IDENTITY + KIND_FACTS[self.kind] + ("support_group",):
+            if values.get(name) not in (None, ""):
+                out[name] = values[name]
+        if "citizen_id" in out:
+            out["citizen_id_is_legacy"] = bool(values.get("citizen_id_is_legacy"))
+        if "full_name" in out:
+            out["name_key"] = fold(out["full_name"])
+        if self.kind in (ImportKind.PARTICIPANTS, ImportKind.PAYMENTS):
+            out["is_participant"] = True
+        if self.kind == ImportKind.POTENTIAL:
+            out["is_potential"] = True
+        if self.kind == ImportKind.PAYMENTS and "paid_through" not in values:
+            out["paid_through"] = _paid_through_after(values, person)
+        return out
+
+    def _changes(self, row: _Row) -> dict:
+        facts = self._facts(row.parsed.values, row.person)
+        return {k: v for k, v in facts.items() if row.person.get(k) != v}
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def _insert_people(self, rows: list[_Row]) -> None:
+        households, persons = [], []
+        for row in rows:
+            values = row.parsed.values
+            if not values.get("full_name"):
+                self._reject(row.parsed, "Họ và tên", "Thiếu họ và tên của người mới.")
+                self.report.rejected += 1
+                continue
+            household_id = self._household_for(row, households)
+            person_id = self.ids["person"]
+            self.ids["person"] += 1
+            person = {
+                **dict.fromkeys(PERSON_COLUMNS),
+                "is_participant": False,
+                "is_potential": False,
+                "citizen_id_is_legacy": False,
+                **self._facts(values, None),
+                "id": person_id,
+                "household_id": household_id,
+                "province_id": self.province_id,
+                "commune_id": row.place.commune.id,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+            persons.append(tuple(person[c] for c in PERSON_COLUMNS))
+            row.person = person
+            self.report.inserted += 1
+            self.report.communes.add(row.place.commune.id)
+        if self.write:
+            bulk_insert(self.conn, Household.__table__, HOUSEHOLD_COLUMNS, households)
+            bulk_insert(self.conn, Person.__table__, PERSON_COLUMNS, persons)
+
+    def _household_for(self, row: _Row, households: list[tuple]) -> int:
+        values, commune = row.parsed.values, row.place.commune
+        code = (values.get("household_code") or "").strip()
+        address = (values.get("address") or "").strip()
+        key = (commune.id, f"code:{code}") if code else None
+        if key is None and address:
+            key = (commune.id, f"addr:{compact_key(address)}")
+        if key and key in self.new_households:
+            return self.new_households[key]
+        village_id = self._village(row.place)
+        household_id = self.ids["household"]
+        self.ids["household"] += 1
+        households.append(
+            (
+                household_id,
+                self.province_id,
+                commune.id,
+                village_id,
+                code or None,
+                address,
+                compact_key(address) if address else "",
+                values.get("full_name", ""),
+                values.get("phone"),
+                self._canvasser_for(commune.id),
+                self.now,
+                self.now,
+            )
+        )
+        if key:
+            self.new_households[key] = household_id
+        self.report.new_households += 1
+        return household_id
+
+    def _prefetch_households(self, rows: list[_Row]) -> None:
+        """Existing households the chunk's new people join, by household code or address."""
+        codes, addresses = set(), set()
+        for row in rows:
+            values, commune_id = row.parsed.values, row.place.commune.id
+            if (values.get("household_code") or "").strip():
+                codes.add((commune_id, values["household_code"].strip()))
+            elif (values.get("address") or "").strip():
+                addresses.add((commune_id, compact_key(values["address"])))
+        codes -= {(c, k[5:]) for c, k in self.new_households if k.startswith("code:")}
+        conditions = []
+        if codes:
+            conditions.append(tuple_(Household.commune_id, Household.code).in_(codes))
+        if addresses:
+            conditions.append(tuple_(Household.commune_id, Household.address_key).in_(addresses))
+        if not conditions:
+            return
+        found = self.session.execute(
+            select(Household.id, Household.commune_id, Household.code, Household.address_key)
+            .where(or_(*conditions))
+            .order_by(Household.id)
+        ).all()
+        for household_id, commune_id, code, address_key in found:
+            if code and (commune_id, code) in codes:
+                self.new_households.setdefault((commune_id, f"code:{code}"), household_id)
+            if address_key and (commune_id, address_key) in addresses:
+                self.new_households.setdefault((commune_id, f"addr:{address_key}"), household_id)
+
+    def _village(self, place: Place) -> int | None:
+        if not place.village_key:
+            return None
+        key = (place.commune.id, place.village_key)
+        village = self.places.villages.get(key)
+        if village is None:
+            village = GeoUnit(
+                kind=UnitKind.VILLAGE,
+                code=f"{place.commune.code}-{compact_key(place.village_name)[:20]}",
+                name=place.village_name,
+                type_name=place.village_name.split(" ")[0] if " " in place.village_name else "",
+                name_key=place.village_key,
+                parent_id=place.commune.id,
+                province_id=self.province_id,
+            )
+            self.report.new_villages += 1
+            if self.write:
+                self.session.add(village)
+                self.session.flush()
+            else:
+                village.id = -len(self.places.villages) - 1  # a placeholder in a dry run
+            self.places.villages[key] = village
+        return village.id
+
+    def _canvasser_for(self, commune_id: int) -> int | None:
+        """The commune's canvasser with the fewest households (leaders reassign later)."""
+        if commune_id not in self.load:
+            users = (
+                self.session.execute(
+                    select(User.id).where(
+                        User.role == Role.CANVASSER, User.scope_unit_id == commune_id
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            counts = dict(
+                self.session.execute(
+                    select(Household.assigned_canvasser_id, func.count())
+                    .where(Household.commune_id == commune_id)
+                    .group_by(Household.assigned_canvasser_id)
+                ).all()
+            )
+            self.load[commune_id] = Counter({u: counts.get(u, 0) for u in users})
+        load = self.load[commune_id]
+        if not load:
+            return None
+        canvasser = min(load, key=lambda u: (load[u], u))
+        load[canvasser] += 1
+        return canvasser
+
+    def _update_people(self, changes: list[tuple[int, dict]]) -> None:
+        if not self.write or not changes:
+            return
+        table = Person.__table__
+        by_columns: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+        for person_id, change in changes:
+            change = {**change, "updated_at": self.now}
+            by_columns[tuple(sorted(change))].append({"pid": person_id, **change})
+        for columns, params in by_columns.items():
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("pid"))
+                .values({c: bindparam(c) for c in columns})
+            )
+            self.conn.execute(stmt, params)
+
+    def _new_receipts(self, known: list[_Row], created: list[_Row]) -> list[tuple[int, dict]]:
+        """Store the receipts not seen before; each new one extends its payer's paid-through.
+
+        A receipt already stored (same person, day, amount and months) is unchanged, so
+        importing the same payments list twice neither duplicates nor extends anything.
+        """
+        rows = known + created
+        if not rows:
+            return []
+        existing = set(
+            self.session.execute(
+                select(Payment.person_id, Payment.paid_on, Payment.amount, Payment.months).where(
+                    Payment.person_id.in_({r.person["id"] for r in rows})
+                )
+            ).all()
+        )
+        new_ids = {id(r) for r in created}
+        payments, changes = [], []
+        for row in rows:
+            values = row.parsed.values
+            key = (row.person["id"], values["paid_on"], values["amount"], values["months"])
+            if key in existing:
+                self.report.unchanged += 1
+                continue
+            existing.add(key)
+            if id(row) not in new_ids:
+                change = self._changes(row)
+                row.person.update(change)  # shared by its rows: a second receipt builds on this
+                if change:
+                    changes.append((row.person["id"], change))
+                self.report.updated += 1
+            payments.append(
+                (
+                    self.ids["payment"],
+                    row.person["id"],
+                    self.province_id,
+                    row.person["commune_id"],
+                    values["paid_on"],
+                    values["amount"],
+                    values["months"],
+                    bool(values.get("is_new_enrollment")),
+                    values.get("receipt_number"),
+                    self.batch_id,
+                )
+            )
+            self.ids["payment"] += 1
+        self.report.payments += len(payments)
+        if self.write and payments:
+            bulk_insert(self.conn, Payment.__table__, PAYMENT_COLUMNS, payments)
+        return changes
+
+    def finish(self) -> None:
+        if self.write and self.report.communes:
+            # New facts change priorities: those communes are recomputed on their next request.
+            mark_stale(self.session, commune_ids=self.report.communes)
+
+
+_CONFLICT = object()
+
+
+def _name_key(commune_id: int, name_key: str, born: date | None) -> str:
+    return f"n:{commune_id}:{name_key}:{born.isoformat() if born else ''}"
+
+
+def _paid_through_after(values: dict, person: dict | None) -> date | None:
+    """A payment of N months extends the paid-through month from where it stood (or from the
+    month before the payment, for someone lapsed or new)."""
+    paid_on: date = values["paid_on"]
+    before = month_end(*_previous_month(paid_on))
+    current = person.get("paid_through") if person else None
+    start = current if current and current >= before else before
+    return add_months_end(start, values["months"])
+
+
+def _previous_month(day: date) -> tuple[int, int]:
+    previous = day.replace(day=1) - timedelta(days=1)
+    return previous.year, previous.month

@@ -1,0 +1,135 @@
+"""Lists into the database: new, updated, unchanged and rejected rows, households, payments."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from outreach.models import GeoUnit, Household, Payment, Person, PriorityRefresh
+from outreach.models.codes import UnitKind
+from outreach.services.importing import import_rows
+from outreach.services.imports import read_table, stream_rows
+
+HEADER = "STT,Họ và tên,Ngày sinh,Giới tính,Mã số BHXH,Số CCCD,Số điện thoại,Địa chỉ,Thôn,Xã/Phường,Huyện cũ,Đóng đến tháng,Phương thức đóng,Mức thu nhập"
+ROWS = [
+    # A new participant on the new map, in a new village.
+    "1,Nguyễn Thị Hoa,12/03/1980,Nữ,2499000001,024180000001,0912345678,Số 5 ngõ 2,Thôn Mới Lập,Phường Bắc Giang,,10/2026,3 tháng,2.000.000",
+    # Her husband: same address, so the same household; an old 11-digit mobile.
+    "2,Trần Văn Nam,01/01/1978,Nam,2499000002,024078000002,01662345678,Số 5 ngõ 2,Thôn Mới Lập,Phường Bắc Giang,,11/2026,1 tháng,1.500.000",
+    # An address from before July 2025: old district and old ward.
+    "3,Lê Văn Cũ,05/06/1990,Nam,2499000003,024090000003,,,Tổ 1,Phường Thọ Xương,Thành phố Bắc Giang,09/2026,6 tháng,",
+    # A commune that does not exist: rejected, with the reason.
+    "4,Phạm Thị Sai,05/06/1991,Nữ,2499000004,024191000004,,,Thôn A,Xã Không Có,,09/2026,1 tháng,",
+    "5,Đỗ Văn Ngày,31/02/1991,Nam,2499000005,,,,Thôn A,Phường Bắc Giang,,09/2026,1 tháng,",
+]
+TITLE = "DANH SÁCH NGƯỜI THAM GIA BHXH TỰ NGUYỆN\nKỳ tháng 11/2026\n"
+
+
+def _csv(rows, header=HEADER) -> bytes:
+    return (TITLE + header + "\n" + "\n".join(rows) + "\nTổng cộng,,,,,,,,,,,,,\n").encode("utf-8")
+
+
+def _import(session, data: bytes, *, kind="participants", write=True, name="ds.csv"):
+    province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
+    sheet, rows = stream_rows(read_table(data, name), kind)
+    assert sheet.match.ok, sheet.match.missing_labels()
+    report = import_rows(session, rows=rows, kind=kind, province_id=province.id, write=write)
+    session.commit()
+    return report
+
+
+def _count(session, model):
+    return session.exec(select(func.count()).select_from(model)).one()
+
+
+def test_a_messy_list_lands_right_and_a_second_import_changes_nothing(session):
+    persons, households = _count(session, Person), _count(session, Household)
+    report = _import(session, _csv(ROWS))
+    assert (report.read, report.inserted, report.rejected) == (5, 3, 2)
+    messages = {e.row_number: e.message for e in report.errors}
+    assert "Không tìm thấy xã, phường “Xã Không Có”" in messages[7]
+    assert "31/02/1991" in messages[8]
+    assert report.converted_addresses == 1 and report.new_villages >= 1
+    assert _count(session, Person) == persons + 3
+    assert _count(session, Household) == households + 2  # the couple share one
+
+    hoa = session.exec(select(Person).where(Person.bhxh_number == "2499000001")).one()
+    nam = session.exec(select(Person).where(Person.bhxh_number == "2499000002")).one()
+    cu = session.exec(select(Person).where(Person.bhxh_number == "2499000003")).one()
+    assert hoa.household_id == nam.household_id and hoa.paid_through == date(2026, 10, 31)
+    assert nam.phone == "+84362345678" and hoa.payment_frequency == 3
+    assert session.get(GeoUnit, cu.commune_id).code == "07210"  # Thọ Xương → Phường Bắc Giang
+    household = session.get(Household, hoa.household_id)
+    assert household.assigned_canvasser_id is not None
+    assert session.get(GeoUnit, household.village_id).name == "Thôn Mới Lập"
+    assert session.get(PriorityRefresh, hoa.commune_id) is None  # to be recomputed
+
+    again = _import(session, _csv(ROWS))
+    assert (again.inserted, again.updated, again.unchanged, again.rejected) == (0, 0, 3, 2)
+    assert _count(session, Person) == persons + 3
+
+    renewed = [ROWS[0].replace("10/2026", "04/2027")]
+    update = _import(session, _csv(renewed))
+    assert (update.inserted, update.updated, update.unchanged) == (0, 1, 0)
+    session.refresh(hoa)
+    assert hoa.paid_through == date(2027, 4, 30)
+
+
+def test_a_dry_run_writes_nothing(session):
+    before = (_count(session, Person), _count(session, Household), _count(session, GeoUnit))
+    report = _import(session, _csv(ROWS), write=False)
+    assert report.inserted == 3 and report.rejected == 2
+    assert (_count(session, Person), _count(session, Household), _count(session, GeoUnit)) == before
+
+
+def test_existing_people_are_found_by_bhxh_then_cccd_never_duplicated(session):
+    known = session.exec(select(Person).where(Person.bhxh_number.is_not(None))).first()
+    other = session.exec(
+        select(Person).where(Person.citizen_id.is_not(None), Person.id != known.id)
+    ).first()
+    commune = session.get(GeoUnit, known.commune_id)
+    persons = _count(session, Person)
+    rows = [
+        f"1,{known.full_name},,,{known.bhxh_number},,,,,{commune.name},,12/2026,12 tháng,",
+        f"2,{other.full_name},,,,{other.citizen_id},,,,{session.get(GeoUnit, other.commune_id).name},,12/2026,1 tháng,",
+    ]
+    report = _import(session, _csv(rows))
+    assert (report.inserted, report.updated, report.rejected) == (0, 2, 0), report.errors
+    assert _count(session, Person) == persons
+    session.refresh(known)
+    assert known.paid_through == date(2026, 12, 31) and known.is_participant
+
+
+PAY_HEADER = "STT,Họ và tên,Mã số BHXH,Ngày nộp,Số tiền,Số tháng,Số biên lai"
+
+
+def test_payments_extend_paid_through_once(session):
+    _import(session, _csv(ROWS))
+    payments = (
+        TITLE
+        + PAY_HEADER
+        + "\n1,Nguyễn Thị Hoa,2499000001,05/11/2026,990.000,3,BL0001\n"
+        + "2,Không Có Ai,2400009999,05/11/2026,330.000,1,BL0002\n"
+    ).encode("utf-8")
+    report = _import(session, payments, kind="payments")
+    assert (report.updated, report.payments, report.rejected) == (1, 1, 1)
+    assert "Không tìm thấy người này" in report.errors[0].message
+    hoa = session.exec(select(Person).where(Person.bhxh_number == "2499000001")).one()
+    assert hoa.paid_through == date(2027, 1, 31)  # October + 3 months
+    again = _import(session, payments, kind="payments")
+    assert (again.updated, again.unchanged, again.payments) == (0, 1, 0)
+    session.refresh(hoa)
+    assert hoa.paid_through == date(2027, 1, 31)
+    assert _count(session, Payment) == 1
+
+
+@pytest.mark.parametrize("kind", ["unemployment", "reserved", "potential"])
+def test_other_kinds_need_their_columns(session, kind):
+    province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
+    sheet, _ = stream_rows(read_table(_csv(ROWS[:1], "Họ và tên,Xã/Phường"), "x.csv"), kind)
+    if kind == "potential":
+        assert sheet.match.ok
+    else:
+        assert not sheet.match.ok and sheet.match.missing_labels()
+    assert province
