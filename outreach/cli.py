@@ -11,12 +11,13 @@ from sqlmodel import Session, select
 
 from . import migrate
 from .db import vacuum
-from .models import Campaign, GeoUnit, User
-from .models.codes import Role, UnitKind
+from .models import Campaign, GeoUnit, ImportBatch, User
+from .models.codes import ImportKind, Role, UnitKind
 from .services.accounts import AccountError, create_user
 from .services.clock import today_local
 from .services.demo import DEMO_PASSWORD, DemoError, build_demo, database_is_empty, demo_logins
 from .services.formatting import format_number
+from .services.imports import ImportFileError
 from .services.periods import period_from_key
 from .services.summaries import SummaryError, draft_summary, figures_of, publish_summary
 from .services.worklist import refresh_commune
@@ -212,6 +213,75 @@ def summary_command(period_key, publish, reason, out, username):
         click.echo(f"Đã ghi {out} ({format_number(len(pdf))} byte).")
 
 
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", required=True, type=click.Choice([k.value for k in ImportKind]))
+@click.option("--office", default="", help="Đơn vị gửi danh sách (để dùng lại cách chọn cột)")
+@click.option("--dry-run", is_flag=True, help="Chỉ kiểm tra, không ghi gì")
+@click.option("--skip-rejected", is_flag=True, help="Nhập các dòng hợp lệ, bỏ qua dòng lỗi")
+@with_appcontext
+def import_command(path, kind, office, dry_run, skip_rejected):
+    """Check a BHXH list and (unless --dry-run) import it in one transaction."""
+    from pathlib import Path
+
+    from .services import import_batches as batches
+
+    engine = current_app.extensions["engine"]
+    folder = Path(current_app.config["IMPORTS_DIR"])
+    with _session() as session:
+        province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).first()
+        if province is None:
+            raise click.ClickException("Chưa có tỉnh nào trong cơ sở dữ liệu.")
+        try:
+            batch = batches.store_upload(
+                session,
+                folder=folder,
+                data=Path(path).read_bytes(),
+                filename=Path(path).name,
+                kind=kind,
+                office=office,
+                user_id=None,
+                username="cli",
+                province_id=province.id,
+                ip="cli",
+            )
+            batches.begin_job(session, folder=folder, batch=batch, write=False)
+            outcome = batches.check_batch(engine, folder, batch.id)
+        except (batches.BatchError, ImportFileError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    if outcome.report is None:
+        raise click.ClickException(
+            "Chưa nhận ra cột: " + ", ".join(outcome.missing) + ". Hãy chọn cột trên trang Nhập "
+            "danh sách (lựa chọn được nhớ cho đơn vị này), rồi chạy lại với --office."
+        )
+    report = outcome.report
+    n = format_number
+    click.echo(
+        f"Đã kiểm tra {n(report.read)} dòng: {n(report.inserted)} người mới, "
+        f"{n(report.updated)} cập nhật, {n(report.unchanged)} không đổi, {n(report.rejected)} lỗi."
+    )
+    for error in report.errors[:20]:
+        click.echo(f"  Dòng {error.row_number}, cột {error.column_header}: {error.message}")
+    if dry_run:
+        click.echo("Chạy thử (--dry-run): không ghi gì.")
+        return
+    if report.rejected and not skip_rejected:
+        raise click.ClickException(
+            "Có dòng lỗi; không ghi gì. Sửa tệp rồi chạy lại, hoặc thêm --skip-rejected."
+        )
+    with _session() as session:
+        batch = session.get(ImportBatch, batch.id)
+        batch.skip_rejected = skip_rejected
+        batches.begin_job(session, folder=folder, batch=batch, write=True)
+    try:
+        batches.run_import(engine, folder, batch.id)
+    except (batches.BatchError, ImportFileError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    with _session() as session:
+        batch = session.get(ImportBatch, batch.id)
+        click.echo(f"Đã nhập lô {batch.id}: {batch.message}.")
+
+
 def print_logins(logins) -> None:
     """Print the demo accounts and their shared password."""
     if not logins:
@@ -229,6 +299,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_logins_command)
     app.cli.add_command(refresh_priorities_command)
     app.cli.add_command(summary_command)
+    app.cli.add_command(import_command)
 
 
 def _create_app():

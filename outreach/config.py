@@ -61,4 +61,7 @@ def from_environment() -> dict:
         "PROVINCE_CODE": os.environ.get("OUTREACH_PROVINCE_CODE", "24"),
         # A fixed "today" (YYYY-MM-DD) for training sessions and tests; empty means the real date.
         "OUTREACH_TODAY": os.environ.get("OUTREACH_TODAY", ""),
+        # Uploaded lists, their error lists and job progress (shared by all app servers).
+        "IMPORTS_DIR": os.environ.get("OUTREACH_IMPORTS_DIR", str(INSTANCE_DIR / "imports")),
+        "MAX_CONTENT_LENGTH": 210 * 1024 * 1024,
     }

@@ -135,3 +135,27 @@ def test_summary_drafts_publishes_and_corrects_from_the_command_line(db_url, tmp
         assert versions[1].supersedes_id == versions[0].id
         assert versions[0].content_hash == digest and versions[0].pdf == published.read_bytes()
     app.extensions["engine"].dispose()
+
+
+def test_import_checks_then_imports_in_one_go(db_url, tmp_path):
+    from outreach.models import ImportBatch
+    from tests.unit.test_importing import ROWS, _csv
+
+    app, runner = _runner(db_url)
+    app.config["IMPORTS_DIR"] = str(tmp_path / "imports")
+    path = tmp_path / "ds.csv"
+    path.write_bytes(_csv(ROWS))
+    with Session(app.extensions["engine"]) as s:
+        before = s.exec(select(func.count()).select_from(Person)).one()
+    dry = runner.invoke(args=["import", str(path), "--kind", "participants", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "3 người mới" in dry.output and "2 lỗi" in dry.output and "Dòng 7" in dry.output
+    refused = runner.invoke(args=["import", str(path), "--kind", "participants"])
+    assert refused.exit_code != 0 and "không ghi gì" in refused.output
+    done = runner.invoke(args=["import", str(path), "--kind", "participants", "--skip-rejected"])
+    assert done.exit_code == 0, done.output
+    with Session(app.extensions["engine"]) as s:
+        assert s.exec(select(func.count()).select_from(Person)).one() == before + 3
+        statuses = [b.status for b in s.exec(select(ImportBatch).order_by(ImportBatch.id))]
+    assert statuses == ["previewed", "previewed", "done"]  # the refused one was only checked
+    app.extensions["engine"].dispose()

@@ -86,10 +86,15 @@ class ImportKind(StrEnum):
 
 class BatchStatus(StrEnum):
     UPLOADED = "uploaded"
+    CHECKING = "checking"  # reading and validating, nothing written (the preview)
+    MAPPING = "mapping"  # a required column was not recognised: the admin maps it
     PREVIEWED = "previewed"
-    RUNNING = "running"
+    IMPORTING = "importing"  # writing, in one transaction
     DONE = "done"
     FAILED = "failed"
+
+
+RUNNING_STATUSES = frozenset({BatchStatus.CHECKING, BatchStatus.IMPORTING})
 
 
 class SummaryStatus(StrEnum):

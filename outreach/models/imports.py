@@ -30,6 +30,10 @@ class ImportBatch(SQLModel, table=True):
     unchanged: int = Field(default=0)
     rejected: int = Field(default=0)
     message: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The upload as stored under the instance folder's imports/ (kept to run, rerun and audit).
+    stored_as: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    # The admin chose to import the valid rows and leave the rejected ones out.
+    skip_rejected: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
 

@@ -65,3 +65,9 @@ def format_clock(value: datetime | None) -> str:
     if value is None:
         return "—"
     return value.astimezone(VIETNAM).strftime("%H:%M") if value.tzinfo else value.strftime("%H:%M")
+
+
+def safe_cell(value) -> str:
+    """A spreadsheet cell as text that Excel shows, never runs: "=1+1" becomes "'=1+1"."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

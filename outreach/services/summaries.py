@@ -34,7 +34,7 @@ from ..models.base import utcnow
 from ..models.codes import Outcome, RefusalReason, SummaryStatus, UnitKind
 from .audit import record_event
 from .clock import VIETNAM
-from .formatting import format_day, format_number, format_ratio
+from .formatting import format_day, format_number, format_ratio, safe_cell
 from .periods import Period, ensure_period, period_containing, previous_period
 from .tallies import HOUSEHOLDS, REFUSED_PREFIX, VISITS
 
@@ -552,12 +552,6 @@ CSV_HEADER = [
     "Chỉ tiêu đóng tiếp",
     "Tỷ lệ hoàn thành (%)",
 ]
-
-
-def safe_cell(value) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def figures_csv(figures: dict) -> bytes:

@@ -11,12 +11,13 @@ def register_blueprints(app: Flask) -> None:
         errors,
         home,
         households,
+        imports,
         prefs,
         summaries,
         visits,
         worklist,
     )
 
-    for module in (auth, home, households, prefs, worklist, visits, calculator, summaries):
+    for module in (auth, home, households, prefs, worklist, visits, calculator, summaries, imports):
         app.register_blueprint(module.bp)
     errors.register(app)

@@ -1,0 +1,134 @@
+"""An admin uploads a list, sees what is wrong, maps a column, imports; bad files change nothing."""
+
+import io
+import re
+import time
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from outreach.models import ImportBatch, Person
+from outreach.services.imports import read_table
+from tests.conftest import csrf_token
+from tests.unit.test_importing import ROWS, _csv
+
+
+@pytest.fixture(autouse=True)
+def imports_dir(app, tmp_path):
+    app.config["IMPORTS_DIR"] = str(tmp_path / "imports")
+
+
+def _upload(client, data: bytes, name="ds.csv", kind="participants", office="BHXH Yên Dũng"):
+    return client.post(
+        "/imports",
+        data={
+            "csrf_token": csrf_token(client, "/imports"),
+            "kind": kind,
+            "office": office,
+            "file": (io.BytesIO(data), name),
+        },
+        content_type="multipart/form-data",
+    )
+
+
+def _settled(app, batch_id: int, timeout: float = 30) -> ImportBatch:
+    """Wait for the background job to finish with the batch."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Session(app.extensions["engine"]) as s:
+            batch = s.get(ImportBatch, batch_id)
+            if batch.status not in ("uploaded", "checking", "importing"):
+                return batch
+        time.sleep(0.1)
+    raise AssertionError(f"batch {batch_id} still {batch.status}")
+
+
+def _batch_id(response) -> int:
+    return int(re.search(r"/imports/(\d+)$", response.headers["Location"]).group(1))
+
+
+def _persons(app) -> int:
+    with Session(app.extensions["engine"]) as s:
+        return s.exec(select(func.count()).select_from(Person)).one()
+
+
+def test_upload_preview_import_and_the_error_sheet(app, login_as):
+    client = login_as("admin")
+    before = _persons(app)
+    response = _upload(client, _csv(ROWS))
+    assert response.status_code == 302
+    batch_id = _batch_id(response)
+    batch = _settled(app, batch_id)
+    assert batch.status == "previewed" and (batch.inserted, batch.rejected) == (3, 2)
+    assert _persons(app) == before  # the preview writes nothing
+    page = client.get(f"/imports/{batch_id}").get_data(as_text=True)
+    assert "Không tìm thấy xã, phường “Xã Không Có”" in page and "Ngày không hợp lệ" in page
+    assert "Bỏ qua 2 dòng lỗi và nhập phần còn lại" in page
+
+    sheet = client.get(f"/imports/{batch_id}/errors.xlsx")
+    rows = read_table(sheet.data, "loi.xlsx").rows
+    assert rows[0][:3] == ["Dòng", "Cột", "Lỗi"] and {r[0] for r in rows[1:3]} == {7, 8}
+
+    refused = client.post(
+        f"/imports/{batch_id}/import", data={"csrf_token": csrf_token(client, "/imports")}
+    )
+    assert refused.status_code == 303 and _persons(app) == before
+    done = client.post(
+        f"/imports/{batch_id}/import",
+        data={"csrf_token": csrf_token(client, "/imports"), "skip_rejected": "1"},
+    )
+    assert done.status_code == 302
+    batch = _settled(app, batch_id)
+    assert batch.status == "done" and batch.inserted == 3, batch.message
+    assert _persons(app) == before + 3
+    assert "Đã nhập xong" in client.get("/imports").get_data(as_text=True)
+
+
+def test_an_unrecognised_column_is_mapped_once_for_the_office(app, login_as):
+    client = login_as("admin")
+    odd = _csv(ROWS[:1]).replace("Xã/Phường".encode(), "Nơi ở hiện nay".encode())
+    batch = _settled(app, _batch_id(_upload(client, odd)))
+    assert batch.status == "mapping"
+    page = client.get(f"/imports/{batch.id}").get_data(as_text=True)
+    assert "Chọn cột cho thông tin còn thiếu" in page
+    index = re.search(r'name="header_(\d+)" value="Nơi ở hiện nay"', page).group(1)
+    client.post(
+        f"/imports/{batch.id}/mapping",
+        data={
+            "csrf_token": csrf_token(client, "/imports"),
+            f"header_{index}": "Nơi ở hiện nay",
+            f"field_{index}": "commune",
+        },
+    )
+    assert _settled(app, batch.id).status == "previewed"
+    again = _settled(app, _batch_id(_upload(client, odd)))
+    assert again.status == "previewed"  # remembered for this office
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"", "empty.xlsx", "Tệp rỗng"),
+        (b"%PDF-1.7 not a sheet", "list.xlsx", "Không đọc được"),
+        (b"PK\x03\x04 truncated zip", "list.xlsx", ""),
+        (b"hello", "list.docx", "Chỉ nhận tệp Excel"),
+    ],
+)
+def test_bad_files_get_a_vietnamese_reason_and_change_nothing(app, login_as, data, name, message):
+    client = login_as("admin")
+    before = _persons(app)
+    response = _upload(client, data, name=name)
+    if response.status_code == 303:  # refused at upload
+        page = client.get("/imports").get_data(as_text=True)
+        assert message in page
+    else:
+        batch = _settled(app, _batch_id(response))
+        assert batch.status == "failed" and batch.message
+        assert message in batch.message
+    assert _persons(app) == before
+
+
+def test_only_admins_import(login_as):
+    client = login_as("lanhdao.tinh")
+    assert client.get("/imports").status_code == 403
