@@ -1,0 +1,66 @@
+"""An admin on a phone imports a messy list: sees which rows are wrong, fixes them, imports."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+from sqlmodel import select
+
+from outreach.models import GeoUnit, Person
+from tests.browser.test_login_journeys import log_in
+from tests.unit.test_importing import ROWS, _csv
+
+FIXED = ROWS[:3] + [
+    ROWS[3].replace("Xã Không Có", "Phường Bắc Giang"),
+    ROWS[4].replace("31/02/1991", "28/02/1991"),
+]
+
+
+def _upload(page: Page, data: bytes) -> None:
+    page.get_by_role("link", name="Nhập danh sách").first.tap()
+    page.get_by_label("Loại danh sách").select_option("participants")
+    page.get_by_label("Đơn vị gửi danh sách").fill("BHXH cơ sở thành phố Bắc Giang")
+    page.get_by_label("Tệp danh sách").set_input_files(
+        {"name": "danh-sach-thang-11.csv", "mimeType": "text/csv", "buffer": data}
+    )
+    page.get_by_role("button", name="Tải lên và kiểm tra").tap()
+
+
+def test_admin_fixes_a_messy_list_and_imports_it(
+    page: Page,
+    live_app,
+    monkeypatch,
+    tmp_path,
+    read_db,
+    check_a11y,
+    no_horizontal_scroll,
+    console_errors,
+):
+    monkeypatch.setitem(live_app.config, "IMPORTS_DIR", str(tmp_path / "imports"))
+    log_in(page, "admin")
+    _upload(page, _csv(ROWS))
+    status = page.locator("#batch-status")
+    expect(status).to_contain_text("Đã kiểm tra, chờ nhập", timeout=20_000)  # htmx polled it
+    errors = page.locator("#batch-errors")
+    expect(errors).to_contain_text("Không tìm thấy xã, phường “Xã Không Có”")
+    expect(errors).to_contain_text("31/02/1991")
+    expect(page.locator("#batch-counts")).to_contain_text("2")
+    no_horizontal_scroll()
+    check_a11y("import preview with errors")
+
+    _upload(page, _csv(FIXED))  # the admin fixed the two rows and uploads again
+    expect(status).to_contain_text("Đã kiểm tra, chờ nhập", timeout=20_000)
+    expect(page.locator("#batch-errors")).to_have_count(0)
+    page.get_by_role("button", name="Nhập vào hệ thống").tap()
+    expect(status).to_contain_text("Đã nhập xong", timeout=20_000)
+    expect(page.locator("#batch-message")).to_contain_text(
+        "địa chỉ cũ đã chuyển sang xã, phường mới"
+    )
+
+    def check(session):
+        people = session.exec(select(Person).where(Person.bhxh_number.like("24990000%"))).all()
+        communes = {session.get(GeoUnit, p.commune_id).name for p in people}
+        return len(people), communes
+
+    count, communes = read_db(check)
+    assert count == 5 and communes == {"Phường Bắc Giang"}
+    assert console_errors == []
