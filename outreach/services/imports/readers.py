@@ -19,7 +19,10 @@ A file that cannot be read raises `ImportFileError` with a Vietnamese message an
 
 Memory: calamine loads the whole sheet before handing over a row (about 1.3 KB a row of 14
 columns, in Rust), and `Table` holds the rows in Python (about 1 KB more): 300,000 rows peak at
-~900 MB. python-calamine 0.9 has no streaming reader.
+~900 MB. python-calamine 0.9 has no streaming reader. So for a file on disk `open_table` streams
+instead: .xlsx through xlsx_stream.py (same cells as here, see there), .csv line by line; a
+`StreamTable` holds the first rows (header detection and the TCVN3 sample need them) and hands
+over the rest one by one. Old .xls (65,536 rows at most) and .ods are read whole as here.
 """
 
 from __future__ import annotations
@@ -30,10 +33,13 @@ import io
 import unicodedata
 import zipfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import time, timedelta
-from pathlib import PurePath
+from itertools import islice
+from pathlib import Path, PurePath
+from types import TracebackType
+from typing import IO
 
 import python_calamine
 
@@ -51,6 +57,10 @@ MAX_COMPRESSION_RATIO = 200
 DELIMITERS = (",", ";", "\t")
 _SNIFF_LINES = 60
 _SNIFF_BYTES = 1_000_000  # enough text to tell the encodings apart, without scanning 100 MB twice
+# Rows `open_table` reads ahead: the header is within the first 40, then 2,000 rows of TCVN3 sample
+# (headers.HEADER_SCAN_ROWS, rows.TCVN3_SAMPLE_ROWS), with room for a two-row header and numbers.
+HEAD_ROWS = 2100
+_READ_BYTES = 1 << 20  # file reads while checking an encoding or copying
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -88,6 +98,145 @@ def read_table(data: bytes, filename: str) -> Table:
     if suffix in CSV_EXTENSIONS:
         return _read_csv(data, filename)
     return _read_workbook(data, filename, suffix)
+
+
+class StreamTable:
+    """The rows of one sheet read from a file as they are needed: `head` first, then `rest`.
+
+    `head` holds the first `HEAD_ROWS` rows (all of them for a short file), enough to find the
+    header and sample the text for TCVN3; `rest` yields the others once. Iterating the table
+    yields every row once, head then rest, and closes the file at the end. Rows are those
+    `read_table` gives (see xlsx_stream.py for the two differences), so `parse_rows` and
+    `stream_rows` take either. Use it as a context manager, or `close()` it, when the rows may
+    not all be read. Errors in `rest` raise `ImportFileError` while iterating.
+    """
+
+    __slots__ = (
+        "_close",
+        "_used",
+        "delimiter",
+        "encoding",
+        "head",
+        "other_sheets",
+        "rest",
+        "row_estimate",
+        "sheet_name",
+    )
+
+    def __init__(
+        self,
+        head: list[Row],
+        rest: Iterator[Row],
+        *,
+        sheet_name: str = "",
+        other_sheets: list[str] | None = None,
+        encoding: str | None = None,
+        delimiter: str | None = None,
+        row_estimate: int | None = None,
+        close: Callable[[], None] | None = None,
+    ) -> None:
+        self.head = head
+        self.rest = rest
+        self.sheet_name = sheet_name
+        self.other_sheets = other_sheets or []
+        self.encoding = encoding  # csv only, as on `Table`
+        self.delimiter = delimiter  # csv only
+        # Rows the file says it has (an .xlsx's <dimension>), for a progress bar; None if unknown.
+        self.row_estimate = row_estimate
+        self._close = close
+        self._used = False
+
+    def __iter__(self) -> Iterator[Row]:
+        """Every row, head then rest; a table can be iterated once."""
+        if self._used:
+            raise RuntimeError("A StreamTable is read once; open the file again")
+        self._used = True
+        return self._all()
+
+    def _all(self) -> Iterator[Row]:
+        try:
+            yield from self.head
+            yield from self.rest
+        finally:
+            self.close()
+
+    def extend_head(self, count: int) -> None:
+        """Move rows from `rest` into `head` until it has `count` rows or the sheet ends."""
+        missing = count - len(self.head)
+        if missing > 0:
+            self.head.extend(islice(self.rest, missing))
+
+    def close(self) -> None:
+        """Release the file (the rows not yet read are lost)."""
+        close = getattr(self.rest, "close", None)
+        if close is not None:
+            close()
+        if self._close is not None:
+            self._close()
+            self._close = None
+
+    def __enter__(self) -> StreamTable:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_table(path: Path, filename: str | None = None) -> StreamTable:
+    """The first sheet of the file at `path`, streamed in bounded memory; `ImportFileError` if
+    unreadable. `filename` (default: the path's name) decides the format and names the file in
+    messages, as for `read_table`."""
+    path = Path(path)
+    filename = filename if filename is not None else path.name
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in WORKBOOK_EXTENSIONS + CSV_EXTENSIONS:
+        raise ImportFileError(
+            f"Không đọc được tệp {filename}: chỉ nhận tệp Excel (.xlsx, .xls), .ods hoặc .csv"
+        )
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ImportFileError(f"Không đọc được tệp {filename}: tệp bị hỏng hoặc thiếu") from exc
+    if size == 0:
+        raise ImportFileError(f"Không đọc được tệp {filename}: tệp rỗng")
+    if suffix in CSV_EXTENSIONS:
+        return _open_csv(path, filename)
+    with path.open("rb") as file:
+        start = file.read(8)
+    if start.startswith(_ZIP_MAGIC):
+        _check_zip(path, filename)
+        if _is_xlsx(path):
+            # Imported here: xlsx_stream builds on this module's errors and rows.
+            from .xlsx_stream import open_xlsx
+
+            sheet = open_xlsx(path, filename, HEAD_ROWS)
+            return StreamTable(
+                sheet.head,
+                sheet.rest,
+                sheet_name=sheet.sheet_name,
+                other_sheets=sheet.other_sheets,
+                row_estimate=sheet.row_estimate,
+            )
+    # .xls (at most 65,536 rows), .ods and whatever is not a workbook: read whole, as uploads are.
+    table = read_table(path.read_bytes(), filename)
+    return StreamTable(
+        table.rows[:HEAD_ROWS],
+        iter(table.rows[HEAD_ROWS:]),
+        sheet_name=table.sheet_name,
+        other_sheets=table.other_sheets,
+        row_estimate=len(table.rows),
+    )
+
+
+def _is_xlsx(path: Path) -> bool:
+    """True for an Office Open XML workbook (.xlsx, .xlsm), whatever the file's extension says."""
+    with zipfile.ZipFile(path) as archive:
+        return any(name.lower() == "xl/workbook.xml" for name in archive.namelist())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,9 +295,12 @@ def _check_container(data: bytes, filename: str, suffix: str) -> None:
     raise ImportFileError(f"Không đọc được tệp {filename}: không phải tệp Excel hợp lệ")
 
 
-def _check_zip(data: bytes, filename: str) -> None:
+def _check_zip(source: bytes | Path, filename: str) -> None:
+    """Refuse a broken zip, or one that would unpack to more than an import can hold (a bomb)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(
+            io.BytesIO(source) if isinstance(source, bytes) else source
+        ) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ImportFileError(f"Không đọc được tệp {filename}: tệp bị hỏng hoặc thiếu") from exc
@@ -232,6 +384,85 @@ def _read_csv(data: bytes, filename: str) -> Table:
     return Table(rows=rows, encoding=encoding, delimiter=delimiter)
 
 
+def _open_csv(path: Path, filename: str) -> StreamTable:
+    """A csv streamed line by line: encoding and delimiter decided as `_read_csv` decides them."""
+    with path.open("rb") as file:
+        sample = file.read(_SNIFF_BYTES)
+    encoding, codec, skip = _csv_encoding(path, sample, filename)
+    decoder = codecs.getincrementaldecoder(codec)()
+    text = decoder.decode(sample[skip:], final=len(sample) < _SNIFF_BYTES)
+    if encoding == "cp1258":
+        text = unicodedata.normalize("NFC", text)
+    # From the first megabyte's lines, where `_read_csv` looks at the whole text's first lines.
+    delimiter, hinted = _sniff_delimiter(text)
+    binary = path.open("rb")
+    binary.seek(skip)
+    stream = io.TextIOWrapper(binary, encoding=codec, newline="")
+    try:
+        if hinted:
+            while (line := stream.readline()) and not line.endswith("\n"):
+                pass  # the "sep=;" line, up to its "\n" as `_delimiter` cuts it
+        lines: Iterable[str] = stream
+        if encoding == "cp1258":
+            # Per line is the same as on the whole text: no composition reaches across a line end.
+            lines = (unicodedata.normalize("NFC", line) for line in stream)
+        records = _csv_records(csv.reader(lines, delimiter=delimiter), stream, filename)
+        head = list(islice(records, HEAD_ROWS))
+    except BaseException:
+        stream.close()
+        raise
+    return StreamTable(head, records, encoding=encoding, delimiter=delimiter, close=stream.close)
+
+
+def _csv_records(reader: Iterator[list[str]], stream: IO[str], filename: str) -> Iterator[Row]:
+    """The rows of a csv reader, blank cells as None, the file closed when they run out."""
+    try:
+        for record in reader:
+            yield [cell if cell.strip() else None for cell in record]
+    except csv.Error as exc:
+        raise ImportFileError(f"Không đọc được tệp {filename}: {_csv_problem(exc)}") from exc
+    finally:
+        stream.close()
+
+
+def _csv_encoding(path: Path, sample: bytes, filename: str) -> tuple[str, str, int]:
+    """The encoding `_decode` would name for the file, the codec to read it with and the bytes
+    to skip (a UTF-8 BOM). The whole file is checked to decode, as `_decode` checks it, but a
+    megabyte at a time and without keeping the text."""
+    if sample.startswith(codecs.BOM_UTF8):
+        _check_decodes(path, "utf-8", 3, filename)
+        return "utf-8-sig", "utf-8", 3
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        _check_decodes(path, "utf-16", 0, filename)
+        return "utf-16", "utf-16", 0
+    if b"\x00" in sample[:4096]:
+        raise ImportFileError(f"Không đọc được tệp {filename}: không phải tệp văn bản CSV")
+    if _decodes(path, "utf-8", 0):
+        return "utf-8", "utf-8", 0
+    if _is_tcvn3(sample):
+        return "tcvn3", "latin-1", 0
+    _check_decodes(path, "cp1258", 0, filename)
+    return "cp1258", "cp1258", 0
+
+
+def _decodes(path: Path, codec: str, skip: int) -> bool:
+    decoder = codecs.getincrementaldecoder(codec)()
+    with path.open("rb") as file:
+        file.seek(skip)
+        try:
+            while data := file.read(_READ_BYTES):
+                decoder.decode(data)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _check_decodes(path: Path, codec: str, skip: int, filename: str) -> None:
+    if not _decodes(path, codec, skip):
+        raise _encoding_error(filename)
+
+
 def _csv_problem(exc: csv.Error) -> str:
     if "field larger than field limit" in str(exc):
         return f"có ô dài hơn {csv.field_size_limit():,} ký tự".replace(",", ".")
@@ -265,10 +496,14 @@ def _checked(data: bytes, encoding: str, filename: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError:
-        raise ImportFileError(
-            f"Không đọc được tệp {filename}: không nhận ra bảng mã. "
-            "Hãy lưu lại dạng CSV UTF-8 (Excel: Lưu thành → CSV UTF-8)"
-        ) from None
+        raise _encoding_error(filename) from None
+
+
+def _encoding_error(filename: str) -> ImportFileError:
+    return ImportFileError(
+        f"Không đọc được tệp {filename}: không nhận ra bảng mã. "
+        "Hãy lưu lại dạng CSV UTF-8 (Excel: Lưu thành → CSV UTF-8)"
+    )
 
 
 _TCVN3_CODES = frozenset(TCVN3_TO_UNICODE)
@@ -302,11 +537,18 @@ def _is_tcvn3(sample: bytes) -> bool:
 
 def _delimiter(text: str) -> tuple[str, str]:
     """The delimiter (, ; or tab) and the text without Excel's "sep=;" hint line, if any."""
-    first, _, rest = text.partition("\n")
-    if first.strip().lower().startswith("sep=") and len(first.strip()) == 5:
-        return first.strip()[4], rest
+    delimiter, hinted = _sniff_delimiter(text)
+    return delimiter, text.partition("\n")[2] if hinted else text
+
+
+def _sniff_delimiter(text: str) -> tuple[str, bool]:
+    """The delimiter, from Excel's "sep=;" first line if there is one (then True), else from how
+    consistently each candidate splits the first lines."""
+    first = text.partition("\n")[0].strip()
+    if first.lower().startswith("sep=") and len(first) == 5:
+        return first[4], True
     lines = text.splitlines()[:_SNIFF_LINES]
-    return max(DELIMITERS, key=lambda d: _consistency(lines, d)), text
+    return max(DELIMITERS, key=lambda d: _consistency(lines, d)), False
 
 
 def _consistency(lines: list[str], delimiter: str) -> tuple[int, int]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain, islice
 from typing import Any, NamedTuple
 
 from ...models.codes import ImportKind, Sex
@@ -35,14 +36,24 @@ from .cells import (
     parse_support_group,
     parse_text,
 )
-from .headers import FIELD_LABELS, REQUIRED, Header, HeaderMatch, match_headers, read_header
-from .readers import Table
+from .headers import (
+    FIELD_LABELS,
+    HEADER_SCAN_ROWS,
+    REQUIRED,
+    Header,
+    HeaderMatch,
+    match_headers,
+    read_header,
+)
+from .readers import StreamTable, Table
 from .tcvn3 import has_unicode_vietnamese, is_convertible, looks_like_tcvn3, tcvn3_to_unicode
 
 # Longer text is a pasted document, not a field (Excel itself allows 32,767 characters a cell).
 MAX_CELL_CHARS = 1000
 # Data rows looked at to decide which columns are still in TCVN3.
 TCVN3_SAMPLE_ROWS = 2000
+# Rows after a header's first that `read_header` may look at: a second header row, number rows.
+_HEADER_SPAN = 3
 
 Values = dict[str, Any]
 Store = Callable[[Values, Cell], None]
@@ -185,7 +196,7 @@ class _Column(NamedTuple):
 
 
 def parse_rows(
-    table: Table | Sequence[Sequence[Cell]],
+    table: Table | StreamTable | Sequence[Sequence[Cell]],
     kind: ImportKind | str,
     mapping: Mapping[str, str | None] | None = None,
     header_index: int | None = None,
@@ -194,6 +205,7 @@ def parse_rows(
 
     When a required column is missing nothing is parsed: `match.missing` says which, so the admin
     can map the columns by hand. `header_index` (0-based) overrides the header the sheet suggests.
+    A `StreamTable` is read through once (its head is enough to find the header).
     """
     sheet, rows = stream_rows(table, kind, mapping, header_index)
     with _gc_paused():
@@ -202,7 +214,7 @@ def parse_rows(
 
 
 def stream_rows(
-    table: Table | Sequence[Sequence[Cell]],
+    table: Table | StreamTable | Sequence[Sequence[Cell]],
     kind: ImportKind | str,
     mapping: Mapping[str, str | None] | None = None,
     header_index: int | None = None,
@@ -210,16 +222,27 @@ def stream_rows(
     """Like `parse_rows`, but the rows come one by one and are not kept on the sheet.
 
     A million parsed rows take about a gigabyte; an importer that writes them in chunks can let
-    each chunk go. The sheet's errors and skipped count grow as the iterator is consumed.
+    each chunk go. The sheet's errors and skipped count grow as the iterator is consumed. With a
+    `StreamTable` the header and the TCVN3 sample come from its head and the rows from its rest,
+    read as the iterator is consumed: a file of any length in bounded memory.
     """
     kind = ImportKind(kind)
-    rows = table.rows if isinstance(table, Table) else table
+    if isinstance(table, StreamTable):
+        # The rows the header is looked for in, or the admin's header, and what follows it.
+        table.extend_head(max(HEADER_SCAN_ROWS, (header_index or 0) + 1) + _HEADER_SPAN)
+        rows: Sequence[Sequence[Cell]] = table.head
+    else:
+        rows = table.rows if isinstance(table, Table) else table
     header = read_header(rows, header_index)
     match = match_headers(header.cells, kind, mapping)
     sheet = ParsedSheet(kind=kind, header=header, match=match)
     if not match.ok:
         return sheet, iter(())
     start = header.first_data_index
+    data: Iterable[Sequence[Cell]] = islice(rows, start, None)
+    if isinstance(table, StreamTable):
+        table.extend_head(start + TCVN3_SAMPLE_ROWS)  # the sample, whatever the header's place
+        data = chain(data, table.rest)
     sheet.tcvn3_columns = _tcvn3_columns(rows, start, match.columns.values(), header)
     columns = [
         _Column(
@@ -232,7 +255,7 @@ def stream_rows(
         )
         for name, index in sorted(match.columns.items(), key=lambda item: item[1])
     ]
-    return sheet, _iter_data(sheet, rows, start, columns)
+    return sheet, _iter_data(sheet, enumerate(data, start), columns)
 
 
 @contextmanager
@@ -284,20 +307,19 @@ def _tcvn3_columns(
 
 
 def _iter_data(
-    sheet: ParsedSheet, rows: Sequence[Sequence[Cell]], start: int, columns: list[_Column]
+    sheet: ParsedSheet, rows: Iterator[tuple[int, Sequence[Cell]]], columns: list[_Column]
 ) -> Iterator[ParsedRow]:
     required = REQUIRED[sheet.kind]
     required_columns = [c.index for c in columns if any(c.name in g for g in required)]
     headers = {column.name: column.header for column in columns}
     seen = _Duplicates(sheet.kind, headers)
     after_totals = False  # past a (sub)total: only rows with data count from here
-    for index in range(start, len(rows)):
-        row = rows[index]
+    for index, row in rows:
         marker = _end_marker(row)
         if marker == "signatures":
             # The signature block ends a printed list: names under "Người lập biểu" are no data.
             sheet.skipped_rows += sum(
-                1 for rest in rows[index:] if _has_value(rest, range(len(rest)))
+                1 for _, rest in chain([(index, row)], rows) if _has_value(rest, range(len(rest)))
             )
             break
         if marker == "totals":
@@ -391,7 +413,7 @@ class _Duplicates:
     def __init__(self, kind: ImportKind, headers: Mapping[str, str]) -> None:
         self.payments = kind == ImportKind.PAYMENTS
         self.headers = headers
-        self.first: dict[tuple, int] = {}
+        self.first: dict[Hashable, int] = {}
 
     def check(self, parsed: ParsedRow) -> None:
         """Add an error to the row when an earlier row had the same person (or receipt)."""
@@ -404,14 +426,14 @@ class _Duplicates:
                 )
                 return
 
-    def _keys(self, values: Values) -> list[tuple[str, tuple, str]]:
+    def _keys(self, values: Values) -> list[tuple[str, Hashable, str]]:
         bhxh, cccd = values.get("bhxh_number"), values.get("citizen_id")
         if not self.payments:
-            keys = []
+            keys: list[tuple[str, Hashable, str]] = []
             if bhxh:
-                keys.append(("bhxh_number", ("bhxh", bhxh), "Trùng mã số BHXH"))
+                keys.append(("bhxh_number", _id_key("1", bhxh), "Trùng mã số BHXH"))
             if cccd:
-                keys.append(("citizen_id", ("cccd", cccd), "Trùng số CCCD"))
+                keys.append(("citizen_id", _id_key("2", cccd), "Trùng số CCCD"))
             return keys
         if receipt := values.get("receipt_number"):
             return [("receipt_number", ("receipt", receipt), "Trùng số biên lai")]
@@ -424,6 +446,17 @@ class _Duplicates:
             values.get("months"),
         )
         return [("paid_on", same, "Trùng khoản nộp")]
+
+
+def _id_key(namespace: str, digits: str) -> Hashable:
+    """An identifier as a key of `_Duplicates.first`: the int of namespace digit + digits.
+
+    A million-row file keeps two keys a row until its end; an int takes a third of the memory of
+    a (namespace, str) tuple. The leading digit keeps BHXH numbers and CCCDs apart, and numbers
+    of different lengths cannot meet (they start with 1 or 2, then have fixed lengths).
+    """
+    key = namespace + digits
+    return int(key) if key.isascii() and key.isdigit() else (namespace, digits)
 
 
 def _first_text(row: Sequence[Cell]) -> str | None:
