@@ -26,8 +26,8 @@ from ..db import get_session
 from ..models import ImportBatch
 from ..models.codes import RUNNING_STATUSES, BatchStatus
 from ..services import import_batches as batches
-from ..services.imports import read_table
 from ..services.imports.headers import read_header
+from ..services.imports.readers import open_table
 from .guards import audit, current_scope, render_page_or_fragment, roles_required
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -126,8 +126,8 @@ def show(batch_id: int):
 
 def _headers(batch: ImportBatch) -> list[str]:
     """The file's headers, for the mapping form (any of them may hold the missing field)."""
-    table = read_table((_folder() / batch.stored_as).read_bytes(), batch.filename)
-    return [cell for cell in read_header(table.rows).cells if cell]
+    with open_table(_folder() / batch.stored_as, batch.filename) as table:
+        return [cell for cell in read_header(table.head).cells if cell]
 
 
 @bp.post("/<int:batch_id>/mapping")
