@@ -156,8 +156,9 @@ class _Row:
     """One valid row on its way in: where it lives and whom it names."""
 
     parsed: ParsedRow
-    place: Place
+    place: Place | None
     person: dict | None = None  # the matched person's current columns, when known
+    name_key: str = ""  # the name folded once (matching and storing both need it)
 
 
 class _Writer:
@@ -236,7 +237,8 @@ class _Writer:
                 continue
             values = parsed.values
             if self.kind == ImportKind.PAYMENTS and not values.get("commune"):
-                rows.append(_Row(parsed, None))  # placed by the person it names
+                # Placed by the person it names.
+                rows.append(_Row(parsed, None, name_key=fold(values.get("full_name") or "")))
                 continue
             try:
                 place = self.places.find(
@@ -250,31 +252,49 @@ class _Writer:
                 continue
             if place.converted_from:
                 self.report.converted_addresses += 1
-            rows.append(_Row(parsed, place))
+            rows.append(_Row(parsed, place, name_key=fold(values.get("full_name") or "")))
         return rows
 
     def _known_people(self, rows: list[_Row]) -> dict[str, dict]:
-        """People of the province this chunk names, by "b:<bhxh>", "c:<cccd>" and "n:<name>"."""
-        bhxh = {r.parsed.values["bhxh_number"] for r in rows if r.parsed.values.get("bhxh_number")}
-        cids = {r.parsed.values["citizen_id"] for r in rows if r.parsed.values.get("citizen_id")}
-        names = {
-            (r.place.commune.id, fold(r.parsed.values["full_name"]))
-            for r in rows
-            if r.place and r.parsed.values.get("full_name")
-        }
-        columns = [getattr(Person, c) for c in PERSON_COLUMNS]
+        """People of the province this chunk names, by "b:<bhxh>", "c:<cccd>" and "n:<name>".
+
+        One indexed query per way of matching (an OR across them makes SQLite scan the table),
+        and names only for the rows their numbers did not find.
+        """
         found: dict[str, dict] = {}
-        conditions = []
+        bhxh = {r.parsed.values["bhxh_number"] for r in rows if r.parsed.values.get("bhxh_number")}
         if bhxh:
-            conditions.append(Person.bhxh_number.in_(bhxh))
+            self._remember(found, Person.bhxh_number.in_(bhxh))
+        cids = {  # only where the BHXH number found no one: most rows are settled by then
+            r.parsed.values["citizen_id"]
+            for r in rows
+            if r.parsed.values.get("citizen_id")
+            and f"b:{r.parsed.values.get('bhxh_number')}" not in found
+        }
         if cids:
-            conditions.append(Person.citizen_id.in_(cids))
-        if names:
-            conditions.append(tuple_(Person.commune_id, Person.name_key).in_(names))
-        if not conditions:
-            return found
-        for row in self.session.execute(select(*columns).where(or_(*conditions))).mappings():
-            person = dict(row)
+            self._remember(found, Person.citizen_id.in_(cids))
+        pending = [
+            r
+            for r in rows
+            if r.place
+            and r.name_key
+            and f"b:{r.parsed.values.get('bhxh_number')}" not in found
+            and f"c:{r.parsed.values.get('citizen_id')}" not in found
+        ]
+        by_commune: dict[int, set[str]] = defaultdict(set)
+        for r in pending:
+            if r.parsed.values.get("date_of_birth"):  # a name alone is not enough to match
+                by_commune[r.place.commune.id].add(r.name_key)
+        for commune_id, names in by_commune.items():  # equality + IN: the index is used as is
+            self._remember(found, Person.commune_id == commune_id, Person.name_key.in_(names))
+        return found
+
+    def _remember(self, found: dict[str, dict], *conditions) -> None:
+        columns = [getattr(Person, c) for c in PERSON_COLUMNS]
+        for row in self.session.execute(select(*columns).where(*conditions)).mappings():
+            person = found.get(f"b:{row['bhxh_number']}") or found.get(f"c:{row['citizen_id']}")
+            if person is None or person["id"] != row["id"]:
+                person = dict(row)
             if person["bhxh_number"]:
                 found[f"b:{person['bhxh_number']}"] = person
             if person["citizen_id"]:
@@ -282,7 +302,6 @@ class _Writer:
             found.setdefault(
                 _name_key(person["commune_id"], person["name_key"], person["date_of_birth"]), person
             )
-        return found
 
     def _match(self, row: _Row, known: dict[str, dict]):
         values = row.parsed.values
@@ -308,7 +327,7 @@ class _Writer:
 
     # -- what changes -------------------------------------------------------------------------
 
-    def _facts(self, values: dict, person: dict | None) -> dict:
+    def _facts(self, values: dict, person: dict | None, name_key: str = "") -> dict:
         """The person's columns this row sets (blank cells never erase what is known)."""
         out: dict = {}
         for name in IDENTITY + KIND_FACTS[self.kind] + ("support_group",):
@@ -317,7 +336,7 @@ class _Writer:
         if "citizen_id" in out:
             out["citizen_id_is_legacy"] = bool(values.get("citizen_id_is_legacy"))
         if "full_name" in out:
-            out["name_key"] = fold(out["full_name"])
+            out["name_key"] = name_key or fold(out["full_name"])
         if self.kind in (ImportKind.PARTICIPANTS, ImportKind.PAYMENTS):
             out["is_participant"] = True
         if self.kind == ImportKind.POTENTIAL:
@@ -327,7 +346,7 @@ class _Writer:
         return out
 
     def _changes(self, row: _Row) -> dict:
-        facts = self._facts(row.parsed.values, row.person)
+        facts = self._facts(row.parsed.values, row.person, row.name_key)
         return {k: v for k, v in facts.items() if row.person.get(k) != v}
 
     # -- writes -------------------------------------------------------------------------------
@@ -348,7 +367,7 @@ class _Writer:
                 "is_participant": False,
                 "is_potential": False,
                 "citizen_id_is_legacy": False,
-                **self._facts(values, None),
+                **self._facts(values, None, row.name_key),
                 "id": person_id,
                 "household_id": household_id,
                 "province_id": self.province_id,
