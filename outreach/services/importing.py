@@ -159,6 +159,7 @@ class _Row:
     place: Place | None
     person: dict | None = None  # the matched person's current columns, when known
     name_key: str = ""  # the name folded once (matching and storing both need it)
+    address_key: str = ""  # the address normalised once, for grouping into households
 
 
 class _Writer:
@@ -389,7 +390,7 @@ class _Writer:
         address = (values.get("address") or "").strip()
         key = (commune.id, f"code:{code}") if code else None
         if key is None and address:
-            key = (commune.id, f"addr:{compact_key(address)}")
+            key = (commune.id, f"addr:{row.address_key or compact_key(address)}")
         if key and key in self.new_households:
             return self.new_households[key]
         village_id = self._village(row.place)
@@ -403,7 +404,7 @@ class _Writer:
                 village_id,
                 code or None,
                 address,
-                compact_key(address) if address else "",
+                (row.address_key or compact_key(address)) if address else "",
                 values.get("full_name", ""),
                 values.get("phone"),
                 self._canvasser_for(commune.id),
@@ -424,7 +425,8 @@ class _Writer:
             if (values.get("household_code") or "").strip():
                 codes.add((commune_id, values["household_code"].strip()))
             elif (values.get("address") or "").strip():
-                addresses.add((commune_id, compact_key(values["address"])))
+                row.address_key = compact_key(values["address"])
+                addresses.add((commune_id, row.address_key))
         codes -= {(c, k[5:]) for c, k in self.new_households if k.startswith("code:")}
         conditions = []
         if codes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlmodel import Session, select
 
@@ -47,6 +48,7 @@ def commune_key(text: str) -> str:
     return compact_key(_strip(_COMMUNE_TYPES, text or ""))
 
 
+@lru_cache(maxsize=65536)  # a list repeats the same few hundred village names
 def village_key(text: str) -> str:
     """A village name without "Thôn", "Xóm", "Tổ dân phố"…, case or diacritics."""
     key = compact_key(_strip(_VILLAGE_TYPES, text or ""))
