@@ -22,6 +22,8 @@ class Household(SQLModel, table=True):
         Index("ix_household_worklist", "assigned_canvasser_id", "priority_score"),
         Index("ix_household_commune_priority", "commune_id", "priority_score"),
         Index("ix_household_worklist_top", "assigned_canvasser_id", "priority_top"),
+        # Leaders' counts: households never visited (or not lately) in a scope.
+        Index("ix_household_province_last_visit", "province_id", "last_visit_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -60,7 +62,8 @@ class Person(SQLModel, table=True):
         Index("ix_person_commune_name", "commune_id", "name_key"),
         Index("ix_person_commune_paid_through", "commune_id", "paid_through"),
         Index("ix_person_commune_benefit_end", "commune_id", "benefit_end"),
-        Index("ix_person_province", "province_id"),
+        # Persons per commune over a province, from the index alone.
+        Index("ix_person_province", "province_id", "commune_id"),
         Index("ix_person_phone", "phone"),
         Index("uq_person_bhxh", "bhxh_number", unique=True),
         Index("uq_person_citizen_id", "citizen_id", unique=True),
