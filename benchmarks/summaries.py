@@ -10,12 +10,12 @@ import time
 from datetime import UTC, datetime
 
 from flask import Flask
-from outreach.views.summary_document import render_document_pdf
 from sqlmodel import Session, select
 
 from outreach.models import Campaign
 from outreach.services.periods import period_containing
 from outreach.services.summaries import compute_figures
+from outreach.views.summary_document import render_document_pdf
 
 from .datasets import TODAY
 

@@ -8,8 +8,6 @@ Create Date: 2026-11-22 05:59:56.053955
 from typing import Sequence, Union
 
 from alembic import op
-import sqlalchemy as sa
-import sqlmodel
 
 
 revision: str = "0007"
