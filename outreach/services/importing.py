@@ -39,31 +39,8 @@ KIND_FACTS: dict[ImportKind, tuple[str, ...]] = {
     ImportKind.PAYMENTS: ("paid_through", "payment_frequency", "income_basis"),
 }
 IDENTITY = ("full_name", "date_of_birth", "sex", "bhxh_number", "citizen_id", "phone")
-PERSON_COLUMNS = (
-    "id",
-    "household_id",
-    "province_id",
-    "commune_id",
-    "full_name",
-    "name_key",
-    "date_of_birth",
-    "sex",
-    "bhxh_number",
-    "citizen_id",
-    "citizen_id_is_legacy",
-    "phone",
-    "support_group",
-    "is_participant",
-    "paid_through",
-    "payment_frequency",
-    "income_basis",
-    "benefit_start",
-    "benefit_end",
-    "reserved_months",
-    "is_potential",
-    "created_at",
-    "updated_at",
-)
+# Every person column, in the table's order (rows are built as dicts, then laid out by this).
+PERSON_COLUMNS = tuple(Person.__table__.columns.keys())
 UPDATABLE = tuple(c for c in PERSON_COLUMNS if c not in ("id", "household_id", "created_at"))
 HOUSEHOLD_COLUMNS = (
     "id",

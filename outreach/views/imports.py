@@ -61,6 +61,12 @@ def _batch(batch_id: int) -> ImportBatch:
     return batch
 
 
+def _refused(batch: ImportBatch, message: str):
+    """Back to the batch's page with the reason a step cannot be taken (nothing changed)."""
+    flash(message, "error")
+    return redirect(url_for(".show", batch_id=batch.id)), 303
+
+
 @bp.get("")
 @roles_required("admin")
 def index():
@@ -142,8 +148,7 @@ def mapping(batch_id: int):
     }
     allowed = {name for name, _label in batches.field_choices(batch.kind)}
     if not choices or not set(choices.values()) <= allowed:
-        flash(_("Hãy chọn cột cho từng thông tin còn thiếu."), "error")
-        return redirect(url_for(".show", batch_id=batch.id)), 303
+        return _refused(batch, _("Hãy chọn cột cho từng thông tin còn thiếu."))
     batches.save_mapping(get_session(), office=batch.office, kind=batch.kind, choices=choices)
     _start(batches.check_batch, batch)
     return redirect(url_for(".show", batch_id=batch.id))
@@ -155,14 +160,12 @@ def commit(batch_id: int):
     """Import the checked file: every valid row in one transaction (rejected rows if chosen)."""
     batch = _batch(batch_id)
     if batch.status != BatchStatus.PREVIEWED:
-        flash(_("Tệp này chưa được kiểm tra xong hoặc đã được nhập."), "error")
-        return redirect(url_for(".show", batch_id=batch.id)), 303
+        return _refused(batch, _("Tệp này chưa được kiểm tra xong hoặc đã được nhập."))
     skip = request.form.get("skip_rejected") == "1"
     if batch.rejected and not skip:
-        flash(
-            _("Có dòng lỗi: hãy sửa tệp rồi tải lên lại, hoặc chọn bỏ qua các dòng lỗi."), "error"
+        return _refused(
+            batch, _("Có dòng lỗi: hãy sửa tệp rồi tải lên lại, hoặc chọn bỏ qua các dòng lỗi.")
         )
-        return redirect(url_for(".show", batch_id=batch.id)), 303
     batch.skip_rejected = skip
     audit("import.commit", object_type="import_batch", object_id=batch.id, detail={"skip": skip})
     _start(batches.run_import, batch)
