@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= full
+ONLY ?= all
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test install translations lint unit-sqlite unit-postgres system-deps node-deps bench clean
@@ -60,11 +61,13 @@ unit-postgres: install
 
 test: install system-deps node-deps lint unit-sqlite unit-postgres
 
-# Benchmarks: `make bench` (province scale) or `make bench SCALE=small` (under a minute).
+# Benchmarks: `make bench` (province scale) or `make bench SCALE=small` (a few minutes);
+# `ONLY=web` or `ONLY=imports` runs one part.
 bench: install
 	@dir=$$(mktemp -d /tmp/outreach-pg.XXXXXX); \
 	url=$$(scripts/pg.sh start $$dir) || exit 1; \
-	OUTREACH_BENCH_POSTGRES=$$url $(BIN)/python -m benchmarks.run --scale $(SCALE); status=$$?; \
+	OUTREACH_BENCH_POSTGRES=$$url $(BIN)/python -m benchmarks.run --scale $(SCALE) --only $(ONLY); \
+	status=$$?; \
 	scripts/pg.sh stop $$dir; exit $$status
 
 clean:

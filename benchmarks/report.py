@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 OVER = "OVER BUDGET"
+UNDER = "BELOW BUDGET"
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,16 @@ class Row:
 
     @property
     def ok(self) -> str:
-        """ "ok" within budget, "OVER BUDGET" above it, "-" when there is no budget."""
+        """ "ok" within budget, "OVER BUDGET" outside it, "-" when there is no budget.
+
+        A rate's budget (a unit per second) is a floor; any other budget is a ceiling.
+        """
         if self.budget is None:
             return "-"
-        return "ok" if self.value <= self.budget else OVER
+        within = (
+            self.value >= self.budget if self.unit.endswith("/s") else self.value <= self.budget
+        )
+        return "ok" if within else (UNDER if self.unit.endswith("/s") else OVER)
 
 
 def percentile(values: list[float], pct: float) -> float:

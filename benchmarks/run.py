@@ -16,6 +16,8 @@ from outreach.db import vacuum
 
 from .canvasser import app_with_floor, time_visit_posts, time_worklist_and_floor
 from .datasets import PERSONS, Dataset, postgres_dataset, sqlite_dataset
+from .imports import import_section
+from .lighthouse import lighthouse_rows
 from .report import Row, format_table, percentile, write_json
 from .summaries import time_summary
 from .web import (
@@ -69,6 +71,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", choices=sorted(PERSONS), default="full")
     parser.add_argument(
         "--rebuild", action="store_true", help="rebuild the cached SQLite database even if valid"
+    )
+    parser.add_argument(
+        "--only",
+        choices=("all", "web", "imports", "lighthouse"),
+        default="all",
+        help="run one part (default: all)",
     )
     return parser.parse_args(argv)
 
@@ -220,9 +228,20 @@ def main(argv: list[str] | None = None) -> int:
     pg_admin = os.environ.get(PG_ENV, "")
     if not pg_admin:
         say(f"{PG_ENV} is not set: SQLite only")
-    rows = measure(sqlite_dataset(args.scale, _tagged("sqlite"), rebuild=args.rebuild), iterations)
-    if pg_admin:
-        rows += measure(postgres_dataset(pg_admin, args.scale, _tagged("postgresql")), iterations)
+    rows: list[Row] = []
+    sqlite: Dataset | None = None
+    if args.only in ("all", "web"):
+        sqlite = sqlite_dataset(args.scale, _tagged("sqlite"), rebuild=args.rebuild)
+        rows += measure(sqlite, iterations)
+        if pg_admin:
+            rows += measure(
+                postgres_dataset(pg_admin, args.scale, _tagged("postgresql")), iterations
+            )
+    if args.only in ("all", "lighthouse"):
+        sqlite = sqlite or sqlite_dataset(args.scale, _tagged("sqlite"), rebuild=args.rebuild)
+        rows += lighthouse_rows(sqlite.url, say)
+    if args.only in ("all", "imports"):
+        rows += import_section(args.scale, pg_admin, say)
     write_json(rows, RESULTS, scale=args.scale, measured_at=measured_at)
     print(f"\nBenchmarks, scale {args.scale} ({PERSONS[args.scale]:,} persons), {measured_at}\n")
     print(format_table(rows))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import Boolean, Date, DateTime, Index, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -14,14 +16,25 @@ from sqlalchemy.engine import Connection
 def _sqlite_value(value):
     # The same text formats SQLAlchemy itself writes, so the ORM reads these rows back unchanged.
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return _sqlite_datetime(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bool):
         return int(value)
     return value
+
+
+@lru_cache(maxsize=1024)  # a bulk insert stamps thousands of rows with the same moment
+def _sqlite_datetime(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _needs_converting(column) -> bool:
+    """Dates, datetimes and booleans: what `_sqlite_value` changes (a TypeDecorator by its impl)."""
+    kind = getattr(column.type, "impl", column.type)
+    return isinstance(kind, Date | DateTime | Boolean)
 
 
 def bulk_insert(
@@ -40,8 +53,14 @@ def bulk_insert(
     marks = ", ".join("?" * len(columns))
     cur = dbapi.cursor()
     batch: list[tuple] = []
+    # Only dates, datetimes and booleans need converting: looked up once, not per value.
+    convert = [i for i, c in enumerate(columns) if _needs_converting(table.c[c])]
     for row in rows:
-        batch.append(tuple(_sqlite_value(v) for v in row))
+        if convert:
+            row = list(row)
+            for i in convert:
+                row[i] = _sqlite_value(row[i])
+        batch.append(row)
         if len(batch) >= 20_000:
             cur.executemany(f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", batch)
             count += len(batch)
@@ -88,3 +107,36 @@ def upsert(
     else:
         changes = {name: stmt.excluded[name] for name in row if name not in keys}
     conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
+
+
+@contextmanager
+def sqlite_large_cache(conn: Connection, kilobytes: int) -> Iterator[None]:
+    """SQLite's page cache raised to `kilobytes` for a bulk job, then put back (a no-op elsewhere)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{int(kilobytes)}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+
+
+@contextmanager
+def indexes_deferred(conn: Connection, indexes: Sequence[Index]) -> Iterator[None]:
+    """Drop `indexes` for the duration of a bulk load and create them again at its end.
+
+    Both happen in the caller's transaction: if the load fails and is rolled back, the indexes
+    come back with everything else, and until the commit other connections see them as they were.
+    """
+    driver = conn.connection.driver_connection
+    if indexes and conn.dialect.name == "sqlite" and not driver.in_transaction:
+        # Python's sqlite3 opens a transaction only before INSERT/UPDATE/DELETE: a DROP INDEX
+        # sent first would be committed at once, and a failed load would leave it dropped.
+        conn.exec_driver_sql("BEGIN")
+    for index in indexes:
+        index.drop(conn)
+    yield
+    for index in indexes:
+        index.create(conn)

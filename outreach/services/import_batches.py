@@ -31,10 +31,15 @@ from .importing import ImportReport, import_rows
 from .imports import ImportFileError, RowError, stream_rows
 from .imports.headers import FIELD_LABELS, KIND_FIELDS
 from .imports.readers import open_table
+from .imports.worker import rows_in_child
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 STALE_AFTER_SECONDS = 120  # a running job writes progress at least every chunk (~0.1 s)
 ERRORS_SHOWN = 50
+# From this many rows a second process reads and parses while this one writes (imports/worker.py);
+# a .csv does not say how many rows it has, so its size decides (about 150 bytes a row).
+PARSE_IN_CHILD_FROM = 20_000
+BYTES_PER_CSV_ROW = 150
 KIND_LABELS = {
     ImportKind.PARTICIPANTS: "Người đang tham gia BHXH tự nguyện",
     ImportKind.UNEMPLOYMENT: "Người hưởng trợ cấp thất nghiệp",
@@ -245,6 +250,10 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
         sheet, rows = stream_rows(table, batch.kind, mapping)
         if not sheet.match.ok:
             return Outcome(None, sheet.match.missing_labels(), sheet.header.cells)
+        stored = folder / batch.stored_as
+        expected = _expected_rows(table.row_estimate, stored)
+        if expected >= PARSE_IN_CHILD_FROM:  # the header is good: a child parses the rest
+            rows = rows_in_child(stored, batch.filename, batch.kind, mapping)
 
         def progress(done: int) -> None:
             _write_progress(folder, batch, Progress(stage, done, total))
@@ -257,6 +266,7 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
             write=write,
             batch_id=batch.id,
             progress=progress,
+            expected_rows=expected,
         )
         report.errors = sorted(report.errors, key=lambda e: e.row_number)
         _save_errors(folder, batch, report.errors)
@@ -277,6 +287,11 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
             session.add(stored)
             session.commit()  # the data and the batch's "done" land together, or neither
         return Outcome(report, [], sheet.header.cells)
+
+
+def _expected_rows(row_estimate: int | None, path: Path) -> int:
+    """The rows a file says it has, or (a .csv says nothing) what its size suggests."""
+    return row_estimate if row_estimate is not None else path.stat().st_size // BYTES_PER_CSV_ROW
 
 
 def _summary_message(report: ImportReport) -> str:

@@ -67,6 +67,11 @@ class Place:
     village_name: str = ""
     village_key: str = ""
     converted_from: str = ""  # "Xã Tân An, huyện Yên Dũng" when found through the old map
+    # The commune's id as a plain int: read for every row, where an ORM attribute costs more.
+    commune_id: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.commune_id = self.commune.id
 
 
 @dataclass

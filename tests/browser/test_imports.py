@@ -63,4 +63,13 @@ def test_admin_fixes_a_messy_list_and_imports_it(
 
     count, communes = read_db(check)
     assert count == 5 and communes == {"Phường Bắc Giang"}
+
+    _upload(page, _csv(FIXED))  # next month's list brings the same people: nobody is added twice
+    expect(status).to_contain_text("Đã kiểm tra, chờ nhập", timeout=20_000)
+    counts = page.locator("#batch-counts")
+    expect(counts.locator("div", has_text="Người mới").locator("dd")).to_have_text("0")
+    expect(counts.locator("div", has_text="Không đổi").locator("dd")).to_have_text("5")
+    page.get_by_role("button", name="Nhập vào hệ thống").tap()
+    expect(status).to_contain_text("Đã nhập xong", timeout=20_000)
+    assert read_db(check)[0] == 5
     assert console_errors == []

@@ -3,11 +3,12 @@
 from datetime import date
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, inspect
 from sqlmodel import select
 
 from outreach.models import GeoUnit, Household, Payment, Person, PriorityRefresh
 from outreach.models.codes import UnitKind
+from outreach.services import importing
 from outreach.services.importing import import_rows
 from outreach.services.imports import read_table, stream_rows
 
@@ -133,3 +134,71 @@ def test_other_kinds_need_their_columns(session, kind):
     else:
         assert not sheet.match.ok and sheet.match.missing_labels()
     assert province
+
+
+def _index_names(session) -> set[str]:
+    inspector = inspect(session.connection())
+    return {i["name"] for t in ("person", "household") for i in inspector.get_indexes(t)}
+
+
+def test_a_large_load_rebuilds_the_indexes_it_set_aside(session, monkeypatch):
+    """On SQLite a big first load drops the indexes matching does not use and builds them once at
+    the end, in the same transaction; a load that fails gives them all back on rollback."""
+    monkeypatch.setattr(importing, "DEFER_INDEXES_FROM", 1)
+    all_indexes = _index_names(session)
+    province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
+    during = []
+
+    def load(rows, progress):
+        sheet, parsed = stream_rows(read_table(_csv(rows), "ds.csv"), "participants")
+        return import_rows(
+            session,
+            rows=parsed,
+            kind="participants",
+            province_id=province.id,
+            write=True,
+            progress=progress,
+            expected_rows=10**9,  # "bigger than everything stored"
+        )
+
+    report = load(ROWS, lambda done: during.append(_index_names(session)))
+    assert report.inserted == 3
+    if session.get_bind().dialect.name == "sqlite":
+        assert during[0] == importing.LOOKUP_INDEXES  # only what matching looks up by
+    else:  # PostgreSQL would lock the tables against readers: indexes stay
+        assert during[0] == all_indexes
+    assert _index_names(session) == all_indexes
+    session.commit()
+    assert _index_names(session) == all_indexes
+
+    def fail(done):
+        raise RuntimeError("the server stopped")
+
+    with pytest.raises(RuntimeError):
+        load([ROWS[0].replace("2499000001", "2499000011").replace("024180000001", "")], fail)
+    session.rollback()
+    assert _index_names(session) == all_indexes
+    assert session.exec(select(Person).where(Person.bhxh_number == "2499000011")).first() is None
+
+
+def test_without_numbers_a_person_is_found_by_name_birth_date_and_commune(session):
+    """A namesake born another day is someone else; the same name, day and commune is the same."""
+    known = session.exec(  # someone from a list of potential participants: no BHXH number yet
+        select(Person).where(
+            Person.date_of_birth.is_not(None),
+            Person.bhxh_number.is_(None),
+        )
+    ).first()
+    commune = session.get(GeoUnit, known.commune_id).name
+    born = known.date_of_birth.strftime("%d/%m/%Y")
+    other_day = known.date_of_birth.replace(day=1 if known.date_of_birth.day != 1 else 2)
+    persons = _count(session, Person)
+    rows = [
+        f"1,{known.full_name.upper()},{born},,2499555001,,,,,{commune},,12/2026,12 tháng,",
+        f"2,{known.full_name},{other_day:%d/%m/%Y},,2499555002,,,Số 9,,{commune},,12/2026,1 tháng,",
+    ]
+    report = _import(session, _csv(rows))
+    assert (report.inserted, report.updated, report.rejected) == (1, 1, 0), report.errors
+    assert _count(session, Person) == persons + 1
+    session.refresh(known)
+    assert known.paid_through == date(2026, 12, 31) and known.bhxh_number == "2499555001"

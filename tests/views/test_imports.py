@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from outreach.models import ImportBatch, Person
+from outreach.services import import_batches
 from outreach.services.imports import read_table
 from tests.conftest import csrf_token
 from tests.unit.test_importing import ROWS, _csv
@@ -53,7 +54,10 @@ def _persons(app) -> int:
         return s.exec(select(func.count()).select_from(Person)).one()
 
 
-def test_upload_preview_import_and_the_error_sheet(app, login_as):
+@pytest.mark.parametrize("in_child", [False, True], ids=["parsed here", "parsed in a child"])
+def test_upload_preview_import_and_the_error_sheet(app, login_as, monkeypatch, in_child):
+    if in_child:  # as for a large file: a second process reads and parses while this one writes
+        monkeypatch.setattr(import_batches, "PARSE_IN_CHILD_FROM", 0)
     client = login_as("admin")
     before = _persons(app)
     response = _upload(client, _csv(ROWS))

@@ -7,16 +7,15 @@ communes and matching them to people is the next step's work.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain, islice
 from typing import Any, NamedTuple
 
 from ...models.codes import ImportKind, Sex
+from ..memory import gc_paused
 from .cells import (
     Cell,
     CellError,
@@ -208,7 +207,7 @@ def parse_rows(
     A `StreamTable` is read through once (its head is enough to find the header).
     """
     sheet, rows = stream_rows(table, kind, mapping, header_index)
-    with _gc_paused():
+    with gc_paused():
         sheet.rows.extend(rows)
     return sheet
 
@@ -256,23 +255,6 @@ def stream_rows(
         for name, index in sorted(match.columns.items(), key=lambda item: item[1])
     ]
     return sheet, _iter_data(sheet, enumerate(data, start), columns)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Hold the cycle collector while a million rows are built.
-
-    Every parsed row adds container objects that live until the import ends, and CPython's
-    collector keeps re-scanning all of them as they pile up: a third of the parse time for
-    nothing, since rows make no reference cycles. Collection resumes (if it was on) afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _tcvn3_columns(

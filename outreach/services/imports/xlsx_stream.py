@@ -31,7 +31,6 @@ once without parsing to find them before the rows are read (about a tenth of the
 
 from __future__ import annotations
 
-import gc
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -39,13 +38,13 @@ import zipfile
 import zlib
 from array import array
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import accumulate, islice
 from pathlib import Path
 from typing import Any
 
+from ..memory import gc_paused
 from .cells import Cell
 from .readers import ImportFileError, Row
 
@@ -638,7 +637,7 @@ class _SheetStream:
                     if cut <= 0:
                         continue  # not one whole row yet
                     chunk, buffer = buffer[:cut], buffer[cut:]
-                with _gc_paused():
+                with gc_paused():
                     rows = self._fast_chunk(chunk)
                     if rows is None:
                         rows = self._slow_chunk(chunk)
@@ -1079,19 +1078,3 @@ def _parse_range(ref: str) -> tuple[int, int, int, int]:
     if left is None or right is None:
         raise _Corrupt(f"merged range {ref!r}")
     return top, left, bottom, right
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Hold the cycle collector while a chunk's ~20,000 cells become lists and tuples.
-
-    Allocating that many containers sets it off dozens of times a chunk, each time scanning
-    objects that hold no cycles: a third of the reading time (as for `rows.parse_rows`).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -1,0 +1,137 @@
+"""Reading and parsing a large list in a second process, while the first one writes.
+
+An import has two halves of about the same cost: reading + parsing the file, and matching +
+writing the rows. On one core they add up; here the child process reads and parses while the
+parent matches and writes the previous chunk, so a million-row list takes the time of the slower
+half. The child is a plain `python -m outreach.services.imports.worker`: it gets its request as a
+JSON line on stdin and sends rows back on stdout in frames (a 4-byte length, then a `marshal`
+payload of tuples, cheaper than pickling the row objects). The pipe's own buffer is the queue:
+a child that runs ahead waits, so memory stays bounded.
+
+The child knows nothing of the database. If it fails, the parent gets the child's Vietnamese
+message as an `ImportFileError`; if the parent stops reading (an error, a crash), the child is
+killed or dies on the broken pipe.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from datetime import date
+from itertools import islice
+from pathlib import Path
+from typing import BinaryIO
+
+from ..memory import gc_paused
+from .readers import ImportFileError, open_table
+from .rows import ParsedRow, RowError, stream_rows
+
+CHUNK = 2000
+_LENGTH = struct.Struct("<I")
+_FAILED = "Lỗi khi đọc tệp; không có dữ liệu nào được ghi."
+
+
+def rows_in_child(
+    path: Path,
+    filename: str,
+    kind: str,
+    mapping: Mapping[str, str | None] | None = None,
+    *,
+    chunk: int = CHUNK,
+) -> Iterator[ParsedRow]:
+    """The parsed rows of the file at `path`, read and parsed by a child process.
+
+    The same rows `stream_rows(open_table(path, filename), kind, mapping)` yields; the caller
+    has already checked the header in its own process.
+    """
+    request = {
+        "path": str(path),
+        "filename": filename,
+        "kind": str(kind),
+        "mapping": dict(mapping or {}),
+        "chunk": chunk,
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", __name__],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        child.stdin.write(json.dumps(request).encode() + b"\n")
+        child.stdin.close()
+        while True:
+            tag, payload = _read_frame(child.stdout)
+            if tag == "rows":
+                yield from (_decode(row) for row in payload)
+            elif tag == "error":
+                raise ImportFileError(payload)
+            else:
+                return
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        child.stdout.close()
+
+
+def _read_frame(stream: BinaryIO) -> tuple[str, object]:
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:  # the child died without saying why
+        raise ImportFileError(_FAILED)
+    (size,) = _LENGTH.unpack(head)
+    body = stream.read(size)
+    if len(body) < size:
+        raise ImportFileError(_FAILED)
+    return marshal.loads(body)
+
+
+def _write_frame(stream: BinaryIO, tag: str, payload: object) -> None:
+    body = marshal.dumps((tag, payload))
+    stream.write(_LENGTH.pack(len(body)))
+    stream.write(body)
+
+
+# Dates travel as 1-tuples of their ordinal: marshal has no date type, and no cell is a tuple.
+def _encode(row: ParsedRow) -> tuple:
+    values = {k: ((v.toordinal(),) if type(v) is date else v) for k, v in row.values.items()}
+    errors = [(e.row_number, e.column_header, e.message) for e in row.errors]
+    return row.row_number, values, errors
+
+
+def _decode(data: tuple) -> ParsedRow:
+    number, values, errors = data
+    for key, value in values.items():
+        if type(value) is tuple:
+            values[key] = date.fromordinal(value[0])
+    return ParsedRow(number, values, [RowError(*error) for error in errors])
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """The child's side: read the request, send the rows in chunks, then "end" (or "error")."""
+    request = json.loads(stdin.readline())
+    try:
+        with open_table(Path(request["path"]), request["filename"]) as table, gc_paused():
+            _, rows = stream_rows(table, request["kind"], request["mapping"] or None)
+            while batch := list(islice(rows, request["chunk"])):
+                _write_frame(stdout, "rows", [_encode(row) for row in batch])
+    except ImportFileError as error:
+        _write_frame(stdout, "error", str(error))
+    except BrokenPipeError:  # the parent stopped reading: nothing left to do
+        return
+    except Exception as error:  # noqa: BLE001 - whatever it was, the parent must hear of it
+        _write_frame(stdout, "error", f"{_FAILED[:-1]} ({type(error).__name__}).")
+    else:
+        _write_frame(stdout, "end", None)
+    stdout.flush()
+
+
+if __name__ == "__main__":
+    try:
+        serve(sys.stdin.buffer, sys.stdout.buffer)
+    except BrokenPipeError:
+        sys.exit(0)

@@ -1,0 +1,57 @@
+"""A child process reads and parses a large list: the same rows, and its errors reach the parent."""
+
+import io
+from datetime import date
+
+import pytest
+
+from outreach.services.imports import ImportFileError, ParsedRow, RowError, stream_rows
+from outreach.services.imports.readers import open_table
+from outreach.services.imports.worker import _decode, _encode, _read_frame, rows_in_child
+from tests.unit.test_importing import ROWS, _csv
+
+
+def _in_process(path, kind="participants"):
+    with open_table(path) as table:
+        sheet, rows = stream_rows(table, kind)
+        return list(rows)
+
+
+def test_the_child_gives_the_rows_this_process_would(tmp_path):
+    path = tmp_path / "ds.csv"
+    path.write_bytes(_csv(ROWS * 3))  # repeated rows are flagged as duplicates, in both
+    expected = _in_process(path)
+    got = list(rows_in_child(path, "ds.csv", "participants", chunk=4))
+    assert got == expected and len(got) == 15
+    assert any(row.errors for row in got) and isinstance(got[0].values["date_of_birth"], date)
+
+
+def test_a_mapping_reaches_the_child(tmp_path):
+    path = tmp_path / "ds.csv"
+    path.write_bytes(_csv(ROWS).replace("Xã/Phường".encode(), "Nơi ở hiện nay".encode()))
+    with open_table(path) as table:
+        sheet, _ = stream_rows(table, "participants")
+    assert not sheet.match.ok  # the commune's column is not recognised without the mapping
+    rows = list(rows_in_child(path, "ds.csv", "participants", {"Nơi ở hiện nay": "commune"}))
+    assert [r.values["commune"] for r in rows][:2] == ["Phường Bắc Giang", "Phường Bắc Giang"]
+
+
+def test_the_childs_error_is_raised_here_in_vietnamese(tmp_path):
+    with pytest.raises(ImportFileError, match="tệp"):
+        list(rows_in_child(tmp_path / "missing.xlsx", "ds.xlsx", "participants"))
+
+
+def test_a_child_that_dies_mid_frame_is_an_error_not_a_short_file():
+    with pytest.raises(ImportFileError, match="không có dữ liệu nào được ghi"):
+        _read_frame(io.BytesIO(b"\x10\x00\x00\x00abc"))
+    with pytest.raises(ImportFileError):
+        _read_frame(io.BytesIO(b""))
+
+
+def test_rows_survive_the_trip_unchanged():
+    row = ParsedRow(
+        12,
+        {"full_name": "Lê Thị Ánh", "paid_through": date(2026, 11, 30), "income_basis": 1_500_000},
+        [RowError(12, "Số CCCD", "Số CCCD phải có 12 chữ số")],
+    )
+    assert _decode(_encode(row)) == row
