@@ -62,7 +62,7 @@ unit-postgres: install
 test: install system-deps node-deps lint unit-sqlite unit-postgres
 
 # Benchmarks: `make bench` (province scale) or `make bench SCALE=small` (a few minutes);
-# `ONLY=web` or `ONLY=imports` runs one part.
+# `ONLY=web`, `ONLY=imports` or `ONLY=lighthouse` runs one part.
 bench: install
 	@dir=$$(mktemp -d /tmp/outreach-pg.XXXXXX); \
 	url=$$(scripts/pg.sh start $$dir) || exit 1; \

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from . import config as config_module
+from .compression import init_app as init_compression
 from .db import init_app as init_db
 from .extensions import init_extensions
 
@@ -23,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_db(app)
     init_extensions(app)
+    init_compression(app)
 
     from .views import register_blueprints
 

@@ -282,6 +282,34 @@ def import_command(path, kind, office, dry_run, skip_rejected):
         click.echo(f"Đã nhập lô {batch.id}: {batch.message}.")
 
 
+@click.command("import-outbox")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_outbox_command(path):
+    """Store the visits of a phone's exported outbox ("Xuất dữ liệu chưa gửi")."""
+    from pathlib import Path
+
+    from .services.outbox_file import OutboxFileError, import_outbox
+
+    with _session() as session:
+        try:
+            outcome = import_outbox(
+                session,
+                data=Path(path).read_bytes(),
+                today=today_local(),
+                secret=current_app.secret_key,
+            )
+        except OutboxFileError as exc:
+            raise click.ClickException(str(exc)) from exc
+    c = outcome.counts
+    click.echo(
+        f"Đã lưu {c['stored']} lượt thăm mới; {c['duplicates']} đã có từ trước; "
+        f"{c['rejected']} bị từ chối."
+    )
+    for problem in outcome.problems[:50]:
+        click.echo(f"  {problem}")
+
+
 def print_logins(logins) -> None:
     """Print the demo accounts and their shared password."""
     if not logins:
@@ -297,6 +325,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(demo_logins_command)
+    app.cli.add_command(import_outbox_command)
     app.cli.add_command(refresh_priorities_command)
     app.cli.add_command(summary_command)
     app.cli.add_command(import_command)

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from ..models import Household, Person, User, Visit, VisitOutcome
 from ..models.base import utcnow
 from ..models.codes import Channel, Outcome, RefusalReason
+from .clock import VIETNAM
 from .periods import half_month_start, local_midnight
 from .scope import Scope, get_in_scope
 from .tallies import count_visit
@@ -137,6 +138,14 @@ def _same_content(stored: Visit, outcomes: list[VisitOutcome], data: VisitInput)
     )
 
 
+def _canonical(data: VisitInput) -> str:
+    """The UUID as it is stored (lowercase, hyphenated), so a replay in another spelling is found."""
+    try:
+        return str(uuid_module.UUID(data.client_uuid))
+    except (ValueError, TypeError, AttributeError):
+        return str(data.client_uuid)
+
+
 def record_visit(
     session: Session,
     *,
@@ -145,10 +154,11 @@ def record_visit(
     data: VisitInput,
     today: date,
     now: datetime | None = None,
+    allow_out_of_scope: bool = False,
 ) -> RecordedVisit:
     """Store a visit and its outcomes in one transaction; a repeat of the same UUID returns the first."""
     now = now or utcnow()
-    existing = session.exec(select(Visit).where(Visit.client_uuid == data.client_uuid)).first()
+    existing = session.exec(select(Visit).where(Visit.client_uuid == _canonical(data))).first()
     if existing is not None:
         outcomes = list(
             session.exec(select(VisitOutcome).where(VisitOutcome.visit_id == existing.id))
@@ -160,9 +170,24 @@ def record_visit(
         return RecordedVisit(existing, outcomes, replayed=True)
 
     household = get_in_scope(session, Household, data.household_id, scope)
+    out_of_scope = False
+    if household is None and allow_out_of_scope and scope.sees_personal_data:
+        # The caller holds proof (a signed scope token) that the household was in scope when the
+        # visit was recorded offline; it has left since. Keep the visit, flagged for the leader,
+        # but never for a household outside the canvasser's province.
+        household = session.exec(
+            select(Household).where(
+                Household.id == data.household_id, Household.province_id == scope.province_id
+            )
+        ).first()
+        out_of_scope = household is not None
     if household is None:
         raise VisitError({"household": "Hộ này không thuộc phạm vi của bạn."})
     members = list(session.exec(select(Person).where(Person.household_id == household.id)))
+    # A visit saved offline days ago is checked against its own day: a promise "for tomorrow"
+    # made then must not be refused because tomorrow has passed by the time it syncs.
+    if data.visited_at is not None:
+        today = min(today, data.visited_at.astimezone(VIETNAM).date())
     validate_visit(data, members=members, today=today, now=now)
 
     at = (data.visited_at or now).astimezone(UTC)
@@ -179,6 +204,7 @@ def record_visit(
         longitude=data.longitude,
         accuracy_m=data.accuracy_m,
         note=data.note.strip(),
+        out_of_scope=out_of_scope,
     )
     session.add(visit)
     session.flush()

@@ -6,6 +6,7 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     """Register every feature's blueprint and the error pages."""
     from . import (
+        api,
         auth,
         calculator,
         errors,
@@ -13,6 +14,7 @@ def register_blueprints(app: Flask) -> None:
         households,
         imports,
         prefs,
+        pwa,
         summaries,
         visits,
         worklist,
@@ -20,4 +22,6 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (auth, home, households, prefs, worklist, visits, calculator, summaries, imports):
         app.register_blueprint(module.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pwa.bp)
     errors.register(app)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
@@ -15,6 +24,7 @@ from ..models import Household, Person
 from ..models.codes import Channel, Outcome, RefusalReason, Role
 from ..services.clock import add_months_end
 from ..services.scope import get_in_scope
+from ..services.sync import scope_token
 from ..services.visits import OutcomeInput, VisitError, VisitInput, record_visit
 from .guards import current_scope, roles_required
 from .guards import today as request_today
@@ -105,6 +115,12 @@ def _render_form(household, members, *, client_uuid, form=None, errors=None, sta
             household=household,
             members=members,
             client_uuid=client_uuid,
+            # Kept with a visit saved offline: proof the household was this canvasser's today.
+            scope_token=scope_token(
+                secret=current_app.secret_key,
+                canvasser_id=current_user.id,
+                household_id=household.id,
+            ),
             form=form or {},
             errors=errors or {},
             picks=quick_picks(request_today()),

@@ -93,6 +93,35 @@ def test_replaying_the_same_uuid_stores_nothing_new(session, canvasser, househol
     assert again.replayed and again.visit.id == first.visit.id and _visits(session) == count
 
 
+def test_a_replay_in_another_spelling_of_the_uuid_is_the_same_visit(session, canvasser, household):
+    h, (a, *_) = household
+    key = uuid.uuid4()
+    first = _record(
+        session, canvasser, VisitInput(str(key), h.id, "phone", (OutcomeInput(a.id, "not_home"),))
+    )
+    count = _visits(session)
+    again = _record(
+        session,
+        canvasser,
+        VisitInput(str(key).upper(), h.id, "phone", (OutcomeInput(a.id, "not_home"),)),
+    )
+    assert again.replayed and again.visit.id == first.visit.id and _visits(session) == count
+
+
+def test_a_promise_saved_offline_is_checked_against_the_day_it_was_made(
+    session, canvasser, household
+):
+    """Synced three days late: "tomorrow" then is in the past now, and still a valid promise."""
+    h, (a, *_) = household
+    made = NOW - timedelta(days=3)
+    promise = OutcomeInput(a.id, "promised", follow_up_on=DEMO_TODAY - timedelta(days=2))
+    late = VisitInput(str(uuid.uuid4()), h.id, "home", (promise,), visited_at=made)
+    assert not _record(session, canvasser, late).replayed
+    now_made = VisitInput(str(uuid.uuid4()), h.id, "home", (promise,))  # made today: in the past
+    with pytest.raises(VisitError, match="từ hôm nay"):
+        _record(session, canvasser, now_made)
+
+
 def test_same_uuid_with_other_content_is_refused(session, canvasser, household):
     h, (a, *_) = household
     key = str(uuid.uuid4())

@@ -1,0 +1,217 @@
+// The outbox: visits recorded on this phone and not yet on the server, in IndexedDB.
+// A visit goes in before any attempt to send it, leaves only when the server answers that it is
+// stored (or was already), and a visit the server refuses stays, marked, until the canvasser or an
+// admin deals with it: nothing recorded is ever dropped. Sending happens on page load, when the
+// signal returns, every 30 seconds and on "Gửi ngay"; each visit carries its own UUID, so sending
+// one twice stores it once.
+(function () {
+  "use strict";
+
+  var DB_NAME = "outreach";
+  var STORE = "outbox";
+  var BATCH = 50;
+  var sending = null;
+
+  function open() {
+    return new Promise(function (resolve, reject) {
+      var request = indexedDB.open(DB_NAME, 1);
+      request.onupgradeneeded = function () {
+        request.result.createObjectStore(STORE, { keyPath: "client_uuid" });
+      };
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { reject(request.error); };
+    });
+  }
+
+  function tx(mode, work) {
+    return open().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var t = db.transaction(STORE, mode);
+        var result = work(t.objectStore(STORE));
+        t.oncomplete = function () { db.close(); resolve(result && result.result); };
+        t.onerror = function () { db.close(); reject(t.error); };
+        t.onabort = function () { db.close(); reject(t.error); };
+      });
+    });
+  }
+
+  function all() {
+    return tx("readonly", function (store) { return store.getAll(); }).then(function (rows) {
+      return (rows || []).sort(function (a, b) { return a.saved_at < b.saved_at ? -1 : 1; });
+    });
+  }
+
+  function currentUser() {
+    var meta = document.querySelector('meta[name="user-id"]');
+    return meta ? Number(meta.getAttribute("content")) : null;
+  }
+
+  function uuid4() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); });
+    return h.slice(0, 4).join("") + "-" + h.slice(4, 6).join("") + "-" + h.slice(6, 8).join("") +
+      "-" + h.slice(8, 10).join("") + "-" + h.slice(10).join("");
+  }
+
+  // Ask the browser not to evict the outbox when the phone runs short of space.
+  function persist() {
+    if (navigator.storage && navigator.storage.persist) {
+      navigator.storage.persisted().then(function (done) { if (!done) navigator.storage.persist(); });
+    }
+  }
+
+  function add(visit, label) {
+    persist();
+    var row = {
+      client_uuid: visit.client_uuid, user_id: currentUser(), visit: visit, label: label || "",
+      state: "pending", errors: null, saved_at: new Date().toISOString()
+    };
+    return tx("readwrite", function (store) { return store.put(row); }).then(refreshBadge);
+  }
+
+  function remove(clientUuid) {
+    return tx("readwrite", function (store) { return store.delete(clientUuid); });
+  }
+
+  function mark(row, errors) {
+    row.state = "rejected"; row.errors = errors;
+    return tx("readwrite", function (store) { return store.put(row); });
+  }
+
+  function session() {
+    return fetch("/session.json", { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (response.status === 401) return { loggedOut: true };
+        if (!response.ok) throw new Error("session " + response.status);
+        return response.json();
+      });
+  }
+
+  function post(token, rows) {
+    return fetch("/api/visits/sync", {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+      body: JSON.stringify({ visits: rows.map(function (row) { return row.visit; }) })
+    }).then(function (response) {
+      if (response.status === 401) return { loggedOut: true };
+      if (!response.ok) throw new Error("sync " + response.status);
+      return response.json();
+    });
+  }
+
+  function settle(rows, answer) {
+    var byUuid = {};
+    rows.forEach(function (row) { byUuid[row.client_uuid] = row; });
+    return Promise.all((answer.results || []).map(function (result) {
+      var row = byUuid[result.client_uuid];
+      if (!row) return null;
+      if (result.status === "stored" || result.status === "duplicate") return remove(row.client_uuid);
+      if (result.status === "rejected") return mark(row, result.errors || {});
+      return null;
+    }));
+  }
+
+  // Send this user's pending visits, in batches. Resolves to "sent", "offline" or "login".
+  function send() {
+    if (sending) return sending;
+    sending = session().then(function (me) {
+      if (me.loggedOut) return "login";
+      return all().then(function (rows) {
+        var mine = rows.filter(function (row) {
+          return row.state === "pending" && row.user_id === me.user_id;
+        });
+        var chain = Promise.resolve("sent");
+        for (var i = 0; i < mine.length; i += BATCH) {
+          (function (part) {
+            chain = chain.then(function (status) {
+              if (status !== "sent") return status;
+              return post(me.csrf_token, part).then(function (answer) {
+                if (answer.loggedOut) return "login";
+                return settle(part, answer).then(function () { return "sent"; });
+              });
+            });
+          })(mine.slice(i, i + BATCH));
+        }
+        return chain;
+      });
+    }).catch(function () { return "offline"; }).then(function (status) {
+      sending = null;
+      return refreshBadge().then(function () { showLoginHint(status === "login"); return status; });
+    });
+    return sending;
+  }
+
+  function refreshBadge() {
+    return all().then(function (rows) {
+      var me = currentUser();
+      var pending = rows.filter(function (row) {
+        return row.state === "pending" && (me === null || row.user_id === me);
+      }).length;
+      var rejected = rows.filter(function (row) { return row.state === "rejected"; }).length;
+      var badge = document.getElementById("outbox-badge");
+      if (badge) {
+        badge.hidden = pending === 0 && rejected === 0;
+        var words = pending ? badge.dataset.pending : badge.dataset.rejected;
+        badge.textContent = words.replace("%n", pending || rejected);
+      }
+      document.dispatchEvent(new CustomEvent("outbox:changed", { detail: { rows: rows } }));
+      return pending;
+    }).catch(function () { return 0; });
+  }
+
+  function showLoginHint(needed) {
+    var hint = document.getElementById("outbox-login");
+    if (hint) hint.hidden = !needed;
+  }
+
+  // Every visit still on this phone, as a file an admin can import (`outreach import-outbox`).
+  function exportFile() {
+    return all().then(function (rows) {
+      var data = {
+        format: "outreach-outbox", version: 1, exported_at: new Date().toISOString(),
+        visits: rows.map(function (row) {
+          return { user_id: row.user_id, state: row.state, errors: row.errors, saved_at: row.saved_at,
+            label: row.label, visit: row.visit };
+        })
+      };
+      var blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = "luot-tham-chua-gui-" + new Date().toISOString().slice(0, 10) + ".json";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      return rows.length;
+    });
+  }
+
+  window.Outbox = { add: add, all: all, send: send, remove: remove, exportFile: exportFile,
+    refreshBadge: refreshBadge, uuid4: uuid4 };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.indexedDB) return;
+    refreshBadge();
+    if (currentUser() !== null) send();
+  });
+  window.addEventListener("online", function () { send(); });
+  setInterval(function () { if (navigator.onLine !== false) send(); }, 30000);
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-outbox-send]")) { event.preventDefault(); send(); }
+    if (event.target.closest("[data-outbox-export]")) { event.preventDefault(); exportFile(); }
+  });
+
+  if ("serviceWorker" in navigator) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+    });
+  }
+  // Logging out empties the page cache, so the next person on this phone does not see the pages.
+  document.addEventListener("submit", function (event) {
+    if (event.target.matches("[data-logout]") && navigator.serviceWorker &&
+        navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({ type: "clear-pages" });
+    }
+  });
+})();

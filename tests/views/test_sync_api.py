@@ -1,0 +1,364 @@
+"""The sync API through HTTP: JSON only, login before CSRF, canvassers only, documented in OpenAPI."""
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from outreach.models import Household, Person, User, Visit
+from outreach.services.clock import today_local
+from outreach.services.sync import MAX_BATCH, scope_token
+from outreach.views.api import LOGIN_REQUIRED
+from tests.conftest import csrf_token
+
+URL = "/api/visits/sync"
+
+
+def _count(session) -> int:
+    return session.exec(select(func.count()).select_from(Visit)).one()
+
+
+def _me(session, username="canbo.07210.1") -> User:
+    return session.exec(select(User).where(User.username == username)).one()
+
+
+def _household(session, *where) -> tuple[Household, list[Person]]:
+    for h in session.exec(select(Household).where(*where).order_by(Household.id)):
+        members = session.exec(
+            select(Person).where(Person.household_id == h.id).order_by(Person.id)
+        ).all()
+        if members:
+            return h, list(members)
+    raise AssertionError("no household with members")
+
+
+def _visit(household, members, **fields) -> dict:
+    body = {
+        "client_uuid": str(uuid.uuid4()),
+        "household_id": household.id,
+        "channel": "phone",
+        "visited_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "outcomes": [
+            {
+                "person_id": members[0].id,
+                "outcome": "promised",
+                "follow_up_on": (today_local() + timedelta(days=2)).isoformat(),
+                "amount": 792_000,
+            }
+        ],
+    }
+    body.update(fields)
+    return body
+
+
+def _post(client, body, *, token: str | None = None, **kwargs):
+    headers = {"X-CSRFToken": token} if token else {}
+    return client.post(URL, json=body, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def canvasser_client(login_as):
+    client = login_as("canbo.07210.1")
+    return client, csrf_token(client, "/worklist")
+
+
+@pytest.fixture
+def mine(session):
+    return _household(session, Household.commune_id == _me(session).scope_unit_id)
+
+
+# --- a tiny checker for the subset of JSON Schema the document uses ------------------------------
+
+TYPES = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "boolean": bool,
+    "null": type(None),
+}
+
+
+def _conforms(value, schema: dict, doc: dict, where: str = "$") -> None:
+    """Assert that value matches the schema (types, required, closed objects, enums, items)."""
+    if "$ref" in schema:
+        name = schema["$ref"].removeprefix("#/components/schemas/")
+        schema = doc["components"]["schemas"][name]
+    types = schema.get("type")
+    if types is not None:
+        types = [types] if isinstance(types, str) else types
+        ok = any(
+            (t == "integer" and isinstance(value, int) and not isinstance(value, bool))
+            or (t == "number" and isinstance(value, int | float) and not isinstance(value, bool))
+            or (t in TYPES and isinstance(value, TYPES[t]))
+            for t in types
+        )
+        assert ok, f"{where}: {value!r} is not {types}"
+    if "enum" in schema:
+        assert value in schema["enum"], f"{where}: {value!r} not in {schema['enum']}"
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        for key in schema.get("required", []):
+            assert key in value, f"{where}: missing {key}"
+        extra = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            if key in properties:
+                _conforms(item, properties[key], doc, f"{where}.{key}")
+            elif extra is False:
+                raise AssertionError(f"{where}: {key!r} is not documented")
+            elif isinstance(extra, dict):
+                _conforms(item, extra, doc, f"{where}.{key}")
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            _conforms(item, schema["items"], doc, f"{where}[{i}]")
+
+
+@pytest.fixture
+def openapi(client) -> dict:
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    return response.get_json()
+
+
+def _documented(doc: dict, path: str, method: str, status: int) -> dict:
+    responses = doc["paths"][path][method]["responses"]
+    assert str(status) in responses, f"{method.upper()} {path} does not document {status}"
+    return responses[str(status)]["content"]["application/json"]["schema"]
+
+
+# --- the checker itself must be able to fail -----------------------------------------------------
+
+
+def test_the_schema_checker_catches_undocumented_and_mistyped_keys(openapi):
+    schema = {"$ref": "#/components/schemas/ItemResult"}
+    good = {
+        "client_uuid": None,
+        "status": "stored",
+        "visit_id": 1,
+        "out_of_scope": False,
+        "errors": {},
+    }
+    _conforms(good, schema, openapi)
+    for bad in (
+        {**good, "extra": 1},
+        {**good, "status": "saved"},
+        {**good, "visit_id": "1"},
+        {**good, "errors": {"note": 3}},
+        {k: v for k, v in good.items() if k != "errors"},
+    ):
+        with pytest.raises(AssertionError):
+            _conforms(bad, schema, openapi)
+
+
+# --- authentication, CSRF, roles -----------------------------------------------------------------
+
+
+def test_logged_out_gets_401_json_not_a_redirect(client, session, mine):
+    before = _count(session)
+    for token in (None, "stale-token"):
+        response = _post(client, {"visits": [_visit(*mine)]}, token=token)
+        assert response.status_code == 401 and response.mimetype == "application/json"
+        assert "Location" not in response.headers
+        assert response.get_json() == {"error": LOGIN_REQUIRED, "code": "login_required"}
+    assert "các lượt thăm chưa gửi vẫn được giữ trên máy" in LOGIN_REQUIRED
+    assert _count(session) == before
+
+
+def test_missing_or_wrong_csrf_token_is_400_json(canvasser_client, session, mine):
+    client, token = canvasser_client
+    before = _count(session)
+    for bad in (None, token[:-4] + "xxxx"):
+        response = _post(client, {"visits": [_visit(*mine)]}, token=bad)
+        assert response.status_code == 400 and response.mimetype == "application/json"
+        body = response.get_json()
+        assert body["code"] == "csrf" and "tải lại trang" in body["error"]
+    assert _count(session) == before
+
+
+def test_the_html_pages_keep_their_csrf_error_page(login_as, session, mine):
+    client = login_as("canbo.07210.1")
+    h, _ = mine
+    response = client.post(f"/households/{h.id}/visits", data={"channel": "home"})
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "Yêu cầu không hợp lệ" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("username", ["lanhdao.07210", "admin", "baochi"])
+def test_other_roles_get_403_json(login_as, session, mine, username):
+    client = login_as(username)
+    before = _count(session)
+    response = _post(client, {"visits": [_visit(*mine)]}, token=csrf_token(client, "/"))
+    assert response.status_code == 403 and response.mimetype == "application/json"
+    assert response.get_json()["code"] == "forbidden"
+    assert _count(session) == before
+
+
+# --- the batch ------------------------------------------------------------------------------------
+
+
+def test_a_batch_gets_one_result_per_item_and_a_replay_stores_nothing(
+    canvasser_client, session, mine, openapi
+):
+    client, token = canvasser_client
+    h, members = mine
+    good = _visit(h, members)
+    bad = _visit(h, members, channel="bay")
+    batch = {"visits": [good, bad, 17]}
+    before = _count(session)
+
+    response = _post(client, batch, token=token)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    body = response.get_json()
+    _conforms(body, _documented(openapi, URL, "post", 200), openapi)
+    assert (body["stored"], body["duplicates"], body["rejected"]) == (1, 0, 2)
+    first, second, third = body["results"]
+    assert first["status"] == "stored" and first["client_uuid"] == good["client_uuid"]
+    assert isinstance(first["visit_id"], int) and first["errors"] == {}
+    assert second["status"] == "rejected" and second["visit_id"] is None
+    assert "hình thức" in second["errors"]["channel"]
+    assert third == {
+        "client_uuid": None,
+        "status": "rejected",
+        "visit_id": None,
+        "out_of_scope": False,
+        "errors": {"item": "Mỗi lượt thăm phải là một đối tượng JSON."},
+    }
+    assert _count(session) == before + 1
+
+    again = _post(client, batch, token=token).get_json()
+    assert [r["status"] for r in again["results"]] == ["duplicate", "rejected", "rejected"]
+    assert again["results"][0]["visit_id"] == first["visit_id"]
+    assert (again["stored"], again["duplicates"]) == (0, 1)
+    assert _count(session) == before + 1
+
+
+def test_a_household_that_left_the_scope_is_stored_flagged_with_its_token(
+    app, canvasser_client, session
+):
+    client, token = canvasser_client
+    me = _me(session)
+    h, members = _household(session, Household.commune_id != me.scope_unit_id)
+    proof = scope_token(secret=app.config["SECRET_KEY"], canvasser_id=me.id, household_id=h.id)
+    with_proof, without = _visit(h, members, scope_token=proof), _visit(h, members)
+    body = _post(client, {"visits": [with_proof, without]}, token=token).get_json()
+    flagged, refused = body["results"]
+    assert flagged["status"] == "stored" and flagged["out_of_scope"] is True
+    assert refused["status"] == "rejected"
+    assert refused["errors"] == {"household": "Hộ này không thuộc phạm vi của bạn."}
+    stored = session.exec(
+        select(Visit.client_uuid, Visit.out_of_scope).where(Visit.household_id == h.id)
+    ).all()
+    assert (with_proof["client_uuid"], True) in stored
+    assert without["client_uuid"] not in {key for key, _ in stored}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"data": "visits=1", "content_type": "application/x-www-form-urlencoded"}, "bad_json"),
+        ({"data": "{not json", "content_type": "application/json"}, "bad_json"),
+        ({"json": [{"client_uuid": "x"}]}, "bad_json"),
+        ({"json": {"visit": []}}, "bad_json"),
+        ({"json": {"visits": {"0": {}}}}, "bad_json"),
+        ({"json": {"visits": [{}] * (MAX_BATCH + 1)}}, "too_many"),
+        ({"data": "[" * 100_000 + "]" * 100_000, "content_type": "application/json"}, "bad_json"),
+    ],
+)
+def test_a_malformed_request_is_400_json(canvasser_client, session, openapi, kwargs, code):
+    client, token = canvasser_client
+    before = _count(session)
+    response = client.post(URL, headers={"X-CSRFToken": token}, **kwargs)
+    assert response.status_code == 400 and response.mimetype == "application/json"
+    body = response.get_json()
+    _conforms(body, _documented(openapi, URL, "post", 400), openapi)
+    assert body["code"] == code and re.search(r"[ạảãáàăâđêôơư]", body["error"])
+    assert _count(session) == before
+
+
+def test_an_oversized_body_is_413_json(canvasser_client, openapi):
+    client, token = canvasser_client
+    huge = json.dumps({"visits": [{"note": "x" * (5 * 1024 * 1024)}]})
+    response = client.post(
+        URL, data=huge, content_type="application/json", headers={"X-CSRFToken": token}
+    )
+    assert response.status_code == 413 and response.mimetype == "application/json"
+    _conforms(response.get_json(), _documented(openapi, URL, "post", 413), openapi)
+
+
+def test_other_methods_and_unknown_api_paths_answer_json(canvasser_client):
+    client, _ = canvasser_client
+    wrong_method = client.get(URL)
+    assert wrong_method.status_code == 405 and wrong_method.get_json()["code"] == (
+        "method_not_allowed"
+    )
+    missing = client.get("/api/khong-co")
+    assert missing.status_code == 404 and missing.get_json()["code"] == "not_found"
+    # Elsewhere the pages stay HTML.
+    assert client.get("/khong-co").mimetype == "text/html"
+
+
+# --- the OpenAPI document -------------------------------------------------------------------------
+
+
+def test_the_openapi_document_is_public_and_describes_the_session_and_csrf(client, openapi):
+    assert openapi["openapi"].startswith("3.1")
+    schemes = openapi["components"]["securitySchemes"]
+    assert schemes["csrfToken"] == {**schemes["csrfToken"], "in": "header", "name": "X-CSRFToken"}
+    assert schemes["sessionCookie"]["in"] == "cookie"
+    sync = openapi["paths"][URL]["post"]
+    assert {"sessionCookie": [], "csrfToken": []} in sync["security"]
+    assert {"200", "400", "401", "403", "413", "500"} <= set(sync["responses"])
+    assert openapi["paths"]["/api/openapi.json"]["get"]["security"] == []
+
+
+def _openapi_path(rule: str) -> str:
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+def _api_routes(app) -> set[tuple[str, str]]:
+    """(OpenAPI path, method) of every /api/ rule the app serves."""
+    return {
+        (_openapi_path(rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def _documented_routes(doc: dict) -> set[tuple[str, str]]:
+    return {
+        (path, method)
+        for path, operations in doc["paths"].items()
+        for method in operations
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+
+def test_every_api_route_is_documented_and_every_documented_route_exists(app, openapi):
+    routes = _api_routes(app)
+    assert {(URL, "post"), ("/api/openapi.json", "get")} <= routes
+    assert routes == _documented_routes(openapi)
+
+
+def test_an_undocumented_api_route_would_be_caught(app):
+    @app.post("/api/visits/<int:visit_id>/undo")
+    def undo(visit_id):  # pragma: no cover - never called
+        return ""
+
+    doc = json.loads(resources.files("outreach").joinpath("api_openapi.json").read_text("utf-8"))
+    assert _api_routes(app) - _documented_routes(doc) == {("/api/visits/{visit_id}/undo", "post")}
+
+
+def test_the_documented_examples_match_the_documented_schemas(openapi):
+    for path, operations in openapi["paths"].items():
+        for operation in operations.values():
+            for status, response in operation["responses"].items():
+                content = response["content"]["application/json"]
+                if "example" in content:
+                    _conforms(content["example"], content["schema"], openapi, f"{path} {status}")
+    request = openapi["paths"][URL]["post"]["requestBody"]["content"]["application/json"]
+    _conforms(request["example"], request["schema"], openapi)
