@@ -15,6 +15,7 @@ from flask import Flask
 from outreach.db import vacuum
 
 from .canvasser import app_with_floor, time_visit_posts, time_worklist_and_floor
+from .dashboard import commune_leader, time_dashboard
 from .datasets import PERSONS, Dataset, postgres_dataset, sqlite_dataset
 from .imports import import_section
 from .lighthouse import lighthouse_rows
@@ -42,6 +43,9 @@ BUDGETS: dict[str, float | None] = {
     # Issue 4: the worklist and the visit POST, and the worklist within 3x a bare render of it.
     "worklist p95": 50.0,
     "visit POST p95": 50.0,
+    # Issue 6: the leader dashboard, province-wide and for one commune.
+    "dashboard (province) p95": 1000.0,
+    "dashboard (commune) p95": 200.0,
     # Issue 7: the media summary's figures and its PDF, together under 3 s.
     "summary figures + PDF p95": 3000.0,
 }
@@ -127,6 +131,16 @@ def _plan(app: Flask, users: SampleUsers, iterations: int) -> list[Timed]:
             "home page (canvasser, first of the day)",
             f"{rounds} rounds over the canvassers' communes",
             lambda: time_first_of_day(app, users.canvassers, rounds),
+        ),
+        (
+            "dashboard (province)",
+            f"GET /dashboard as {PROVINCE_LEADER}",
+            lambda: time_dashboard(app, PROVINCE_LEADER, iterations),
+        ),
+        (
+            "dashboard (commune)",
+            f"GET /dashboard as {commune_leader(users)}",
+            lambda: time_dashboard(app, commune_leader(users), iterations),
         ),
     ]
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -150,3 +151,245 @@ def authenticate(
     record_event(session, action="login", username=username, ip=ip, user_id=user.id)
     session.commit()
     return LoginResult(user=user)
+
+
+# Which kinds of scope unit each role may have (a canvasser works in one commune; DESIGN §2).
+SCOPE_KINDS: dict[str, frozenset[str]] = {
+    Role.CANVASSER: frozenset({UnitKind.COMMUNE}),
+    Role.LEADER: frozenset({UnitKind.COMMUNE, UnitKind.GROUP, UnitKind.PROVINCE}),
+    Role.ADMIN: frozenset({UnitKind.PROVINCE}),
+    Role.MEDIA: frozenset({UnitKind.PROVINCE}),
+}
+# No 0/O, 1/l/I: the admin reads the temporary password out over the phone.
+_TEMP_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+TEMP_PASSWORD_LENGTH = 10
+
+
+def generate_temporary_password() -> str:
+    """A random password that is easy to read aloud, always with a digit and a letter."""
+    while True:
+        candidate = "".join(secrets.choice(_TEMP_ALPHABET) for _ in range(TEMP_PASSWORD_LENGTH))
+        if any(c.isdigit() for c in candidate) and any(c.isalpha() for c in candidate):
+            return candidate
+
+
+def _province_of(unit: GeoUnit) -> int:
+    return unit.province_id or unit.id
+
+
+def check_role_scope(session: Session, *, role: str, scope_unit_id: int, province_id: int) -> None:
+    """Raise AccountError unless the scope unit suits the role and lies in the admin's province."""
+    if role not in set(Role):
+        raise AccountError(f"Vai trò không hợp lệ: {role}.")
+    unit = session.get(GeoUnit, scope_unit_id)
+    if unit is None or _province_of(unit) != province_id:
+        raise AccountError("Phạm vi không có trong danh mục của tỉnh.")
+    if unit.kind not in SCOPE_KINDS[role]:
+        raise AccountError(
+            {
+                Role.CANVASSER: "Cán bộ vận động phải có phạm vi là một xã, phường, đặc khu.",
+                Role.LEADER: "Lãnh đạo có phạm vi là một xã, một nhóm xã hoặc cả tỉnh.",
+                Role.ADMIN: "Quản trị viên có phạm vi là cả tỉnh.",
+                Role.MEDIA: "Tài khoản báo chí có phạm vi là cả tỉnh.",
+            }[Role(role)]
+        )
+
+
+def _admin_province(session: Session, by_user: User) -> int:
+    unit = session.get(GeoUnit, by_user.scope_unit_id)
+    return _province_of(unit) if unit is not None else by_user.scope_unit_id
+
+
+def _managed_user(session: Session, *, user_id: int, by_user: User) -> User:
+    """A user of the admin's own province, or AccountError."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise AccountError("Không tìm thấy người dùng.")
+    unit = session.get(GeoUnit, user.scope_unit_id)
+    if unit is None or _province_of(unit) != _admin_province(session, by_user):
+        raise AccountError("Không tìm thấy người dùng.")
+    return user
+
+
+def _audit(session: Session, by_user: User, action: str, user: User, detail: dict) -> None:
+    record_event(
+        session,
+        action=action,
+        user_id=by_user.id,
+        username=by_user.username,
+        object_type="user",
+        object_id=user.id,
+        detail=detail,
+    )
+
+
+def register_user(
+    session: Session,
+    *,
+    username: str,
+    full_name: str,
+    role: str,
+    scope_unit_id: int,
+    organization: str = "",
+    by_user: User,
+) -> tuple[User, str]:
+    """Create a user for an admin with a temporary password, to be changed at the first login.
+
+    Returns the user and the temporary password, which is shown to the admin once and never stored.
+    """
+    if not full_name.strip():
+        raise AccountError("Hãy nhập họ và tên.")
+    if len(full_name.strip()) > 200 or len(organization.strip()) > 200 or len(username) > 80:
+        raise AccountError("Họ tên, đơn vị tối đa 200 ký tự; tên đăng nhập tối đa 80 ký tự.")
+    check_role_scope(
+        session,
+        role=role,
+        scope_unit_id=scope_unit_id,
+        province_id=_admin_province(session, by_user),
+    )
+    temporary = generate_temporary_password()
+    user = create_user(
+        session,
+        username=username,
+        full_name=full_name,
+        password=temporary,
+        role=role,
+        scope_unit_id=scope_unit_id,
+        organization=organization.strip(),
+    )
+    user.must_change_password = True
+    _audit(
+        session,
+        by_user,
+        "user_created",
+        user,
+        {"username": user.username, "role": role, "scope_unit_id": scope_unit_id},
+    )
+    session.commit()
+    return user, temporary
+
+
+def update_user(
+    session: Session,
+    *,
+    user_id: int,
+    role: str,
+    scope_unit_id: int,
+    full_name: str,
+    organization: str,
+    is_active: bool,
+    by_user: User,
+) -> User:
+    """Change a user's role, scope, name, organization or active flag, audited with the changes."""
+    user = _managed_user(session, user_id=user_id, by_user=by_user)
+    full_name, organization = full_name.strip(), organization.strip()
+    if not full_name:
+        raise AccountError("Hãy nhập họ và tên.")
+    if len(full_name) > 200 or len(organization) > 200:
+        raise AccountError("Họ tên và đơn vị tối đa 200 ký tự.")
+    check_role_scope(
+        session,
+        role=role,
+        scope_unit_id=scope_unit_id,
+        province_id=_admin_province(session, by_user),
+    )
+    # An admin who demoted or locked themselves out could leave the province with no admin.
+    if user.id == by_user.id and (role != user.role or not is_active):
+        raise AccountError("Bạn không thể tự đổi vai trò hoặc tự khóa tài khoản của mình.")
+    new = {
+        "role": role,
+        "scope_unit_id": scope_unit_id,
+        "full_name": full_name,
+        "organization": organization,
+        "is_active": bool(is_active),
+    }
+    changes = {k: [getattr(user, k), v] for k, v in new.items() if getattr(user, k) != v}
+    if changes:
+        for key, value in new.items():
+            setattr(user, key, value)
+        session.add(user)
+        _audit(session, by_user, "user_updated", user, changes)
+    session.commit()
+    return user
+
+
+def deactivate_user(session: Session, *, user_id: int, by_user: User) -> User:
+    """Lock a user out (the row stays: visits and audit entries point at it)."""
+    user = _managed_user(session, user_id=user_id, by_user=by_user)
+    if user.id == by_user.id:
+        raise AccountError("Bạn không thể tự khóa tài khoản của mình.")
+    if user.is_active:
+        user.is_active = False
+        session.add(user)
+        _audit(session, by_user, "user_deactivated", user, {"username": user.username})
+    session.commit()
+    return user
+
+
+def reset_password(session: Session, *, user_id: int, by_user: User) -> str:
+    """Give a user a new temporary password (returned once) that must be changed at next login."""
+    user = _managed_user(session, user_id=user_id, by_user=by_user)
+    temporary = generate_temporary_password()
+    user.password_hash = hash_password(temporary)
+    user.must_change_password = True
+    user.failed_logins = 0
+    user.locked_until = None
+    session.add(user)
+    _audit(session, by_user, "password_reset", user, {"username": user.username})
+    session.commit()
+    return temporary
+
+
+def change_password(session: Session, *, user: User, current: str, new: str) -> User:
+    """Change one's own password after checking the current one; ends a forced change."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise AccountError("Mật khẩu hiện tại không đúng.")
+    if new is None or len(new) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Mật khẩu mới cần ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+    if len(new) > 200:
+        raise AccountError("Mật khẩu mới tối đa 200 ký tự.")
+    if new == current:
+        raise AccountError("Mật khẩu mới phải khác mật khẩu hiện tại.")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    session.add(user)
+    record_event(
+        session,
+        action="password_changed",
+        user_id=user.id,
+        username=user.username,
+        object_type="user",
+        object_id=user.id,
+    )
+    session.commit()
+    return user
+
+
+def list_users(
+    session: Session,
+    *,
+    province_id: int,
+    role: str | None = None,
+    query: str = "",
+    active: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[tuple[User, GeoUnit]], int]:
+    """A page of the province's users with their scope unit, filtered, and how many match."""
+    stmt = (
+        select(User, GeoUnit)
+        .join(GeoUnit, GeoUnit.id == User.scope_unit_id)
+        .where(or_(GeoUnit.province_id == province_id, GeoUnit.id == province_id))
+    )
+    if role:
+        stmt = stmt.where(User.role == role)
+    if active is not None:
+        stmt = stmt.where(User.is_active == active)
+    if query.strip():
+        like = f"%{query.strip().lower()}%"
+        stmt = stmt.where(
+            or_(func.lower(User.username).like(like), func.lower(User.full_name).like(like))
+        )
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(stmt.order_by(User.username).offset(offset).limit(limit)).all()
+    return [(u, g) for u, g in rows], total

@@ -9,6 +9,7 @@ from sqlmodel import select
 from ..db import get_session
 from ..models import GeoUnit, User
 from ..models.codes import Role
+from ..services.review import returned_visits_for
 from ..services.visits import canvasser_tallies
 from ..services.worklist import worklist_for
 from .guards import current_scope, render_page_or_fragment, roles_required
@@ -73,6 +74,7 @@ def show():
     if request.headers.get("HX-Target") == "worklist-rows" or offset:
         return render_page_or_fragment("worklist/show.html", "worklist/_rows.html", **context)
     context["tally"] = canvasser_tallies(session, canvasser_id=canvasser.id, today=today)
+    context["returned"] = returned_visits_for(session, canvasser_id=canvasser.id)
     return render_page_or_fragment("worklist/show.html", "worklist/_list.html", **context)
 
 

@@ -1,0 +1,155 @@
+"""The leader's dashboard: progress against targets in the leader's scope, and the lists behind it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from sqlmodel import select
+
+from ..db import get_session
+from ..models import Campaign, GeoUnit
+from ..models.codes import Role, UnitKind
+from ..services import dashboard as service
+from ..services.overview import active_campaign
+from ..services.scope import Scope
+from .guards import current_scope, render_page_or_fragment, roles_required
+from .guards import today as request_today
+
+bp = Blueprint("dashboard", __name__)
+LIST_PAGE = 50
+LIST_KINDS = ("never_visited", "overdue")
+CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 320, 160, 24
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _scope_and_unit(*, allow_village: bool) -> Scope:
+    """The user's scope, or the unit asked for by ?unit= inside it (404 outside)."""
+    scope = current_scope()
+    raw = request.args.get("unit", "")
+    if not raw:
+        return scope
+    if not raw.isdigit():
+        abort(404)
+    narrowed = service.narrow_scope(get_session(), scope=scope, unit_id=int(raw))
+    if narrowed is None or (narrowed[1].kind == UnitKind.VILLAGE and not allow_village):
+        abort(404)
+    return narrowed[0]
+
+
+def _campaign(scope: Scope) -> Campaign | None:
+    session = get_session()
+    campaign_id = _int_arg("campaign")
+    if request.args.get("campaign") and campaign_id is None:
+        abort(404)
+    if campaign_id is None:
+        return active_campaign(session, province_id=scope.province_id)
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.province_id != scope.province_id:
+        abort(404)
+    return campaign
+
+
+def chart(points: list) -> dict:
+    """Coordinates of the trend chart (new participants and renewals per half-month) in SVG units."""
+    top = max([max(p.new, p.renewals) for p in points] + [1])
+    inner_w, inner_h = CHART_WIDTH - 2 * CHART_PAD, CHART_HEIGHT - 2 * CHART_PAD
+    step = inner_w / max(len(points) - 1, 1)
+
+    def xy(i: int, value: int) -> tuple[float, float]:
+        return (round(CHART_PAD + i * step, 1), round(CHART_PAD + inner_h * (1 - value / top), 1))
+
+    new = [xy(i, p.new) for i, p in enumerate(points)]
+    renewals = [xy(i, p.renewals) for i, p in enumerate(points)]
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "pad": CHART_PAD,
+        "top": top,
+        "baseline": CHART_HEIGHT - CHART_PAD,
+        "new": " ".join(f"{x},{y}" for x, y in new),
+        "renewals": " ".join(f"{x},{y}" for x, y in renewals),
+        "new_points": new,
+        "renewal_points": renewals,
+        "labels": [(x, p.period) for (x, _), p in zip(new, points, strict=True)],
+    }
+
+
+@bp.get("/dashboard")
+@roles_required(Role.LEADER, Role.ADMIN)
+def show():
+    """The dashboard of the scope (or a unit in it), the table alone when htmx re-sorts it."""
+    session = get_session()
+    scope = _scope_and_unit(allow_village=False)
+    campaign = _campaign(scope)
+    campaigns = session.exec(
+        select(Campaign)
+        .where(Campaign.province_id == scope.province_id)
+        .order_by(Campaign.starts_on.desc())
+    ).all()
+    if campaign is None:
+        return render_template("dashboard/show.html", board=None, campaigns=campaigns)
+    board = service.dashboard_for(
+        session,
+        scope=scope,
+        campaign=campaign,
+        today=request_today(),
+        group_by=request.args.get("by", ""),
+        sort=request.args.get("sort", "name"),
+        descending=request.args.get("dir") == "desc",
+    )
+    return render_page_or_fragment(
+        "dashboard/show.html",
+        "dashboard/_table.html",
+        board=board,
+        campaigns=campaigns,
+        chart=chart(board.trend),
+        unit_arg=board.unit.id if board.unit.id != current_scope().unit_id else None,
+    )
+
+
+@bp.get("/dashboard/list")
+@roles_required(Role.LEADER, Role.ADMIN)
+def list_page():
+    """Households never visited, or follow-ups overdue, in the scope or a unit of it (paged)."""
+    kind = request.args.get("kind", "")
+    if kind not in LIST_KINDS:
+        abort(404)
+    session = get_session()
+    scope = _scope_and_unit(allow_village=True)
+    offset = _int_arg("offset") or 0
+    today = request_today()
+    if kind == "never_visited":
+        total = service.count_never_visited(session, scope=scope)
+        items = service.list_never_visited(session, scope=scope, offset=offset, limit=LIST_PAGE)
+    elif not service.overdue_counted(scope):
+        # Too many past promises to check across many communes: pick a commune first.
+        return render_template(
+            "dashboard/list.html",
+            kind=kind,
+            items=[],
+            total=0,
+            offset=0,
+            page_size=LIST_PAGE,
+            unit=session.get(GeoUnit, scope.unit_id),
+            unit_arg=request.args.get("unit") or None,
+            communes=service.communes_in(session, scope=scope),
+        )
+    else:
+        total = service.count_overdue(session, scope=scope, today=today)
+        items = service.list_overdue(
+            session, scope=scope, today=today, offset=offset, limit=LIST_PAGE
+        )
+    unit = session.get(GeoUnit, scope.unit_id)
+    return render_template(
+        "dashboard/list.html",
+        kind=kind,
+        items=items,
+        total=total,
+        offset=offset,
+        page_size=LIST_PAGE,
+        unit=unit,
+        unit_arg=request.args.get("unit") or None,
+    )

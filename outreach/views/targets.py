@@ -1,0 +1,195 @@
+"""Targets (chỉ tiêu) per commune and village: a form per unit, or a sheet for many at once."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlmodel import select
+
+from ..db import get_session
+from ..models import Campaign, GeoUnit
+from ..models.codes import Role, UnitKind
+from ..services import overview
+from ..services.targets import (
+    OutOfScope,
+    TargetError,
+    TargetImportError,
+    clear_target,
+    import_targets,
+    set_target,
+    targets_for,
+)
+from .guards import audit, current_scope, roles_required
+
+bp = Blueprint("targets", __name__)
+
+MAX_UPLOAD = 5 * 1024 * 1024  # a targets sheet is a few hundred rows
+MAX_ID = 2**31 - 1  # ids are INTEGER: a larger one would be a database error, not a 404
+
+
+def _id(value: str | None) -> int | None:
+    """A row id from the request: None unless it is a plausible one."""
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and int(text) <= MAX_ID else None
+
+
+def _campaign(wanted: str | None) -> Campaign:
+    """The campaign asked for (of the user's province only), else the active one."""
+    session, province_id = get_session(), current_scope().province_id
+    if wanted:
+        campaign = session.get(Campaign, _id(wanted)) if _id(wanted) else None
+        if campaign is None or campaign.province_id != province_id:
+            abort(404)
+        return campaign
+    campaign = overview.active_campaign(session, province_id=province_id)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _page(campaign: Campaign, *, commune_id: int | None, edit=None, status: int = 200, **extra):
+    session, scope = get_session(), current_scope()
+    try:
+        lines = targets_for(session, campaign=campaign, scope=scope, commune_id=commune_id)
+    except (OutOfScope, TargetError):
+        abort(404)
+    commune = lines[0].unit if lines and lines[0].unit.kind == UnitKind.COMMUNE else None
+    shows_commune = commune is not None and (
+        commune_id is not None or scope.unit_kind == UnitKind.COMMUNE
+    )
+    campaigns = session.exec(
+        select(Campaign)
+        .where(Campaign.province_id == scope.province_id)
+        .order_by(Campaign.ends_on.desc())
+    ).all()
+    context = dict(
+        campaign=campaign,
+        campaigns=campaigns,
+        lines=lines,
+        commune=commune if shows_commune else None,
+        edit=edit,
+        edit_line=next((line for line in lines if edit and line.unit.id == edit.id), None),
+        wide=scope.unit_kind != UnitKind.COMMUNE,
+        error=None,
+        errors=[],
+        form={},
+    )
+    context.update(extra)
+    return render_template("targets/index.html", **context), status
+
+
+def _unit(unit_id: int | None, campaign: Campaign) -> GeoUnit:
+    unit = get_session().get(GeoUnit, unit_id) if unit_id else None
+    if unit is None or unit.province_id != campaign.province_id:
+        abort(404)
+    if unit.kind not in (UnitKind.COMMUNE, UnitKind.VILLAGE):
+        abort(404)
+    commune_id = unit.parent_id if unit.kind == UnitKind.VILLAGE else unit.id
+    if not current_scope().covers_commune(commune_id):
+        abort(404)
+    return unit
+
+
+def _commune_of(unit: GeoUnit) -> int:
+    return unit.parent_id if unit.kind == UnitKind.VILLAGE else unit.id
+
+
+@bp.get("/targets")
+@roles_required(Role.LEADER, Role.ADMIN)
+def index():
+    """The units of the scope with their targets; `unit=` opens the form for one of them."""
+    campaign = _campaign(request.args.get("campaign"))
+    commune_id, unit_id = _id(request.args.get("commune")), _id(request.args.get("unit"))
+    if (request.args.get("commune") and commune_id is None) or (
+        request.args.get("unit") and unit_id is None
+    ):
+        abort(404)  # an id that cannot exist names nothing
+    edit = None
+    if unit_id:
+        edit = _unit(unit_id, campaign)
+        commune_id = _commune_of(edit)
+    return _page(campaign, commune_id=commune_id, edit=edit)
+
+
+@bp.post("/targets")
+@roles_required(Role.LEADER, Role.ADMIN)
+def save():
+    """Set (or with "Xoá" remove) one unit's target."""
+    session = get_session()
+    campaign = _campaign(request.form.get("campaign"))
+    unit = _unit(_id(request.form.get("unit_id")), campaign)
+    try:
+        if request.form.get("action") == "clear":
+            clear_target(session, campaign=campaign, unit=unit, scope=current_scope())
+            detail = {"campaign": campaign.id, "cleared": True}
+            message = _("Đã xoá chỉ tiêu riêng của %(name)s.", name=unit.name)
+        else:
+            target = set_target(
+                session,
+                campaign=campaign,
+                unit=unit,
+                new_participants=request.form.get("new_participants", ""),
+                renewals=request.form.get("renewals", ""),
+                scope=current_scope(),
+            )
+            detail = {
+                "campaign": campaign.id,
+                "new": target.new_participants,
+                "renewals": target.renewals,
+            }
+            message = _("Đã lưu chỉ tiêu của %(name)s.", name=unit.name)
+    except OutOfScope:
+        session.rollback()
+        abort(404)
+    except TargetError as error:
+        session.rollback()
+        return _page(
+            campaign,
+            commune_id=_commune_of(unit),
+            edit=unit,
+            status=400,
+            error=str(error),
+            form=request.form,
+        )
+    session.commit()
+    audit(
+        "set_target",
+        object_type="geo_unit",
+        object_id=unit.id,
+        detail=detail,
+    )
+    flash(message, "ok")
+    return redirect(url_for(".index", campaign=campaign.id, commune=_commune_of(unit)))
+
+
+@bp.post("/targets/upload")
+@roles_required(Role.LEADER, Role.ADMIN)
+def upload():
+    """Set many targets from a sheet: every row is checked first, then all are written or none."""
+    session = get_session()
+    campaign = _campaign(request.form.get("campaign"))
+    file = request.files.get("file")
+    data = file.read(MAX_UPLOAD + 1) if file and file.filename else b""
+    if not data:
+        errors = [_("Chưa chọn tệp chỉ tiêu.")]
+    elif len(data) > MAX_UPLOAD:
+        errors = [_("Tệp quá lớn (tối đa 5 MB).")]
+    else:
+        try:
+            count = import_targets(
+                session, campaign=campaign, data=data, filename=file.filename, scope=current_scope()
+            )
+        except TargetImportError as error:
+            session.rollback()
+            errors = error.errors
+        else:
+            session.commit()
+            audit(
+                "import_targets",
+                object_type="campaign",
+                object_id=campaign.id,
+                detail={"filename": file.filename, "rows": count},
+            )
+            flash(_("Đã nhập %(n)s chỉ tiêu từ tệp %(file)s.", n=count, file=file.filename), "ok")
+            return redirect(url_for(".index", campaign=campaign.id))
+    return _page(campaign, commune_id=None, status=400, errors=errors)
