@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, DateTime, Index, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 
 def _sqlite_value(value):
@@ -110,17 +111,33 @@ def upsert(
 
 
 @contextmanager
-def sqlite_large_cache(conn: Connection, kilobytes: int) -> Iterator[None]:
-    """SQLite's page cache raised to `kilobytes` for a bulk job, then put back (a no-op elsewhere)."""
+def sqlite_bulk_settings(conn: Connection, cache_kilobytes: int) -> Iterator[None]:
+    """SQLite tuned for a bulk job, then put back (a no-op elsewhere): a larger page cache, and
+    temporary storage in memory.
+
+    With foreign keys on, each insert into a table with several indexes keeps a statement
+    journal; on disk it made bulk inserts 2.5x slower (20 vs 8 us a row). Only here: for the
+    summaries' grouped queries in-memory temporary storage was slower (510-600 vs 270-370 ms).
+    """
     if conn.dialect.name != "sqlite":
         yield
         return
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size=-{int(kilobytes)}")
+    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    temp = conn.exec_driver_sql("PRAGMA temp_store").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{int(cache_kilobytes)}")
+    _temp_store(conn, 2)
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
+        _temp_store(conn, int(temp))
+
+
+def _temp_store(conn: Connection, value: int) -> None:
+    # SQLite refuses to change it inside a transaction that already used temporary storage;
+    # then the job just runs with what the connection has.
+    with suppress(OperationalError):
+        conn.exec_driver_sql(f"PRAGMA temp_store={value}")
 
 
 @contextmanager

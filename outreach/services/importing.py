@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from ..models import GeoUnit, Household, Payment, Person, User
 from ..models.base import utcnow
 from ..models.codes import ImportKind, Role, UnitKind
-from .bulk import bulk_insert, indexes_deferred, next_id, sqlite_large_cache
+from .bulk import bulk_insert, indexes_deferred, next_id, sqlite_bulk_settings
 from .clock import add_months_end, month_end
 from .imports import ParsedRow, RowError
 from .memory import gc_paused
@@ -137,7 +137,7 @@ def import_rows(
     writer = _Writer(session, ImportKind(kind), province_id, write, batch_id, now or utcnow())
     conn = session.connection()
     deferred = _deferrable_indexes(conn) if write and _is_large_load(conn, expected_rows) else []
-    with sqlite_large_cache(conn, IMPORT_CACHE_KB), gc_paused(), indexes_deferred(conn, deferred):
+    with sqlite_bulk_settings(conn, IMPORT_CACHE_KB), gc_paused(), indexes_deferred(conn, deferred):
         for chunk in _chunks(rows, CHUNK):
             writer.chunk(chunk)
             if progress:

@@ -6,7 +6,7 @@ from sqlalchemy import select, text
 
 from outreach.models import GeoUnit, Household
 from outreach.models.codes import UnitKind
-from outreach.services.bulk import bulk_insert, next_id
+from outreach.services.bulk import bulk_insert, next_id, sqlite_bulk_settings
 
 
 def test_bulk_rows_read_back_as_orm_rows(session):
@@ -36,3 +36,18 @@ def test_bulk_rows_read_back_as_orm_rows(session):
     assert written[0] == written[1]  # the same text (or timestamp) either way
     session.expire_all()
     assert session.get(Household, bulk_id).created_at.replace(tzinfo=UTC) == stamp
+
+
+def test_bulk_settings_hold_only_for_the_job(session):
+    """A bigger cache and in-memory temporary storage for an import, the defaults afterwards
+    (in-memory temporary storage slowed the summaries' grouped queries)."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        with sqlite_bulk_settings(conn, 1024):  # nothing to tune elsewhere, and no error
+            return
+    pragma = lambda name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+    before = (pragma("cache_size"), pragma("temp_store"))
+    with sqlite_bulk_settings(conn, 1024):
+        assert (pragma("cache_size"), pragma("temp_store")) == (-1024, 2)
+    assert (pragma("cache_size"), pragma("temp_store")) == before
+    assert before[1] != 2  # connections keep SQLite's default otherwise
