@@ -310,6 +310,56 @@ def import_outbox_command(path):
         click.echo(f"  {problem}")
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(path):
+    """Back up the whole database to a file (safe while the app serves)."""
+    from pathlib import Path
+
+    from .services.backup import BackupError, backup_database
+
+    try:
+        info = backup_database(current_app.config["DATABASE_URL"], target=Path(path))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    kind = "SQLite" if info.backend == "sqlite" else "PostgreSQL (pg_dump -Fc)"
+    click.echo(
+        f"Đã sao lưu vào {path}: {format_number(info.size)} byte, {kind}, "
+        f"cấu trúc phiên bản {info.revision}."
+    )
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Không hỏi lại trước khi thay toàn bộ dữ liệu")
+@with_appcontext
+def restore_command(path, yes):
+    """Replace the whole database with a backup (stop the app servers first)."""
+    from pathlib import Path
+
+    from .services.backup import BackupError, inspect_backup, restore_database
+
+    url = current_app.config["DATABASE_URL"]
+    current_app.extensions["engine"].dispose()  # this command's own connections must not linger
+    try:
+        info = inspect_backup(url, source=Path(path))
+        click.echo(
+            f"Bản sao lưu {path} hợp lệ: {format_number(info.size)} byte, "
+            f"cấu trúc phiên bản {info.revision}."
+        )
+        if not yes and not click.confirm(
+            "Toàn bộ dữ liệu hiện có sẽ bị thay bằng bản sao lưu này. Tiếp tục?", default=False
+        ):
+            raise click.ClickException("Đã hủy; chưa có gì thay đổi.")
+        info = restore_database(url, source=Path(path))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Đã phục hồi cơ sở dữ liệu từ {path}.")
+    if info.upgraded:
+        click.echo("Bản sao lưu cũ hơn phần mềm: đã cập nhật cấu trúc lên phiên bản mới nhất.")
+
+
 def print_logins(logins) -> None:
     """Print the demo accounts and their shared password."""
     if not logins:
@@ -329,6 +379,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(refresh_priorities_command)
     app.cli.add_command(summary_command)
     app.cli.add_command(import_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def _create_app():
