@@ -32,6 +32,8 @@ class CampaignReach(SQLModel, table=True):
     __tablename__ = "campaign_reach"
     __table_args__ = (
         Index("ix_campaign_reach_first", "campaign_id", "first_visit_at", "commune_id"),
+        # One commune's households reached (the commune dashboard), without the province's.
+        Index("ix_campaign_reach_commune", "campaign_id", "commune_id", "first_visit_at"),
     )
 
     campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
