@@ -51,7 +51,9 @@ def upgrade() -> None:
     )
     op.drop_index("ix_household_commune_village", table_name="household")
     op.create_index(
-        "ix_household_commune_last_visit", "household", ["commune_id", "last_visit_at", "village_id"]
+        "ix_household_commune_last_visit",
+        "household",
+        ["commune_id", "last_visit_at", "village_id"],
     )
     op.create_index(
         "ix_campaign_reach_commune",

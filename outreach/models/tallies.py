@@ -41,3 +41,22 @@ class CampaignReach(SQLModel, table=True):
     province_id: int = Field(foreign_key="geo_unit.id")
     commune_id: int = Field(foreign_key="geo_unit.id")
     first_visit_at: datetime
+
+
+class LatestOutcome(SQLModel, table=True):
+    """Each visited person's latest outcome (by visit time, then outcome id), and the follow-up
+    date it set if it is a promise or "considering": overdue follow-ups without rescanning."""
+
+    __tablename__ = "latest_outcome"
+    __table_args__ = (
+        Index("ix_latest_outcome_province_follow_up", "province_id", "follow_up_on"),
+        Index("ix_latest_outcome_commune_follow_up", "commune_id", "follow_up_on"),
+    )
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    province_id: int = Field(foreign_key="geo_unit.id")
+    commune_id: int = Field(foreign_key="geo_unit.id")  # of the visit, like VisitOutcome's
+    visited_at: datetime
+    outcome_id: int = Field(foreign_key="visit_outcome.id")
+    outcome: str = Field(max_length=20)
+    follow_up_on: date | None = None  # only for a promise or "considering"

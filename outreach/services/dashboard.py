@@ -16,8 +16,8 @@ has passed, in Vietnamese calendar days):
 - households never visited: households in scope whose `last_visit_at` is empty (ever, not just
   in the campaign);
 - follow-ups overdue: persons whose latest outcome is `promised` or `considering` with a
-  follow-up date before today (no outcome recorded for them since); counted for one commune
-  at a time (`overdue_counted`).
+  follow-up date before today (no outcome recorded for them since), read from `latest_outcome`,
+  kept with every visit like the tallies.
 
 Per-commune figures come from the running tallies (like the media summaries, so the numbers
 match). Village and canvasser rows are counted from the raw visits (the tallies are per commune),
@@ -33,8 +33,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from sqlalchemy import distinct, exists, func
-from sqlalchemy.orm import aliased
+from sqlalchemy import distinct, func
 from sqlmodel import Session, select
 
 from ..models import (
@@ -43,6 +42,7 @@ from ..models import (
     DailyTally,
     GeoUnit,
     Household,
+    LatestOutcome,
     Person,
     Target,
     User,
@@ -58,7 +58,6 @@ GROUPINGS = ("commune", "village", "canvasser")
 SORTS = ("name", "visits", "households", "promises", "new", "renewals", "conversion", "ratio")
 # Village and canvasser rows are counted from raw visits: only for one commune at a time.
 DETAIL_MAX_COMMUNES = 1
-FOLLOW_UP_OUTCOMES = (Outcome.PROMISED.value, Outcome.CONSIDERING.value)
 _METRIC = {
     VISITS: "visits",
     Outcome.ENROLLED_NEW.value: "new",
@@ -158,7 +157,7 @@ class Dashboard:
     trend: list[TrendPoint]
     refusals: list[tuple[str, int]]
     never_visited: int
-    overdue: int | None  # counted for one commune at a time (see `overdue_counted`)
+    overdue: int
 
     @property
     def elapsed_share(self) -> float:
@@ -538,19 +537,14 @@ def never_visited_filter(scope: Scope) -> list:
 
 
 def overdue_filter(scope: Scope, today: date) -> list:
-    """Conditions for outcomes that are a person's latest and a follow-up due before today."""
-    later = aliased(VisitOutcome)
+    """Conditions for persons whose latest outcome set a follow-up date before today."""
     conditions = [
-        *within_scope(VisitOutcome, scope),
-        VisitOutcome.outcome.in_(FOLLOW_UP_OUTCOMES),
-        VisitOutcome.follow_up_on < today,
-        ~exists().where(
-            later.person_id == VisitOutcome.person_id, later.visited_at > VisitOutcome.visited_at
-        ),
+        *within_scope(LatestOutcome, scope),
+        LatestOutcome.follow_up_on < today,  # set only by a promise or "considering"
     ]
     if _village_id(scope) is not None:
         conditions.append(
-            VisitOutcome.person_id.in_(
+            LatestOutcome.person_id.in_(
                 select(Person.id)
                 .join(Household, Household.id == Person.household_id)
                 .where(Household.village_id == _village_id(scope))
@@ -567,7 +561,7 @@ def count_never_visited(session: Session, *, scope: Scope) -> int:
 
 def count_overdue(session: Session, *, scope: Scope, today: date) -> int:
     """Persons in scope whose promise or revisit date has passed with no visit since."""
-    stmt = select(func.count(distinct(VisitOutcome.person_id))).where(*overdue_filter(scope, today))
+    stmt = select(func.count()).select_from(LatestOutcome).where(*overdue_filter(scope, today))
     return session.exec(stmt).one()
 
 
@@ -588,13 +582,13 @@ def list_never_visited(
 
 def list_overdue(
     session: Session, *, scope: Scope, today: date, offset: int, limit: int
-) -> list[tuple[VisitOutcome, Person]]:
+) -> list[tuple[LatestOutcome, Person]]:
     """A page of overdue follow-ups in scope (oldest date first), with the person."""
     stmt = (
-        select(VisitOutcome, Person)
-        .join(Person, Person.id == VisitOutcome.person_id)
+        select(LatestOutcome, Person)
+        .join(Person, Person.id == LatestOutcome.person_id)
         .where(*overdue_filter(scope, today))
-        .order_by(VisitOutcome.follow_up_on, VisitOutcome.id)
+        .order_by(LatestOutcome.follow_up_on, LatestOutcome.person_id)
         .offset(offset)
         .limit(limit)
     )
@@ -627,17 +621,6 @@ def forecast_for(
         ratio_new=new / row.target_new if row.target_new else None,
         ratio_renewals=renewals / row.target_renewals if row.target_renewals else None,
     )
-
-
-def overdue_counted(scope: Scope) -> bool:
-    """Whether overdue follow-ups are counted for this scope: one commune (or a village) only.
-
-    Each candidate (a past promise) must be checked for a later outcome of the same person; a
-    province holds hundreds of thousands of past promises, too many to check on every page view,
-    while one commune's few thousand take tens of milliseconds. Province and group leaders see
-    the count on each commune's dashboard.
-    """
-    return scope.commune_ids is not None and len(scope.commune_ids) <= DETAIL_MAX_COMMUNES
 
 
 def groupings_for(scope: Scope) -> tuple[str, ...]:
@@ -724,17 +707,10 @@ def dashboard_for(
         trend=_trend(session, scope, first, last) if days_elapsed else [],
         refusals=[(reason.value, refusals.get(reason.value, 0)) for reason in RefusalReason],
         never_visited=count_never_visited(session, scope=scope),
-        overdue=count_overdue(session, scope=scope, today=today)
-        if overdue_counted(scope)
-        else None,
+        overdue=count_overdue(session, scope=scope, today=today),
     )
 
 
 def totals_target(row: Row) -> tuple[int, int]:
     """A row's (new participants, renewals) target."""
     return (row.target_new, row.target_renewals)
-
-
-def communes_in(session: Session, *, scope: Scope) -> list[GeoUnit]:
-    """The communes of a scope, by name."""
-    return _communes(session, scope)

@@ -11,14 +11,13 @@ from sqlmodel import Session, select
 
 from ..models import Household, Person, User, Visit, VisitOutcome
 from ..models.base import utcnow
-from ..models.codes import Channel, Outcome, RefusalReason
+from ..models.codes import FOLLOW_UP_OUTCOMES, Channel, Outcome, RefusalReason
 from .clock import VIETNAM
 from .periods import half_month_start, local_midnight
 from .scope import Scope, get_in_scope
 from .tallies import count_visit
 from .worklist import refresh_household
 
-FOLLOW_UP_OUTCOMES = frozenset({Outcome.PROMISED, Outcome.CONSIDERING})
 PAYMENT_OUTCOMES = frozenset({Outcome.ENROLLED_NEW, Outcome.RENEWED})
 MAX_NOTE = 2000
 

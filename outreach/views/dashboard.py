@@ -125,19 +125,6 @@ def list_page():
     if kind == "never_visited":
         total = service.count_never_visited(session, scope=scope)
         items = service.list_never_visited(session, scope=scope, offset=offset, limit=LIST_PAGE)
-    elif not service.overdue_counted(scope):
-        # Too many past promises to check across many communes: pick a commune first.
-        return render_template(
-            "dashboard/list.html",
-            kind=kind,
-            items=[],
-            total=0,
-            offset=0,
-            page_size=LIST_PAGE,
-            unit=session.get(GeoUnit, scope.unit_id),
-            unit_arg=request.args.get("unit") or None,
-            communes=service.communes_in(session, scope=scope),
-        )
     else:
         total = service.count_overdue(session, scope=scope, today=today)
         items = service.list_overdue(
