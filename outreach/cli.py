@@ -13,7 +13,7 @@ from . import migrate
 from .db import vacuum
 from .models import Campaign, GeoUnit, ImportBatch, User
 from .models.codes import ImportKind, Role, UnitKind
-from .services.accounts import AccountError, create_user
+from .services.accounts import AccountError, check_role_scope, create_user
 from .services.clock import today_local
 from .services.demo import DEMO_PASSWORD, DemoError, build_demo, database_is_empty, demo_logins
 from .services.formatting import format_number
@@ -61,6 +61,13 @@ def create_user_command(username, full_name, role, scope_code, organization, pas
         if unit is None:
             raise click.ClickException(f"Không có đơn vị mã {scope_code}.")
         try:
+            # The same role/scope rules as the admin's page (a canvasser works in one commune…).
+            check_role_scope(
+                session,
+                role=role,
+                scope_unit_id=unit.id,
+                province_id=unit.province_id or unit.id,
+            )
             user = create_user(
                 session,
                 username=username,

@@ -72,6 +72,17 @@ def test_create_user_with_a_scope_code(db_url):
         ]
     )
     assert bad.exit_code != 0 and "Không có đơn vị mã 99999" in bad.output
+    # The admin page's role/scope rules hold here too: a canvasser works in one commune.
+    wide = runner.invoke(
+        args=[
+            "create-user",
+            *("--username", "canbo.tinh", "--full-name", "Cán Bộ Tỉnh", "--role", "canvasser"),
+            *("--scope", "24", "--password", "mat-khau-moi"),
+        ]
+    )
+    assert wide.exit_code != 0 and "phạm vi là một xã" in wide.output
+    with Session(app.extensions["engine"]) as s:
+        assert s.exec(select(User).where(User.username == "canbo.tinh")).first() is None
     app.extensions["engine"].dispose()
 
 

@@ -44,12 +44,13 @@ def test_autogenerate_would_notice_a_model_change(databases):
 
 
 def test_the_tally_migration_backfills_what_a_rebuild_computes(db_url):
-    # The demo database was tallied by rebuild_tallies; drop the tallies and let 0004 redo them.
+    # The demo database was tallied by rebuild_tallies; drop the tallies and let 0004, 0005 and
+    # 0009 (latest outcomes) redo them.
     from alembic import command
     from sqlmodel import Session, select
 
     from outreach.migrate import alembic_config
-    from outreach.models import CampaignReach, DailyTally
+    from outreach.models import CampaignReach, DailyTally, LatestOutcome
 
     def snapshot():
         engine = make_engine(db_url)
@@ -61,11 +62,15 @@ def test_the_tally_migration_backfills_what_a_rebuild_computes(db_url):
                 (r.campaign_id, r.household_id, r.commune_id, r.first_visit_at)
                 for r in s.exec(select(CampaignReach))
             )
+            latest = sorted(
+                (o.person_id, o.outcome_id, o.outcome, o.follow_up_on, o.commune_id)
+                for o in s.exec(select(LatestOutcome))
+            )
         engine.dispose()
-        return tallies, reach
+        return tallies, reach, latest
 
     rebuilt = snapshot()
-    assert rebuilt[0] and rebuilt[1]
+    assert rebuilt[0] and rebuilt[1] and rebuilt[2]
     command.downgrade(alembic_config(db_url), "0003")  # drops the tallies (0005, then 0004)
     command.upgrade(alembic_config(db_url), "head")
     assert snapshot() == rebuilt

@@ -6,7 +6,7 @@ from .geography import GeoUnit
 from .households import Household, Person, PriorityRefresh
 from .imports import ImportBatch, ImportMapping, Payment
 from .reports import ReportPeriod, Summary
-from .tallies import CampaignReach, DailyTally
+from .tallies import CampaignReach, DailyTally, LatestOutcome
 from .users import User
 from .visits import Visit, VisitOutcome
 
@@ -19,6 +19,7 @@ __all__ = [
     "Household",
     "ImportBatch",
     "ImportMapping",
+    "LatestOutcome",
     "Payment",
     "Person",
     "PriorityRefresh",

@@ -48,6 +48,9 @@ class Outcome(StrEnum):
     WRONG_INFO = "wrong_info"
 
 
+# Outcomes that set a date to come back: a promise to pay, or "considering" (revisit).
+FOLLOW_UP_OUTCOMES = frozenset({Outcome.PROMISED, Outcome.CONSIDERING})
+
 # Outcomes after which a person leaves the worklist (DESIGN §5).
 CLOSING_OUTCOMES = frozenset(
     {

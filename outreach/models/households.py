@@ -13,7 +13,8 @@ class Household(SQLModel, table=True):
 
     __tablename__ = "household"
     __table_args__ = (
-        Index("ix_household_commune_village", "commune_id", "village_id"),
+        # A commune's never-visited households (and by village) from the index alone.
+        Index("ix_household_commune_last_visit", "commune_id", "last_visit_at", "village_id"),
         Index("ix_household_canvasser", "assigned_canvasser_id"),
         Index("ix_household_province_commune", "province_id", "commune_id"),
         Index("ix_household_commune_code", "commune_id", "code"),

@@ -32,6 +32,8 @@ class CampaignReach(SQLModel, table=True):
     __tablename__ = "campaign_reach"
     __table_args__ = (
         Index("ix_campaign_reach_first", "campaign_id", "first_visit_at", "commune_id"),
+        # One commune's households reached (the commune dashboard), without the province's.
+        Index("ix_campaign_reach_commune", "campaign_id", "commune_id", "first_visit_at"),
     )
 
     campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
@@ -39,3 +41,22 @@ class CampaignReach(SQLModel, table=True):
     province_id: int = Field(foreign_key="geo_unit.id")
     commune_id: int = Field(foreign_key="geo_unit.id")
     first_visit_at: datetime
+
+
+class LatestOutcome(SQLModel, table=True):
+    """Each visited person's latest outcome (by visit time, then outcome id), and the follow-up
+    date it set if it is a promise or "considering": overdue follow-ups without rescanning."""
+
+    __tablename__ = "latest_outcome"
+    __table_args__ = (
+        Index("ix_latest_outcome_province_follow_up", "province_id", "follow_up_on"),
+        Index("ix_latest_outcome_commune_follow_up", "commune_id", "follow_up_on"),
+    )
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    province_id: int = Field(foreign_key="geo_unit.id")
+    commune_id: int = Field(foreign_key="geo_unit.id")  # of the visit, like VisitOutcome's
+    visited_at: datetime
+    outcome_id: int = Field(foreign_key="visit_outcome.id")
+    outcome: str = Field(max_length=20)
+    follow_up_on: date | None = None  # only for a promise or "considering"

@@ -16,7 +16,8 @@ class Visit(SQLModel, table=True):
         Index("uq_visit_client_uuid", "client_uuid", unique=True),
         Index("ix_visit_household_time", "household_id", "visited_at"),
         Index("ix_visit_canvasser_time", "canvasser_id", "visited_at"),
-        Index("ix_visit_commune_time", "commune_id", "visited_at"),
+        # Covering: a commune's visits in a period by village, households reached, from the index.
+        Index("ix_visit_commune_time", "commune_id", "visited_at", "village_id", "household_id"),
         # Covering: households reached per commune in a period, from the index alone.
         Index("ix_visit_province_reach", "province_id", "visited_at", "commune_id", "household_id"),
     )
@@ -27,6 +28,9 @@ class Visit(SQLModel, table=True):
     canvasser_id: int = Field(foreign_key="app_user.id")
     province_id: int = Field(foreign_key="geo_unit.id")
     commune_id: int = Field(foreign_key="geo_unit.id")
+    # The household's village when the visit was made: the work is counted where it was done.
+    # A copy without a foreign key (see migration 0008); merging villages rewrites it.
+    village_id: int | None = Field(default=None)
     visited_at: datetime  # when it happened on the phone (UTC)
     received_at: datetime = Field(default_factory=utcnow)  # when the server got it
     channel: str = Field(max_length=16)
@@ -48,7 +52,8 @@ class VisitOutcome(SQLModel, table=True):
     __table_args__ = (
         Index("uq_visit_outcome_person", "visit_id", "person_id", unique=True),
         Index("ix_outcome_person_time", "person_id", "visited_at"),
-        Index("ix_outcome_commune_code_time", "commune_id", "outcome", "visited_at"),
+        # Covering: a commune's outcomes in a period by village (the leader's dashboard).
+        Index("ix_outcome_commune_code_time", "commune_id", "outcome", "visited_at", "village_id"),
         Index("ix_outcome_province_code_time", "province_id", "outcome", "visited_at"),
         Index("ix_outcome_follow_up", "commune_id", "follow_up_on"),
     )
@@ -58,6 +63,7 @@ class VisitOutcome(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id")
     province_id: int = Field(foreign_key="geo_unit.id")
     commune_id: int = Field(foreign_key="geo_unit.id")
+    village_id: int | None = Field(default=None)  # as on its visit (no foreign key, like Visit's)
     visited_at: datetime
     outcome: str = Field(max_length=20)
     # Promise (hẹn đóng) or revisit (hẹn quay lại) date.

@@ -95,9 +95,11 @@ def upsert(
     *,
     keys: list[str],
     merge: Callable[[Table, Any], dict] | None = None,
+    only_if: Callable[[Table, Any], Any] | None = None,
 ) -> None:
     """Insert a row, or update the one with the same keys: by default to the new values, or
-    to what `merge(table, excluded)` says (e.g. add a count, keep the earliest time).
+    to what `merge(table, excluded)` says (e.g. add a count, keep the earliest time); with
+    `only_if(table, excluded)`, only when that condition holds (else the row stays).
 
     One statement, so two requests doing it at once never fail on the unique key.
     """
@@ -107,7 +109,8 @@ def upsert(
         changes = merge(table, stmt.excluded)
     else:
         changes = {name: stmt.excluded[name] for name in row if name not in keys}
-    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
+    condition = only_if(table, stmt.excluded) if only_if is not None else None
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes, where=condition))
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from ..models.codes import UnitKind
 from .audit import record_event
 from .priority import DEFAULT_WEIGHTS, weights_for
 from .tallies import rebuild_reach
+from .worklist import mark_stale
 
 # The weights an admin may tune per campaign: the base score of each reason (DESIGN §5) and the
 # bonus for a household nobody has visited yet. The finer knobs stay in priority.DEFAULT_WEIGHTS.
@@ -131,6 +132,8 @@ def create_campaign(
     session.flush()
     # The summaries read the campaign's reach: visits already made in its dates count.
     rebuild_reach(session, campaign=campaign)
+    if campaign.is_active:  # it may now be the campaign whose weights are in force
+        _rescore_province(session, province_id=province_id)
     _audit(
         session,
         by_user,
@@ -140,6 +143,16 @@ def create_campaign(
     )
     session.commit()
     return campaign
+
+
+def _rescore_province(session: Session, *, province_id: int) -> None:
+    """The weights in force may have changed: every worklist of the province is recomputed."""
+    communes = session.exec(
+        select(GeoUnit.id).where(
+            GeoUnit.kind == UnitKind.COMMUNE, GeoUnit.province_id == province_id
+        )
+    ).all()
+    mark_stale(session, commune_ids=communes)
 
 
 def update_campaign(
@@ -168,6 +181,8 @@ def update_campaign(
         session.flush()
         if dates_changed:
             rebuild_reach(session, campaign=campaign)
+        if changes.keys() & {"priority_weights", "is_active", "ends_on"}:
+            _rescore_province(session, province_id=campaign.province_id)
         _audit(session, by_user, "campaign_updated", campaign, changes)
     session.commit()
     return campaign

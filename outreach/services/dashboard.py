@@ -16,13 +16,15 @@ has passed, in Vietnamese calendar days):
 - households never visited: households in scope whose `last_visit_at` is empty (ever, not just
   in the campaign);
 - follow-ups overdue: persons whose latest outcome is `promised` or `considering` with a
-  follow-up date before today (no outcome recorded for them since); counted for one commune
-  at a time (`overdue_counted`).
+  follow-up date before today (no outcome recorded for them since), read from `latest_outcome`,
+  kept with every visit like the tallies.
 
 Per-commune figures come from the running tallies (like the media summaries, so the numbers
-match). Village and canvasser rows need the raw visits (the tallies are per commune), so they are
-offered only for a single commune, where indexed queries on (commune_id, visited_at) stay small
-(measured at province scale: benchmarks/dashboard.py).
+match). Village and canvasser rows are counted from the raw visits (the tallies are per commune),
+so they are offered only for a single commune, where indexed queries on (commune_id, visited_at)
+stay small (measured at province scale: benchmarks/dashboard.py). A visit counts in the village
+its household was in when it was made (`Visit.village_id`): work done in a village stays there
+when a household moves; merging villages carries it over.
 """
 
 from __future__ import annotations
@@ -31,8 +33,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from sqlalchemy import distinct, exists, func
-from sqlalchemy.orm import aliased
+from sqlalchemy import distinct, func
 from sqlmodel import Session, select
 
 from ..models import (
@@ -41,6 +42,7 @@ from ..models import (
     DailyTally,
     GeoUnit,
     Household,
+    LatestOutcome,
     Person,
     Target,
     User,
@@ -56,7 +58,6 @@ GROUPINGS = ("commune", "village", "canvasser")
 SORTS = ("name", "visits", "households", "promises", "new", "renewals", "conversion", "ratio")
 # Village and canvasser rows are counted from raw visits: only for one commune at a time.
 DETAIL_MAX_COMMUNES = 1
-FOLLOW_UP_OUTCOMES = (Outcome.PROMISED.value, Outcome.CONSIDERING.value)
 _METRIC = {
     VISITS: "visits",
     Outcome.ENROLLED_NEW.value: "new",
@@ -156,7 +157,7 @@ class Dashboard:
     trend: list[TrendPoint]
     refusals: list[tuple[str, int]]
     never_visited: int
-    overdue: int | None  # counted for one commune at a time (see `overdue_counted`)
+    overdue: int
 
     @property
     def elapsed_share(self) -> float:
@@ -179,7 +180,7 @@ def narrow_scope(session: Session, *, scope: Scope, unit_id: int) -> tuple[Scope
     return narrowed, unit
 
 
-def _within(model: type, scope: Scope) -> list:
+def within_scope(model: type, scope: Scope) -> list:
     """Conditions keeping a table with province_id and commune_id inside the scope.
 
     The province alone for a whole province; the communes alone otherwise, so the database
@@ -193,6 +194,14 @@ def _within(model: type, scope: Scope) -> list:
 def _commune_filter(column, scope: Scope) -> list:
     """Conditions keeping a province_id/commune_id pair inside the scope."""
     return [] if scope.commune_ids is None else [column.in_(sorted(scope.commune_ids))]
+
+
+def in_window(model: type, first: date, last: date) -> tuple:
+    """Conditions keeping a row's visited_at within the Vietnamese calendar days [first, last]."""
+    return (
+        model.visited_at >= local_midnight(first),
+        model.visited_at < local_midnight(last + timedelta(days=1)),
+    )
 
 
 def _village_id(scope: Scope) -> int | None:
@@ -209,7 +218,7 @@ def _tallied(
     rows = session.execute(
         select(DailyTally.commune_id, DailyTally.metric, func.sum(DailyTally.count))
         .where(
-            *_within(DailyTally, scope),
+            *within_scope(DailyTally, scope),
             DailyTally.day >= first,
             DailyTally.day <= last,
         )
@@ -240,96 +249,68 @@ def _reached(session: Session, scope: Scope, campaign: Campaign, last: date) -> 
     )
 
 
-def _visit_keys(session: Session, scope: Scope, window: tuple, by: str) -> dict[int, tuple]:
-    """(household, canvasser) of every visit in the scope's communes in the window, by visit id.
+def _canvassers_of(conn, scope: Scope, window: tuple, visit_ids: set[int]) -> dict[int, int]:
+    """The canvasser of each of these visits (the scope's, in the window), by visit id.
 
-    Read from three covering indexes (visits by commune and time, by household and time, by
-    canvasser and time) instead of the visit rows themselves, which lie scattered over a big
-    table: the commune's visit ids, then their households (the commune's households now) and
-    canvassers (the commune's canvassers); the few left (a household moved away since, a
-    canvasser from elsewhere) are read by id.
+    Read from the (canvasser, time) index of the commune's canvassers rather than from the visit
+    rows, which lie scattered over a big table; the few left (a canvasser from elsewhere) are
+    read by id.
     """
-    conn = session.connection()  # plain rows: no ORM wrapping of tens of thousands of tuples
-    ids = set(conn.execute(select(Visit.id).where(*_within(Visit, scope), *window)).scalars())
-    if by == "village":
-        owners = select(Household.id).where(*_within(Household, scope))
-        column = Visit.household_id
-    else:
-        owners = select(User.id).where(
-            User.role == Role.CANVASSER, User.scope_unit_id.in_(sorted(scope.commune_ids or ()))
-        )
-        column = Visit.canvasser_id
+    owners = select(User.id).where(
+        User.role == Role.CANVASSER, User.scope_unit_id.in_(sorted(scope.commune_ids or ()))
+    )
     owner_ids = sorted(conn.execute(owners).scalars())
     found = (
-        dict(conn.execute(select(Visit.id, column).where(column.in_(owner_ids), *window)).all())
+        dict(
+            conn.execute(
+                select(Visit.id, Visit.canvasser_id).where(
+                    Visit.canvasser_id.in_(owner_ids), *window
+                )
+            ).all()
+        )
         if owner_ids
         else {}
     )
-    keys = {vid: found[vid] for vid in ids if vid in found}
-    rest = sorted(ids - keys.keys())
+    keys = {vid: found[vid] for vid in visit_ids if vid in found}
+    rest = sorted(visit_ids - keys.keys())
     for chunk in range(0, len(rest), 500):
         keys.update(
             conn.execute(
-                select(Visit.id, column).where(Visit.id.in_(rest[chunk : chunk + 500]))
+                select(Visit.id, Visit.canvasser_id).where(Visit.id.in_(rest[chunk : chunk + 500]))
             ).all()
         )
-    if by != "village":
-        return {vid: (None, canvasser) for vid, canvasser in keys.items()}
-    # Households reached need the household either way: it is the key itself here.
-    return {vid: (household, None) for vid, household in keys.items()}
+    return keys
 
 
-def _raw_counts(session: Session, scope: Scope, first: date, last: date, by: str) -> dict:
-    """Visits, households reached and outcomes of the scope's communes by village or canvasser."""
-    window = (
-        Visit.visited_at >= local_midnight(first),
-        Visit.visited_at < local_midnight(last + timedelta(days=1)),
+def _canvasser_counts(session: Session, scope: Scope, first: date, last: date) -> dict:
+    """Visits, households reached and outcomes of the scope's communes by canvasser."""
+    window = in_window(Visit, first, last)
+    conn = session.connection()  # plain rows: no ORM wrapping of tens of thousands of tuples
+    # Each visit's household comes with its id from the (commune, time, village, household) index.
+    households_of = dict(
+        conn.execute(
+            select(Visit.id, Visit.household_id).where(*within_scope(Visit, scope), *window)
+        ).all()
     )
-    conn = session.connection()
-    keys = _visit_keys(session, scope, window, by)
-    households_of = keys
-    if by == "canvasser":
-        households_of = _visit_keys(session, scope, window, "village")
+    canvasser_of = _canvassers_of(conn, scope, window, set(households_of))
     outcomes = conn.execute(
         select(VisitOutcome.visit_id, VisitOutcome.outcome).where(
-            *_within(VisitOutcome, scope),
+            *within_scope(VisitOutcome, scope),
             VisitOutcome.outcome.in_([o for o in _METRIC if o != VISITS]),
-            VisitOutcome.visited_at >= local_midnight(first),
-            VisitOutcome.visited_at < local_midnight(last + timedelta(days=1)),
+            *in_window(VisitOutcome, first, last),
         )
     ).all()
-    if by == "village":
-        villages = dict(
-            conn.execute(
-                select(Household.id, Household.village_id).where(*_within(Household, scope))
-            ).all()
-        )
-        moved = sorted({h for h, _ in keys.values()} - villages.keys())
-        if moved:  # households that left the commune since their visit
-            villages.update(
-                conn.execute(
-                    select(Household.id, Household.village_id).where(Household.id.in_(moved))
-                ).all()
-            )
-
-        def key(visit_id: int):
-            return villages.get(keys[visit_id][0])
-    else:
-
-        def key(visit_id: int):
-            return keys[visit_id][1]
-
     out: dict = defaultdict(Counter)
     reached: dict = defaultdict(set)
-    for visit_id in keys:
-        k = key(visit_id)
-        out[k]["visits"] += 1
-        reached[k].add(households_of[visit_id][0])
-    for k, households in reached.items():
-        out[k]["households"] = len(households)
+    for visit_id, household_id in households_of.items():
+        canvasser = canvasser_of[visit_id]
+        out[canvasser]["visits"] += 1
+        reached[canvasser].add(household_id)
+    for canvasser, households in reached.items():
+        out[canvasser]["households"] = len(households)
     for visit_id, outcome in outcomes:
-        # An outcome carries its visit's time and commune, so its visit is in `keys`.
-        out[key(visit_id)][_METRIC[outcome]] += 1
+        # An outcome carries its visit's time and commune, so its visit is among these.
+        out[canvasser_of[visit_id]][_METRIC[outcome]] += 1
     return out
 
 
@@ -414,66 +395,36 @@ def _commune_rows(
 
 def _households_by(session: Session, scope: Scope, column) -> dict:
     stmt = select(column, func.count()).where(
-        *_within(Household, scope),
+        *within_scope(Household, scope),
     )
     return dict(session.execute(stmt.group_by(column)).all())
 
 
 def _village_counts(session: Session, scope: Scope, first: date, last: date) -> dict:
-    """Visits, households reached and outcomes by village, aggregated inside the database.
+    """Visits, households reached and outcomes by village, each in its village at the visit.
 
-    The scope's visits are found by (commune_id, visited_at) and their households by
-    (household_id, visited_at), both covering indexes, so no visit row is read except for
-    visits to households that have left the commune since (read by id, normally none).
+    Both queries read covering indexes only: visits by (commune, time, village, household) and
+    outcomes by (commune, outcome, time, village).
     """
     conn = session.connection()
-    window = (
-        Visit.visited_at >= local_midnight(first),
-        Visit.visited_at < local_midnight(last + timedelta(days=1)),
-    )
-    in_scope = select(Visit.id).where(*_within(Visit, scope), *window)
-    households = select(Household.id).where(*_within(Household, scope))
-    per_household = conn.execute(
-        select(Visit.household_id, func.count())
-        .where(Visit.household_id.in_(households), *window, Visit.id.in_(in_scope))
-        .group_by(Visit.household_id)
-    ).all()
-    total = conn.execute(select(func.count()).select_from(in_scope.subquery())).scalar()
-    if total != sum(n for _, n in per_household):  # some households moved away since
-        per_household = conn.execute(
-            select(Visit.household_id, func.count())
-            .where(Visit.id.in_(in_scope))
-            .group_by(Visit.household_id)
-        ).all()
-    villages = dict(
-        conn.execute(
-            select(Household.id, Household.village_id).where(*_within(Household, scope))
-        ).all()
-    )
-    missing = sorted({h for h, _ in per_household} - villages.keys())
-    if missing:
-        villages.update(
-            conn.execute(
-                select(Household.id, Household.village_id).where(Household.id.in_(missing))
-            ).all()
-        )
     out: dict = defaultdict(Counter)
-    for household_id, n in per_household:
-        village = villages.get(household_id)
-        out[village]["visits"] += n
-        out[village]["households"] += 1
+    visits = conn.execute(
+        select(Visit.village_id, func.count(), func.count(distinct(Visit.household_id)))
+        .where(*within_scope(Visit, scope), *in_window(Visit, first, last))
+        .group_by(Visit.village_id)
+    )
+    for village, n, households in visits:
+        out[village]["visits"] = int(n)
+        out[village]["households"] = int(households)
     outcomes = conn.execute(
-        select(Household.village_id, VisitOutcome.outcome, func.count())
-        .join(Visit, Visit.id == VisitOutcome.visit_id)
-        .join(Household, Household.id == Visit.household_id)
+        select(VisitOutcome.village_id, VisitOutcome.outcome, func.count())
         .where(
-            *_within(VisitOutcome, scope),
+            *within_scope(VisitOutcome, scope),
             VisitOutcome.outcome.in_([o for o in _METRIC if o != VISITS]),
-            VisitOutcome.visited_at >= local_midnight(first),
-            VisitOutcome.visited_at < local_midnight(last + timedelta(days=1)),
+            *in_window(VisitOutcome, first, last),
         )
-        .group_by(Household.village_id, VisitOutcome.outcome)
-    ).all()
+        .group_by(VisitOutcome.village_id, VisitOutcome.outcome)
+    )
     for village, outcome, n in outcomes:
         out[village][_METRIC[outcome]] += int(n)
     return out
@@ -525,7 +476,7 @@ def _village_rows(
 def _canvasser_rows(
     session: Session, scope: Scope, first: date, last: date, commune_target: tuple[int, int]
 ) -> list[Row]:
-    counts = _raw_counts(session, scope, first, last, "canvasser")
+    counts = _canvasser_counts(session, scope, first, last)
     in_charge = _households_by(session, scope, Household.assigned_canvasser_id)
     ids = set(counts) | {k for k in in_charge if k is not None}
     ids |= set(
@@ -554,7 +505,7 @@ def _trend(session: Session, scope: Scope, first: date, last: date) -> list[Tren
     rows = session.execute(
         select(DailyTally.day, DailyTally.metric, func.sum(DailyTally.count))
         .where(
-            *_within(DailyTally, scope),
+            *within_scope(DailyTally, scope),
             DailyTally.day >= first,
             DailyTally.day <= last,
             DailyTally.metric.in_([VISITS, Outcome.ENROLLED_NEW.value, Outcome.RENEWED.value]),
@@ -577,7 +528,7 @@ def _trend(session: Session, scope: Scope, first: date, last: date) -> list[Tren
 def never_visited_filter(scope: Scope) -> list:
     """Conditions for households in scope never visited."""
     conditions = [
-        *_within(Household, scope),
+        *within_scope(Household, scope),
         Household.last_visit_at.is_(None),
     ]
     if _village_id(scope) is not None:
@@ -586,19 +537,14 @@ def never_visited_filter(scope: Scope) -> list:
 
 
 def overdue_filter(scope: Scope, today: date) -> list:
-    """Conditions for outcomes that are a person's latest and a follow-up due before today."""
-    later = aliased(VisitOutcome)
+    """Conditions for persons whose latest outcome set a follow-up date before today."""
     conditions = [
-        *_within(VisitOutcome, scope),
-        VisitOutcome.outcome.in_(FOLLOW_UP_OUTCOMES),
-        VisitOutcome.follow_up_on < today,
-        ~exists().where(
-            later.person_id == VisitOutcome.person_id, later.visited_at > VisitOutcome.visited_at
-        ),
+        *within_scope(LatestOutcome, scope),
+        LatestOutcome.follow_up_on < today,  # set only by a promise or "considering"
     ]
     if _village_id(scope) is not None:
         conditions.append(
-            VisitOutcome.person_id.in_(
+            LatestOutcome.person_id.in_(
                 select(Person.id)
                 .join(Household, Household.id == Person.household_id)
                 .where(Household.village_id == _village_id(scope))
@@ -615,7 +561,7 @@ def count_never_visited(session: Session, *, scope: Scope) -> int:
 
 def count_overdue(session: Session, *, scope: Scope, today: date) -> int:
     """Persons in scope whose promise or revisit date has passed with no visit since."""
-    stmt = select(func.count(distinct(VisitOutcome.person_id))).where(*overdue_filter(scope, today))
+    stmt = select(func.count()).select_from(LatestOutcome).where(*overdue_filter(scope, today))
     return session.exec(stmt).one()
 
 
@@ -636,13 +582,13 @@ def list_never_visited(
 
 def list_overdue(
     session: Session, *, scope: Scope, today: date, offset: int, limit: int
-) -> list[tuple[VisitOutcome, Person]]:
+) -> list[tuple[LatestOutcome, Person]]:
     """A page of overdue follow-ups in scope (oldest date first), with the person."""
     stmt = (
-        select(VisitOutcome, Person)
-        .join(Person, Person.id == VisitOutcome.person_id)
+        select(LatestOutcome, Person)
+        .join(Person, Person.id == LatestOutcome.person_id)
         .where(*overdue_filter(scope, today))
-        .order_by(VisitOutcome.follow_up_on, VisitOutcome.id)
+        .order_by(LatestOutcome.follow_up_on, LatestOutcome.person_id)
         .offset(offset)
         .limit(limit)
     )
@@ -677,22 +623,16 @@ def forecast_for(
     )
 
 
-def overdue_counted(scope: Scope) -> bool:
-    """Whether overdue follow-ups are counted for this scope: one commune (or a village) only.
-
-    Each candidate (a past promise) must be checked for a later outcome of the same person; a
-    province holds hundreds of thousands of past promises, too many to check on every page view,
-    while one commune's few thousand take tens of milliseconds. Province and group leaders see
-    the count on each commune's dashboard.
-    """
-    return scope.commune_ids is not None and len(scope.commune_ids) <= DETAIL_MAX_COMMUNES
-
-
 def groupings_for(scope: Scope) -> tuple[str, ...]:
     """Groupings offered: communes always; villages and canvassers for a single commune."""
     if scope.commune_ids is not None and len(scope.commune_ids) <= DETAIL_MAX_COMMUNES:
         return GROUPINGS
     return ("commune",)
+
+
+def campaign_window(campaign: Campaign, today: date) -> tuple[date, date]:
+    """The days the dashboard counts: the campaign's first day to today (or to its deadline)."""
+    return campaign.starts_on, min(today, campaign.ends_on)
 
 
 def dashboard_for(
@@ -707,7 +647,7 @@ def dashboard_for(
 ) -> Dashboard:
     """The dashboard of a campaign for a scope (a province, group, commune) as of today."""
     unit = session.get(GeoUnit, scope.unit_id)
-    first, last = campaign.starts_on, min(today, campaign.ends_on)
+    first, last = campaign_window(campaign, today)
     days_total = (campaign.ends_on - campaign.starts_on).days + 1
     days_elapsed = max(0, (last - first).days + 1)
     share = days_elapsed / days_total if days_total else 0.0
@@ -767,17 +707,10 @@ def dashboard_for(
         trend=_trend(session, scope, first, last) if days_elapsed else [],
         refusals=[(reason.value, refusals.get(reason.value, 0)) for reason in RefusalReason],
         never_visited=count_never_visited(session, scope=scope),
-        overdue=count_overdue(session, scope=scope, today=today)
-        if overdue_counted(scope)
-        else None,
+        overdue=count_overdue(session, scope=scope, today=today),
     )
 
 
 def totals_target(row: Row) -> tuple[int, int]:
     """A row's (new participants, renewals) target."""
     return (row.target_new, row.target_renewals)
-
-
-def communes_in(session: Session, *, scope: Scope) -> list[GeoUnit]:
-    """The communes of a scope, by name."""
-    return _communes(session, scope)

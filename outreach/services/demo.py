@@ -229,6 +229,7 @@ VISIT_COLS = (
     "canvasser_id",
     "province_id",
     "commune_id",
+    "village_id",
     "visited_at",
     "received_at",
     "channel",
@@ -246,6 +247,7 @@ OUTCOME_COLS = (
     "person_id",
     "province_id",
     "commune_id",
+    "village_id",
     "visited_at",
     "outcome",
     "follow_up_on",
@@ -699,6 +701,7 @@ def _build_commune(
                     (rng.choice(canvassers) if rng.random() < 0.1 else canvasser).id,
                     province_id,
                     commune.id,
+                    village.id,
                     at,
                     at + timedelta(minutes=rng.randint(0, 600)),
                     channel,
@@ -713,7 +716,11 @@ def _build_commune(
             )
             met = rng.sample(members, k=min(len(members), rng.choice([1, 1, 2])))
             for person_id in met:
-                outcomes.append(_outcome_row(rng, ids, vid, person_id, province_id, commune.id, at))
+                outcomes.append(
+                    _outcome_row(
+                        rng, ids, vid, person_id, (province_id, commune.id, village.id), at
+                    )
+                )
         households.append(
             (
                 hid,
@@ -736,7 +743,7 @@ def _build_commune(
     return {"households": households, "persons": persons, "visits": visits, "outcomes": outcomes}
 
 
-def _outcome_row(rng, ids, visit_id, person_id, province_id, commune_id, at: datetime) -> tuple:
+def _outcome_row(rng, ids, visit_id, person_id, place: tuple, at: datetime) -> tuple:
     oid = ids["outcome"]
     ids["outcome"] += 1
     outcome = _weighted(rng, OUTCOME_WEIGHTS)
@@ -755,8 +762,7 @@ def _outcome_row(rng, ids, visit_id, person_id, province_id, commune_id, at: dat
         oid,
         visit_id,
         person_id,
-        province_id,
-        commune_id,
+        *place,  # province, commune, village
         at,
         outcome,
         follow_up,

@@ -1,4 +1,4 @@
-"""Keep the running counts (daily tallies, campaign reach) in step with the visits.
+"""Keep the running counts (daily tallies, campaign reach, latest outcomes) in step with the visits.
 
 `count_visit` adds one new visit in the caller's transaction; `rebuild_tallies` recomputes a
 province from the raw visits (after the demo build, a migration, or a campaign's dates changing).
@@ -21,13 +21,15 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from ..models import Campaign, CampaignReach, DailyTally, Visit, VisitOutcome
+from ..models import Campaign, CampaignReach, DailyTally, LatestOutcome, Visit, VisitOutcome
+from ..models.codes import FOLLOW_UP_OUTCOMES
 from .bulk import upsert
 from .clock import VIETNAM
 from .periods import local_midnight, period_containing
@@ -103,6 +105,7 @@ def count_visit(session: Session, *, visit: Visit, outcomes: list[VisitOutcome])
             keys=["commune_id", "day", "metric"],
             merge=_add_counts,
         )
+    _note_latest(conn, outcomes)
     for campaign_id in _campaigns_on(session, province_id=visit.province_id, day=day):
         upsert(
             conn,
@@ -117,6 +120,34 @@ def count_visit(session: Session, *, visit: Visit, outcomes: list[VisitOutcome])
             keys=["campaign_id", "household_id"],
             merge=_earliest_merge(conn),
         )
+
+
+def _note_latest(conn: Connection, outcomes: list[VisitOutcome]) -> None:
+    """Make each outcome its person's latest, unless a later one is known (an old visit synced
+    late changes nothing)."""
+    for o in outcomes:
+        upsert(
+            conn,
+            LatestOutcome.__table__,
+            {
+                "person_id": o.person_id,
+                "province_id": o.province_id,
+                "commune_id": o.commune_id,
+                "visited_at": o.visited_at,
+                "outcome_id": o.id,
+                "outcome": o.outcome,
+                "follow_up_on": o.follow_up_on if o.outcome in FOLLOW_UP_OUTCOMES else None,
+            },
+            keys=["person_id"],
+            only_if=_later,
+        )
+
+
+def _later(table, excluded):
+    return or_(
+        excluded.visited_at > table.c.visited_at,
+        and_(excluded.visited_at == table.c.visited_at, excluded.outcome_id > table.c.outcome_id),
+    )
 
 
 def _take_one(conn: Connection, visit: Visit, day: date) -> None:
@@ -202,10 +233,46 @@ def rebuild_tallies(session: Session, *, province_id: int) -> None:
             )
         )
     _rebuild_households(conn, tally, columns, province_id)
+    rebuild_latest(conn, province_id=province_id)
     for campaign in session.execute(
         select(Campaign).where(Campaign.province_id == province_id)
     ).scalars():
         rebuild_reach(session, campaign=campaign)
+
+
+def rebuild_latest(conn: Connection, *, province_id: int) -> None:
+    """Recompute each of a province's visited persons' latest outcome from the raw outcomes."""
+    table = LatestOutcome.__table__
+    conn.execute(delete(table).where(table.c.province_id == province_id))
+    o = VisitOutcome
+    rank = func.row_number().over(
+        partition_by=o.person_id, order_by=(o.visited_at.desc(), o.id.desc())
+    )
+    ranked = (
+        select(
+            o.person_id,
+            o.province_id,
+            o.commune_id,
+            o.visited_at,
+            o.id,
+            o.outcome,
+            case((o.outcome.in_(sorted(FOLLOW_UP_OUTCOMES)), o.follow_up_on)),
+            rank.label("rank"),
+        )
+        .where(o.province_id == province_id)
+        .subquery()
+    )
+    columns = [
+        "person_id",
+        "province_id",
+        "commune_id",
+        "visited_at",
+        "outcome_id",
+        "outcome",
+        "follow_up_on",
+    ]
+    picked = [c for c in ranked.c if c.name != "rank"]
+    conn.execute(insert(table).from_select(columns, select(*picked).where(ranked.c.rank == 1)))
 
 
 def _rebuild_households(conn: Connection, tally, columns: list[str], province_id: int) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
-from ..models import GeoUnit, Household, Person, Target, User
+from ..models import GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
 from ..models.base import utcnow
 from ..models.codes import UnitKind
 from .audit import record_event
@@ -159,6 +159,9 @@ def merge_villages(
         .where(Household.village_id.in_(ids))
         .values(village_id=into.id, updated_at=utcnow())
     ).rowcount
+    # Past visits counted in a merged village count in the surviving one (the dashboard's rows).
+    for model in (Visit, VisitOutcome):
+        session.execute(update(model).where(model.village_id.in_(ids)).values(village_id=into.id))
     _merge_targets(session, into=into, ids=ids)
     for village in merged:
         session.delete(village)

@@ -11,14 +11,13 @@ from sqlmodel import Session, select
 
 from ..models import Household, Person, User, Visit, VisitOutcome
 from ..models.base import utcnow
-from ..models.codes import Channel, Outcome, RefusalReason
+from ..models.codes import FOLLOW_UP_OUTCOMES, Channel, Outcome, RefusalReason
 from .clock import VIETNAM
 from .periods import half_month_start, local_midnight
 from .scope import Scope, get_in_scope
 from .tallies import count_visit
 from .worklist import refresh_household
 
-FOLLOW_UP_OUTCOMES = frozenset({Outcome.PROMISED, Outcome.CONSIDERING})
 PAYMENT_OUTCOMES = frozenset({Outcome.ENROLLED_NEW, Outcome.RENEWED})
 MAX_NOTE = 2000
 
@@ -197,6 +196,7 @@ def record_visit(
         canvasser_id=canvasser.id,
         province_id=household.province_id,
         commune_id=household.commune_id,
+        village_id=household.village_id,
         visited_at=at,
         received_at=now,
         channel=data.channel,
@@ -215,6 +215,7 @@ def record_visit(
             person_id=o.person_id,
             province_id=household.province_id,
             commune_id=household.commune_id,
+            village_id=household.village_id,
             visited_at=at,
             outcome=o.outcome,
             follow_up_on=o.follow_up_on if o.outcome in FOLLOW_UP_OUTCOMES else None,

@@ -19,7 +19,7 @@ from datetime import date
 from sqlalchemy import bindparam, delete, func, or_, update
 from sqlmodel import Session, select
 
-from ..models import GeoUnit, Household, Person, PriorityRefresh, VisitOutcome
+from ..models import Campaign, GeoUnit, Household, Person, PriorityRefresh, VisitOutcome
 from .bulk import upsert
 from .clock import VIETNAM
 from .priority import (
@@ -30,6 +30,7 @@ from .priority import (
     ReasonLine,
     household_priority,
     person_priority,
+    weights_for,
 )
 from .scope import Scope, apply_scope
 from .text import fold
@@ -121,10 +122,26 @@ def _priorities(
     }
 
 
+def weights_in_force(session: Session, *, province_id: int) -> dict[str, int]:
+    """The priority weights of the province's active campaign (ending last), else the defaults."""
+    overrides = session.exec(
+        select(Campaign.priority_weights)
+        .where(Campaign.province_id == province_id, Campaign.is_active)
+        .order_by(Campaign.ends_on.desc())
+    ).first()
+    return weights_for(overrides or None)
+
+
 def refresh_commune(
     session: Session, *, commune_id: int, today: date, weights: Mapping[str, int] | None = None
 ) -> int:
-    """Recompute every household of a commune for `today`; returns how many were written."""
+    """Recompute every household of a commune for `today`; returns how many were written.
+
+    Without `weights`, those of the province's active campaign (`weights_in_force`).
+    """
+    if weights is None:
+        commune = session.get(GeoUnit, commune_id)
+        weights = weights_in_force(session, province_id=commune.province_id or commune.id)
     # Plain rows of just the columns the engine reads: building ORM objects for a whole commune
     # (tens of thousands) cost more than the scoring itself.
     persons = session.execute(
@@ -175,6 +192,9 @@ def refresh_household(
     session: Session, *, household_id: int, today: date, weights: Mapping[str, int] | None = None
 ) -> Priority:
     """Recompute one household (after a visit to it) within the caller's transaction."""
+    if weights is None:
+        province_id = session.get(Household, household_id).province_id
+        weights = weights_in_force(session, province_id=province_id)
     persons = session.exec(select(Person).where(Person.household_id == household_id)).all()
     outcomes = (
         session.exec(

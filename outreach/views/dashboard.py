@@ -6,8 +6,9 @@ from flask import Blueprint, abort, render_template, request
 from sqlmodel import select
 
 from ..db import get_session
-from ..models import Campaign, GeoUnit
+from ..models import Campaign, GeoUnit, User
 from ..models.codes import Role, UnitKind
+from ..services import cell_lists
 from ..services import dashboard as service
 from ..services.overview import active_campaign
 from ..services.scope import Scope
@@ -124,19 +125,6 @@ def list_page():
     if kind == "never_visited":
         total = service.count_never_visited(session, scope=scope)
         items = service.list_never_visited(session, scope=scope, offset=offset, limit=LIST_PAGE)
-    elif not service.overdue_counted(scope):
-        # Too many past promises to check across many communes: pick a commune first.
-        return render_template(
-            "dashboard/list.html",
-            kind=kind,
-            items=[],
-            total=0,
-            offset=0,
-            page_size=LIST_PAGE,
-            unit=session.get(GeoUnit, scope.unit_id),
-            unit_arg=request.args.get("unit") or None,
-            communes=service.communes_in(session, scope=scope),
-        )
     else:
         total = service.count_overdue(session, scope=scope, today=today)
         items = service.list_overdue(
@@ -152,4 +140,58 @@ def list_page():
         page_size=LIST_PAGE,
         unit=unit,
         unit_arg=request.args.get("unit") or None,
+    )
+
+
+def _cell(scope: Scope, campaign: Campaign) -> cell_lists.Cell:
+    """The cell asked for by ?metric=, ?village= and ?canvasser= (404 for anything outside)."""
+    metric = request.args.get("metric", "")
+    if metric not in cell_lists.METRICS:
+        abort(404)
+    village: int | str | None = None
+    raw_village = request.args.get("village", "")
+    if raw_village == cell_lists.OTHER_VILLAGE:
+        village = raw_village
+    elif raw_village:
+        found = (
+            cell_lists.village_in_scope(get_session(), scope=scope, village_id=int(raw_village))
+            if raw_village.isdigit()
+            else None
+        )
+        if found is None:
+            abort(404)
+        village = found.id
+    canvasser_id = _int_arg("canvasser")
+    if request.args.get("canvasser") and (
+        canvasser_id is None or get_session().get(User, canvasser_id) is None
+    ):
+        abort(404)
+    first, last = service.campaign_window(campaign, request_today())
+    return cell_lists.Cell(scope, first, last, metric, village, canvasser_id)
+
+
+@bp.get("/dashboard/cell")
+@roles_required(Role.LEADER, Role.ADMIN)
+def cell_page():
+    """The visits, households or outcomes behind one number of the dashboard (paged)."""
+    session = get_session()
+    scope = _scope_and_unit(allow_village=False)
+    campaign = _campaign(scope)
+    if campaign is None:
+        abort(404)
+    cell = _cell(scope, campaign)
+    offset = _int_arg("offset") or 0
+    return render_template(
+        "dashboard/cell.html",
+        cell=cell,
+        campaign=campaign,
+        unit=session.get(GeoUnit, scope.unit_id),
+        village=session.get(GeoUnit, cell.village) if isinstance(cell.village, int) else None,
+        canvasser=session.get(User, cell.canvasser_id) if cell.canvasser_id else None,
+        total=cell_lists.count_cell(session, cell=cell),
+        items=cell_lists.list_cell(session, cell=cell, offset=offset, limit=LIST_PAGE),
+        offset=offset,
+        page_size=LIST_PAGE,
+        unit_arg=request.args.get("unit") or None,
+        args={k: v for k, v in request.args.items() if k != "offset"},
     )

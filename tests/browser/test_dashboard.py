@@ -82,6 +82,17 @@ def test_commune_leader_finds_who_is_behind_on_the_phone(
         items = page.locator("#dash-list a")
         assert items.count() == min(shown, 50)
         page.go_back()
+        # So does a number in the table: the busiest canvasser's visits, one by one.
+        busiest = page.locator('#dash-table tbody tr a[data-metric="visits"]').first
+        count = _n(busiest.inner_text())
+        assert count > 0
+        busiest.tap()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Lượt thăm")
+        expect(page.locator("#cell-total")).to_have_text(f"{count} mục")
+        assert page.locator("#cell-list a").count() == min(count, 50)
+        no_horizontal_scroll()
+        check_a11y("the visits behind a number")
+        page.go_back()
         first = canvassers[0]
         page.get_by_role("link", name=first.full_name).tap()
         expect(page).to_have_url(re.compile(rf"/worklist\?canvasser={first.id}$"))

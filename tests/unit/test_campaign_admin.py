@@ -1,7 +1,8 @@
 """Campaigns as the admin edits them: validated dates and weights, reach recount, targets."""
 
 import json
-from datetime import UTC, date
+import uuid
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import func, select
@@ -202,3 +203,61 @@ def test_set_targets_all_or_nothing_and_province_sum(session):
     assert province_row.renewals == sum(t.renewals for t in rows if t.unit_id in commune_ids)
     entry = session.exec(select(AuditLog).where(AuditLog.action == "targets_updated")).one()
     assert communes[0].code in entry.detail and communes[1].code not in entry.detail
+
+
+def test_the_active_campaigns_weights_reorder_the_worklists(session):
+    """Raising a reason's weight above every other puts its households first, at once."""
+    from outreach.models import Household, Person
+    from outreach.services.scope import scope_for
+    from outreach.services.visits import OutcomeInput, VisitInput, record_visit
+    from outreach.services.worklist import worklist_for
+    from tests.conftest import DEMO_TODAY
+
+    canvasser = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    scope = scope_for(session, canvasser)
+
+    def top_reasons() -> list[str]:
+        rows = worklist_for(
+            session, scope=scope, canvasser_id=canvasser.id, today=DEMO_TODAY, limit=500
+        ).rows
+        return [row.household.priority_top for row in rows]
+
+    before = top_reasons()
+    boosted = before[-1]
+    assert boosted != before[0]
+    campaign = session.exec(select(Campaign).where(Campaign.is_active)).first()
+    campaigns.update_campaign(
+        session,
+        campaign_id=campaign.id,
+        province_id=campaign.province_id,
+        data=CampaignInput(
+            name=campaign.name,
+            starts_on=campaign.starts_on,
+            ends_on=campaign.ends_on,
+            is_active=True,
+            weights={boosted: 5000},
+        ),
+        by_user=_admin(session),
+    )
+    after = top_reasons()
+    n = after.count(boosted)
+    assert n and after[:n] == [boosted] * n and sorted(after) == sorted(before)
+    # A visit's rescoring of its household uses them too.
+    household = session.exec(
+        select(Household).where(
+            Household.assigned_canvasser_id == canvasser.id, Household.priority_top == boosted
+        )
+    ).first()
+    member = session.exec(select(Person).where(Person.household_id == household.id)).first()
+    record_visit(
+        session,
+        canvasser=canvasser,
+        scope=scope,
+        data=VisitInput(
+            str(uuid.uuid4()), household.id, "phone", (OutcomeInput(member.id, "not_home"),)
+        ),
+        today=DEMO_TODAY,
+        now=datetime(2026, 11, 22, 3, 0, tzinfo=UTC),
+    )
+    session.refresh(household)
+    assert household.priority_score >= 5000 + DEFAULT_WEIGHTS["recent_visit"]

@@ -114,12 +114,8 @@ def _recount(session, *, commune_ids: set[int] | None, campaign: Campaign, today
     ]
     groups = {
         "commune": lambda v: v.commune_id,
-        # A household now in a village of another commune (or none) counts on the "other" row.
-        "village": lambda v: (
-            households[v.household_id].village_id
-            if households[v.household_id].village_id in own_villages
-            else None
-        ),
+        # The village the visit was made in; one now in another commune (or none): "other" row.
+        "village": lambda v: v.village_id if v.village_id in own_villages else None,
         "canvasser": lambda v: v.canvasser_id,
     }
     out: dict = {"total": Counter(), "refusals": Counter()}
@@ -145,24 +141,19 @@ def _recount(session, *, commune_ids: set[int] | None, campaign: Campaign, today
     out["never_visited"] = sum(
         1 for h in households.values() if inside(h.commune_id) and h.last_visit_at is None
     )
-    latest: dict[int, list[VisitOutcome]] = defaultdict(list)
+    # Each person's latest outcome: by visit time, then by outcome id (the later record).
+    latest: dict[int, VisitOutcome] = {}
     for o in session.exec(select(VisitOutcome)).all():  # every outcome ever, not just the window
-        if not latest[o.person_id] or _aware(o.visited_at) > _aware(
-            latest[o.person_id][0].visited_at
-        ):
-            latest[o.person_id] = [o]
-        elif _aware(o.visited_at) == _aware(latest[o.person_id][0].visited_at):
-            latest[o.person_id].append(o)
+        known = latest.get(o.person_id)
+        if known is None or (_aware(o.visited_at), o.id) > (_aware(known.visited_at), known.id):
+            latest[o.person_id] = o
     out["overdue"] = sum(
         1
-        for person_id, last_ones in latest.items()
-        if any(
-            inside(o.commune_id)
-            and o.outcome in ("promised", "considering")
-            and o.follow_up_on is not None
-            and o.follow_up_on < today
-            for o in last_ones
-        )
+        for o in latest.values()
+        if inside(o.commune_id)
+        and o.outcome in ("promised", "considering")
+        and o.follow_up_on is not None
+        and o.follow_up_on < today
     )
     return out
 
@@ -187,12 +178,8 @@ def _assert_totals(board, expected: dict, session) -> None:
         r.value: expected["refusals"].get(r.value, 0) for r in RefusalReason
     }
     assert board.never_visited == expected["never_visited"]
-    if board.scope.commune_ids is not None and len(board.scope.commune_ids) == 1:
-        assert board.overdue == expected["overdue"]
-    else:  # counted commune by commune only (too many past promises to check at once)
-        assert board.overdue is None
-    # The count itself is right for any scope, however long it takes.
-    assert count_overdue(session, scope=board.scope, today=DEMO_TODAY) == (expected["overdue"])
+    assert board.overdue == expected["overdue"]
+    assert count_overdue(session, scope=board.scope, today=DEMO_TODAY) == expected["overdue"]
 
 
 def test_province_dashboard_matches_a_recount(session, visited):
@@ -358,8 +345,67 @@ def test_narrow_scope_stays_inside(session):
     assert narrowed.commune_ids == frozenset({other.id}) and unit.id == other.id
 
 
+def test_visits_keep_the_village_they_were_made_in(session, visited):
+    """Recorded visits carry their household's village; a household that moves later leaves its
+    past visits (and outcomes) in that village's row, and its new visits count where it is now."""
+    for visit in session.exec(select(Visit)).all():
+        assert visit.village_id == session.get(Household, visit.household_id).village_id
+    for outcome in session.exec(select(VisitOutcome)).all():
+        assert outcome.village_id == session.get(Visit, outcome.visit_id).village_id
+    leader = _user(session, "lanhdao.07210")
+    scope = scope_for(session, leader)
+    campaign = _campaign(session)
+    household = session.exec(
+        select(Household)
+        .where(Household.commune_id == scope.unit_id, Household.last_visit_at.is_not(None))
+        .order_by(Household.id)
+    ).first()
+    old_village = household.village_id
+
+    def village_rows():
+        board = dashboard_for(
+            session, scope=scope, campaign=campaign, today=DEMO_TODAY, group_by="village"
+        )
+        assert sum(r.visits for r in board.rows) == board.totals.visits
+        assert sum(r.new + r.renewals for r in board.rows) == board.totals.done
+        return {r.id: r.visits for r in board.rows}, board
+
+    before, _ = village_rows()
+    new_village = session.exec(
+        select(GeoUnit).where(GeoUnit.parent_id == scope.unit_id, GeoUnit.id != old_village)
+    ).first()
+    household.village_id = new_village.id
+    session.add(household)
+    session.commit()
+    assert village_rows()[0] == before  # history stays where the work was done
+    canvasser = _user(session, "canbo.07210.1")
+    member = session.exec(select(Person).where(Person.household_id == household.id)).first()
+    record_visit(
+        session,
+        canvasser=canvasser,
+        scope=scope_for(session, canvasser),
+        data=VisitInput(
+            str(uuid.uuid4()),
+            household.id,
+            "home",
+            (OutcomeInput(member.id, Outcome.NOT_HOME.value),),
+            visited_at=NOW,
+        ),
+        today=DEMO_TODAY,
+        now=NOW,
+        allow_out_of_scope=True,
+    )
+    after, board = village_rows()
+    assert after[new_village.id] == before.get(new_village.id, 0) + 1
+    assert after[old_village] == before[old_village]
+    expected = _recount(
+        session, commune_ids=set(scope.commune_ids), campaign=campaign, today=DEMO_TODAY
+    )
+    _assert_rows(board.rows, expected["village"])
+
+
 def test_village_rows_after_a_household_moved_to_another_commune(session, visited):
-    """Its past visits stay in the commune's figures, on the "other" row; totals still add up."""
+    """Its past visits stay in the commune's figures, in their village; totals still add up."""
     leader = _user(session, "lanhdao.07210")
     scope = scope_for(session, leader)
     campaign = _campaign(session)
@@ -368,6 +414,10 @@ def test_village_rows_after_a_household_moved_to_another_commune(session, visite
         .where(Household.commune_id == scope.unit_id, Household.last_visit_at.is_not(None))
         .order_by(Household.id)
     ).first()
+    old_village = visited_household.village_id
+    before = dashboard_for(
+        session, scope=scope, campaign=campaign, today=DEMO_TODAY, group_by="village"
+    )
     other = session.exec(
         select(GeoUnit).where(GeoUnit.kind == UnitKind.COMMUNE, GeoUnit.id != scope.unit_id)
     ).first()
@@ -382,6 +432,62 @@ def test_village_rows_after_a_household_moved_to_another_commune(session, visite
         session, commune_ids=set(scope.commune_ids), campaign=campaign, today=DEMO_TODAY
     )
     _assert_rows(board.rows, expected["village"])
-    assert None in expected["village"] and expected["village"][None]["visits"] > 0
+    row = next(r for r in board.rows if r.id == old_village)
+    assert row.visits == next(r for r in before.rows if r.id == old_village).visits > 0
     assert sum(r.visits for r in board.rows) == board.totals.visits
     assert sum(r.new + r.renewals for r in board.rows) == board.totals.done
+
+
+def test_village_rows_follow_a_merge(session, visited):
+    """Merging villages carries their visits over: the survivor's row adds up the merged ones."""
+    from outreach.services.villages import merge_villages
+
+    leader = _user(session, "lanhdao.07210")
+    scope = scope_for(session, leader)
+    campaign = _campaign(session)
+
+    def rows():
+        board = dashboard_for(
+            session, scope=scope, campaign=campaign, today=DEMO_TODAY, group_by="village"
+        )
+        return {r.id: (r.visits, r.new + r.renewals + r.promises) for r in board.rows}
+
+    canvasser = _user(session, "canbo.07210.1")
+    # Two households of the commune in two of its villages.
+    units = session.exec(
+        select(GeoUnit).where(GeoUnit.parent_id == scope.unit_id).order_by(GeoUnit.id)
+    ).all()[:2]
+    homes = session.exec(
+        select(Household).where(Household.commune_id == scope.unit_id).order_by(Household.id)
+    ).all()[:2]
+    for unit, household in zip(units, homes, strict=True):
+        household.village_id = unit.id
+        session.add(household)
+    session.commit()
+    villages = [(unit.id, household) for unit, household in zip(units, homes, strict=True)]
+    for _, household in villages:  # a promise in each of two villages
+        member = session.exec(select(Person).where(Person.household_id == household.id)).first()
+        record_visit(
+            session,
+            canvasser=canvasser,
+            scope=scope_for(session, canvasser),
+            data=VisitInput(
+                str(uuid.uuid4()),
+                household.id,
+                "home",
+                (OutcomeInput(member.id, Outcome.PROMISED.value, follow_up_on=DEMO_TODAY),),
+                visited_at=NOW,
+            ),
+            today=DEMO_TODAY,
+            now=NOW,
+            allow_out_of_scope=True,
+        )
+    before = rows()
+    (into, _), (merged, _) = villages
+    assert before[into][0] and before[merged][1]
+    merge_villages(
+        session, into_id=into, from_ids=[merged], province_id=scope.province_id, by_user=leader
+    )
+    after = rows()
+    assert merged not in after
+    assert after[into] == tuple(a + b for a, b in zip(before[into], before[merged], strict=True))

@@ -33,6 +33,7 @@ def test_canvassers_and_media_are_refused(login_as, username):
     client = login_as(username)
     assert client.get("/dashboard").status_code == 403
     assert client.get("/dashboard/list?kind=never_visited").status_code == 403
+    assert client.get("/dashboard/cell?metric=visits").status_code == 403
 
 
 def test_anonymous_is_sent_to_login(client):
@@ -93,7 +94,8 @@ def test_group_leader_cannot_open_a_commune_outside_the_group(login_as, session)
 def _column(html: str, index: int) -> list[str]:
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     rows = re.findall(r"<tr[^>]*data-row[^>]*>(.*?)</tr>", body, re.S)
-    return [re.findall(r"<td[^>]*>([^<]*)", row)[index] for row in rows]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[index] for row in rows]
+    return [re.sub(r"<[^>]+>", "", cell) for cell in cells]  # a number may be a link
 
 
 def _n(text: str) -> int:
@@ -147,11 +149,6 @@ def test_list_pages_show_the_counted_rows_in_scope(login_as, session, username):
     households = session.exec(select(Household).where(Household.id.in_(ids or {0}))).all()
     assert all(scope.covers_commune(h.commune_id) and h.last_visit_at is None for h in households)
     listing = client.get("/dashboard/list?kind=overdue").get_data(as_text=True)
-    if username != "lanhdao.07210":
-        # Many communes: overdue follow-ups are shown commune by commune.
-        assert 'id="stat-overdue"' in html and "Theo xã" in html
-        assert 'id="pick-commune"' in listing and 'href="/households/' not in listing
-        return
     assert overdue > 0
     assert re.search(rf'id="stat-overdue"[^>]*><span class="stat-value">{overdue}</span>', html)
     assert listing.count('href="/households/') == min(overdue, 50)
@@ -218,3 +215,46 @@ def test_admin_sees_the_province_and_a_village_is_no_dashboard(login_as, session
     assert client.get(f"/dashboard?unit={village.id}").status_code == 404
     # …but its never-visited households are a list like any other.
     assert client.get(f"/dashboard/list?kind=never_visited&unit={village.id}").status_code == 200
+
+
+def test_every_number_in_the_table_opens_its_list(login_as, session):
+    """Follow each linked number of a commune's village table: the list says the same count."""
+    _promise_made_a_week_ago(session)
+    client = login_as("lanhdao.07210")
+    for by in ("village", "canvasser"):
+        html = client.get(f"/dashboard?by={by}").get_data(as_text=True)
+        links = re.findall(
+            r'<a href="(/dashboard/cell\?[^"]+)" data-metric="(\w+)">([\d.]+)</a>', html
+        )
+        assert links, by
+        for href, metric, shown in links:
+            page = client.get(href.replace("&amp;", "&"))
+            assert page.status_code == 200, href
+            text = page.get_data(as_text=True)
+            total = re.search(r'id="cell-total">([\d.]+) mục', text).group(1)
+            assert total == shown, (href, metric)
+            if metric != "households":
+                assert text.count('href="/households/') == min(int(shown.replace(".", "")), 50)
+    html = client.get("/dashboard").get_data(as_text=True)
+    for stat in ("stat-visits", "stat-households"):
+        href, shown = re.search(
+            rf'id="{stat}" href="([^"]+)"><span class="stat-value">([\d.]+)<', html
+        ).groups()
+        text = client.get(href.replace("&amp;", "&")).get_data(as_text=True)
+        assert re.search(r'id="cell-total">([\d.]+) mục', text).group(1) == shown
+
+
+def test_cell_lists_stay_inside_the_scope(login_as, session):
+    client = login_as("lanhdao.07210")
+    other = _other_commune(session)
+    foreign_village = session.exec(select(GeoUnit).where(GeoUnit.parent_id == other.id)).first()
+    assert client.get("/dashboard/cell?metric=visits").status_code == 200
+    assert client.get("/dashboard/cell?metric=visits&village=other").status_code == 200
+    assert client.get(f"/dashboard/cell?metric=visits&unit={other.id}").status_code == 404
+    assert (
+        client.get(f"/dashboard/cell?metric=visits&village={foreign_village.id}").status_code == 404
+    )
+    assert client.get("/dashboard/cell?metric=salaries").status_code == 404
+    assert client.get("/dashboard/cell?metric=visits&village=abc").status_code == 404
+    assert client.get("/dashboard/cell?metric=visits&canvasser=999999").status_code == 404
+    assert client.get("/dashboard/cell?metric=visits&canvasser=x").status_code == 404
