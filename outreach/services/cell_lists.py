@@ -9,14 +9,15 @@ that linked to it; a test checks every cell of a commune's dashboard that way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import distinct, func, or_
 from sqlmodel import Session, select
 
-from ..models import GeoUnit, Household, Person, User, Visit, VisitOutcome
+from ..models import CampaignReach, GeoUnit, Household, Person, User, Visit, VisitOutcome
 from ..models.codes import Outcome, UnitKind
 from .dashboard import in_window, within_scope
+from .periods import local_midnight
 from .scope import Scope
 
 # Metric → the outcome it counts (None: visits or households, counted from the visits).
@@ -35,11 +36,18 @@ class Cell:
     """Which number: a metric over [first, last] in a scope, maybe of one village or canvasser."""
 
     scope: Scope
+    campaign_id: int
     first: date
     last: date
     metric: str
     village: int | str | None = None  # a village id, OTHER_VILLAGE, or None for every village
     canvasser_id: int | None = None
+
+    @property
+    def from_reach(self) -> bool:
+        """Households reached by communes (no village or canvasser): as the figure, from
+        `campaign_reach`; grouping a province's visits by household took seconds."""
+        return self.metric == "households" and self.village is None and self.canvasser_id is None
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,7 @@ class Entry:
     canvasser: str
     person: str = ""
     outcome: str = ""
-    visits: int = 1  # for the households list: the household's visits in the window
+    visits: int | None = 1  # households list: visits in the window (None: first visit only)
 
 
 def _village_condition(session: Session, model: type, cell: Cell) -> list:
@@ -98,9 +106,21 @@ def _outcome_conditions(session: Session, cell: Cell) -> list:
     return conditions
 
 
+def _reach_conditions(cell: Cell) -> list:
+    conditions = [
+        CampaignReach.campaign_id == cell.campaign_id,
+        CampaignReach.first_visit_at < local_midnight(cell.last + timedelta(days=1)),
+    ]
+    if cell.scope.commune_ids is not None:
+        conditions.append(CampaignReach.commune_id.in_(sorted(cell.scope.commune_ids)))
+    return conditions
+
+
 def count_cell(session: Session, *, cell: Cell) -> int:
     """How many visits, households or outcomes the cell counts."""
-    if cell.metric == "households":
+    if cell.from_reach:
+        stmt = select(func.count()).select_from(CampaignReach).where(*_reach_conditions(cell))
+    elif cell.metric == "households":
         stmt = select(func.count(distinct(Visit.household_id))).where(
             *_visit_conditions(session, cell)
         )
@@ -118,6 +138,19 @@ def count_cell(session: Session, *, cell: Cell) -> int:
 def list_cell(session: Session, *, cell: Cell, offset: int, limit: int) -> list[Entry]:
     """A page of what the cell counts, newest first."""
     canvasser = User.full_name.label("canvasser")
+    if cell.from_reach:
+        rows = session.execute(
+            select(CampaignReach.household_id, CampaignReach.first_visit_at)
+            .where(*_reach_conditions(cell))
+            .order_by(CampaignReach.first_visit_at.desc(), CampaignReach.household_id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        homes = _households(session, [hid for hid, _ in rows])
+        return [
+            Entry(at, hid, homes[hid].head_name or "", homes[hid].address, "", visits=None)
+            for hid, at in rows
+        ]
     if cell.metric == "households":
         latest = func.max(Visit.visited_at).label("latest")
         rows = session.execute(
@@ -128,12 +161,7 @@ def list_cell(session: Session, *, cell: Cell, offset: int, limit: int) -> list[
             .offset(offset)
             .limit(limit)
         ).all()
-        homes = {
-            h.id: h
-            for h in session.exec(
-                select(Household).where(Household.id.in_([r[0] for r in rows] or [0]))
-            )
-        }
+        homes = _households(session, [r[0] for r in rows])
         return [
             Entry(at, hid, homes[hid].head_name or "", homes[hid].address, "", visits=int(n))
             for hid, at, n in rows
@@ -172,6 +200,10 @@ def list_cell(session: Session, *, cell: Cell, offset: int, limit: int) -> list[
         Entry(at, hid, name or "", address, who, person, outcome)
         for at, hid, name, address, who, person, outcome in rows
     ]
+
+
+def _households(session: Session, ids: list[int]) -> dict[int, Household]:
+    return {h.id: h for h in session.exec(select(Household).where(Household.id.in_(ids or [0])))}
 
 
 def village_in_scope(session: Session, *, scope: Scope, village_id: int) -> GeoUnit | None:

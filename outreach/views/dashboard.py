@@ -167,7 +167,7 @@ def _cell(scope: Scope, campaign: Campaign) -> cell_lists.Cell:
     ):
         abort(404)
     first, last = service.campaign_window(campaign, request_today())
-    return cell_lists.Cell(scope, first, last, metric, village, canvasser_id)
+    return cell_lists.Cell(scope, campaign.id, first, last, metric, village, canvasser_id)
 
 
 @bp.get("/dashboard/cell")

@@ -28,14 +28,14 @@ def _campaign(session) -> Campaign:
     return session.exec(select(Campaign).order_by(Campaign.id)).first()
 
 
-def _cell_of(row, scope, window, metric: str) -> Cell:
+def _cell_of(row, scope, campaign_id: int, window, metric: str) -> Cell:
     first, last = window
     if row.kind == "village":
         village = row.id if row.id is not None else OTHER_VILLAGE
-        return Cell(scope, first, last, metric, village=village)
+        return Cell(scope, campaign_id, first, last, metric, village=village)
     if row.kind == "canvasser":
-        return Cell(scope, first, last, metric, canvasser_id=row.id)
-    return Cell(scope, first, last, metric)
+        return Cell(scope, campaign_id, first, last, metric, canvasser_id=row.id)
+    return Cell(scope, campaign_id, first, last, metric)
 
 
 @pytest.mark.parametrize("group_by", ["village", "canvasser"])
@@ -49,7 +49,7 @@ def test_each_cell_of_a_commune_dashboard_lists_exactly_its_number(session, visi
     checked = 0
     for row in board.rows:
         for metric in METRICS:
-            cell = _cell_of(row, scope, window, metric)
+            cell = _cell_of(row, scope, campaign.id, window, metric)
             number = getattr(row, metric)
             assert count_cell(session, cell=cell) == number, (row.name, metric)
             entries = list_cell(session, cell=cell, offset=0, limit=1000)
@@ -57,7 +57,7 @@ def test_each_cell_of_a_commune_dashboard_lists_exactly_its_number(session, visi
             checked += number > 0
     assert checked >= 5  # the fixture's visits fill several cells
     for metric in METRICS:  # the totals too (the stats and bars above the table)
-        cell = Cell(scope, *window, metric)
+        cell = Cell(scope, campaign.id, *window, metric)
         assert count_cell(session, cell=cell) == getattr(board.totals, metric)
 
 
@@ -74,19 +74,24 @@ def test_commune_rows_of_the_province_match_their_lists(session, visited):  # no
     for row in busy:
         commune_scope, _ = narrow_scope(session, scope=province, unit_id=row.id)
         for metric in METRICS:
-            assert count_cell(session, cell=Cell(commune_scope, *window, metric)) == getattr(
-                row, metric
-            ), (row.name, metric)
+            assert count_cell(
+                session, cell=Cell(commune_scope, campaign.id, *window, metric)
+            ) == getattr(row, metric), (row.name, metric)
 
 
 def test_lists_page_newest_first_and_carry_what_was_met(session, visited):  # noqa: F811
     scope = _scope(session, "lanhdao.07210")
-    window = campaign_window(_campaign(session), DEMO_TODAY)
-    visits = list_cell(session, cell=Cell(scope, *window, "visits"), offset=0, limit=1000)
+    campaign = _campaign(session)
+    window = campaign_window(campaign, DEMO_TODAY)
+    visits = list_cell(
+        session, cell=Cell(scope, campaign.id, *window, "visits"), offset=0, limit=1000
+    )
     assert [e.visited_at for e in visits] == sorted((e.visited_at for e in visits), reverse=True)
-    page = list_cell(session, cell=Cell(scope, *window, "visits"), offset=2, limit=3)
+    page = list_cell(session, cell=Cell(scope, campaign.id, *window, "visits"), offset=2, limit=3)
     assert page == visits[2:5]
-    promises = list_cell(session, cell=Cell(scope, *window, "promises"), offset=0, limit=1000)
+    promises = list_cell(
+        session, cell=Cell(scope, campaign.id, *window, "promises"), offset=0, limit=1000
+    )
     assert promises and all(e.person and e.outcome == "promised" for e in promises)
 
 
@@ -134,5 +139,5 @@ def test_the_other_village_row_after_a_village_moved_away(session, visited):  # 
     assert other.visits >= busiest.visits
     window = campaign_window(campaign, DEMO_TODAY)
     for metric in METRICS:
-        cell = Cell(scope, *window, metric, village=OTHER_VILLAGE)
+        cell = Cell(scope, campaign.id, *window, metric, village=OTHER_VILLAGE)
         assert count_cell(session, cell=cell) == getattr(other, metric), metric
