@@ -27,7 +27,9 @@ def create_app(config: dict | None = None) -> Flask:
     init_compression(app)
 
     from .views import register_blueprints
+    from .views.guards import IdConverter
 
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     register_blueprints(app)
 
     from .cli import register_commands

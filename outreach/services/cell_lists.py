@@ -18,7 +18,7 @@ from ..models import CampaignReach, GeoUnit, Household, Person, User, Visit, Vis
 from ..models.codes import Outcome, UnitKind
 from .dashboard import in_window, within_scope
 from .periods import local_midnight
-from .scope import Scope
+from .scope import Scope, unit_in_scope
 
 # Metric → the outcome it counts (None: visits or households, counted from the visits).
 METRICS: dict[str, str | None] = {
@@ -209,8 +209,20 @@ def _households(session: Session, ids: list[int]) -> dict[int, Household]:
 def village_in_scope(session: Session, *, scope: Scope, village_id: int) -> GeoUnit | None:
     """The village if it lies in one of the scope's communes, else None."""
     village = session.get(GeoUnit, village_id)
-    if village is None or village.kind != UnitKind.VILLAGE or village.parent_id is None:
+    if village is None or village.kind != UnitKind.VILLAGE:
         return None
-    if village.province_id != scope.province_id:
+    return village if unit_in_scope(session, scope=scope, unit_id=village.id) else None
+
+
+def canvasser_in_scope(session: Session, *, scope: Scope, user_id: int) -> User | None:
+    """A user whose visits the scope's leader may list: one working in the scope, or one who
+    made visits in it (their row is on the dashboard); else None."""
+    user = session.get(User, user_id)
+    if user is None:
         return None
-    return village if scope.covers_commune(village.parent_id) else None
+    if unit_in_scope(session, scope=scope, unit_id=user.scope_unit_id):
+        return user
+    visited = session.execute(
+        select(Visit.id).where(Visit.canvasser_id == user.id, *within_scope(Visit, scope)).limit(1)
+    ).first()
+    return user if visited is not None else None

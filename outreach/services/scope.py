@@ -43,6 +43,21 @@ class Scope:
         return self.commune_ids is None or commune_id in self.commune_ids
 
 
+def unit_in_scope(session: Session, *, scope: Scope, unit_id: int | None) -> bool:
+    """True when a commune or village lies inside the scope: its province, then its commune.
+
+    `Scope.covers_commune` alone says yes to any commune for a province-wide scope, including a
+    commune of another province.
+    """
+    unit = session.get(GeoUnit, unit_id) if unit_id else None
+    if unit is None or (unit.province_id or unit.id) != scope.province_id:
+        return False
+    if unit.kind == UnitKind.PROVINCE:
+        return scope.commune_ids is None
+    commune_id = unit.parent_id if unit.kind == UnitKind.VILLAGE else unit.id
+    return commune_id is not None and scope.covers_commune(commune_id)
+
+
 def communes_under(session: Session, unit: GeoUnit) -> frozenset[int] | None:
     """Commune ids under a unit; None for a whole province."""
     if unit.kind == UnitKind.PROVINCE:

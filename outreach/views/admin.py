@@ -25,7 +25,7 @@ from ..services import accounts, campaigns, villages
 from ..services.accounts import AccountError
 from ..services.campaigns import CampaignError, CampaignInput
 from ..services.villages import VillageError
-from .guards import current_scope, render_page_or_fragment, roles_required
+from .guards import current_scope, parse_id, render_page_or_fragment, roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -47,10 +47,7 @@ def _no_store(html: str):
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
+    return parse_id(value)
 
 
 def _units() -> dict[str, list[GeoUnit]]:

@@ -12,7 +12,7 @@ from ..services import cell_lists
 from ..services import dashboard as service
 from ..services.overview import active_campaign
 from ..services.scope import Scope
-from .guards import current_scope, render_page_or_fragment, roles_required
+from .guards import current_scope, parse_id, render_page_or_fragment, roles_required
 from .guards import today as request_today
 
 bp = Blueprint("dashboard", __name__)
@@ -22,8 +22,7 @@ CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 320, 160, 24
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return parse_id(request.args.get(name))
 
 
 def _scope_and_unit(*, allow_village: bool) -> Scope:
@@ -32,9 +31,9 @@ def _scope_and_unit(*, allow_village: bool) -> Scope:
     raw = request.args.get("unit", "")
     if not raw:
         return scope
-    if not raw.isdigit():
+    if parse_id(raw) is None:
         abort(404)
-    narrowed = service.narrow_scope(get_session(), scope=scope, unit_id=int(raw))
+    narrowed = service.narrow_scope(get_session(), scope=scope, unit_id=parse_id(raw))
     if narrowed is None or (narrowed[1].kind == UnitKind.VILLAGE and not allow_village):
         abort(404)
     return narrowed[0]
@@ -154,8 +153,10 @@ def _cell(scope: Scope, campaign: Campaign) -> cell_lists.Cell:
         village = raw_village
     elif raw_village:
         found = (
-            cell_lists.village_in_scope(get_session(), scope=scope, village_id=int(raw_village))
-            if raw_village.isdigit()
+            cell_lists.village_in_scope(
+                get_session(), scope=scope, village_id=parse_id(raw_village)
+            )
+            if parse_id(raw_village) is not None
             else None
         )
         if found is None:
@@ -163,7 +164,8 @@ def _cell(scope: Scope, campaign: Campaign) -> cell_lists.Cell:
         village = found.id
     canvasser_id = _int_arg("canvasser")
     if request.args.get("canvasser") and (
-        canvasser_id is None or get_session().get(User, canvasser_id) is None
+        canvasser_id is None
+        or cell_lists.canvasser_in_scope(get_session(), scope=scope, user_id=canvasser_id) is None
     ):
         abort(404)
     first, last = service.campaign_window(campaign, request_today())

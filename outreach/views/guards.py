@@ -7,11 +7,30 @@ from functools import wraps
 
 from flask import abort, current_app, g, render_template, request
 from flask_login import current_user, login_required
+from werkzeug.routing import IntegerConverter
 
 from ..db import get_session
 from ..services.audit import record_event
 from ..services.clock import today_local
 from ..services.scope import Scope, scope_for
+
+# Ids are INTEGER columns on both databases: anything larger names no row (and must not reach
+# the database, where it overflows into a 500).
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value: str | None) -> int | None:
+    """A row id from a form or query string: digits up to MAX_ID, else None."""
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID else None
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in a route is a row id: above MAX_ID the route does not match (a 404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def roles_required(*roles: str):

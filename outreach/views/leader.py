@@ -19,7 +19,7 @@ from ..services.followthrough import GRACE_DAYS, followthrough
 from ..services.overview import active_campaign
 from ..services.periods import half_month_start, local_midnight
 from ..services.scope import Scope
-from .guards import current_scope, render_page_or_fragment, roles_required
+from .guards import current_scope, parse_id, render_page_or_fragment, roles_required
 from .guards import today as request_today
 
 bp = Blueprint("leader", __name__, url_prefix="/leader")
@@ -31,13 +31,11 @@ REVIEW_LIMIT = 300
 
 
 def _form_int(name: str) -> int | None:
-    value = request.form.get(name, "").strip()
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return parse_id(request.form.get(name))
 
 
 def _arg_int(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return parse_id(request.args.get(name))
 
 
 def _back_to_assign(village_id: int | None = None):

@@ -22,7 +22,7 @@ from ..services.rankings import (
     ranking_level,
     rankings_workbook,
 )
-from .guards import audit, current_scope, render_page_or_fragment, roles_required
+from .guards import audit, current_scope, parse_id, render_page_or_fragment, roles_required
 from .guards import today as request_today
 
 bp = Blueprint("rankings", __name__)
@@ -90,9 +90,9 @@ def _request_ranking() -> dict:
         level = "commune"
         context["error"] = _("Cấp xếp hạng không hợp lệ: chọn xã, phường hoặc thôn, tổ dân phố.")
     raw_commune = request.args.get("commune", "").strip()
-    if raw_commune and not (raw_commune.isdigit() and int(raw_commune) < 2**31):
+    commune_id = parse_id(raw_commune)
+    if raw_commune and commune_id is None:
         abort(404)  # ids are INTEGER: anything else names no commune
-    commune_id = int(raw_commune) if raw_commune else None
     communes = []
     if scope.unit_kind != UnitKind.COMMUNE:
         stmt = select(GeoUnit).where(

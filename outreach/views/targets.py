@@ -19,18 +19,15 @@ from ..services.targets import (
     set_target,
     targets_for,
 )
-from .guards import audit, current_scope, roles_required
+from .guards import audit, current_scope, parse_id, roles_required
 
 bp = Blueprint("targets", __name__)
 
 MAX_UPLOAD = 5 * 1024 * 1024  # a targets sheet is a few hundred rows
-MAX_ID = 2**31 - 1  # ids are INTEGER: a larger one would be a database error, not a 404
 
 
 def _id(value: str | None) -> int | None:
-    """A row id from the request: None unless it is a plausible one."""
-    text = (value or "").strip()
-    return int(text) if text.isdigit() and int(text) <= MAX_ID else None
+    return parse_id(value)
 
 
 def _campaign(wanted: str | None) -> Campaign:

@@ -10,9 +10,10 @@ from ..db import get_session
 from ..models import GeoUnit, User
 from ..models.codes import Role
 from ..services.review import returned_visits_for
+from ..services.scope import unit_in_scope
 from ..services.visits import canvasser_tallies
 from ..services.worklist import worklist_for
-from .guards import current_scope, render_page_or_fragment, roles_required
+from .guards import current_scope, parse_id, render_page_or_fragment, roles_required
 from .guards import today as request_today
 
 bp = Blueprint("worklist", __name__)
@@ -20,8 +21,7 @@ PAGE = 30
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return parse_id(request.args.get(name))
 
 
 def _canvasser_in_scope(canvasser_id: int | None) -> User:
@@ -36,7 +36,7 @@ def _canvasser_in_scope(canvasser_id: int | None) -> User:
     if (
         canvasser is None
         or canvasser.role != Role.CANVASSER
-        or not scope.covers_commune(canvasser.scope_unit_id)
+        or not unit_in_scope(session, scope=scope, unit_id=canvasser.scope_unit_id)
     ):
         abort(404)
     return canvasser
