@@ -52,7 +52,7 @@ def db_upgrade(revision: str):
     help="Mã đơn vị phạm vi: mã tỉnh (24), mã xã (07210) hoặc mã nhóm",
 )
 @click.option("--organization", default="", help="Đơn vị công tác")
-@click.password_option("--password", help="Mật khẩu (ít nhất 8 ký tự)")
+@click.password_option("--password", help="Mật khẩu (ít nhất 10 ký tự)")
 @with_appcontext
 def create_user_command(username, full_name, role, scope_code, organization, password):
     """Create a user with a role and a scope in the geography tree."""

@@ -58,6 +58,14 @@ def from_environment() -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "LOGIN_MAX_FAILURES": int(os.environ.get("OUTREACH_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("OUTREACH_LOGIN_LOCK_MINUTES", "15")),
+        # Failed logins per client address (Flask-Limiter syntax, ";" between limits), on top of
+        # the per-name lock above: one address guessing many names is stopped too.
+        "LOGIN_RATE": os.environ.get("OUTREACH_LOGIN_RATE", "10/minute;50/hour"),
+        "RATELIMIT_ENABLED": _bool("OUTREACH_RATELIMIT_ENABLED", True),
+        # memory:// counts in each gunicorn worker separately (so N workers allow N times the
+        # rate); give redis://host:6379 or memcached:// to share the counts between workers.
+        "RATELIMIT_STORAGE_URI": os.environ.get("OUTREACH_RATELIMIT_STORAGE", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
         "PROVINCE_CODE": os.environ.get("OUTREACH_PROVINCE_CODE", "24"),
         # A fixed "today" (YYYY-MM-DD) for training sessions and tests; empty means the real date.
         "OUTREACH_TODAY": os.environ.get("OUTREACH_TODAY", ""),

@@ -7,6 +7,8 @@ from datetime import date, datetime
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
@@ -18,6 +20,9 @@ from .services.clock import VIETNAM
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Per client address; limits are set on the routes that need them (the login form), none by
+# default. Storage comes from RATELIMIT_STORAGE_URI: memory:// counts per gunicorn worker.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 # No inline script or style anywhere: everything comes from /static.
 CONTENT_SECURITY_POLICY = (
@@ -81,6 +86,7 @@ def init_extensions(app: Flask) -> None:
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
 
     app.jinja_env.filters["number"] = lambda v: formatting.format_number(v, _locale_code())
     app.jinja_env.filters["ratio"] = lambda v: formatting.format_ratio(v, _locale_code())

@@ -111,7 +111,15 @@ def db_url(databases) -> str:
 
 @pytest.fixture
 def app(db_url, tmp_path):
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "test-secret"})
+    app = create_app(
+        {
+            "DATABASE_URL": db_url,
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            # The suite logs in hundreds of times from one address; tests of the throttle enable it.
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     yield app
     app.extensions["engine"].dispose()
 

@@ -16,6 +16,10 @@ class AuditLog(SQLModel, table=True):
         Index("ix_audit_at", "at"),
         Index("ix_audit_user_at", "user_id", "at"),
         Index("ix_audit_action_at", "action", "at"),
+        # The admins' filters (and the failed-login count per name) on a log of millions of rows.
+        Index("ix_audit_username_at", "username", "at"),
+        Index("ix_audit_object_at", "object_type", "object_id", "at"),
+        Index("ix_audit_ip_at", "ip", "at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -16,7 +16,44 @@ from ..models.base import utcnow
 from ..models.codes import Role, UnitKind
 from .audit import record_event
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+# The passwords tried first by anyone guessing (lower case; compared without regard to case).
+COMMON_PASSWORDS = frozenset(
+    {
+        "12345678",
+        "123456789",
+        "1234567890",
+        "0123456789",
+        "11111111",
+        "88888888",
+        "password",
+        "password1",
+        "password123",
+        "passw0rd",
+        "qwerty123",
+        "qwertyuiop",
+        "abc123456",
+        "abcd1234",
+        "abc@1234",
+        "abc@12345",
+        "admin123",
+        "admin@123",
+        "admin@1234",
+        "matkhau",
+        "matkhau1",
+        "matkhau123",
+        "matkhau@123",
+        "matkhau1234",
+        "bhxh123456",
+        "bhxh@12345",
+        "vietnam123",
+        "vietnam@123",
+        "iloveyou",
+        "123456aa@",
+        "123456a@",
+    }
+)
 # Checked against when the username is unknown, so both paths cost one scrypt verification.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -38,6 +75,26 @@ class LoginResult:
 
 class AccountError(ValueError):
     """A user could not be created; the message is Vietnamese and shown as is."""
+
+
+def password_problem(password: str | None, *, username: str = "") -> str | None:
+    """Why a password is refused (a Vietnamese sentence), or None when it follows the rules.
+
+    At least 10 characters, not only digits (a birthday or a phone number), not the user name
+    and not one of the passwords everybody tries first.
+    """
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"Mật khẩu tối đa {MAX_PASSWORD_LENGTH} ký tự."
+    if password.isdigit():
+        return "Mật khẩu không được chỉ gồm chữ số (như ngày sinh hay số điện thoại)."
+    if username and password.strip().lower() == username.strip().lower():
+        return "Mật khẩu không được trùng với tên đăng nhập."
+    if password.strip().lower() in COMMON_PASSWORDS:
+        return "Mật khẩu này quá phổ biến, dễ bị đoán. Hãy chọn mật khẩu khác."
+    return None
 
 
 def hash_password(password: str) -> str:
@@ -69,8 +126,8 @@ def create_user(
     if session.exec(select(User).where(User.username == username)).first():
         raise AccountError(f"Tên đăng nhập “{username}” đã có người dùng.")
     if password_hash is None:
-        if password is None or len(password) < MIN_PASSWORD_LENGTH:
-            raise AccountError(f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+        if problem := password_problem(password, username=username):
+            raise AccountError(problem)
         password_hash = hash_password(password)
     user = User(
         username=username,
@@ -330,6 +387,9 @@ def reset_password(session: Session, *, user_id: int, by_user: User) -> str:
     """Give a user a new temporary password (returned once) that must be changed at next login."""
     user = _managed_user(session, user_id=user_id, by_user=by_user)
     temporary = generate_temporary_password()
+    # Generated passwords follow the rules by construction; checked so a change to either shows.
+    if problem := password_problem(temporary, username=user.username):
+        raise AccountError(problem)
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
     user.failed_logins = 0
@@ -344,10 +404,8 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
     """Change one's own password after checking the current one; ends a forced change."""
     if not check_password_hash(user.password_hash, current or ""):
         raise AccountError("Mật khẩu hiện tại không đúng.")
-    if new is None or len(new) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Mật khẩu mới cần ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
-    if len(new) > 200:
-        raise AccountError("Mật khẩu mới tối đa 200 ký tự.")
+    if problem := password_problem(new, username=user.username):
+        raise AccountError(problem)
     if new == current:
         raise AccountError("Mật khẩu mới phải khác mật khẩu hiện tại.")
     user.password_hash = hash_password(new)

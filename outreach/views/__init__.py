@@ -9,6 +9,7 @@ def register_blueprints(app: Flask) -> None:
         account,
         admin,
         api,
+        audit,
         auth,
         calculator,
         dashboard,
@@ -36,4 +37,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pwa.bp)
     app.register_blueprint(rankings.bp)
     app.register_blueprint(targets.bp)
+    app.register_blueprint(audit.bp)
     errors.register(app)

@@ -12,6 +12,7 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..db import get_session
+from ..extensions import limiter
 from ..services.accounts import LoginError, authenticate
 from .guards import audit
 
@@ -36,7 +37,16 @@ def _safe_next(target: str | None) -> str:
     return url_for("home.index")
 
 
+def _login_rate() -> str:
+    return current_app.config["LOGIN_RATE"]
+
+
 @bp.route("/login", methods=["GET", "POST"])
+# Per client address; only answers other than a successful login's redirect count, so an office
+# whose canvassers share one address can still all log in at 7 a.m.
+@limiter.limit(
+    _login_rate, methods=["POST"], deduct_when=lambda response: response.status_code != 302
+)
 def login():
     """Show the login form and check it."""
     if current_user.is_authenticated:

@@ -141,6 +141,8 @@ def _headers(batch: ImportBatch) -> list[str]:
 def mapping(batch_id: int):
     """Remember which column holds which field, for this office, then check the file again."""
     batch = _batch(batch_id)
+    if batch.status != BatchStatus.MAPPING:
+        return _refused(batch, _("Tệp này không còn chờ chọn cột (đã kiểm tra hoặc đã nhập)."))
     choices = {
         request.form.get(f"header_{i}", ""): request.form.get(f"field_{i}", "")
         for i in range(50)
@@ -150,6 +152,7 @@ def mapping(batch_id: int):
     if not choices or not set(choices.values()) <= allowed:
         return _refused(batch, _("Hãy chọn cột cho từng thông tin còn thiếu."))
     batches.save_mapping(get_session(), office=batch.office, kind=batch.kind, choices=choices)
+    audit("import.check", object_type="import_batch", object_id=batch.id)
     _start(batches.check_batch, batch)
     return redirect(url_for(".show", batch_id=batch.id))
 
@@ -178,7 +181,8 @@ def retry(batch_id: int):
     """Check a failed batch's file again from the start."""
     batch = _batch(batch_id)
     if batch.status != BatchStatus.FAILED:
-        abort(409)
+        return _refused(batch, _("Chỉ kiểm tra lại được một tệp đã thất bại."))
+    audit("import.check", object_type="import_batch", object_id=batch.id)
     _start(batches.check_batch, batch)
     return redirect(url_for(".show", batch_id=batch.id))
 

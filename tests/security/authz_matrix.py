@@ -572,12 +572,7 @@ MATRIX: tuple[Entry, ...] = (
         {ADMIN: 303},
         out=404,
         form=lambda o: {"header_0": "Họ tên", "field_0": "full_name"},
-        writes=True,  # it should not (see xfail), but when it does it must not touch the others
         tables=IMPORT_TABLES,
-        xfail={
-            (ADMIN, "in"): "imports.mapping never checks batch.status == MAPPING: a valid "
-            "mapping posted for a batch already imported (done) starts a new check of it (302)"
-        },
     ),
     Entry(
         "imports.commit",
@@ -592,7 +587,7 @@ MATRIX: tuple[Entry, ...] = (
         "imports.retry",
         "POST",
         lambda o: f"/imports/{o.batch}/retry",
-        {ADMIN: 409},  # only a failed batch can be checked again
+        {ADMIN: 303},  # only a failed batch can be checked again: refused, with the reason
         out=404,
         form=lambda o: {},
         tables=IMPORT_TABLES,

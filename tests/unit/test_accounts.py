@@ -30,7 +30,7 @@ def test_create_user_hashes_the_password(session):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"password": "ngan"}, "ít nhất 8 ký tự"),
+        ({"password": "ngan"}, "ít nhất 10 ký tự"),
         ({"role": "boss"}, "Vai trò không hợp lệ"),
         ({"username": "admin"}, "đã có người dùng"),
         ({"username": "có dấu cách"}, "Tên đăng nhập chỉ gồm"),

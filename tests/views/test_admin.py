@@ -116,7 +116,7 @@ def test_create_user_shows_a_temporary_password_once_and_forces_a_change(app, lo
             "confirm_password": "ngan",
         },
     )
-    assert bad.status_code == 400 and "ít nhất 8 ký tự" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "ít nhất 10 ký tự" in bad.get_data(as_text=True)
     good = other.post(
         "/account/password",
         data={
