@@ -34,7 +34,6 @@ def upgrade() -> None:
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("follow_up_on", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(["commune_id"], ["geo_unit.id"]),
-        sa.ForeignKeyConstraint(["outcome_id"], ["visit_outcome.id"]),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
         sa.ForeignKeyConstraint(["province_id"], ["geo_unit.id"]),
         sa.PrimaryKeyConstraint("person_id"),

@@ -57,6 +57,8 @@ class LatestOutcome(SQLModel, table=True):
     province_id: int = Field(foreign_key="geo_unit.id")
     commune_id: int = Field(foreign_key="geo_unit.id")  # of the visit, like VisitOutcome's
     visited_at: datetime
-    outcome_id: int = Field(foreign_key="visit_outcome.id")
+    # Which outcome (the tie-break between two at the same time); a copy, like the counts above,
+    # not a reference, so tidying raw rows (tests, repairs) is never blocked by it.
+    outcome_id: int
     outcome: str = Field(max_length=20)
     follow_up_on: date | None = None  # only for a promise or "considering"
