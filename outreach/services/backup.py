@@ -13,6 +13,7 @@ an older version of the code is brought up to date by the migrations after the r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -298,30 +299,57 @@ def _copy_value(script: str) -> str | None:
     return None
 
 
+# A backup older than the code lacks the tables added since, and their references to the old
+# tables stop `pg_restore --clean` from dropping those. So the schema is emptied first, in the
+# same transaction as the restore: psql runs this prelude, then the backup's script, as one.
+PG_PRELUDE = b"DROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
+
+
 def _pg_restore(database_url: str, info: BackupInfo) -> bool:
     args, env = _pg_connection(database_url)
-    result = _run(
-        [
-            pg_tool("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",  # all of it or, on any error, nothing
-            "--exit-on-error",
-            *args,
-            str(info.path),
-        ],
-        env,
-    )
-    if result.returncode != 0:
-        raise BackupError(
-            f"Phục hồi không thành công, cơ sở dữ liệu giữ nguyên như trước. "
-            f"(pg_restore: {_pg_error(result)})"
+    with tempfile.TemporaryFile() as dump_err, tempfile.TemporaryFile() as psql_err:
+        script = subprocess.Popen(
+            [pg_tool("pg_restore"), "--no-owner", "--file", "-", str(info.path)],
+            stdout=subprocess.PIPE,
+            stderr=dump_err,
         )
+        psql = subprocess.Popen(
+            [pg_tool("psql"), "--no-psqlrc", "--quiet", "--single-transaction"]
+            + ["--set", "ON_ERROR_STOP=1", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=psql_err,
+            env=env,
+        )
+        # A BrokenPipeError means psql stopped on an error: its exit status says so below.
+        with contextlib.suppress(BrokenPipeError):
+            psql.stdin.write(PG_PRELUDE)
+            shutil.copyfileobj(script.stdout, psql.stdin, 1 << 20)
+        if script.wait() != 0:
+            psql.kill()  # the connection drops before COMMIT: nothing of it stays
+            psql.wait()
+            dump_err.seek(0)
+            raise BackupError(
+                "Tệp sao lưu không đọc được; cơ sở dữ liệu giữ nguyên như trước. "
+                f"(pg_restore: {_last_line(dump_err.read())})"
+            )
+        with contextlib.suppress(BrokenPipeError):
+            psql.stdin.close()
+        if psql.wait() != 0:
+            psql_err.seek(0)
+            raise BackupError(
+                "Phục hồi không thành công, cơ sở dữ liệu giữ nguyên như trước. "
+                f"(psql: {_last_line(psql_err.read())})"
+            )
     upgraded = info.revision != head_revision(database_url)
     if upgraded:
         migrate.upgrade(database_url)
     return upgraded
+
+
+def _last_line(output: bytes) -> str:
+    lines = [line for line in output.decode(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "?"
 
 
 # --- shared -----------------------------------------------------------------------------------
