@@ -345,6 +345,15 @@ def test_narrow_scope_stays_inside(session):
     assert narrowed.commune_ids == frozenset({other.id}) and unit.id == other.id
 
 
+def _a_visited_household(session, scope) -> Household:
+    """The scope's first household visited at least once."""
+    return session.exec(
+        select(Household)
+        .where(Household.commune_id == scope.unit_id, Household.last_visit_at.is_not(None))
+        .order_by(Household.id)
+    ).first()
+
+
 def test_visits_keep_the_village_they_were_made_in(session, visited):
     """Recorded visits carry their household's village; a household that moves later leaves its
     past visits (and outcomes) in that village's row, and its new visits count where it is now."""
@@ -355,11 +364,7 @@ def test_visits_keep_the_village_they_were_made_in(session, visited):
     leader = _user(session, "lanhdao.07210")
     scope = scope_for(session, leader)
     campaign = _campaign(session)
-    household = session.exec(
-        select(Household)
-        .where(Household.commune_id == scope.unit_id, Household.last_visit_at.is_not(None))
-        .order_by(Household.id)
-    ).first()
+    household = _a_visited_household(session, scope)
     old_village = household.village_id
 
     def village_rows():
@@ -409,11 +414,7 @@ def test_village_rows_after_a_household_moved_to_another_commune(session, visite
     leader = _user(session, "lanhdao.07210")
     scope = scope_for(session, leader)
     campaign = _campaign(session)
-    visited_household = session.exec(
-        select(Household)
-        .where(Household.commune_id == scope.unit_id, Household.last_visit_at.is_not(None))
-        .order_by(Household.id)
-    ).first()
+    visited_household = _a_visited_household(session, scope)
     old_village = visited_household.village_id
     before = dashboard_for(
         session, scope=scope, campaign=campaign, today=DEMO_TODAY, group_by="village"
