@@ -233,9 +233,7 @@ def test_change_password_rules(session):
     )
     assert _audit_count(session, "password_changed") == 1
     with pytest.raises(AccountError, match="phải khác"):
-        accounts.change_password(
-            session, user=user, current="Mat-khau-moi-1", new="Mat-khau-moi-1"
-        )
+        accounts.change_password(session, user=user, current="Mat-khau-moi-1", new="Mat-khau-moi-1")
 
 
 def test_list_users_filters_and_counts(session):
