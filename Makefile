@@ -4,6 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 SCALE ?= full
 ONLY ?= all
 export PYTHONDONTWRITEBYTECODE := 1
@@ -61,9 +62,15 @@ unit-postgres: install
 
 test: install system-deps node-deps lint unit-sqlite unit-postgres
 
+# The benchmarks' extra packages (Locust), kept out of `make test`.
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
 # Benchmarks: `make bench` (province scale) or `make bench SCALE=small` (a few minutes);
-# `ONLY=web`, `ONLY=imports` or `ONLY=lighthouse` runs one part.
-bench: install
+# `ONLY=web`, `ONLY=imports`, `ONLY=lighthouse` or `ONLY=load` (200 canvassers on gunicorn +
+# PostgreSQL for 2 minutes) runs one part.
+bench: install $(BENCH_STAMP)
 	@dir=$$(mktemp -d /tmp/outreach-pg.XXXXXX); \
 	url=$$(scripts/pg.sh start $$dir) || exit 1; \
 	OUTREACH_BENCH_POSTGRES=$$url $(BIN)/python -m benchmarks.run --scale $(SCALE) --only $(ONLY); \

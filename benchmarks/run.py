@@ -19,6 +19,7 @@ from .dashboard import commune_leader, time_dashboard
 from .datasets import PERSONS, Dataset, postgres_dataset, sqlite_dataset
 from .imports import import_section
 from .lighthouse import lighthouse_rows
+from .load import load_section
 from .report import Row, format_table, percentile, write_json
 from .summaries import time_summary
 from .web import (
@@ -78,7 +79,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("all", "web", "imports", "lighthouse"),
+        choices=("all", "web", "imports", "lighthouse", "load"),
         default="all",
         help="run one part (default: all)",
     )
@@ -244,18 +245,21 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{PG_ENV} is not set: SQLite only")
     rows: list[Row] = []
     sqlite: Dataset | None = None
+    postgres: Dataset | None = None
     if args.only in ("all", "web"):
         sqlite = sqlite_dataset(args.scale, _tagged("sqlite"), rebuild=args.rebuild)
         rows += measure(sqlite, iterations)
         if pg_admin:
-            rows += measure(
-                postgres_dataset(pg_admin, args.scale, _tagged("postgresql")), iterations
-            )
+            postgres = postgres_dataset(pg_admin, args.scale, _tagged("postgresql"))
+            rows += measure(postgres, iterations)
     if args.only in ("all", "lighthouse"):
         sqlite = sqlite or sqlite_dataset(args.scale, _tagged("sqlite"), rebuild=args.rebuild)
         rows += lighthouse_rows(sqlite.url, say)
     if args.only in ("all", "imports"):
         rows += import_section(args.scale, pg_admin, say)
+    if args.only in ("all", "load"):
+        # The PostgreSQL database of the web rows when there is one (a full build takes minutes).
+        rows += load_section(args.scale, pg_admin, say, dataset=postgres)
     write_json(rows, RESULTS, scale=args.scale, measured_at=measured_at)
     print(f"\nBenchmarks, scale {args.scale} ({PERSONS[args.scale]:,} persons), {measured_at}\n")
     print(format_table(rows))
