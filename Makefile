@@ -68,8 +68,8 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 	touch $(BENCH_STAMP)
 
 # Benchmarks: `make bench` (province scale) or `make bench SCALE=small` (a few minutes);
-# `ONLY=web`, `ONLY=imports`, `ONLY=lighthouse` or `ONLY=load` (200 canvassers on gunicorn +
-# PostgreSQL for 2 minutes) runs one part.
+# `ONLY=web`, `ONLY=imports`, `ONLY=lighthouse`, `ONLY=load` (200 canvassers on gunicorn +
+# PostgreSQL for 2 minutes) runs one part; `ONLY=web,load` runs two on one PostgreSQL build.
 bench: install $(BENCH_STAMP)
 	@dir=$$(mktemp -d /tmp/outreach-pg.XXXXXX); \
 	url=$$(scripts/pg.sh start $$dir) || exit 1; \

@@ -79,11 +79,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("all", "web", "imports", "lighthouse", "load"),
-        default="all",
-        help="run one part (default: all)",
+        type=_parts,
+        default=set(PARTS),
+        help="the parts to run, comma-separated: " + ", ".join(PARTS) + " (default: all)",
     )
     return parser.parse_args(argv)
+
+
+PARTS = ("web", "imports", "lighthouse", "load")
+
+
+def _parts(text: str) -> set[str]:
+    """`all`, or some of PARTS separated by commas (`web,load` shares one PostgreSQL build)."""
+    wanted = set(PARTS) if text == "all" else {p.strip() for p in text.split(",") if p.strip()}
+    unknown = wanted - set(PARTS)
+    if not wanted or unknown:
+        raise argparse.ArgumentTypeError(f"unknown part(s): {', '.join(sorted(unknown)) or text}")
+    return wanted
 
 
 def build_rows(dataset: Dataset) -> list[Row]:
@@ -246,18 +258,18 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     sqlite: Dataset | None = None
     postgres: Dataset | None = None
-    if args.only in ("all", "web"):
+    if "web" in args.only:
         sqlite = sqlite_dataset(args.scale, _tagged("sqlite"), rebuild=args.rebuild)
         rows += measure(sqlite, iterations)
         if pg_admin:
             postgres = postgres_dataset(pg_admin, args.scale, _tagged("postgresql"))
             rows += measure(postgres, iterations)
-    if args.only in ("all", "lighthouse"):
+    if "lighthouse" in args.only:
         sqlite = sqlite or sqlite_dataset(args.scale, _tagged("sqlite"), rebuild=args.rebuild)
         rows += lighthouse_rows(sqlite.url, say)
-    if args.only in ("all", "imports"):
+    if "imports" in args.only:
         rows += import_section(args.scale, pg_admin, say)
-    if args.only in ("all", "load"):
+    if "load" in args.only:
         # The PostgreSQL database of the web rows when there is one (a full build takes minutes).
         rows += load_section(args.scale, pg_admin, say, dataset=postgres)
     write_json(rows, RESULTS, scale=args.scale, measured_at=measured_at)
