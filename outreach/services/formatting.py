@@ -1,25 +1,43 @@
 """Vietnamese-style numbers and dates (1.125.000, 93,94%, 15/11/2026) for any locale we serve."""
 
 from datetime import date, datetime
+from functools import lru_cache
 
-from babel.dates import format_date as _babel_date
+from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
 from .clock import VIETNAM
+
+
+# Babel's formatting is pure but slow (tens of µs a call), and a page formats the same few days and
+# small numbers hundreds of times (a worklist of 30 households): the results are kept.
+@lru_cache(maxsize=8192)
+def _number_text(value: float | int, locale: str) -> str:
+    return format_decimal(value, format="#,##0", locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _ratio_text(value: float, locale: str) -> str:
+    return format_percent(value, format="#,##0.00%", locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _babel_date(day: date, pattern: str, locale: str) -> str:
+    return format_date(day, pattern, locale=locale)
 
 
 def format_number(value: float | int | None, locale: str = "vi") -> str:
     """A whole number with thousands separators: 1.125.000 in Vietnamese."""
     if value is None:
         return "—"
-    return format_decimal(value, format="#,##0", locale=locale)
+    return _number_text(value, str(locale))
 
 
 def format_ratio(value: float | None, locale: str = "vi") -> str:
     """A ratio as a percentage with two decimals: 0.9394 → 93,94%."""
     if value is None:
         return "—"
-    return format_percent(value, format="#,##0.00%", locale=locale)
+    return _ratio_text(value, str(locale))
 
 
 def format_day(value: date | datetime | None, locale: str = "vi") -> str:
@@ -28,7 +46,7 @@ def format_day(value: date | datetime | None, locale: str = "vi") -> str:
         return "—"
     if isinstance(value, datetime) and value.tzinfo is not None:
         value = value.astimezone(VIETNAM)  # the Vietnamese calendar day, not the UTC one
-    return _babel_date(value, "dd/MM/yyyy", locale=locale)
+    return _babel_date(_day_of(value), "dd/MM/yyyy", str(locale))
 
 
 def mask_identifier(value: str | None, visible: int = 4) -> str:
@@ -57,7 +75,12 @@ def format_daymonth(value: date | datetime | None, locale: str = "vi") -> str:
         return "—"
     if isinstance(value, datetime) and value.tzinfo is not None:
         value = value.astimezone(VIETNAM)
-    return _babel_date(value, "dd/MM", locale=locale)
+    return _babel_date(_day_of(value), "dd/MM", str(locale))
+
+
+def _day_of(value: date | datetime) -> date:
+    """The calendar day (a datetime's clock time plays no part in a dd/MM pattern)."""
+    return value.date() if isinstance(value, datetime) else value
 
 
 def format_clock(value: datetime | None) -> str:
