@@ -149,7 +149,7 @@ def good_backup(db_url, tmp_path) -> Path:
     return path
 
 
-def _refused(db_url: str, source: Path, message: str) -> None:
+def _check_refused(db_url: str, source: Path, message: str) -> None:
     before = fingerprint(db_url)
     with pytest.raises(BackupError, match=message):
         restore_database(db_url, source=source)
@@ -157,14 +157,14 @@ def _refused(db_url: str, source: Path, message: str) -> None:
 
 
 def test_a_missing_or_empty_file_is_refused(db_url, tmp_path):
-    _refused(db_url, tmp_path / "khong-co.backup", "Không tìm thấy tệp sao lưu")
+    _check_refused(db_url, tmp_path / "khong-co.backup", "Không tìm thấy tệp sao lưu")
     (tmp_path / "rong.backup").write_bytes(b"")
-    _refused(db_url, tmp_path / "rong.backup", "rỗng")
+    _check_refused(db_url, tmp_path / "rong.backup", "rỗng")
 
 
 def test_a_file_that_is_not_a_backup_is_refused(db_url, tmp_path):
     (tmp_path / "ghi-chu.txt").write_text("Danh sách hộ cần thăm\n" * 100)
-    _refused(db_url, tmp_path / "ghi-chu.txt", "không phải bản sao lưu của outreach")
+    _check_refused(db_url, tmp_path / "ghi-chu.txt", "không phải bản sao lưu của outreach")
 
 
 def test_a_truncated_backup_is_refused(db_url, good_backup, tmp_path):
@@ -172,21 +172,21 @@ def test_a_truncated_backup_is_refused(db_url, good_backup, tmp_path):
     for share in (0.5, 0.99):
         cut = tmp_path / f"cut-{share}.backup"
         cut.write_bytes(data[: int(len(data) * share)])
-        _refused(db_url, cut, "cắt cụt|hỏng")
+        _check_refused(db_url, cut, "cắt cụt|hỏng")
 
 
 def test_a_backup_of_the_other_backend_is_refused(db_url, tmp_path):
     other = tmp_path / "other.backup"
     if backend() == "sqlite":
         other.write_bytes(b"PGDMP\x01\x0f\x00" + bytes(5000))
-        _refused(db_url, other, "bản sao lưu PostgreSQL")
+        _check_refused(db_url, other, "bản sao lưu PostgreSQL")
     else:
         conn = sqlite3.connect(other)
         conn.execute("CREATE TABLE alembic_version (version_num TEXT)")
         conn.execute("INSERT INTO alembic_version VALUES ('0007')")
         conn.commit()
         conn.close()
-        _refused(db_url, other, "bản sao lưu SQLite")
+        _check_refused(db_url, other, "bản sao lưu SQLite")
 
 
 def test_a_database_of_another_application_is_refused(db_url, tmp_path):
@@ -206,7 +206,7 @@ def test_a_database_of_another_application_is_refused(db_url, tmp_path):
         engine.dispose()
         backup._pg_backup(url, other)
         _pg_admin(f"DROP DATABASE {name}")
-    _refused(db_url, other, "không phải bản sao lưu của outreach")
+    _check_refused(db_url, other, "không phải bản sao lưu của outreach")
 
 
 def test_a_backup_from_newer_code_is_refused(databases, db_url, tmp_path):
@@ -222,7 +222,7 @@ def test_a_backup_from_newer_code_is_refused(databases, db_url, tmp_path):
         backup._pg_backup(newer_db, newer)
     with pytest.raises(BackupError, match="9999_tuong_lai, mới hơn phần mềm"):
         inspect_backup(db_url, source=newer)
-    _refused(db_url, newer, "mới hơn phần mềm")
+    _check_refused(db_url, newer, "mới hơn phần mềm")
 
 
 def test_an_older_backup_is_migrated_after_the_restore(db_url, databases, tmp_path):
