@@ -152,14 +152,11 @@ def _cell(scope: Scope, campaign: Campaign) -> cell_lists.Cell:
     if raw_village == cell_lists.OTHER_VILLAGE:
         village = raw_village
     elif raw_village:
-        found = (
-            cell_lists.village_in_scope(
-                get_session(), scope=scope, village_id=parse_id(raw_village)
-            )
-            if parse_id(raw_village) is not None
-            else None
+        village_id = parse_id(raw_village)
+        found = village_id and cell_lists.village_in_scope(
+            get_session(), scope=scope, village_id=village_id
         )
-        if found is None:
+        if not found:
             abort(404)
         village = found.id
     canvasser_id = _int_arg("canvasser")
