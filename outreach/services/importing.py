@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import islice
+from itertools import chain, islice
 from operator import itemgetter
 
 from sqlalchemy import Index, Table, bindparam, func, update
@@ -24,7 +24,13 @@ from sqlmodel import Session, select
 from ..models import GeoUnit, Household, Payment, Person, User
 from ..models.base import utcnow
 from ..models.codes import ImportKind, Role, UnitKind
-from .bulk import bulk_insert, indexes_deferred, next_id, sqlite_bulk_settings
+from .bulk import (
+    bulk_insert,
+    indexes_deferred,
+    next_id,
+    reset_sequence,
+    sqlite_bulk_settings,
+)
 from .clock import add_months_end, month_end
 from .imports import ParsedRow, RowError
 from .memory import gc_paused
@@ -87,6 +93,7 @@ PAYMENT_COLUMNS = (
     "receipt_number",
     "batch_id",
 )
+VILLAGE_COLUMNS = tuple(GeoUnit.__table__.columns.keys())
 COMMUNE_HEADER = "Xã, phường"
 
 
@@ -179,8 +186,11 @@ class _Row:
     parsed: ParsedRow
     place: Place | None
     person: dict | None = None  # the matched person's current columns, when known
-    name_key: str = ""  # the name folded once (matching and storing both need it)
-    address_key: str = ""  # the address normalised once, for grouping into households
+
+    @property
+    def name_key(self) -> str:
+        """The name folded, as the parser made it (matching and storing both need it)."""
+        return self.parsed.name_key
 
 
 class _Writer:
@@ -202,7 +212,9 @@ class _Writer:
             "person": next_id(self.conn, Person.__table__),
             "household": next_id(self.conn, Household.__table__),
             "payment": next_id(self.conn, Payment.__table__),
+            "village": next_id(self.conn, GeoUnit.__table__),
         }
+        self.new_villages: list[tuple] = []  # made by this chunk, inserted before its households
         # Households of this file (new, or found in the database), by (commune, "code:…"/"addr:…").
         self.new_households: dict[tuple[int, str], int] = {}
         self.load: dict[int, list[tuple[int, int]]] = {}  # commune -> heap of (households, user)
@@ -276,7 +288,7 @@ class _Writer:
             values = parsed.values
             if self.kind == ImportKind.PAYMENTS and not values.get("commune"):
                 # Placed by the person it names.
-                rows.append(_Row(parsed, None, name_key=fold(values.get("full_name") or "")))
+                rows.append(_Row(parsed, None))
                 continue
             try:
                 place = self.places.find(
@@ -290,7 +302,7 @@ class _Writer:
                 continue
             if place.converted_from:
                 self.report.converted_addresses += 1
-            rows.append(_Row(parsed, place, name_key=fold(values.get("full_name") or "")))
+            rows.append(_Row(parsed, place))
         return rows
 
     def _known_people(self, rows: list[_Row]) -> dict[str, dict]:
@@ -417,6 +429,8 @@ class _Writer:
             self.report.inserted += 1
             self.report.communes.add(row.place.commune_id)
         if self.write:
+            bulk_insert(self.conn, GeoUnit.__table__, VILLAGE_COLUMNS, self.new_villages)
+            self.new_villages.clear()
             bulk_insert(self.conn, Household.__table__, HOUSEHOLD_COLUMNS, households)
             bulk_insert(self.conn, Person.__table__, PERSON_COLUMNS, persons)
 
@@ -426,7 +440,7 @@ class _Writer:
         address = (values.get("address") or "").strip()
         key = (commune_id, f"code:{code}") if code else None
         if key is None and address:
-            key = (commune_id, f"addr:{row.address_key or compact_key(address)}")
+            key = (commune_id, f"addr:{row.parsed.address_key}")
         if key and key in self.new_households:
             return self.new_households[key]
         village_id = self._village(row.place)
@@ -440,7 +454,7 @@ class _Writer:
                 village_id,
                 code or None,
                 address,
-                (row.address_key or compact_key(address)) if address else "",
+                row.parsed.address_key if address else "",
                 values.get("full_name", ""),
                 values.get("phone"),
                 self._canvasser_for(commune_id),
@@ -461,8 +475,7 @@ class _Writer:
             if (values.get("household_code") or "").strip():
                 codes.add((commune_id, values["household_code"].strip()))
             elif (values.get("address") or "").strip():
-                row.address_key = compact_key(values["address"])
-                addresses.add((commune_id, row.address_key))
+                addresses.add((commune_id, row.parsed.address_key))
         codes = {(c, code) for c, code in codes if (c, f"code:{code}") not in self.new_households}
         columns = ("id", "commune_id", "code", "address_key")
         found = []
@@ -485,19 +498,23 @@ class _Writer:
         key = (place.commune_id, place.village_key)
         village = self.places.villages.get(key)
         if village is None:
+            name = place.village_name
             village = GeoUnit(
-                kind=UnitKind.VILLAGE,
-                code=f"{place.commune.code}-{compact_key(place.village_name)[:20]}",
-                name=place.village_name,
-                type_name=place.village_name.split(" ")[0] if " " in place.village_name else "",
+                kind=UnitKind.VILLAGE.value,
+                code=f"{place.commune.code}-{compact_key(name)[:20]}",
+                name=name,
+                type_name=name.split(" ")[0] if " " in name else "",
                 name_key=place.village_key,
                 parent_id=place.commune_id,
                 province_id=self.province_id,
+                is_island=False,
+                is_active=True,
             )
             self.report.new_villages += 1
-            if self.write:
-                self.session.add(village)
-                self.session.flush()
+            if self.write:  # inserted with the chunk's households (one flush each cost 6%)
+                village.id = self.ids["village"]
+                self.ids["village"] += 1
+                self.new_villages.append(tuple(getattr(village, c) for c in VILLAGE_COLUMNS))
             else:
                 village.id = -len(self.places.villages) - 1  # a placeholder in a dry run
             self.places.villages[key] = village
@@ -593,6 +610,10 @@ class _Writer:
         return changes
 
     def finish(self) -> None:
+        if self.write:
+            # The ids were ours: PostgreSQL's sequences must move past them for later inserts.
+            for table in (GeoUnit, Household, Person, Payment):
+                reset_sequence(self.conn, table.__table__)
         if self.write and self.report.communes:
             # New facts change priorities: those communes are recomputed on their next request.
             mark_stale(self.session, commune_ids=self.report.communes)
@@ -628,8 +649,13 @@ def _matching(
         f"SELECT {selected} FROM wanted JOIN {found}"
     )
     processors = [_processor(table.c[c], dialect, "result") for c in columns]
-    binds = [_processor(table.c[key], dialect, "bind") or _same for key in keys]
-    params = tuple(bind(v) for values in wanted for bind, v in zip(binds, values, strict=True))
+    binds = [_processor(table.c[key], dialect, "bind") for key in keys]
+    if any(binds):  # a date in the key (SQLite keeps it as text): converted where it sits
+        wanted = [
+            tuple(bind(v) if bind else v for bind, v in zip(binds, values, strict=True))
+            for values in wanted
+        ]
+    params = tuple(chain.from_iterable(wanted))
     rows = conn.exec_driver_sql(sql, params).all()
     return [
         {c: (p(v) if p else v) for c, p, v in zip(columns, processors, row, strict=True)}
@@ -641,10 +667,6 @@ def _processor(column, dialect, way: str):
     """How SQLAlchemy turns a value into the driver's and back (SQLite keeps dates as text)."""
     kind = column.type.dialect_impl(dialect)
     return kind.result_processor(dialect, None) if way == "result" else kind.bind_processor(dialect)
-
-
-def _same(value):
-    return value
 
 
 def _name_key(commune_id: int, name_key: str, born: date | None) -> str:

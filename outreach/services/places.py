@@ -22,6 +22,7 @@ from .geography import convert_legacy_commune
 from .text import compact_key
 
 # Type words written before commune and village names, longest first so "thị trấn" wins over "t".
+MAX_CACHED_PLACES = 50_000
 _COMMUNE_TYPES = re.compile(
     r"^\s*(?:thị\s*trấn|thi\s*tran|đặc\s*khu|dac\s*khu|phường|phuong|xã|xa|tt|p|x)\s*[.:\-]?\s+",
     re.IGNORECASE,
@@ -83,6 +84,7 @@ class PlaceIndex:
     communes_by_code: dict[str, GeoUnit]
     villages: dict[tuple[int, str], GeoUnit]
     _cache: dict[tuple[str, str], Place | PlaceError] = field(default_factory=dict)
+    _places: dict[tuple[int, str], Place] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, *, province_id: int) -> PlaceIndex:
@@ -112,7 +114,15 @@ class PlaceIndex:
         if isinstance(cached, PlaceError):
             raise cached
         name = (village or "").strip()
-        return Place(cached.commune, name, village_key(name) if name else "", cached.converted_from)
+        # A list names a few thousand villages over and over: their keys are made once.
+        key = (id(cached), name)  # the commune's Place lives in `_cache` as long as this does
+        place = self._places.get(key)
+        if place is None:
+            folded = village_key(name) if name else ""
+            place = Place(cached.commune, name, folded, cached.converted_from)
+            if len(self._places) < MAX_CACHED_PLACES:  # a file of junk names stays bounded
+                self._places[key] = place
+        return place
 
     def _find_commune(self, commune: str, old_district: str) -> Place:
         if not commune:

@@ -202,3 +202,21 @@ def test_without_numbers_a_person_is_found_by_name_birth_date_and_commune(sessio
     assert _count(session, Person) == persons + 1
     session.refresh(known)
     assert known.paid_through == date(2026, 12, 31) and known.bhxh_number == "2499555001"
+
+
+def test_rows_added_after_an_import_get_ids_of_their_own(session):
+    """The importer numbers its rows itself; PostgreSQL's sequences must then move past them, or
+    the next village, household or person added the usual way collides with an imported one."""
+    _import(session, _csv(ROWS))
+    for model in (GeoUnit, Household, Person):
+        newest = session.exec(select(model).order_by(model.id.desc())).first()
+        columns = [c.name for c in model.__table__.columns if c.name != "id"]
+        copy = model(**{c: getattr(newest, c) for c in columns})
+        if model is GeoUnit:
+            copy.code = f"{newest.code}-sau"
+        if model is Person:
+            copy.bhxh_number = copy.citizen_id = None
+        session.add(copy)
+        session.flush()
+        assert copy.id > newest.id
+    session.commit()

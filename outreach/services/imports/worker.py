@@ -100,15 +100,16 @@ def _write_frame(stream: BinaryIO, tag: str, payload: object) -> None:
 def _encode(row: ParsedRow) -> tuple:
     values = {k: ((v.toordinal(),) if type(v) is date else v) for k, v in row.values.items()}
     errors = [(e.row_number, e.column_header, e.message) for e in row.errors]
-    return row.row_number, values, errors
+    return row.row_number, values, errors, row.name_key, row.address_key
 
 
 def _decode(data: tuple) -> ParsedRow:
-    number, values, errors = data
+    number, values, errors, name_key, address_key = data
     for key, value in values.items():
         if type(value) is tuple:
             values[key] = date.fromordinal(value[0])
-    return ParsedRow(number, values, [RowError(*error) for error in errors])
+    errors = [RowError(*error) for error in errors] if errors else []
+    return ParsedRow(number, values, errors, name_key, address_key)
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
