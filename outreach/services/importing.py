@@ -476,7 +476,10 @@ class _Writer:
                 codes.add((commune_id, values["household_code"].strip()))
             elif (values.get("address") or "").strip():
                 addresses.add((commune_id, row.parsed.address_key))
-        codes = {(c, code) for c, code in codes if (c, f"code:{code}") not in self.new_households}
+        # Households met earlier in the file (or found for it) are known: not looked up again.
+        known = self.new_households
+        codes = {(c, code) for c, code in codes if (c, f"code:{code}") not in known}
+        addresses = {(c, key) for c, key in addresses if (c, f"addr:{key}") not in known}
         columns = ("id", "commune_id", "code", "address_key")
         found = []
         for keys, wanted in (
