@@ -55,7 +55,7 @@ def test_create_user_with_a_scope_code(db_url):
     assert "Đã tạo người dùng canbo.moi" in result.output
     with Session(app.extensions["engine"]) as s:
         user = s.exec(select(User).where(User.username == "canbo.moi")).one()
-        assert user.role == "canvasser" and user.password_hash.startswith("scrypt:")
+        assert user.role == "canvasser" and user.password_hash.startswith("$argon2id$")
     bad = runner.invoke(
         args=[
             "create-user",

@@ -471,7 +471,7 @@ def _split(total: int, parts: int, rng: random.Random) -> list[int]:
 
 
 def _create_users(session, rng, province, communes, persons) -> dict:
-    # One scrypt hash for every demo account: hashing 1,500 passwords would take minutes.
+    # One hash for every demo account: hashing 1,500 passwords one by one adds a minute.
     shared_hash = hash_password(DEMO_PASSWORD)
     created: list[User] = []
     canvassers: dict[int, list[User]] = {}

@@ -7,9 +7,9 @@ import re
 
 from playwright.sync_api import Page, expect
 from sqlmodel import select
-from werkzeug.security import check_password_hash
 
 from outreach.models import AuditLog, GeoUnit, User
+from outreach.services.accounts import verify_password
 from tests.browser.test_login_journeys import log_in, path_of
 
 NEW_USERNAME = "canbo.07210.moi"
@@ -52,7 +52,7 @@ def test_admin_creates_a_canvasser_who_must_change_the_temporary_password(
 
     created = read_db(lambda s: s.exec(select(User).where(User.username == NEW_USERNAME)).one())
     assert created.role == "canvasser" and created.scope_unit_id == commune.id
-    assert created.must_change_password and check_password_hash(created.password_hash, temporary)
+    assert created.must_change_password and verify_password(created.password_hash, temporary)
 
     assert console_errors == []
     page.context.clear_cookies()
@@ -77,7 +77,7 @@ def test_admin_creates_a_canvasser_who_must_change_the_temporary_password(
     expect(page.locator("#worklist")).to_contain_text("Không có hộ nào khớp.")
     changed = read_db(lambda s: s.exec(select(User).where(User.username == NEW_USERNAME)).one())
     assert not changed.must_change_password
-    assert check_password_hash(changed.password_hash, NEW_PASSWORD)
+    assert verify_password(changed.password_hash, NEW_PASSWORD)
     actions = read_db(
         lambda s: s.exec(
             select(AuditLog.action).where(

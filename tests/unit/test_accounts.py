@@ -2,10 +2,17 @@ from datetime import timedelta
 
 import pytest
 from sqlmodel import select
+from werkzeug.security import generate_password_hash
 
 from outreach.models import AuditLog, GeoUnit, User
 from outreach.models.base import utcnow
-from outreach.services.accounts import AccountError, LoginError, authenticate, create_user
+from outreach.services.accounts import (
+    AccountError,
+    LoginError,
+    authenticate,
+    create_user,
+    verify_password,
+)
 from outreach.services.demo import DEMO_PASSWORD
 
 
@@ -24,7 +31,35 @@ def test_create_user_hashes_the_password(session):
     )
     session.commit()
     assert user.username == "canbo.moi"
-    assert user.password_hash.startswith("scrypt:") and "mat-khau-dai" not in user.password_hash
+    # Argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane), written into the hash itself.
+    assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert "mat-khau-dai" not in user.password_hash
+
+
+def test_an_older_scrypt_hash_still_logs_in_and_is_upgraded_at_that_login(session):
+    """Accounts made before Argon2id keep working; their hash is redone when the password is
+    known, and a wrong password changes nothing."""
+    user = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    user.password_hash = generate_password_hash(DEMO_PASSWORD, method="scrypt")
+    session.add(user)
+    session.commit()
+    legacy = user.password_hash
+
+    assert authenticate(session, username="canbo.07210.1", password="sai-mat-khau").user is None
+    session.refresh(user)
+    assert user.password_hash == legacy
+
+    assert authenticate(session, username="canbo.07210.1", password=DEMO_PASSWORD).user
+    session.refresh(user)
+    assert user.password_hash.startswith("$argon2id$")
+    assert verify_password(user.password_hash, DEMO_PASSWORD)
+    assert not verify_password(user.password_hash, "sai-mat-khau")
+    assert authenticate(session, username="canbo.07210.1", password=DEMO_PASSWORD).user
+
+
+@pytest.mark.parametrize("stored", ["", "x", "$argon2id$v=19$hong", "scrypt:1:2:3$bad$hash"])
+def test_a_damaged_stored_hash_refuses_the_login_without_an_error(stored):
+    assert verify_password(stored, DEMO_PASSWORD) is False
 
 
 @pytest.mark.parametrize(

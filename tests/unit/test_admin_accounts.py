@@ -2,11 +2,10 @@
 
 import pytest
 from sqlmodel import func, select
-from werkzeug.security import check_password_hash
 
 from outreach.models import AuditLog, GeoUnit, User
 from outreach.services import accounts
-from outreach.services.accounts import AccountError
+from outreach.services.accounts import AccountError, verify_password
 from outreach.services.demo import DEMO_PASSWORD
 
 
@@ -44,7 +43,7 @@ def test_register_user_gives_a_temporary_password_that_must_be_changed(session):
     stored = _user(session, "canbo.moi")
     assert stored.must_change_password and stored.full_name == "Lê Văn Mới"
     assert len(temporary) == accounts.TEMP_PASSWORD_LENGTH
-    assert check_password_hash(stored.password_hash, temporary)
+    assert verify_password(stored.password_hash, temporary)
     entry = session.exec(select(AuditLog).where(AuditLog.action == "user_created")).one()
     assert entry.user_id == admin.id and entry.object_id == str(user.id)
     assert temporary not in entry.detail
@@ -228,9 +227,7 @@ def test_change_password_rules(session):
     accounts.change_password(session, user=user, current=DEMO_PASSWORD, new="Mat-khau-moi-1")
     session.expire_all()
     user = _user(session, "canbo.07210.1")
-    assert not user.must_change_password and check_password_hash(
-        user.password_hash, "Mat-khau-moi-1"
-    )
+    assert not user.must_change_password and verify_password(user.password_hash, "Mat-khau-moi-1")
     assert _audit_count(session, "password_changed") == 1
     with pytest.raises(AccountError, match="phải khác"):
         accounts.change_password(session, user=user, current="Mat-khau-moi-1", new="Mat-khau-moi-1")
