@@ -101,7 +101,7 @@ def create_accounts(url: str, *, users: int, progress: Progress) -> list[str]:
                 .order_by(GeoUnit.code)
             ):
                 villages.setdefault(commune_id, []).append(village_id)
-            # One scrypt hash for all, as the demo does: hashing 200 passwords would take a while.
+            # One hash for all, as the demo does: hashing 200 passwords would take a while.
             shared_hash = hash_password(DEMO_PASSWORD)
             names = []
             for i in range(users):
