@@ -5,15 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Flask, current_app, g, redirect, request, session, url_for
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, get_translations
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from jinja2 import pass_context
+from markupsafe import Markup
+from sqlalchemy import bindparam
+from sqlmodel import select
 
 from .db import get_session
-from .models import User
+from .models import GeoUnit, User
 from .services import formatting
 from .services.clock import VIETNAM
 
@@ -42,10 +46,26 @@ def select_locale() -> str:
     )
 
 
+# Built once, as every request runs it: making the statement cost as much as running it.
+_USER_WITH_UNIT = (
+    select(User, GeoUnit)
+    .outerjoin(GeoUnit, GeoUnit.id == User.scope_unit_id)
+    .where(User.id == bindparam("user_id"))
+)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.is_active else None
+    """The logged-in user, with the scope unit every page resolves next, in one query."""
+    if not user_id.isdigit():
+        return None
+    row = get_session().exec(_USER_WITH_UNIT, params={"user_id": int(user_id)}).first()
+    if row is None or not row[0].is_active:
+        return None
+    # The session holds its rows by weak reference: kept here for the request, the unit is found
+    # by `scope_for` (and by pages that show the commune) without asking the database again.
+    g.scope_unit = row[1]
+    return row[0]
 
 
 @login_manager.unauthorized_handler
@@ -57,8 +77,55 @@ def unauthorized():
     return redirect(login_url)
 
 
+def _babel_state() -> tuple:
+    """(Flask-Babel's request state, locale, its code, its catalogue), looked up once a request.
+
+    Flask-Babel walks `g` and rebuilds the locale's name for every string a template translates
+    (~30 us each, 150 on a worklist page). The memo holds while Flask-Babel's locale is the
+    one it was made for, so `force_locale` (the Vietnamese summary document) still switches
+    the language mid-request.
+    """
+    state = g.get("_outreach_babel")
+    if state is not None and getattr(state[0], "babel_locale", None) is state[1]:
+        return state
+    translations = get_translations()
+    locale = get_locale()
+    state = (g.get("_flask_babel"), locale, str(locale or "vi"), translations)
+    if locale is not None:
+        g._outreach_babel = state
+    return state
+
+
 def _locale_code() -> str:
-    return str(get_locale() or "vi")
+    return _babel_state()[2]
+
+
+def _gettext(string: str) -> str:
+    return _babel_state()[3].ugettext(string)
+
+
+@pass_context
+def _template_gettext(context, string: str, **variables) -> str:
+    """Jinja's new-style `_()`: the translation, autoescaped, always %-formatted.
+
+    The same as the i18n extension's own, without its two extra indirections per string.
+    """
+    text = _babel_state()[3].ugettext(string)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return _babel_state()[3].ungettext(singular, plural, n)
+
+
+def _pgettext(context: str, string: str) -> str:
+    return _babel_state()[3].upgettext(context, string)
+
+
+def _npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return _babel_state()[3].unpgettext(context, singular, plural, n)
 
 
 def isodate(value: str | date | None) -> date | datetime | None:
@@ -86,6 +153,15 @@ def init_extensions(app: Flask) -> None:
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    # The same translations as Flask-Babel's own template callables, found once per request.
+    app.jinja_env.install_gettext_callables(
+        gettext=_gettext,
+        ngettext=_ngettext,
+        newstyle=True,
+        pgettext=_pgettext,
+        npgettext=_npgettext,
+    )
+    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext)
     limiter.init_app(app)
 
     app.jinja_env.filters["number"] = lambda v: formatting.format_number(v, _locale_code())

@@ -6,7 +6,7 @@ import uuid as uuid_module
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import case, func
+from sqlalchemy import bindparam, case, func
 from sqlmodel import Session, select
 
 from ..models import Household, Person, User, Visit, VisitOutcome
@@ -145,6 +145,12 @@ def _canonical(data: VisitInput) -> str:
         return str(data.client_uuid)
 
 
+# Run for every visit recorded, so built once with parameters: building and keying a statement
+# again each time cost more CPU than running it.
+_VISIT_BY_UUID = select(Visit).where(Visit.client_uuid == bindparam("client_uuid"))
+_MEMBERS = select(Person).where(Person.household_id == bindparam("household_id"))
+
+
 def record_visit(
     session: Session,
     *,
@@ -154,10 +160,14 @@ def record_visit(
     today: date,
     now: datetime | None = None,
     allow_out_of_scope: bool = False,
+    members: list[Person] | None = None,
 ) -> RecordedVisit:
-    """Store a visit and its outcomes in one transaction; a repeat of the same UUID returns the first."""
+    """Store a visit and its outcomes in one transaction; a repeat of the same UUID returns the first.
+
+    `members` are the household's persons when the caller has just read them in this transaction.
+    """
     now = now or utcnow()
-    existing = session.exec(select(Visit).where(Visit.client_uuid == _canonical(data))).first()
+    existing = session.exec(_VISIT_BY_UUID, params={"client_uuid": _canonical(data)}).first()
     if existing is not None:
         outcomes = list(
             session.exec(select(VisitOutcome).where(VisitOutcome.visit_id == existing.id))
@@ -182,7 +192,8 @@ def record_visit(
         out_of_scope = household is not None
     if household is None:
         raise VisitError({"household": "Hộ này không thuộc phạm vi của bạn."})
-    members = list(session.exec(select(Person).where(Person.household_id == household.id)))
+    if members is None:
+        members = list(session.exec(_MEMBERS, params={"household_id": household.id}))
     # A visit saved offline days ago is checked against its own day: a promise "for tomorrow"
     # made then must not be refused because tomorrow has passed by the time it syncs.
     if data.visited_at is not None:
@@ -231,7 +242,7 @@ def record_visit(
     session.add(household)
     session.flush()
     count_visit(session, visit=visit, outcomes=rows)
-    refresh_household(session, household_id=household.id, today=today)
+    refresh_household(session, household_id=household.id, today=today, persons=members)
     session.commit()
     return RecordedVisit(visit, rows)
 
@@ -254,21 +265,32 @@ class Tallies:
     period: Tally
 
 
+# Built once with parameters (every worklist page runs them): see _VISIT_BY_UUID.
+_IS_TODAY = case((Visit.visited_at >= bindparam("day_start"), 1), else_=0)
+_MINE_THIS_PERIOD = (
+    Visit.canvasser_id == bindparam("canvasser_id"),
+    Visit.visited_at >= bindparam("period_start"),
+)
+_VISIT_COUNTS = select(func.count(), func.coalesce(func.sum(_IS_TODAY), 0)).where(
+    *_MINE_THIS_PERIOD
+)
+_OUTCOME_COUNTS = (
+    select(VisitOutcome.outcome, func.count(), func.coalesce(func.sum(_IS_TODAY), 0))
+    .join(Visit, Visit.id == VisitOutcome.visit_id)
+    .where(*_MINE_THIS_PERIOD)
+    .group_by(VisitOutcome.outcome)
+)
+
+
 def canvasser_tallies(session: Session, *, canvasser_id: int, today: date) -> Tallies:
     """What a canvasser recorded today and this period, in two grouped queries."""
-    period_start, day_start = local_midnight(half_month_start(today)), local_midnight(today)
-    is_today = case((Visit.visited_at >= day_start, 1), else_=0)
-    visits_period, visits_today = session.execute(
-        select(func.count(), func.coalesce(func.sum(is_today), 0)).where(
-            Visit.canvasser_id == canvasser_id, Visit.visited_at >= period_start
-        )
-    ).one()
-    counts = session.execute(
-        select(VisitOutcome.outcome, func.count(), func.coalesce(func.sum(is_today), 0))
-        .join(Visit, Visit.id == VisitOutcome.visit_id)
-        .where(Visit.canvasser_id == canvasser_id, Visit.visited_at >= period_start)
-        .group_by(VisitOutcome.outcome)
-    ).all()
+    params = {
+        "canvasser_id": canvasser_id,
+        "period_start": local_midnight(half_month_start(today)),
+        "day_start": local_midnight(today),
+    }
+    visits_period, visits_today = session.execute(_VISIT_COUNTS, params).one()
+    counts = session.execute(_OUTCOME_COUNTS, params).all()
     period = {outcome: n for outcome, n, _ in counts}
     day = {outcome: n for outcome, _, n in counts}
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, delete, func, or_, update
+from sqlalchemy import Row, bindparam, delete, func, or_, update
 from sqlmodel import Session, select
 
 from ..models import Campaign, GeoUnit, Household, Person, PriorityRefresh, VisitOutcome
@@ -52,6 +52,36 @@ OUTCOME_COLUMNS = (
     VisitOutcome.visited_at,
     VisitOutcome.outcome,
     VisitOutcome.follow_up_on,
+)
+
+
+# What a worklist row shows and its readers use: plain rows rather than Household objects, whose
+# loading cost 0.65 ms of CPU for a page of 31 (1.5 ms against 0.86 ms for the whole query).
+ROW_COLUMNS = (
+    Household.id,
+    Household.village_id,
+    Household.head_name,
+    Household.address,
+    Household.last_visit_at,
+    Household.priority_score,
+    Household.priority_top,
+    Household.priority_reasons,
+)
+
+
+# Queries run on every visit or worklist page, built once with parameters: building and keying a
+# statement again each time cost more CPU than running it.
+_ACTIVE_WEIGHTS = (
+    select(Campaign.priority_weights)
+    .where(Campaign.province_id == bindparam("province_id"), Campaign.is_active)
+    .order_by(Campaign.ends_on.desc())
+)
+_OUTCOMES_OF = select(*OUTCOME_COLUMNS).where(
+    VisitOutcome.person_id.in_(bindparam("person_ids", expanding=True))
+)
+_FRESH_COMMUNES = select(PriorityRefresh.commune_id).where(
+    PriorityRefresh.commune_id.in_(bindparam("commune_ids", expanding=True)),
+    PriorityRefresh.refreshed_on == bindparam("today"),
 )
 
 
@@ -124,11 +154,7 @@ def _priorities(
 
 def weights_in_force(session: Session, *, province_id: int) -> dict[str, int]:
     """The priority weights of the province's active campaign (ending last), else the defaults."""
-    overrides = session.exec(
-        select(Campaign.priority_weights)
-        .where(Campaign.province_id == province_id, Campaign.is_active)
-        .order_by(Campaign.ends_on.desc())
-    ).first()
+    overrides = session.exec(_ACTIVE_WEIGHTS, params={"province_id": province_id}).first()
     return weights_for(overrides or None)
 
 
@@ -189,17 +215,25 @@ def _stamp(session: Session, *, commune_id: int, today: date) -> None:
 
 
 def refresh_household(
-    session: Session, *, household_id: int, today: date, weights: Mapping[str, int] | None = None
+    session: Session,
+    *,
+    household_id: int,
+    today: date,
+    weights: Mapping[str, int] | None = None,
+    persons: list[Person] | None = None,
 ) -> Priority:
-    """Recompute one household (after a visit to it) within the caller's transaction."""
+    """Recompute one household (after a visit to it) within the caller's transaction.
+
+    `persons` are its members when the caller has just read them in this transaction.
+    """
     if weights is None:
         province_id = session.get(Household, household_id).province_id
         weights = weights_in_force(session, province_id=province_id)
-    persons = session.exec(select(Person).where(Person.household_id == household_id)).all()
+    if persons is None:
+        persons = session.exec(select(Person).where(Person.household_id == household_id)).all()
+    # Just the columns the engine reads: whole outcome objects cost more than the scoring.
     outcomes = (
-        session.exec(
-            select(VisitOutcome).where(VisitOutcome.person_id.in_([p.id for p in persons]))
-        ).all()
+        session.execute(_OUTCOMES_OF, {"person_ids": [p.id for p in persons]}).all()
         if persons
         else []
     )
@@ -220,13 +254,7 @@ def stale_communes(session: Session, *, commune_ids: Iterable[int], today: date)
     ids = sorted(set(commune_ids))
     if not ids:
         return []
-    fresh = set(
-        session.exec(
-            select(PriorityRefresh.commune_id).where(
-                PriorityRefresh.commune_id.in_(ids), PriorityRefresh.refreshed_on == today
-            )
-        ).all()
-    )
+    fresh = set(session.exec(_FRESH_COMMUNES, params={"commune_ids": ids, "today": today}).all())
     return [i for i in ids if i not in fresh]
 
 
@@ -241,7 +269,7 @@ def mark_stale(session: Session, *, commune_ids: Iterable[int]) -> None:
 class WorklistRow:
     """One household on a worklist: where, who, why, and when it was last visited."""
 
-    household: Household
+    household: Row  # the ROW_COLUMNS of the household, read as attributes like the model's
     village_name: str
     member_names: tuple[str, ...]
     reasons: tuple[ReasonLine, ...]
@@ -324,8 +352,9 @@ def worklist_for(
         base = base.where(Household.village_id == village_id)
     filtered = base.where(Household.priority_top == reason) if reason else base
     total = by_reason.get(reason, 0) if reason else sum(by_reason.values())
-    page = session.exec(
-        filtered.order_by(Household.priority_score.desc(), Household.id)
+    page = session.execute(
+        filtered.with_only_columns(*ROW_COLUMNS)
+        .order_by(Household.priority_score.desc(), Household.id)
         .offset(offset)
         .limit(limit + 1)
     ).all()
@@ -336,8 +365,9 @@ def worklist_for(
     )
     due = []
     if offset == 0 and not reason:
-        due = session.exec(
-            base.where(Household.priority_top == Reason.FOLLOW_UP_DUE.value)
+        due = session.execute(
+            base.with_only_columns(*ROW_COLUMNS)
+            .where(Household.priority_top == Reason.FOLLOW_UP_DUE.value)
             .order_by(Household.priority_score.desc())
             .limit(10)
         ).all()
@@ -368,7 +398,7 @@ def _scope_communes(session: Session, scope: Scope, canvasser_id: int) -> list[i
 
 
 def _rows(
-    session: Session, households: list[Household], village_names: dict[int, str]
+    session: Session, households: list[Row], village_names: dict[int, str]
 ) -> list[WorklistRow]:
     ids = [h.id for h in households]
     members: dict[int, list[str]] = defaultdict(list)
@@ -395,10 +425,6 @@ def member_priorities(
 ) -> dict[int, Priority]:
     """Each member's own priority and reasons, for the household page."""
     ids = [p.id for p in members]
-    outcomes = (
-        session.exec(select(VisitOutcome).where(VisitOutcome.person_id.in_(ids))).all()
-        if ids
-        else []
-    )
+    outcomes = session.execute(_OUTCOMES_OF, {"person_ids": ids}).all() if ids else []
     history = _histories(outcomes)
     return {p.id: person_priority(facts_of(p), history[p.id], today=today) for p in members}

@@ -153,6 +153,7 @@ def create(household_id: int):
             scope=current_scope(),
             data=data,
             today=request_today(),
+            members=members,
         )
     except VisitError as exc:
         get_session().rollback()

@@ -1,5 +1,8 @@
 """Login, logout, CSRF, throttling, session expiry for htmx, and the language switch."""
 
+from flask import render_template_string
+from flask import session as flask_session
+from flask_babel import force_locale
 from sqlmodel import select
 
 from outreach.models import AuditLog
@@ -81,6 +84,20 @@ def test_english_is_the_second_language(login_as):
     assert response.status_code == 302
     html = client.get("/").get_data(as_text=True)
     assert 'lang="en"' in html and "Log out" in html
+
+
+def test_forced_vietnamese_inside_an_english_request(app):
+    # The summary document is rendered in Vietnamese for an English reader (force_locale): the
+    # per-request translation memo must follow the switch and come back after it.
+    template = '{{ _("Đăng xuất") }} {{ 1125000 | number }}'
+    with app.test_request_context("/"):
+        flask_session["lang"] = "en"
+        before = render_template_string(template)
+        with force_locale("vi"):
+            inside = render_template_string(template)
+        after = render_template_string(template)
+    assert before == after == "Log out 1,125,000"
+    assert inside == "Đăng xuất 1.125.000"
 
 
 def test_security_headers(client):
