@@ -206,12 +206,17 @@ class Outcome:
 
 
 def begin_job(session: Session, *, folder: Path, batch: ImportBatch, write: bool) -> None:
-    """Mark a batch as running before its job starts (committed), with a first heartbeat."""
-    batch.status = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
+    """Mark a batch as running before its job starts (committed), with a first heartbeat.
+
+    The heartbeat is written first: a page opened between the two would otherwise find a
+    running batch without one and mark it failed as interrupted.
+    """
+    status = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
+    _write_progress(folder, batch, Progress(status, 0, 0))
+    batch.status = status
     batch.message = ""
     session.add(batch)
     session.commit()
-    _write_progress(folder, batch, Progress(batch.status, 0, 0))
 
 
 def _set_status(engine: Engine, batch_id: int, status: str, **fields) -> ImportBatch:
@@ -238,8 +243,9 @@ def _counts(report: ImportReport) -> dict:
 
 def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome:
     stage = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
+    with Session(engine) as session:  # the heartbeat before the status (see `begin_job`)
+        _write_progress(folder, session.get(ImportBatch, batch_id), Progress(stage, 0, 0))
     batch = _set_status(engine, batch_id, stage, message="")
-    _write_progress(folder, batch, Progress(stage, 0, 0))
     # Streamed from disk: a million-row workbook is read in ~100 MB, not the ~2 GB of loading it.
     with (
         Session(engine, expire_on_commit=False) as session,
@@ -316,8 +322,16 @@ def run_import(engine: Engine, folder: Path, batch_id: int) -> Outcome:
 
 
 def _guarded(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome:
+    # The final status is set before the heartbeat goes: a running batch without a heartbeat is
+    # taken for one whose server died (`fail_interrupted`), and a page opened in between would
+    # have marked a finished check failed.
     try:
         outcome = _run(engine, folder, batch_id, write=write)
+        if outcome.report is None:
+            message = "Chưa nhận ra cột: " + ", ".join(outcome.missing)
+            _set_status(engine, batch_id, BatchStatus.MAPPING, message=message)
+        elif not write:
+            _set_status(engine, batch_id, BatchStatus.PREVIEWED, **_counts(outcome.report))
     except (ImportFileError, BatchError) as error:
         _set_status(engine, batch_id, BatchStatus.FAILED, message=str(error))
         raise
@@ -333,11 +347,6 @@ def _guarded(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Out
         with Session(engine) as session:
             batch = session.get(ImportBatch, batch_id)
             _path(folder, batch, ".progress.json").unlink(missing_ok=True)
-    if outcome.report is None:
-        message = "Chưa nhận ra cột: " + ", ".join(outcome.missing)
-        _set_status(engine, batch_id, BatchStatus.MAPPING, message=message)
-    elif not write:
-        _set_status(engine, batch_id, BatchStatus.PREVIEWED, **_counts(outcome.report))
     return outcome
 
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from outreach.models import AuditLog, GeoUnit, User
 from outreach.services.accounts import verify_password
-from tests.browser.test_login_journeys import log_in, path_of
+from tests.browser.test_login_journeys import forget_session, log_in, path_of
 
 NEW_USERNAME = "canbo.07210.moi"
 NEW_PASSWORD = "Mat-khau-cua-toi-2026"
@@ -55,7 +55,7 @@ def test_admin_creates_a_canvasser_who_must_change_the_temporary_password(
     assert created.must_change_password and verify_password(created.password_hash, temporary)
 
     assert console_errors == []
-    page.context.clear_cookies()
+    forget_session(page)
     log_in(page, NEW_USERNAME, first_temporary)  # the reset replaced the first password
     expect(page.get_by_text("Tên đăng nhập hoặc mật khẩu không đúng.")).to_be_visible()
     console_errors.clear()  # the refused login answers 401, as it should

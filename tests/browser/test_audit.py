@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from outreach.models import AuditLog
-from tests.browser.test_login_journeys import log_in
+from tests.browser.test_login_journeys import forget_session, log_in
 
 WHO = "canbo.09370.1"
 
@@ -17,7 +17,7 @@ def test_admin_filters_the_log_for_a_users_logins(
 ):
     log_in(page, WHO, "sai-mat-khau-nay")  # a failed try, then a good one
     log_in(page, WHO)
-    page.context.clear_cookies()
+    forget_session(page)
     console_errors.clear()  # the failed try's 401 is expected
     logins = read_db(
         lambda s: s.exec(

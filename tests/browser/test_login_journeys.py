@@ -78,6 +78,13 @@ def log_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
         page.get_by_role("button", name="Đăng nhập", exact=True).tap()
 
 
+def forget_session(page: Page) -> None:
+    """The phone drops its session cookie, once nothing of the last page is still loading: a
+    request in flight (the page's session check) would otherwise set the cookie again."""
+    page.goto("about:blank")
+    page.context.clear_cookies()
+
+
 def path_of(page: Page) -> str:
     return re.sub(r"^https?://[^/]+", "", page.url)
 

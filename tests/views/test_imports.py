@@ -3,6 +3,7 @@
 import io
 import re
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func
@@ -136,3 +137,47 @@ def test_bad_files_get_a_vietnamese_reason_and_change_nothing(app, login_as, dat
 def test_only_admins_import(login_as):
     client = login_as("lanhdao.tinh")
     assert client.get("/imports").status_code == 403
+
+
+def test_a_page_opened_at_any_moment_of_a_job_never_takes_it_for_an_interrupted_one(
+    app, login_as, monkeypatch
+):
+    """A running batch always has its heartbeat: written before the status says "running",
+    removed only after the final status. A page opened between the two (it marks running
+    batches without a heartbeat as interrupted) once failed a good check, in the browser tests."""
+    engine, folder = app.extensions["engine"], Path(app.config["IMPORTS_DIR"])
+    write_progress, set_status = import_batches._write_progress, import_batches._set_status
+    interrupted = []
+
+    def page_opened():  # what every imports page does first
+        with Session(engine) as s:
+            interrupted.append(import_batches.fail_interrupted(s, folder=folder))
+
+    def writing_progress(*args):
+        page_opened()
+        write_progress(*args)
+
+    def setting_status(*args, **fields):
+        page_opened()
+        batch = set_status(*args, **fields)
+        page_opened()
+        return batch
+
+    monkeypatch.setattr(import_batches, "_write_progress", writing_progress)
+    monkeypatch.setattr(import_batches, "_set_status", setting_status)
+    client = login_as("admin")
+    for run in ("check", "import"):
+        if run == "check":
+            response = _upload(client, _csv(ROWS))
+            batch_id = _batch_id(response)
+        else:
+            client.post(
+                f"/imports/{batch_id}/import",
+                data={
+                    "csrf_token": csrf_token(client, f"/imports/{batch_id}"),
+                    "skip_rejected": "1",
+                },
+            )
+        batch = _settled(app, batch_id)
+        assert batch.status == ("previewed" if run == "check" else "done"), batch.message
+    assert len(interrupted) > 4 and not any(interrupted)
