@@ -25,7 +25,6 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -34,6 +33,7 @@ from sqlmodel import Session
 
 from ..models import Campaign, CampaignReach, DailyTally, LatestOutcome, Visit, VisitOutcome
 from ..models.codes import FOLLOW_UP_OUTCOMES
+from .bulk import upsert_statement
 from .clock import VIETNAM
 from .periods import local_midnight, period_containing
 
@@ -146,46 +146,26 @@ class _Upserts:
     reach: TextClause  # keeps the earliest first visit of a household in a campaign
 
 
-def _upsert_sql(table, keys: tuple[str, ...], update: str, where: str = "") -> TextClause:
-    """INSERT … ON CONFLICT (keys) DO UPDATE SET update [WHERE where], typed like the columns."""
-    columns = [c.name for c in table.columns]
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(':' + c for c in columns)}) "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {update}"
-    )
-    if where:
-        sql += f" WHERE {where}"
-    # Typed parameters, so dates and times are written exactly as the ORM writes them.
-    return text(sql).bindparams(*(bindparam(c.name, type_=c.type) for c in table.columns))
-
-
 @lru_cache(maxsize=4)
 def _upserts(dialect: str) -> _Upserts:
-    """The upserts for one dialect, as text that SQLAlchemy compiles once.
-
-    SQLAlchemy 2.0 gives an ON CONFLICT insert no cache key, so `bulk.upsert` (one such
-    statement per call) was built and compiled anew for every row: measured, 15 of the 25 ms of
-    CPU a sync of two visits took.
-    """
+    """The upserts for one dialect (only "the earlier of two times" is spelled differently)."""
     least = "least" if dialect == "postgresql" else "min"
-    replaced = ("province_id", "commune_id", "visited_at", "outcome_id", "outcome", "follow_up_on")
     return _Upserts(
-        tally=_upsert_sql(
+        tally=upsert_statement(
             DailyTally.__table__,
             ("commune_id", "day", "metric"),
             "count = daily_tally.count + excluded.count",
         ),
-        latest=_upsert_sql(
+        latest=upsert_statement(
             LatestOutcome.__table__,
             ("person_id",),
-            ", ".join(f"{c} = excluded.{c}" for c in replaced),
-            # Only a later visit (or a later outcome of the same moment) replaces the row.
-            "excluded.visited_at > latest_outcome.visited_at OR "
+            # Every column from the new outcome, but only a later visit (or a later outcome of
+            # the same moment) replaces the row.
+            where="excluded.visited_at > latest_outcome.visited_at OR "
             "(excluded.visited_at = latest_outcome.visited_at "
             "AND excluded.outcome_id > latest_outcome.outcome_id)",
         ),
-        reach=_upsert_sql(
+        reach=upsert_statement(
             CampaignReach.__table__,
             ("campaign_id", "household_id"),
             f"first_visit_at = {least}(campaign_reach.first_visit_at, excluded.first_visit_at)",

@@ -20,7 +20,7 @@ from sqlalchemy import Row, bindparam, delete, func, or_, update
 from sqlmodel import Session, select
 
 from ..models import Campaign, GeoUnit, Household, Person, PriorityRefresh, VisitOutcome
-from .bulk import upsert
+from .bulk import upsert_statement
 from .clock import VIETNAM
 from .priority import (
     PastOutcome,
@@ -204,14 +204,12 @@ def refresh_commune(
     return len(rows)
 
 
+_STAMP = upsert_statement(PriorityRefresh.__table__, ("commune_id",))
+
+
 def _stamp(session: Session, *, commune_id: int, today: date) -> None:
     """Record that the commune's scores are from `today` (in the caller's transaction)."""
-    upsert(
-        session.connection(),
-        PriorityRefresh.__table__,
-        {"commune_id": commune_id, "refreshed_on": today},
-        keys=["commune_id"],
-    )
+    session.connection().execute(_STAMP, {"commune_id": commune_id, "refreshed_on": today})
 
 
 def refresh_household(
