@@ -11,12 +11,15 @@ without writing, which is what the preview shows.
 from __future__ import annotations
 
 import heapq
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import chain, islice
 from operator import itemgetter
+from typing import IO
 
 from sqlalchemy import Index, Table, bindparam, func, update
 from sqlmodel import Session, select
@@ -33,6 +36,7 @@ from .bulk import (
 )
 from .clock import add_months_end, month_end
 from .imports import ParsedRow, RowError
+from .imports.worker import decode_row, encode_row, read_frame, write_frame
 from .memory import gc_paused
 from .places import Place, PlaceError, PlaceIndex
 from .text import compact_key, fold
@@ -42,18 +46,20 @@ CHUNK = 2000
 # SQLite's page cache during an import: the default 2 MB holds little of the indexes a million
 # new people touch at random; 256 MB made the inserts 3x faster (26 -> 8 us a row, measured).
 IMPORT_CACHE_KB = 256 * 1024
-# A file of at least this many rows, and at least this share of the people already stored, is a
-# "large load": its other indexes are dropped and rebuilt at the end (12 s for 1M people and
-# their households, where keeping them up to date row by row cost ~70 s, measured).
-DEFER_INDEXES_FROM = 100_000
-DEFER_INDEXES_SHARE = 0.25
-# What `_known_people` and `_prefetch_households` look up by: kept throughout.
-LOOKUP_INDEXES = {
+# A "first load": a file of at least this many rows into a database holding no more people than
+# the file has rows. Its rows are matched in memory and appended (see `_FirstLoad`).
+FIRST_LOAD_FROM = 100_000
+# On SQLite a first load drops these and builds them again at its end. Measured at a million
+# people: building one after the load takes 0.7-2.3 s, keeping it up to date row by row 3-6 s.
+# The others (people by province and by benefit end, every index of households, which are
+# fewer and whose keys mostly arrive in order) cost less to keep up to date than to build again.
+REBUILT_AFTER_FIRST_LOAD = {
     "uq_person_bhxh",
     "uq_person_citizen_id",
     "ix_person_commune_name",
-    "ix_household_commune_code",
-    "ix_household_commune_address_key",
+    "ix_person_commune_paid_through",
+    "ix_person_phone",
+    "ix_person_household",
 }
 # The list facts each kind of list carries; other columns of a person are left as they are.
 KIND_FACTS: dict[ImportKind, tuple[str, ...]] = {
@@ -138,38 +144,45 @@ def import_rows(
 
     Rows with errors are never written; the caller decides whether a file with rejected rows may
     be imported at all (the admin chooses to skip them). Nothing is committed here.
-    `expected_rows` (the file's own estimate) lets a large first load rebuild indexes once.
+    `expected_rows` (the file's own estimate) lets a large first load match in memory and
+    append (`_FirstLoad`).
     """
     kind = ImportKind(kind)
-    writer = _Writer(session, ImportKind(kind), province_id, write, batch_id, now or utcnow())
     conn = session.connection()
-    deferred = _deferrable_indexes(conn) if write and _is_large_load(conn, expected_rows) else []
-    with sqlite_bulk_settings(conn, IMPORT_CACHE_KB), gc_paused(), indexes_deferred(conn, deferred):
-        for chunk in _chunks(rows, CHUNK):
-            writer.chunk(chunk)
-            if progress:
-                progress(writer.report.read)
+    first_load = write and _is_first_load(conn, kind, expected_rows)
+    writer = _Writer(session, kind, province_id, write, batch_id, now or utcnow(), first_load)
+    rebuilt = _rebuilt_indexes() if first_load and conn.dialect.name == "sqlite" else []
+    with sqlite_bulk_settings(conn, IMPORT_CACHE_KB), gc_paused(), closing(writer):
+        with indexes_deferred(conn, rebuilt):
+            for chunk in _chunks(rows, CHUNK):
+                writer.chunk(chunk)
+                if progress:
+                    progress(writer.report.read)
+        writer.settle_set_aside()
         writer.finish()
     return writer.report
 
 
-def _is_large_load(conn, expected_rows: int | None) -> bool:
-    """A file big next to what the database holds: rebuilding its indexes once beats updating
-    them row by row (SQLite only: there a reader keeps its snapshot, indexes included, while on
-    PostgreSQL dropping an index would lock the table against every reader until the commit)."""
-    if conn.dialect.name != "sqlite" or (expected_rows or 0) < DEFER_INDEXES_FROM:
+def _is_first_load(conn, kind: ImportKind, expected_rows: int | None) -> bool:
+    """A large file next to what the database holds (receipts excepted: they are matched to
+    people already stored, and a file may repeat a payer)."""
+    if kind == ImportKind.PAYMENTS or (expected_rows or 0) < FIRST_LOAD_FROM:
         return False
     persons = conn.execute(select(func.max(Person.id))).scalar() or 0
-    return expected_rows >= persons * DEFER_INDEXES_SHARE
+    return expected_rows >= persons
 
 
-def _deferrable_indexes(conn) -> list[Index]:
-    """The indexes of people and households that matching does not look up by."""
+def _rebuilt_indexes() -> list[Index]:
+    """The indexes a first load on SQLite builds once at its end rather than row by row.
+
+    Only there: a SQLite reader keeps its snapshot, indexes included, while on PostgreSQL
+    dropping an index would lock the table against every reader until the commit.
+    """
     return [
         index
         for table in (Person.__table__, Household.__table__)
         for index in table.indexes
-        if index.name not in LOOKUP_INDEXES
+        if index.name in REBUILT_AFTER_FIRST_LOAD
     ]
 
 
@@ -196,7 +209,7 @@ class _Row:
 class _Writer:
     """State kept across the chunks of one file: places, households and canvassers by commune."""
 
-    def __init__(self, session, kind, province_id, write, batch_id, now):
+    def __init__(self, session, kind, province_id, write, batch_id, now, first_load=False):
         self.session, self.kind, self.write, self.batch_id, self.now = (
             session,
             kind,
@@ -219,6 +232,9 @@ class _Writer:
         self.new_households: dict[tuple[int, str], int] = {}
         self.load: dict[int, list[tuple[int, int]]] = {}  # commune -> heap of (households, user)
         self.analyze_at = CHUNK  # rows inserted when PostgreSQL's statistics are next refreshed
+        self.first_load = _FirstLoad(self.conn) if first_load else None
+        if first_load:  # every household a new person could join is known from the start
+            self._load_households()
 
     def _keep_statistics(self) -> None:
         """Refresh PostgreSQL's statistics of people and households as the import grows them.
@@ -240,8 +256,38 @@ class _Writer:
         self.report.read += len(chunk)
         self._keep_statistics()
         rows = self._placed(chunk)
+        if self.first_load is None:
+            self._apply(rows)
+            return
+        new, later = [], []
+        for row in rows:
+            (new if self.first_load.is_new(row) else later).append(row)
+        self.first_load.set_aside(later)
+        self._insert_people(new)
+
+    def settle_set_aside(self) -> None:
+        """Match and apply the rows a first load set aside, now that every index is back."""
+        if self.first_load is None:
+            return
+        for parsed in self.first_load.set_aside_rows():
+            self._keep_statistics()
+            self._apply([_Row(p, self._place_of(p.values)) for p in parsed])
+
+    def close(self) -> None:
+        """Let go of what the import kept on disk."""
+        if self.first_load is not None:
+            self.first_load.close()
+
+    def _apply(self, rows: list[_Row]) -> None:
+        """Match placed rows to the people stored, then insert, update or leave each one, as if
+        one row at a time: a row naming someone the same rows are adding waits until they are in."""
+        while rows:
+            rows = self._apply_once(rows)
+
+    def _apply_once(self, rows: list[_Row]) -> list[_Row]:
         known = self._known_people(rows)
-        new_people, changes, payments = [], [], []
+        new_people, changes, payments, later = [], [], [], []
+        adding: set[str] = set()  # name keys of the people this pass inserts
         for row in rows:
             match = self._match(row, known)
             if match is _CONFLICT:
@@ -255,6 +301,12 @@ class _Writer:
                     )
                     self.report.rejected += 1
                     continue
+                key = _row_name_key(row)
+                if key in adding:  # matched (or not) once the earlier row's person is stored
+                    later.append(row)
+                    continue
+                if key:
+                    adding.add(key)
                 new_people.append(row)
                 continue
             row.person = match
@@ -273,6 +325,7 @@ class _Writer:
         if self.kind == ImportKind.PAYMENTS:
             changes += self._new_receipts(payments, [r for r in new_people if r.person])
         self._update_people(changes)
+        return later
 
     def _reject(self, parsed: ParsedRow, column: str, message: str) -> None:
         parsed.errors.append(RowError(parsed.row_number, column, message))
@@ -291,11 +344,7 @@ class _Writer:
                 rows.append(_Row(parsed, None))
                 continue
             try:
-                place = self.places.find(
-                    values.get("commune", ""),
-                    values.get("old_district", ""),
-                    values.get("village", ""),
-                )
+                place = self._place_of(values)
             except PlaceError as error:
                 self._reject(parsed, COMMUNE_HEADER, str(error))
                 self.report.rejected += 1
@@ -304,6 +353,11 @@ class _Writer:
                 self.report.converted_addresses += 1
             rows.append(_Row(parsed, place))
         return rows
+
+    def _place_of(self, values: dict) -> Place:
+        return self.places.find(
+            values.get("commune", ""), values.get("old_district", ""), values.get("village", "")
+        )
 
     def _known_people(self, rows: list[_Row]) -> dict[str, dict]:
         """People of the province this chunk names, by "b:<bhxh>", "c:<cccd>" and "n:<name>".
@@ -315,12 +369,15 @@ class _Writer:
         bhxh = {r.parsed.values["bhxh_number"] for r in rows if r.parsed.values.get("bhxh_number")}
         if bhxh:
             self._remember(found, ("bhxh_number",), {(b,) for b in bhxh})
-        cids = {  # only where the BHXH number found no one: most rows are settled by then
-            r.parsed.values["citizen_id"]
-            for r in rows
-            if r.parsed.values.get("citizen_id")
-            and f"b:{r.parsed.values.get('bhxh_number')}" not in found
-        }
+        # A CCCD is looked up unless its row's BHXH number found someone with that very CCCD
+        # (unique, so it names no one else): on a re-import most rows are settled that way,
+        # and a CCCD belonging to someone else is a conflict `_match` must see.
+        cids = set()
+        for r in rows:
+            cid = r.parsed.values.get("citizen_id")
+            by_bhxh = found.get(f"b:{r.parsed.values.get('bhxh_number')}")
+            if cid and (by_bhxh is None or by_bhxh["citizen_id"] != cid):
+                cids.add(cid)
         if cids:
             self._remember(found, ("citizen_id",), {(c,) for c in cids})
         pending = [
@@ -367,9 +424,10 @@ class _Writer:
             self.report.rejected += 1
             return _CONFLICT
         person = by_bhxh or by_cid
-        if person is None and row.place and values.get("full_name") and values.get("date_of_birth"):
-            key = _name_key(row.place.commune_id, row.name_key, values["date_of_birth"])
+        if person is None and (key := _row_name_key(row)):
             person = known.get(key)
+            if person is not None and _numbers_differ(values, person):
+                person = None  # a namesake born the same day, but someone else
         if person is not None and row.place is None:
             row.place = Place(self.session.get(GeoUnit, person["commune_id"]))
         return person
@@ -493,6 +551,21 @@ class _Writer:
             if code and (commune_id, code) in codes:
                 self.new_households.setdefault((commune_id, f"code:{code}"), household_id)
             if address_key and (commune_id, address_key) in addresses:
+                self.new_households.setdefault((commune_id, f"addr:{address_key}"), household_id)
+
+    def _load_households(self) -> None:
+        """Every stored household of the province, by code and by address (oldest first, as
+        `_prefetch_households` keeps them), so that a first load never looks one up."""
+        table = Household.__table__
+        found = self.conn.execute(
+            select(table.c.id, table.c.commune_id, table.c.code, table.c.address_key)
+            .where(table.c.province_id == self.province_id)
+            .order_by(table.c.id)
+        )
+        for household_id, commune_id, code, address_key in found:
+            if code:
+                self.new_households.setdefault((commune_id, f"code:{code}"), household_id)
+            if address_key:
                 self.new_households.setdefault((commune_id, f"addr:{address_key}"), household_id)
 
     def _village(self, place: Place) -> int | None:
@@ -625,6 +698,79 @@ class _Writer:
 _CONFLICT = object()
 
 
+class _FirstLoad:
+    """What a first load knows without asking the database: the numbers and name keys of
+    everyone stored, and the name keys of the rows met so far.
+
+    A row none of whose keys is among them names someone new for sure (the parser already
+    rejects a BHXH number or CCCD repeated within the file), so it is inserted as it comes,
+    with no lookup. The others (someone stored, a namesake born the same day in the same
+    commune) are set aside on disk, in file order, and matched the usual way once the indexes
+    are back. Name keys are kept as hashes, 8 bytes each: a collision only sets a row aside.
+    """
+
+    def __init__(self, conn) -> None:
+        table = Person.__table__
+        self.bhxh: set[str] = set()
+        self.citizen_ids: set[str] = set()
+        self.names: set[int] = set()
+        stored = conn.execute(
+            select(
+                table.c.bhxh_number,
+                table.c.citizen_id,
+                table.c.commune_id,
+                table.c.name_key,
+                table.c.date_of_birth,
+            )
+        )
+        for bhxh, citizen_id, commune_id, name_key, born in stored:
+            if bhxh:
+                self.bhxh.add(bhxh)
+            if citizen_id:
+                self.citizen_ids.add(citizen_id)
+            if name_key and born:
+                self.names.add(hash(_name_key(commune_id, name_key, born)))
+        self.file: IO[bytes] | None = None  # made when a first row is set aside
+        self.frames = 0
+
+    def is_new(self, row: _Row) -> bool:
+        """True when no one stored or met so far shares a key with the row (remembered)."""
+        values = row.parsed.values
+        new = (
+            values.get("bhxh_number") not in self.bhxh
+            and values.get("citizen_id") not in self.citizen_ids
+        )
+        if name_key := _row_name_key(row):
+            key = hash(name_key)
+            if key in self.names:
+                return False
+            self.names.add(key)
+        return new
+
+    def set_aside(self, rows: list[_Row]) -> None:
+        """Keep rows on disk (as the parsing child sends them) until the indexes are back."""
+        if not rows:
+            return
+        if self.file is None:  # kept across chunks, closed by `close` (import_rows sees to it)
+            self.file = tempfile.TemporaryFile(prefix="outreach-import-")  # noqa: SIM115
+        write_frame(self.file, "rows", [encode_row(row.parsed) for row in rows])
+        self.frames += 1
+
+    def set_aside_rows(self) -> Iterator[list[ParsedRow]]:
+        """The rows set aside, a chunk at a time, in file order."""
+        if self.file is None:
+            return
+        self.file.seek(0)
+        for _ in range(self.frames):
+            _, payload = read_frame(self.file)
+            yield [decode_row(data) for data in payload]
+
+    def close(self) -> None:
+        """Drop the file of rows set aside."""
+        if self.file is not None:
+            self.file.close()
+
+
 def _matching(
     session: Session, table: Table, columns: Sequence[str], keys: tuple[str, ...], wanted: set
 ) -> list[dict]:
@@ -670,6 +816,23 @@ def _processor(column, dialect, way: str):
     """How SQLAlchemy turns a value into the driver's and back (SQLite keeps dates as text)."""
     kind = column.type.dialect_impl(dialect)
     return kind.result_processor(dialect, None) if way == "result" else kind.bind_processor(dialect)
+
+
+def _row_name_key(row: _Row) -> str:
+    """The row's key for matching by name, birth date and commune ("" when it lacks one)."""
+    values = row.parsed.values
+    if row.place is None or not row.name_key or not values.get("date_of_birth"):
+        return ""
+    return _name_key(row.place.commune_id, row.name_key, values["date_of_birth"])
+
+
+def _numbers_differ(values: dict, person: dict) -> bool:
+    """True when the row and the person both have a BHXH number, or both a CCCD, and they
+    differ: a BHXH number is a person's for life, so the name and birth date are a coincidence."""
+    return any(
+        values.get(name) and person[name] and values[name] != person[name]
+        for name in ("bhxh_number", "citizen_id")
+    )
 
 
 def _name_key(commune_id: int, name_key: str, born: date | None) -> str:

@@ -144,7 +144,7 @@ def _index_names(session) -> set[str]:
 def test_a_large_load_rebuilds_the_indexes_it_set_aside(session, monkeypatch):
     """On SQLite a big first load drops the indexes matching does not use and builds them once at
     the end, in the same transaction; a load that fails gives them all back on rollback."""
-    monkeypatch.setattr(importing, "DEFER_INDEXES_FROM", 1)
+    monkeypatch.setattr(importing, "FIRST_LOAD_FROM", 1)
     all_indexes = _index_names(session)
     province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
     during = []
@@ -164,7 +164,7 @@ def test_a_large_load_rebuilds_the_indexes_it_set_aside(session, monkeypatch):
     report = load(ROWS, lambda done: during.append(_index_names(session)))
     assert report.inserted == 3
     if session.get_bind().dialect.name == "sqlite":
-        assert during[0] == importing.LOOKUP_INDEXES  # only what matching looks up by
+        assert during[0] == all_indexes - importing.REBUILT_AFTER_FIRST_LOAD
     else:  # PostgreSQL would lock the tables against readers: indexes stay
         assert during[0] == all_indexes
     assert _index_names(session) == all_indexes
@@ -220,3 +220,102 @@ def test_rows_added_after_an_import_get_ids_of_their_own(session):
         session.flush()
         assert copy.id > newest.id
     session.commit()
+
+
+def _people_and_homes(session) -> list[tuple]:
+    """Everyone stored with their household, as comparable tuples (ids left out)."""
+    found = session.execute(
+        select(
+            Person.full_name,
+            Person.date_of_birth,
+            Person.bhxh_number,
+            Person.citizen_id,
+            Person.commune_id,
+            Person.paid_through,
+            Person.payment_frequency,
+            Person.is_participant,
+            Household.commune_id,
+            Household.village_id,
+            Household.address_key,
+            Household.code,
+        ).join(Household, Household.id == Person.household_id)
+    ).all()
+    return sorted((tuple(row) for row in found), key=repr)
+
+
+def test_a_first_load_ends_exactly_as_matching_row_by_row_would(session, monkeypatch):
+    """A first load appends the rows sure to be new and sets the others aside until the indexes
+    are back: people stored (by BHXH number, CCCD, or name + birth date + commune), a namesake
+    met earlier in the file, a conflict. The outcome equals the usual path's, row for row."""
+    numbered = session.exec(select(Person).where(Person.bhxh_number.is_not(None))).all()
+    by_id = session.exec(
+        select(Person).where(Person.citizen_id.is_not(None), Person.id.not_in([numbered[0].id]))
+    ).all()
+    named = session.exec(
+        select(Person).where(Person.date_of_birth.is_not(None), Person.bhxh_number.is_(None))
+    ).first()
+    home = session.exec(
+        select(Household).where(Household.address != "", Household.code.is_(None))
+    ).first()
+    commune = {p.id: session.get(GeoUnit, p.commune_id).name for p in (numbered[0], named)}
+    taken = (numbered[0].id, by_id[0].id, by_id[1].id, named.id)
+    conflict = next(p for p in numbered if p.id not in taken)
+    rows = [
+        "1,Nguyễn Văn An,02/02/1985,Nam,2499700001,024085700001,,Số 7 ngõ 3,Thôn Mới Lập,Phường Bắc Giang,,10/2026,3 tháng,",
+        "2,Trần Thị Bình,03/03/1986,Nữ,2499700002,,,Số 7 ngõ 3,Thôn Mới Lập,Phường Bắc Giang,,10/2026,1 tháng,",
+        f"3,{numbered[0].full_name},,,{numbered[0].bhxh_number},,,,,{commune[numbered[0].id]},,12/2026,12 tháng,",
+        f"4,{by_id[0].full_name},,,,{by_id[0].citizen_id},,,,{session.get(GeoUnit, by_id[0].commune_id).name},,12/2026,1 tháng,",
+        # A namesake of row 1, born the same day in the same commune, with another BHXH number.
+        "5,NGUYỄN VĂN AN,02/02/1985,Nam,2499700005,,,Số 9,Thôn Mới Lập,Phường Bắc Giang,,11/2026,3 tháng,",
+        f"6,{named.full_name},{named.date_of_birth:%d/%m/%Y},,2499700006,,,,,{commune[named.id]},,12/2026,12 tháng,",
+        # One stored person's BHXH number with another's CCCD: rejected, on either path.
+        f"7,Ai Đó,,,{conflict.bhxh_number},{by_id[1].citizen_id},,,,{commune[numbered[0].id]},,12/2026,1 tháng,",
+        f'8,Lê Văn Mới,01/01/1990,Nam,2499700008,,,"{home.address}",,{session.get(GeoUnit, home.commune_id).name},,10/2026,1 tháng,',
+        "9,Phạm Thị Sai,05/06/1991,Nữ,2499700009,,,,Thôn A,Xã Không Có,,09/2026,1 tháng,",
+        "10,Hoàng Văn Mười,10/10/1970,Nam,2499700010,,,Số 10,Thôn Mới Lập,Phường Bắc Giang,,10/2026,1 tháng,",
+        # Row 10 again, now with his CCCD and no BHXH number: nothing says he is someone else.
+        "11,HOÀNG VĂN MƯỜI,10/10/1970,Nam,,024070700011,,Số 10,Thôn Mới Lập,Phường Bắc Giang,,10/2026,1 tháng,",
+    ]
+    province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
+    set_aside: list[int] = []
+    original = importing._FirstLoad.set_aside
+
+    def watched(self, rows):
+        set_aside.extend(row.parsed.row_number for row in rows)
+        return original(self, rows)
+
+    monkeypatch.setattr(importing._FirstLoad, "set_aside", watched)
+
+    def load(first_from: int):
+        monkeypatch.setattr(importing, "FIRST_LOAD_FROM", first_from)
+        sheet, parsed = stream_rows(read_table(_csv(rows), "ds.csv"), "participants")
+        report = import_rows(
+            session,
+            rows=parsed,
+            kind="participants",
+            province_id=province.id,
+            write=True,
+            expected_rows=10**9,
+        )
+        outcome = (
+            {k: v for k, v in vars(report).items() if k != "errors"},
+            sorted((e.row_number, e.column_header, e.message) for e in report.errors),
+            _people_and_homes(session),
+            _count(session, Household),
+            _index_names(session),
+        )
+        session.rollback()
+        return outcome
+
+    usual = load(first_from=10**10)
+    assert set_aside == []
+    first = load(first_from=1)
+    # Rows 3-7 and 11 name someone stored or met before (row 1 is the file's line 4).
+    assert sorted(set_aside) == [6, 7, 8, 9, 10, 14]
+    assert first == usual
+    report, errors, people = usual[0], usual[1], usual[2]
+    assert (report["inserted"], report["updated"], report["rejected"]) == (5, 4, 2), errors
+    assert "hai người khác nhau" in errors[0][2] and "Xã Không Có" in errors[1][2]
+    assert sorted(p[2] for p in people if p[0] == "Nguyễn Văn An") == ["2499700001", "2499700005"]
+    muoi = [p for p in people if p[0] == "Hoàng Văn Mười"]  # rows 10 and 11: one person
+    assert [(p[2], p[3]) for p in muoi] == [("2499700010", "024070700011")]

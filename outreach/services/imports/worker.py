@@ -65,9 +65,9 @@ def rows_in_child(
         child.stdin.write(json.dumps(request).encode() + b"\n")
         child.stdin.close()
         while True:
-            tag, payload = _read_frame(child.stdout)
+            tag, payload = read_frame(child.stdout)
             if tag == "rows":
-                yield from (_decode(row) for row in payload)
+                yield from (decode_row(row) for row in payload)
             elif tag == "error":
                 raise ImportFileError(payload)
             else:
@@ -79,7 +79,8 @@ def rows_in_child(
         child.stdout.close()
 
 
-def _read_frame(stream: BinaryIO) -> tuple[str, object]:
+def read_frame(stream: BinaryIO) -> tuple[str, object]:
+    """The next (tag, payload) frame of `stream`; an `ImportFileError` if it ends early."""
     head = stream.read(_LENGTH.size)
     if len(head) < _LENGTH.size:  # the child died without saying why
         raise ImportFileError(_FAILED)
@@ -90,26 +91,38 @@ def _read_frame(stream: BinaryIO) -> tuple[str, object]:
     return marshal.loads(body)
 
 
-def _write_frame(stream: BinaryIO, tag: str, payload: object) -> None:
+def write_frame(stream: BinaryIO, tag: str, payload: object) -> None:
+    """A frame: 4 bytes of length, then the marshalled (tag, payload)."""
     body = marshal.dumps((tag, payload))
     stream.write(_LENGTH.pack(len(body)))
     stream.write(body)
 
 
-# Dates travel as 1-tuples of their ordinal: marshal has no date type, and no cell is a tuple.
-def _encode(row: ParsedRow) -> tuple:
-    values = {k: ((v.toordinal(),) if type(v) is date else v) for k, v in row.values.items()}
-    errors = [(e.row_number, e.column_header, e.message) for e in row.errors]
+# The fields that hold dates: marshal has no date type, so they travel as ordinals.
+DATE_FIELDS = ("date_of_birth", "paid_through", "benefit_start", "benefit_end", "paid_on")
+
+
+def encode_row(row: ParsedRow) -> tuple:
+    """A parsed row as plain tuples, dicts and strings that `marshal` can write."""
+    values = dict(row.values)
+    for name in DATE_FIELDS:  # looked up by name: cheaper than checking every value's type
+        if (value := values.get(name)) is not None:
+            values[name] = value.toordinal()
+    errors = [(e.row_number, e.column_header, e.message) for e in row.errors] if row.errors else ()
     return row.row_number, values, errors, row.name_key, row.address_key
 
 
-def _decode(data: tuple) -> ParsedRow:
+def decode_row(data: tuple) -> ParsedRow:
+    """The parsed row `encode_row` made `data` from."""
     number, values, errors, name_key, address_key = data
-    for key, value in values.items():
-        if type(value) is tuple:
-            values[key] = date.fromordinal(value[0])
+    for name in DATE_FIELDS:
+        if (value := values.get(name)) is not None:
+            values[name] = _from_ordinal(value)
     errors = [RowError(*error) for error in errors] if errors else []
     return ParsedRow(number, values, errors, name_key, address_key)
+
+
+_from_ordinal = date.fromordinal
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
@@ -119,15 +132,15 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         with open_table(Path(request["path"]), request["filename"]) as table, gc_paused():
             _, rows = stream_rows(table, request["kind"], request["mapping"] or None)
             while batch := list(islice(rows, request["chunk"])):
-                _write_frame(stdout, "rows", [_encode(row) for row in batch])
+                write_frame(stdout, "rows", [encode_row(row) for row in batch])
     except ImportFileError as error:
-        _write_frame(stdout, "error", str(error))
+        write_frame(stdout, "error", str(error))
     except BrokenPipeError:  # the parent stopped reading: nothing left to do
         return
     except Exception as error:  # noqa: BLE001 - whatever it was, the parent must hear of it
-        _write_frame(stdout, "error", f"{_FAILED[:-1]} ({type(error).__name__}).")
+        write_frame(stdout, "error", f"{_FAILED[:-1]} ({type(error).__name__}).")
     else:
-        _write_frame(stdout, "end", None)
+        write_frame(stdout, "end", None)
     stdout.flush()
 
 

@@ -6,8 +6,16 @@ from datetime import date
 import pytest
 
 from outreach.services.imports import ImportFileError, ParsedRow, RowError, stream_rows
+from outreach.services.imports.cells import parse_date, parse_month
 from outreach.services.imports.readers import open_table
-from outreach.services.imports.worker import _decode, _encode, _read_frame, rows_in_child
+from outreach.services.imports.rows import PARSERS
+from outreach.services.imports.worker import (
+    DATE_FIELDS,
+    decode_row,
+    encode_row,
+    read_frame,
+    rows_in_child,
+)
 from tests.unit.test_importing import ROWS, _csv
 
 
@@ -43,9 +51,9 @@ def test_the_childs_error_is_raised_here_in_vietnamese(tmp_path):
 
 def test_a_child_that_dies_mid_frame_is_an_error_not_a_short_file():
     with pytest.raises(ImportFileError, match="không có dữ liệu nào được ghi"):
-        _read_frame(io.BytesIO(b"\x10\x00\x00\x00abc"))
+        read_frame(io.BytesIO(b"\x10\x00\x00\x00abc"))
     with pytest.raises(ImportFileError):
-        _read_frame(io.BytesIO(b""))
+        read_frame(io.BytesIO(b""))
 
 
 def test_rows_survive_the_trip_unchanged():
@@ -54,4 +62,14 @@ def test_rows_survive_the_trip_unchanged():
         {"full_name": "Lê Thị Ánh", "paid_through": date(2026, 11, 30), "income_basis": 1_500_000},
         [RowError(12, "Số CCCD", "Số CCCD phải có 12 chữ số")],
     )
-    assert _decode(_encode(row)) == row
+    assert decode_row(encode_row(row)) == row
+
+
+def test_every_field_that_holds_a_date_travels_as_one():
+    """A date field missing from `DATE_FIELDS` would reach the importer as a bare number."""
+    dated = {name for name, parse in PARSERS.items() if parse in (parse_date, parse_month)}
+    assert dated | {"date_of_birth"} == set(DATE_FIELDS)
+    row = ParsedRow(3, {name: date(2026, 11, i + 1) for i, name in enumerate(DATE_FIELDS)}, [])
+    encoded = encode_row(row)
+    assert all(type(v) is int for v in encoded[1].values())  # what marshal can carry
+    assert decode_row(encoded) == row and isinstance(row.values["paid_on"], date)
