@@ -35,48 +35,67 @@ _LENGTH = struct.Struct("<I")
 _FAILED = "Lỗi khi đọc tệp; không có dữ liệu nào được ghi."
 
 
-def rows_in_child(
-    path: Path,
-    filename: str,
-    kind: str,
-    mapping: Mapping[str, str | None] | None = None,
-    *,
-    chunk: int = CHUNK,
-) -> Iterator[ParsedRow]:
-    """The parsed rows of the file at `path`, read and parsed by a child process.
+class ChildRows:
+    """The parsed rows of a file, read and parsed by a child process started at once.
 
-    The same rows `stream_rows(open_table(path, filename), kind, mapping)` yields; the caller
-    has already checked the header in its own process.
+    Iterating gives the rows `stream_rows(open_table(path, filename), kind, mapping)` would;
+    the caller checks the header in its own process, meanwhile or before. `close` stops the
+    child (iterating to the end, or a `with` block, does it too).
     """
-    request = {
-        "path": str(path),
-        "filename": filename,
-        "kind": str(kind),
-        "mapping": dict(mapping or {}),
-        "chunk": chunk,
-    }
-    child = subprocess.Popen(
-        [sys.executable, "-m", __name__],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        child.stdin.write(json.dumps(request).encode() + b"\n")
-        child.stdin.close()
-        while True:
-            tag, payload = read_frame(child.stdout)
-            if tag == "rows":
-                yield from (decode_row(row) for row in payload)
-            elif tag == "error":
-                raise ImportFileError(payload)
-            else:
-                return
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait()
-        child.stdout.close()
+
+    def __init__(
+        self,
+        path: Path,
+        filename: str,
+        kind: str,
+        mapping: Mapping[str, str | None] | None = None,
+        *,
+        chunk: int = CHUNK,
+    ) -> None:
+        request = {
+            "path": str(path),
+            "filename": filename,
+            "kind": str(kind),
+            "mapping": dict(mapping or {}),
+            "chunk": chunk,
+        }
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", __name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            self.child.stdin.write(json.dumps(request).encode() + b"\n")
+            self.child.stdin.close()
+        except OSError:  # it died at once: reading says so
+            pass
+
+    def __iter__(self) -> Iterator[ParsedRow]:
+        try:
+            while True:
+                tag, payload = read_frame(self.child.stdout)
+                if tag == "rows":
+                    yield from (decode_row(row) for row in payload)
+                elif tag == "error":
+                    raise ImportFileError(payload)
+                else:
+                    return
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the child if it is still running."""
+        if self.child.poll() is None:
+            self.child.kill()
+        self.child.wait()
+        self.child.stdout.close()
+
+    def __enter__(self) -> ChildRows:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def read_frame(stream: BinaryIO) -> tuple[str, object]:

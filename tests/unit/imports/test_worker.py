@@ -11,10 +11,10 @@ from outreach.services.imports.readers import open_table
 from outreach.services.imports.rows import PARSERS
 from outreach.services.imports.worker import (
     DATE_FIELDS,
+    ChildRows,
     decode_row,
     encode_row,
     read_frame,
-    rows_in_child,
 )
 from tests.unit.test_importing import ROWS, _csv
 
@@ -29,7 +29,7 @@ def test_the_child_gives_the_rows_this_process_would(tmp_path):
     path = tmp_path / "ds.csv"
     path.write_bytes(_csv(ROWS * 3))  # repeated rows are flagged as duplicates, in both
     expected = _in_process(path)
-    got = list(rows_in_child(path, "ds.csv", "participants", chunk=4))
+    got = list(ChildRows(path, "ds.csv", "participants", chunk=4))
     assert got == expected and len(got) == 15
     assert any(row.errors for row in got) and isinstance(got[0].values["date_of_birth"], date)
 
@@ -40,13 +40,13 @@ def test_a_mapping_reaches_the_child(tmp_path):
     with open_table(path) as table:
         sheet, _ = stream_rows(table, "participants")
     assert not sheet.match.ok  # the commune's column is not recognised without the mapping
-    rows = list(rows_in_child(path, "ds.csv", "participants", {"Nơi ở hiện nay": "commune"}))
+    rows = list(ChildRows(path, "ds.csv", "participants", {"Nơi ở hiện nay": "commune"}))
     assert [r.values["commune"] for r in rows][:2] == ["Phường Bắc Giang", "Phường Bắc Giang"]
 
 
 def test_the_childs_error_is_raised_here_in_vietnamese(tmp_path):
     with pytest.raises(ImportFileError, match="tệp"):
-        list(rows_in_child(tmp_path / "missing.xlsx", "ds.xlsx", "participants"))
+        list(ChildRows(tmp_path / "missing.xlsx", "ds.xlsx", "participants"))
 
 
 def test_a_child_that_dies_mid_frame_is_an_error_not_a_short_file():
