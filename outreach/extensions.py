@@ -178,10 +178,21 @@ def init_extensions(app: Flask) -> None:
     app.jinja_env.globals["format_phone"] = formatting.format_phone
 
     @app.before_request
-    def _refresh_session():
-        # A logged-in session expires after PERMANENT_SESSION_LIFETIME without activity.
-        session.permanent = True
+    def _page_title():
         g.setdefault("page_title", _("Vận động BHXH tự nguyện"))
+
+    @app.after_request
+    def _session_lifetime(response):
+        # A logged-in session expires after PERMANENT_SESSION_LIFETIME without a request: it is
+        # permanent, so its cookie goes out again with every response. An anonymous one is not
+        # (its cookie goes out only when it changes): a request sent just before a login (the
+        # service worker caching the offline page, say) would otherwise answer after it with
+        # the cookie from before, and undo the login. Set only on a change: setting it marks
+        # the session changed. Flask saves the session after these hooks.
+        logged_in = session.get("_user_id") is not None
+        if session.permanent != logged_in:
+            session.permanent = logged_in
+        return response
 
     @app.after_request
     def _security_headers(response):

@@ -123,3 +123,23 @@ def test_idle_session_expires(app, client):
     time.sleep(2.1)
     response = client.get("/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_request_sent_before_the_login_does_not_undo_it(app, client):
+    """The service worker caches the offline page while the person logs in: that request left
+    with the cookie from before the login and answers after it. Its answer must not bring that
+    cookie back (an anonymous session is not sent again unless it changed); a logged-in one is,
+    with every response, so that it lasts two hours from the last request."""
+    client.get("/login")  # the form: an anonymous session holding its CSRF token
+    before = client.get_cookie("session").value
+    assert login(client, "canbo.07210.1").status_code == 302
+    assert client.get_cookie("session").value != before
+
+    early = app.test_client()  # the same phone, as the request in flight still sees it
+    early.set_cookie("session", before)
+    answer = early.get("/offline")
+    assert answer.status_code == 200 and "session=" not in answer.headers.get("Set-Cookie", "")
+    assert client.get("/worklist").status_code == 200  # still logged in
+
+    again = client.get("/worklist")
+    assert "Expires=" in again.headers.get("Set-Cookie", "")
