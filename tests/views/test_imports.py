@@ -1,6 +1,7 @@
 """An admin uploads a list, sees what is wrong, maps a column, imports; bad files change nothing."""
 
 import io
+import os
 import re
 import time
 from pathlib import Path
@@ -181,3 +182,39 @@ def test_a_page_opened_at_any_moment_of_a_job_never_takes_it_for_an_interrupted_
         batch = _settled(app, batch_id)
         assert batch.status == ("previewed" if run == "check" else "done"), batch.message
     assert len(interrupted) > 4 and not any(interrupted)
+
+
+def _children() -> set[int]:
+    """This process's child processes still running (or not yet reaped), from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+                found.add(int(entry.name))
+    return found
+
+
+def test_a_parsing_child_started_early_stops_when_the_header_needs_a_mapping(
+    app, login_as, monkeypatch
+):
+    """For a large file the child starts before the header is checked; a header that needs the
+    admin's mapping must not leave it running."""
+    monkeypatch.setattr(import_batches, "PARSE_IN_CHILD_FROM", 0)  # any file is "large"
+    started = []
+    real = import_batches.ChildRows
+
+    def watched(*args, **kwargs):
+        started.append(real(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(import_batches, "ChildRows", watched)
+    before = _children()
+    client = login_as("admin")
+    odd = _csv(ROWS[:1]).replace("Xã/Phường".encode(), "Nơi ở hiện nay".encode())
+    assert _settled(app, _batch_id(_upload(client, odd))).status == "mapping"
+    assert len(started) == 1 and started[0].child.stdout.closed  # stopped, not left to finish
+    assert _children() - before == set()
