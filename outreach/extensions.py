@@ -21,7 +21,21 @@ from .models import GeoUnit, User
 from .services import formatting
 from .services.clock import VIETNAM
 
-login_manager = LoginManager()
+
+class _LoginManager(LoginManager):
+    """Flask-Login's, with its session protection for logged-in sessions only."""
+
+    def _session_protection_failed(self) -> bool:
+        # An anonymous session holds a CSRF token at most: there is nothing to protect, and the
+        # "strong" check (no login fingerprint in it) would rewrite it on every request. Each
+        # answer would then carry the cookie from before, and one arriving after a login (the
+        # service worker caching the offline page) would undo it. Pinned: flask-login 0.6.
+        if "_user_id" not in session:
+            return False
+        return super()._session_protection_failed()
+
+
+login_manager = _LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 # Per client address; limits are set on the routes that need them (the login form), none by
