@@ -31,7 +31,7 @@ from .formatting import safe_cell
 from .importing import ImportReport, import_rows
 from .imports import ImportFileError, RowError, stream_rows
 from .imports.headers import FIELD_LABELS, KIND_FIELDS
-from .imports.readers import open_table
+from .imports.readers import CSV_EXTENSIONS, open_table
 from .imports.worker import ChildRows
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -307,7 +307,8 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
 def _worth_a_child(path: Path, filename: str) -> bool:
     """Whether the file is big enough that a child process will likely parse it (by its size:
     a .csv as `_expected_rows` counts it, a workbook at ~50 compressed bytes a row or more)."""
-    per_row = BYTES_PER_CSV_ROW if Path(filename).suffix.lower() == ".csv" else BYTES_PER_XLSX_ROW
+    csv = Path(filename).suffix.lower() in CSV_EXTENSIONS
+    per_row = BYTES_PER_CSV_ROW if csv else BYTES_PER_XLSX_ROW
     return path.stat().st_size >= PARSE_IN_CHILD_FROM * per_row
 
 
