@@ -15,11 +15,11 @@ class Household(SQLModel, table=True):
     __table_args__ = (
         # A commune's never-visited households (and by village) from the index alone.
         Index("ix_household_commune_last_visit", "commune_id", "last_visit_at", "village_id"),
-        Index("ix_household_canvasser", "assigned_canvasser_id"),
         Index("ix_household_province_commune", "province_id", "commune_id"),
         Index("ix_household_commune_code", "commune_id", "code"),
         Index("ix_household_commune_address_key", "commune_id", "address_key"),
-        # The worklist: a canvasser's households, best first, straight from the index.
+        # The worklist: a canvasser's households, best first, straight from the index (and any
+        # look-up by canvasser: no index of its own, see migration 0011).
         Index("ix_household_worklist", "assigned_canvasser_id", "priority_score"),
         Index("ix_household_commune_priority", "commune_id", "priority_score"),
         Index("ix_household_worklist_top", "assigned_canvasser_id", "priority_top"),
@@ -65,7 +65,7 @@ class Person(SQLModel, table=True):
         Index("ix_person_commune_benefit_end", "commune_id", "benefit_end"),
         # Persons per commune over a province, from the index alone.
         Index("ix_person_province", "province_id", "commune_id"),
-        Index("ix_person_phone", "phone"),
+        # None on the phone: the search matches its last digits (LIKE '%…'), see migration 0011.
         Index("uq_person_bhxh", "bhxh_number", unique=True),
         Index("uq_person_citizen_id", "citizen_id", unique=True),
     )

@@ -49,19 +49,20 @@ IMPORT_CACHE_KB = 256 * 1024
 # A "first load": a file of at least this many rows into a database holding no more people than
 # the file has rows. Its rows are matched in memory and appended (see `_FirstLoad`).
 FIRST_LOAD_FROM = 100_000
-# On SQLite a first load drops these and builds them again at its end. Their keys are spread
-# at random (numbers, names, addresses): measured at a million people, building one after the
-# load takes 0.7-2.3 s, keeping it up to date row by row 3-6 s. The other indexes put each new
-# row at the end of one of a few hundred ranges (a commune, a canvasser, a province with no
-# visit yet): kept up to date, they cost less than the time they would add to the end.
+# On SQLite a first load drops these and builds them again at its end, with every index of the
+# household table. Their keys are spread at random (numbers, names, addresses): measured at a
+# million people, building one after the load takes 0.7-2.3 s, keeping it up to date row by row
+# 3-6 s. The household indexes put each new row at the end of one of a few hundred ranges (a
+# commune, a canvasser), yet the eight of them cost ~10 s of a million-row load kept up to date
+# against ~3 s built at the end. The two person indexes left (a commune's benefit end, a
+# province's communes) are cheaper kept: most new rows go at the end of one range.
 REBUILT_AFTER_FIRST_LOAD = {
     "uq_person_bhxh",
     "uq_person_citizen_id",
     "ix_person_commune_name",
     "ix_person_commune_paid_through",
-    "ix_person_phone",
     "ix_person_household",
-    "ix_household_commune_address_key",
+    *(index.name for index in Household.__table__.indexes),
 }
 # Its page cache is smaller: with those indexes set aside there is little to keep, the commit
 # then writes less at once and the builds sort in less (a million rows: 61-69 s against 72-78 s
@@ -242,6 +243,7 @@ class _Writer:
         self.first_load = _FirstLoad(self.conn) if first_load else None
         if first_load:  # every household a new person could join is known from the start
             self._load_households()
+            self._load_canvassers()
 
     def _keep_statistics(self) -> None:
         """Refresh PostgreSQL's statistics of people and households as the import grows them.
@@ -575,6 +577,30 @@ class _Writer:
             if address_key:
                 self.new_households.setdefault((commune_id, f"addr:{address_key}"), household_id)
 
+    def _load_canvassers(self) -> None:
+        """Every commune's canvassers with their households, in two queries: a first load has
+        its household indexes set aside, and a count per commune would read the whole table."""
+        counts: dict[int, dict[int | None, int]] = defaultdict(dict)
+        for commune_id, canvasser_id, households in self.session.execute(
+            select(Household.commune_id, Household.assigned_canvasser_id, func.count())
+            .where(Household.province_id == self.province_id)
+            .group_by(Household.commune_id, Household.assigned_canvasser_id)
+        ):
+            counts[commune_id][canvasser_id] = households
+        users: dict[int, list[int]] = defaultdict(list)
+        for user_id, commune_id in self.session.execute(
+            select(User.id, User.scope_unit_id).where(User.role == Role.CANVASSER)
+        ):
+            users[commune_id].append(user_id)
+        for commune in self.places.communes_by_code.values():
+            self._keep_load(commune.id, users[commune.id], counts[commune.id])
+
+    def _keep_load(
+        self, commune_id: int, users: Iterable[int], counts: dict[int | None, int]
+    ) -> None:
+        self.load[commune_id] = [(counts.get(u, 0), u) for u in users]
+        heapq.heapify(self.load[commune_id])
+
     def _village(self, place: Place) -> int | None:
         if not place.village_key:
             return None
@@ -616,8 +642,7 @@ class _Writer:
                     .group_by(Household.assigned_canvasser_id)
                 ).all()
             )
-            self.load[commune_id] = [(counts.get(u, 0), u) for u in users]
-            heapq.heapify(self.load[commune_id])
+            self._keep_load(commune_id, users, counts)
         load = self.load[commune_id]  # a heap of (households, canvasser): the least loaded on top
         if not load:
             return None
