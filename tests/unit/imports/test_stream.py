@@ -78,14 +78,32 @@ def assert_same(tmp_path: Path, data: bytes, filename: str = "ds.xlsx"):
     return got
 
 
-@pytest.fixture(params=["whole", "chunked"])
+@pytest.fixture(params=["whole", "chunked", "patterned"])
 def chunking(request, monkeypatch):
-    """Run a test as is, and with tiny chunks, a 5-row head and compact shared strings."""
+    """Run a test as is; with tiny chunks, a 5-row head and compact shared strings; and with
+    rows read by the row pattern from the first row on (it waits for row 31 otherwise)."""
     if request.param == "chunked":
         monkeypatch.setattr(xlsx_stream, "CHUNK_BYTES", 97)
         monkeypatch.setattr(readers, "HEAD_ROWS", 5)
         monkeypatch.setattr(xlsx_stream, "COMPACT_STRINGS_BYTES", 0)
+    if request.param == "patterned":
+        monkeypatch.setattr(xlsx_stream._RowPattern, "LEARN_AFTER_ROW", 0)
     return request.param
+
+
+@pytest.fixture
+def pattern_counts(monkeypatch):
+    """The rows the row pattern matched and missed, over every sheet read in the test."""
+    counts = {"matched": 0, "missed": 0}
+    tally = xlsx_stream._RowPattern.tally
+
+    def counting(self, matched, missed):
+        counts["matched"] += matched
+        counts["missed"] += missed
+        tally(self, matched, missed)
+
+    monkeypatch.setattr(xlsx_stream._RowPattern, "tally", counting)
+    return counts
 
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -310,8 +328,9 @@ cells = st.one_of(
     grid=st.lists(st.lists(cells, max_size=8), max_size=12),
     constant_memory=st.booleans(),
     merge=st.one_of(st.none(), st.tuples(st.integers(0, 6), st.integers(0, 4))),
+    learn_after=st.sampled_from([0, 30]),
 )
-def test_any_grid_reads_the_same(tmp_path, grid, constant_memory, merge):
+def test_any_grid_reads_the_same(tmp_path, grid, constant_memory, merge, learn_after):
     def write(book):
         sheet = book.add_worksheet()
         day = book.add_format({"num_format": "dd/mm/yyyy"})
@@ -332,7 +351,65 @@ def test_any_grid_reads_the_same(tmp_path, grid, constant_memory, merge):
             top, left = merge
             sheet.merge_range(top, left, top + 1, left + 2, "merged")
 
+    learnt_after = xlsx_stream._RowPattern.LEARN_AFTER_ROW
+    xlsx_stream._RowPattern.LEARN_AFTER_ROW = learn_after  # 0: every row through the pattern
+    try:
+        assert_same(tmp_path, make_xlsx(write, constant_memory=constant_memory))
+    finally:
+        xlsx_stream._RowPattern.LEARN_AFTER_ROW = learnt_after
+
+
+@pytest.mark.parametrize("constant_memory", [False, True], ids=["shared", "inline"])
+def test_rows_laid_out_alike_are_read_by_the_row_pattern(
+    tmp_path, monkeypatch, pattern_counts, constant_memory
+):
+    """A long list whose rows vary the way real ones do: a missing cell, a column that is text
+    in some rows and a number in others, another style, an empty text, a date, a row of styled
+    blanks, and now and then a row the pattern cannot take (a formula, a boolean). Each reads
+    as calamine reads it, and most rows go through the pattern (this fails if none do)."""
+    monkeypatch.setattr(xlsx_stream, "CHUNK_BYTES", 8192)  # many chunks, rows cut across them
+
+    def write(book):
+        sheet = book.add_worksheet()
+        day = book.add_format({"num_format": "dd/mm/yyyy"})
+        bold = book.add_format({"bold": True})
+        sheet.merge_range("A1:F1", "DANH SÁCH")
+        sheet.write_row(2, 0, ["STT", "Họ và tên", "Ngày sinh", "Số điện thoại", "Xã", "Kỳ"])
+        for r in range(3, 900):
+            sheet.write_number(r, 0, r - 2)
+            sheet.write_string(r, 1, f"Nguyễn Văn {r}", bold if r % 11 == 0 else None)
+            sheet.write_datetime(r, 2, datetime(1960 + r % 40, 1 + r % 12, 1 + r % 28), day)
+            if r % 7:
+                sheet.write_string(r, 3, f"09{r:08d}" if r % 13 else "")
+            sheet.write_string(r, 4, "Xã Yên Phong")
+            if r % 3:
+                sheet.write_string(r, 5, "12 tháng")
+            else:
+                sheet.write_number(r, 5, r % 4)
+            if r % 101 == 0:
+                sheet.write_formula(r, 6, f"=A{r + 1}*2", None, (r - 2) * 2)
+            elif r % 97 == 0:
+                sheet.write_boolean(r, 6, True)
+            elif r % 89 == 0:
+                sheet.write_blank(r, 7, None, bold)
+        sheet.write_string(901, 1, "Người lập biểu")
+
     assert_same(tmp_path, make_xlsx(write, constant_memory=constant_memory))
+    assert pattern_counts["matched"] > 800 and pattern_counts["missed"] < 60, pattern_counts
+
+
+def test_rows_the_pattern_keeps_missing_go_back_to_whole_chunks(tmp_path, pattern_counts):
+    """Pretty-printed XML (a line break before every row) never matches the pattern: past a few
+    hundred misses the sheet is read chunk by chunk as before, and still as calamine reads it."""
+    rows = "".join(
+        f'\n  <row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}" t="inlineStr"><is><t>tên {r}'
+        f"</t></is></c></row>"
+        for r in range(1, 2001)
+    )
+    got = assert_same(tmp_path, hand_xlsx(rows))
+    assert len(got) == 2000 and got[-1] == [2000, "tên 2000"]
+    assert pattern_counts["missed"] <= xlsx_stream._RowPattern.GIVE_UP_AFTER + 100
+    assert pattern_counts["matched"] == 0
 
 
 # --- markup xlsxwriter does not write ----------------------------------------------------------
