@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
@@ -43,6 +44,8 @@ from datetime import date, datetime, time, timedelta
 from itertools import accumulate, islice
 from pathlib import Path
 from typing import Any
+
+from isal import isal_zlib
 
 from ..memory import gc_paused
 from .cells import Cell
@@ -134,6 +137,7 @@ _READ_ERRORS = (
     ET.ParseError,
     zipfile.BadZipFile,
     zlib.error,
+    isal_zlib.error,
     EOFError,
     OSError,
     ValueError,
@@ -170,6 +174,93 @@ def open_xlsx(path: Path, filename: str, head_rows: int) -> XlsxSheet:
     except BaseException:
         archive.close()
         raise
+
+
+# ---------------------------------------------------------------------------------------------
+# A member of the zip
+
+
+def open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
+    """A member of the workbook to read in chunks: a deflated one through `_Inflated`, another
+    (stored, encrypted, or in a zip held in memory) as `zipfile` opens it."""
+    if (
+        info.compress_type != zipfile.ZIP_DEFLATED
+        or info.flag_bits & 0x1
+        or not isinstance(archive.filename, str)
+    ):
+        return archive.open(info)
+    return _Inflated(archive.filename, info)
+
+
+class _Inflated:
+    """A deflated member inflated by ISA-L (python `isal`), checked as `zipfile` checks it.
+
+    A million-row sheet is ~800 MB of XML, unzipped twice (once for the merged ranges at its
+    end, once for the rows): zlib took 1.4 s a pass, ISA-L takes 0.6 s. As `ZipExtFile`: the
+    local header must name the member, no more than its declared size comes out, and its size
+    and CRC-32 are checked at the end (`zipfile.BadZipFile` otherwise).
+    """
+
+    def __init__(self, path: str, info: zipfile.ZipInfo) -> None:
+        self.file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        try:
+            self._skip_local_header(info)
+        except BaseException:
+            self.file.close()
+            raise
+        self.compressed_left = info.compress_size
+        self.left = info.file_size
+        self.crc = 0
+        self.expected_crc = info.CRC
+        self.inflater = isal_zlib.decompressobj(-15)
+        self.pending = b""  # compressed bytes read but not yet inflated
+
+    def _skip_local_header(self, info: zipfile.ZipInfo) -> None:
+        self.file.seek(info.header_offset)
+        header = self.file.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile("bad local file header")
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        name = self.file.read(name_length)
+        encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+        if name != info.orig_filename.encode(encoding):
+            raise zipfile.BadZipFile("file name in directory and header differ")
+        self.file.seek(extra_length, 1)
+
+    def read(self, size: int) -> bytes:
+        """Up to `size` bytes (fewer only at the end); b"" once the member is read."""
+        out: list[bytes] = []
+        wanted = min(size, self.left)
+        while wanted > 0:
+            if not self.pending and self.compressed_left > 0:
+                self.pending = self.file.read(min(self.compressed_left, 1 << 18))
+                if not self.pending:
+                    raise EOFError("archive cut short")
+                self.compressed_left -= len(self.pending)
+            # With nothing left to give it, the inflater may still hold output back.
+            data = self.inflater.decompress(self.pending, wanted)
+            self.pending = self.inflater.unconsumed_tail
+            if not data:
+                if self.inflater.eof or not (self.pending or self.compressed_left > 0):
+                    raise zipfile.BadZipFile("member shorter than its declared size")
+                continue
+            out.append(data)
+            self.crc = isal_zlib.crc32(data, self.crc)
+            wanted -= len(data)
+            self.left -= len(data)
+        if self.left == 0 and self.crc != self.expected_crc:
+            raise zipfile.BadZipFile("bad CRC-32")
+        return b"".join(out)
+
+    def close(self) -> None:
+        """Close the archive file opened for this member."""
+        self.file.close()
+
+    def __enter__(self) -> _Inflated:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,7 +385,7 @@ class _Workbook:
         info = self.members.get("xl/sharedstrings.xml")
         strings = _SharedStrings(info is not None and info.file_size > COMPACT_STRINGS_BYTES)
         if info is not None:
-            with self.archive.open(info) as raw:
+            with open_member(self.archive, info) as raw:
                 _read_shared_strings(raw, strings)
         strings.finish()
         return strings
@@ -536,7 +627,7 @@ class _SheetStream:
 
     def prepare(self) -> None:
         """Read the sheet's preamble and the merged ranges after its data (one unzip, no parse)."""
-        with self.archive.open(self.info) as raw:
+        with open_member(self.archive, self.info) as raw:
             buffer = b""
             while True:
                 data = raw.read(CHUNK_BYTES)
@@ -615,7 +706,7 @@ class _SheetStream:
         end_tag = b"</" + self.prefix + b"sheetData>"
         row_tag = b"<" + self.prefix + b"row"
         last = -1
-        with self.archive.open(self.info) as raw:
+        with open_member(self.archive, self.info) as raw:
             buffer = b""
             while (start := buffer.find(start_tag)) < 0:
                 data = raw.read(CHUNK_BYTES)

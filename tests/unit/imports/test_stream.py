@@ -637,6 +637,55 @@ def test_a_damaged_zip_entry_is_refused(tmp_path):
     assert "tệp hỏng" in expected and got == expected
 
 
+def test_a_deflated_member_reads_as_zipfile_reads_it_and_is_checked_the_same_way(tmp_path):
+    """`open_member` (ISA-L) gives the bytes `zipfile` gives, in pieces of any size, and refuses
+    what `zipfile` refuses: a wrong CRC, a local header naming another member, a cut archive."""
+    body = b"".join(
+        f'<row r="{r}"><c r="A{r}"><v>{r * 7919 % 10007}</v></c></row>'.encode()
+        for r in range(60_000)
+    )
+    path = tmp_path / "m.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.xml", body)
+        archive.writestr("b.xml", b"stored", compress_type=zipfile.ZIP_STORED)
+
+    def read_all(data: bytes, name: str, size: int) -> bytes:
+        path.write_bytes(data)
+        with (
+            zipfile.ZipFile(path) as archive,
+            xlsx_stream.open_member(archive, archive.getinfo(name)) as raw,
+        ):
+            out = []
+            while piece := raw.read(size):
+                out.append(piece)
+            return b"".join(out)
+
+    good = path.read_bytes()
+    for size in (97, 65_536, 1 << 20):
+        assert read_all(good, "a.xml", size) == body
+    assert read_all(good, "b.xml", 5) == b"stored"
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("a.xml")
+    bad_crc = bytearray(good)
+    central = good.index(b"PK\x01\x02")  # the directory's entry for a.xml, the first
+    bad_crc[central + 16] ^= 0xFF  # the CRC-32 the directory gives
+    with pytest.raises(zipfile.BadZipFile):
+        read_all(bytes(bad_crc), "a.xml", 4096)
+    renamed = bytearray(good)
+    renamed[info.header_offset + 30] = ord("z")  # the local header names "z.xml"
+    with pytest.raises(zipfile.BadZipFile):
+        read_all(bytes(renamed), "a.xml", 4096)
+    start = info.header_offset + 30 + len(info.filename)
+    cut = good[: start + info.compress_size // 2]
+    path.write_bytes(good)
+    with zipfile.ZipFile(path) as archive:
+        member = xlsx_stream.open_member(archive, archive.getinfo("a.xml"))
+    path.write_bytes(cut)  # the archive cut short after it was opened
+    with member, pytest.raises((EOFError, zipfile.BadZipFile)):
+        while member.read(65_536):
+            pass
+
+
 def test_a_fault_past_the_head_is_reported_while_reading(tmp_path, monkeypatch):
     monkeypatch.setattr(readers, "HEAD_ROWS", 5)
     monkeypatch.setattr(xlsx_stream, "CHUNK_BYTES", 4096)  # the fault in a later chunk
