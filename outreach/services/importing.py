@@ -77,9 +77,18 @@ KIND_FACTS: dict[ImportKind, tuple[str, ...]] = {
     ImportKind.PAYMENTS: ("paid_through", "payment_frequency", "income_basis"),
 }
 IDENTITY = ("full_name", "date_of_birth", "sex", "bhxh_number", "citizen_id", "phone")
+# The values a row of each kind may set on a person (joined once: `_facts` runs for every row).
+_FACT_NAMES = {kind: (*IDENTITY, *facts, "support_group") for kind, facts in KIND_FACTS.items()}
 # Every person column, in the table's order (rows are built as dicts, then laid out by this).
 PERSON_COLUMNS = tuple(Person.__table__.columns.keys())
 _person_tuple = itemgetter(*PERSON_COLUMNS)
+# A new person's columns before the row's facts: nothing known, no flag set.
+_NEW_PERSON = {
+    **dict.fromkeys(PERSON_COLUMNS),
+    "is_participant": False,
+    "is_potential": False,
+    "citizen_id_is_legacy": False,
+}
 HOUSEHOLD_COLUMNS = (
     "id",
     "province_id",
@@ -446,7 +455,7 @@ class _Writer:
     def _facts(self, values: dict, person: dict | None, name_key: str = "") -> dict:
         """The person's columns this row sets (blank cells never erase what is known)."""
         out: dict = {}
-        for name in IDENTITY + KIND_FACTS[self.kind] + ("support_group",):
+        for name in _FACT_NAMES[self.kind]:
             if values.get(name) not in (None, ""):
                 out[name] = values[name]
         if "citizen_id" in out:
@@ -479,10 +488,7 @@ class _Writer:
             person_id = self.ids["person"]
             self.ids["person"] += 1
             person = {
-                **dict.fromkeys(PERSON_COLUMNS),
-                "is_participant": False,
-                "is_potential": False,
-                "citizen_id_is_legacy": False,
+                **_NEW_PERSON,
                 **self._facts(values, None, row.name_key),
                 "id": person_id,
                 "household_id": household_id,

@@ -106,7 +106,7 @@ class ChildRows:
                     raise body
                 tag, payload = marshal.loads(body)
                 if tag == "rows":
-                    yield from (decode_row(row) for row in payload)
+                    yield from map(decode_row, payload)
                 elif tag == "error":
                     raise ImportFileError(payload)
                 else:
