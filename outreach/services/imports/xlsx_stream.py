@@ -1180,6 +1180,8 @@ class _RowPattern:
         items, blob, ends = strings.items, strings.blob, strings.ends
         dates = stream.dates
         row: Row = []
+        # Each kind converted as `_cells_chunk` converts it, written out again rather than
+        # called: a call per cell would cost ~1 s a million rows on the hottest loop of a read.
         for (column, kind), text in zip(self.plan, groups[1:]):  # noqa: B905 - same length
             if text is None:
                 continue  # a column or style this row does not have
