@@ -584,8 +584,8 @@ class _Writer:
                 self.new_households.setdefault((commune_id, f"addr:{address_key}"), household_id)
 
     def _load_canvassers(self) -> None:
-        """Every commune's canvassers with their households, in two queries: a first load has
-        its household indexes set aside, and a count per commune would read the whole table."""
+        """Every commune's canvassers with their households, in two queries, once per import (a
+        first load does it before its household indexes are set aside)."""
         counts: dict[int, dict[int | None, int]] = defaultdict(dict)
         for commune_id, canvasser_id, households in self.session.execute(
             select(Household.commune_id, Household.assigned_canvasser_id, func.count())
@@ -599,13 +599,9 @@ class _Writer:
         ):
             users[commune_id].append(user_id)
         for commune in self.places.communes_by_code.values():
-            self._keep_load(commune.id, users[commune.id], counts[commune.id])
-
-    def _keep_load(
-        self, commune_id: int, users: Iterable[int], counts: dict[int | None, int]
-    ) -> None:
-        self.load[commune_id] = [(counts.get(u, 0), u) for u in users]
-        heapq.heapify(self.load[commune_id])
+            heap = [(counts[commune.id].get(u, 0), u) for u in users[commune.id]]
+            heapq.heapify(heap)
+            self.load[commune.id] = heap
 
     def _village(self, place: Place) -> int | None:
         if not place.village_key:
@@ -637,19 +633,9 @@ class _Writer:
 
     def _canvasser_for(self, commune_id: int) -> int | None:
         """The commune's canvasser with the fewest households (leaders reassign later)."""
-        if commune_id not in self.load:
-            users = self.session.execute(
-                select(User.id).where(User.role == Role.CANVASSER, User.scope_unit_id == commune_id)
-            ).scalars()
-            counts = dict(
-                self.session.execute(
-                    select(Household.assigned_canvasser_id, func.count())
-                    .where(Household.commune_id == commune_id)
-                    .group_by(Household.assigned_canvasser_id)
-                ).all()
-            )
-            self._keep_load(commune_id, users, counts)
-        load = self.load[commune_id]  # a heap of (households, canvasser): the least loaded on top
+        if not self.load:
+            self._load_canvassers()
+        load = self.load.get(commune_id)  # a heap of (households, canvasser): least loaded on top
         if not load:
             return None
         households, canvasser = load[0]

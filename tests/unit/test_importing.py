@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, inspect
 from sqlmodel import select
 
-from outreach.models import GeoUnit, Household, Payment, Person, PriorityRefresh
-from outreach.models.codes import UnitKind
+from outreach.models import GeoUnit, Household, Payment, Person, PriorityRefresh, User
+from outreach.models.codes import Role, UnitKind
 from outreach.services import importing
 from outreach.services.importing import import_rows
 from outreach.services.imports import read_table, stream_rows
@@ -319,3 +319,35 @@ def test_a_first_load_ends_exactly_as_matching_row_by_row_would(session, monkeyp
     assert sorted(p[2] for p in people if p[0] == "Nguyễn Văn An") == ["2499700001", "2499700005"]
     muoi = [p for p in people if p[0] == "Hoàng Văn Mười"]  # rows 10 and 11: one person
     assert [(p[2], p[3]) for p in muoi] == [("2499700010", "024070700011")]
+
+
+def test_new_households_go_to_the_commune_canvasser_with_the_fewest(session):
+    """Each new household goes to its commune's canvasser with the fewest households so far
+    (those already stored counted), the lower id first on a tie."""
+    commune = session.exec(select(GeoUnit).where(GeoUnit.code == "07210")).one()
+    canvassers = session.exec(
+        select(User.id).where(User.role == Role.CANVASSER, User.scope_unit_id == commune.id)
+    ).all()
+    assert len(canvassers) >= 2
+
+    def counts():
+        return {user: _count_households(session, user) for user in canvassers}
+
+    expected = counts()
+    rows = [
+        f"{i},Người Thứ {chr(65 + i)},01/01/1980,Nam,24990100{i:02d},,,Số {i} ngõ Mới,,"
+        "Phường Bắc Giang,,10/2026,1 tháng,"
+        for i in range(1, 8)
+    ]
+    for _ in rows:  # seven households of their own, one after the other
+        fewest = min(expected, key=lambda user: (expected[user], user))
+        expected[fewest] += 1
+    report = _import(session, _csv(rows))
+    assert (report.inserted, report.new_households) == (7, 7)
+    assert counts() == expected
+
+
+def _count_households(session, canvasser_id: int) -> int:
+    return session.exec(
+        select(func.count()).where(Household.assigned_canvasser_id == canvasser_id)
+    ).one()

@@ -1062,13 +1062,6 @@ class _RowPattern:
     # than one in eight (pretty-printed XML, say), the sheet goes back to whole chunks.
     GIVE_UP_AFTER = 256
 
-    def tally(self, matched: int, missed: int) -> None:
-        """Count rows matched and missed; give up on the pattern when too many miss it."""
-        self.matched += matched
-        self.missed += missed
-        if self.missed > self.GIVE_UP_AFTER and self.missed * 8 > self.matched:
-            self.given_up = True
-
     def __init__(self, stream: _SheetStream) -> None:
         self.stream = stream
         p = re.escape(stream.prefix)
@@ -1081,6 +1074,13 @@ class _RowPattern:
         self.given_up = False
         self.plan: list[tuple[int, int]] = []  # (column, kind) of each group after the row's
         self.pattern = re.compile(rb"(?!)")  # matches nothing until a row is learnt
+
+    def tally(self, matched: int, missed: int) -> None:
+        """Count rows matched and missed; give up on the pattern when too many miss it."""
+        self.matched += matched
+        self.missed += missed
+        if self.missed > self.GIVE_UP_AFTER and self.missed * 8 > self.matched:
+            self.given_up = True
 
     def learn(self, piece: bytes) -> bool:
         """Add the layout of `piece` (one row, already read cell by cell) to the pattern;
