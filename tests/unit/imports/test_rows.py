@@ -6,8 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from outreach.services.imports import rows as rows_module
+from outreach.services.imports.cells import CellError
 from outreach.services.imports.readers import Table
-from outreach.services.imports.rows import MAX_CELL_CHARS, parse_rows, stream_rows
+from outreach.services.imports.rows import MAX_CELL_CHARS, PARSERS, parse_rows, stream_rows
 from outreach.services.imports.tcvn3 import unicode_to_tcvn3
 
 HEADER = ["STT", "Họ và tên", "Mã số BHXH", "Số CCCD", "Xã", "Đóng đến tháng", "Phương thức đóng"]
@@ -312,3 +314,37 @@ def test_any_grid_under_a_header_gives_rows_or_errors_never_an_exception(grid, k
     sheet = parse_rows([header, *grid], kind)
     assert all(isinstance(error.message, str) for error in sheet.errors)
     assert len(sheet.rows) + sheet.skipped_rows <= len(grid)
+
+
+def test_repeated_spellings_parse_the_same_and_a_wrong_one_is_reported_on_every_row(monkeypatch):
+    """Vocabulary columns remember each spelling's value (a million rows repeat a few): every row
+    still gets its own value, a wrong cell its own error, and a number is never taken for text."""
+    monkeypatch.setattr(rows_module, "MAX_REMEMBERED", 2)  # forgetting is exercised too
+    months = ["11/2026", "13/2026", "12/2026", "01/2027", "11/2026", "13/2026"]
+    frequencies = ["3 tháng", 1, "1", True, "12 tháng", "3 tháng"]
+    data = [
+        [n, f"Người Số {n}", f"24000000{n:02d}", None, "Xã Yên Phong", month, frequency]
+        for n, (month, frequency) in enumerate(zip(months * 3, frequencies * 3, strict=True), 1)
+    ]
+    sheet = parse_rows(Table(rows=sheet_of(*data)), "participants")
+    by_number = {row.row_number: row for row in sheet.rows}
+    for n, (month, frequency) in enumerate(zip(months * 3, frequencies * 3, strict=True), 1):
+        row = by_number[n + 4]
+        expected = {}
+        for name, cell in (("paid_through", month), ("payment_frequency", frequency)):
+            try:
+                expected[name] = PARSERS[name](cell)
+            except CellError as error:
+                expected[name] = error.message
+        got = {
+            name: row.values.get(
+                name, next((e.message for e in row.errors if e.column_header == header), None)
+            )
+            for name, header in (
+                ("paid_through", "Đóng đến tháng"),
+                ("payment_frequency", "Phương thức đóng"),
+            )
+        }
+        assert got == expected, n
+    assert sum(1 for e in sheet.errors if e.column_header == "Đóng đến tháng") == 6
+    assert sum(1 for e in sheet.errors if e.column_header == "Phương thức đóng") == 3
