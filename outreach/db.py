@@ -6,6 +6,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from .services.bulk import FOREIGN_KEYS_OFF
+
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout so writers wait, not fail."""
@@ -20,6 +22,12 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        @event.listens_for(engine, "checkin")
+        def _foreign_keys_back(dbapi_conn, record):
+            # A bulk load turned them off (`bulk.begin_trusted_load`); its transaction is over.
+            if record.info.pop(FOREIGN_KEYS_OFF, False) and dbapi_conn is not None:
+                dbapi_conn.execute("PRAGMA foreign_keys=ON")
 
         return engine
     if url.startswith("postgresql://"):

@@ -28,6 +28,7 @@ from ..models import GeoUnit, Household, Payment, Person, User
 from ..models.base import utcnow
 from ..models.codes import ImportKind, Role, UnitKind
 from .bulk import (
+    begin_trusted_load,
     bulk_insert,
     indexes_deferred,
     next_id,
@@ -166,6 +167,8 @@ def import_rows(
     kind = ImportKind(kind)
     conn = session.connection()
     first_load = write and _is_first_load(conn, kind, expected_rows)
+    if first_load:  # before the writer reads the places, households and canvassers it refers to
+        begin_trusted_load(conn)
     writer = _Writer(session, kind, province_id, write, batch_id, now or utcnow(), first_load)
     rebuilt = _rebuilt_indexes() if first_load and conn.dialect.name == "sqlite" else []
     cache = FIRST_LOAD_CACHE_KB if first_load else IMPORT_CACHE_KB

@@ -181,6 +181,51 @@ def test_a_large_load_rebuilds_the_indexes_it_set_aside(session, monkeypatch):
     assert session.exec(select(Person).where(Person.bhxh_number == "2499000011")).first() is None
 
 
+def _foreign_keys_checked(session) -> bool:
+    return bool(session.connection().exec_driver_sql("PRAGMA foreign_keys").scalar())
+
+
+def test_a_first_load_checks_no_foreign_keys_and_leaves_the_connection_checking(
+    session, monkeypatch
+):
+    """On SQLite a first load refers only to rows it read under its write lock or made itself,
+    so it skips the foreign-key checks; its connection checks again once its transaction is
+    over, committed or rolled back, and what it wrote holds every reference."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL checks every foreign key, as it always does")
+    monkeypatch.setattr(importing, "FIRST_LOAD_FROM", 1)
+    province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
+    session.commit()  # the test starts outside a transaction, as an import job does
+    during = []
+
+    def load(rows, progress):
+        _, parsed = stream_rows(read_table(_csv(rows), "ds.csv"), "participants")
+        return import_rows(
+            session,
+            rows=parsed,
+            kind="participants",
+            province_id=province.id,
+            write=True,
+            progress=progress,
+            expected_rows=10**9,
+        )
+
+    report = load(ROWS, lambda done: during.append(_foreign_keys_checked(session)))
+    assert report.inserted == 3 and during == [False]
+    session.commit()
+    assert _foreign_keys_checked(session)
+    assert session.connection().exec_driver_sql("PRAGMA foreign_key_check").all() == []
+    session.commit()
+
+    def fail(done):
+        raise RuntimeError("the server stopped")
+
+    with pytest.raises(RuntimeError):
+        load([ROWS[0].replace("2499000001", "2499000011").replace("024180000001", "")], fail)
+    session.rollback()
+    assert _foreign_keys_checked(session)
+
+
 def test_without_numbers_a_person_is_found_by_name_birth_date_and_commune(session):
     """A namesake born another day is someone else; the same name, day and commune is the same."""
     known = session.exec(  # someone from a list of potential participants: no BHXH number yet
