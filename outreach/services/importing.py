@@ -18,7 +18,6 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import chain, islice
-from operator import itemgetter
 from typing import IO
 
 from sqlalchemy import Index, Table, bindparam, func, update
@@ -77,12 +76,20 @@ KIND_FACTS: dict[ImportKind, tuple[str, ...]] = {
     ImportKind.POTENTIAL: (),
     ImportKind.PAYMENTS: ("paid_through", "payment_frequency", "income_basis"),
 }
+# What being on a list of each kind says of a person.
+_KIND_FLAGS: dict[ImportKind, dict[str, bool]] = {
+    ImportKind.PARTICIPANTS: {"is_participant": True},
+    ImportKind.UNEMPLOYMENT: {},
+    ImportKind.RESERVED: {},
+    ImportKind.POTENTIAL: {"is_potential": True},
+    ImportKind.PAYMENTS: {"is_participant": True},
+}
 IDENTITY = ("full_name", "date_of_birth", "sex", "bhxh_number", "citizen_id", "phone")
 # The values a row of each kind may set on a person (joined once: `_facts` runs for every row).
 _FACT_NAMES = {kind: (*IDENTITY, *facts, "support_group") for kind, facts in KIND_FACTS.items()}
 # Every person column, in the table's order (rows are built as dicts, then laid out by this).
 PERSON_COLUMNS = tuple(Person.__table__.columns.keys())
-_person_tuple = itemgetter(*PERSON_COLUMNS)
+_PERSON_INDEX = {name: index for index, name in enumerate(PERSON_COLUMNS)}
 # A new person's columns before the row's facts: nothing known, no flag set.
 _NEW_PERSON = {
     **dict.fromkeys(PERSON_COLUMNS),
@@ -247,12 +254,14 @@ class _Writer:
             "payment": next_id(self.conn, Payment.__table__),
             "village": next_id(self.conn, GeoUnit.__table__),
         }
+        self.village_ids: dict[tuple[int, str], int] = {}
         self.new_villages: list[tuple] = []  # made by this chunk, inserted before its households
         # Households of this file (new, or found in the database), by (commune, "code:…"/"addr:…").
         self.new_households: dict[tuple[int, str], int] = {}
         self.load: dict[int, list[tuple[int, int]]] = {}  # commune -> heap of (households, user)
         self.analyze_at = CHUNK  # rows inserted when PostgreSQL's statistics are next refreshed
         self.first_load = _FirstLoad(self.conn) if first_load else None
+        self.new_person = self._new_person_layout()
         if first_load:  # every household a new person could join is known from the start
             self._load_households()
             self._load_canvassers()
@@ -465,13 +474,44 @@ class _Writer:
             out["citizen_id_is_legacy"] = bool(values.get("citizen_id_is_legacy"))
         if "full_name" in out:
             out["name_key"] = name_key or fold(out["full_name"])
-        if self.kind in (ImportKind.PARTICIPANTS, ImportKind.PAYMENTS):
-            out["is_participant"] = True
-        if self.kind == ImportKind.POTENTIAL:
-            out["is_potential"] = True
+        out.update(_KIND_FLAGS[self.kind])
         if self.kind == ImportKind.PAYMENTS and "paid_through" not in values:
             out["paid_through"] = _paid_through_after(values, person)
         return out
+
+    def _new_person_layout(self) -> Callable[..., list]:
+        """`new_person(values, name_key, id, household_id, commune_id)`: a new person's row in
+        `PERSON_COLUMNS` order, as `_facts` would set it on a blank person, laid out without a
+        dict per person (a million new people in a first load; `test_importing` holds it equal)."""
+        blank = {**_NEW_PERSON, **_KIND_FLAGS[self.kind], "province_id": self.province_id}
+        blank["created_at"] = blank["updated_at"] = self.now
+        layout = [blank[c] for c in PERSON_COLUMNS]
+        facts = [(_PERSON_INDEX[name], name) for name in _FACT_NAMES[self.kind]]
+        receipts = self.kind == ImportKind.PAYMENTS
+        legacy, name_key_at = _PERSON_INDEX["citizen_id_is_legacy"], _PERSON_INDEX["name_key"]
+        id_at, household_at = _PERSON_INDEX["id"], _PERSON_INDEX["household_id"]
+        commune_at, paid_at = _PERSON_INDEX["commune_id"], _PERSON_INDEX["paid_through"]
+
+        def new_person(values, name_key, person_id, household_id, commune_id) -> list:
+            person = layout.copy()
+            get = values.get
+            for index, name in facts:
+                value = get(name)
+                if value is not None and value != "":  # blank cells set nothing
+                    person[index] = value
+            if get("citizen_id"):
+                person[legacy] = bool(get("citizen_id_is_legacy"))
+            person[name_key_at] = name_key or fold(values["full_name"])
+            if receipts and "paid_through" not in values:
+                person[paid_at] = _paid_through_after(values, None)
+            person[id_at], person[household_at], person[commune_at] = (
+                person_id,
+                household_id,
+                commune_id,
+            )
+            return person
+
+        return new_person
 
     def _changes(self, row: _Row) -> dict:
         facts = self._facts(row.parsed.values, row.person, row.name_key)
@@ -481,29 +521,22 @@ class _Writer:
 
     def _insert_people(self, rows: list[_Row]) -> None:
         households, persons = [], []
+        new_person = self.new_person
         for row in rows:
             values = row.parsed.values
             if not values.get("full_name"):
                 self._reject(row.parsed, "Họ và tên", "Thiếu họ và tên của người mới.")
                 self.report.rejected += 1
                 continue
+            commune_id = row.place.commune_id
             household_id = self._household_for(row, households)
-            person_id = self.ids["person"]
+            person = new_person(values, row.name_key, self.ids["person"], household_id, commune_id)
             self.ids["person"] += 1
-            person = {
-                **_NEW_PERSON,
-                **self._facts(values, None, row.name_key),
-                "id": person_id,
-                "household_id": household_id,
-                "province_id": self.province_id,
-                "commune_id": row.place.commune_id,
-                "created_at": self.now,
-                "updated_at": self.now,
-            }
-            persons.append(_person_tuple(person))
-            row.person = person
+            persons.append(person)
+            if self.kind == ImportKind.PAYMENTS:  # its receipts are stored against it next
+                row.person = dict(zip(PERSON_COLUMNS, person, strict=True))
             self.report.inserted += 1
-            self.report.communes.add(row.place.commune_id)
+            self.report.communes.add(commune_id)
         if self.write:
             bulk_insert(self.conn, GeoUnit.__table__, VILLAGE_COLUMNS, self.new_villages)
             self.new_villages.clear()
@@ -610,6 +643,13 @@ class _Writer:
         if not place.village_key:
             return None
         key = (place.commune_id, place.village_key)
+        # As a plain int: read for every new household, where the ORM attribute costs more.
+        village_id = self.village_ids.get(key)
+        if village_id is None:
+            village_id = self.village_ids[key] = self._village_unit(place, key).id
+        return village_id
+
+    def _village_unit(self, place: Place, key: tuple[int, str]) -> GeoUnit:
         village = self.places.villages.get(key)
         if village is None:
             name = place.village_name
@@ -632,7 +672,7 @@ class _Writer:
             else:
                 village.id = -len(self.places.villages) - 1  # a placeholder in a dry run
             self.places.villages[key] = village
-        return village.id
+        return village
 
     def _canvasser_for(self, commune_id: int) -> int | None:
         """The commune's canvasser with the fewest households (leaders reassign later)."""
@@ -756,7 +796,7 @@ class _FirstLoad:
             if citizen_id:
                 self.citizen_ids.add(citizen_id)
             if name_key and born:
-                self.names.add(hash(_name_key(commune_id, name_key, born)))
+                self.names.add(hash((commune_id, name_key, born)))
         self.file: IO[bytes] | None = None  # made when a first row is set aside
         self.frames = 0
 
@@ -767,8 +807,9 @@ class _FirstLoad:
             values.get("bhxh_number") not in self.bhxh
             and values.get("citizen_id") not in self.citizen_ids
         )
-        if name_key := _row_name_key(row):
-            key = hash(name_key)
+        born = values.get("date_of_birth")
+        if born and row.place is not None and row.name_key:  # as `_row_name_key` has one
+            key = hash((row.place.commune_id, row.name_key, born))
             if key in self.names:
                 return False
             self.names.add(key)

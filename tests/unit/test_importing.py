@@ -1,13 +1,13 @@
 """Lists into the database: new, updated, unchanged and rejected rows, households, payments."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, inspect
 from sqlmodel import select
 
 from outreach.models import GeoUnit, Household, Payment, Person, PriorityRefresh, User
-from outreach.models.codes import Role, UnitKind
+from outreach.models.codes import ImportKind, Role, UnitKind
 from outreach.services import importing
 from outreach.services.importing import import_rows
 from outreach.services.imports import read_table, stream_rows
@@ -396,3 +396,54 @@ def _count_households(session, canvasser_id: int) -> int:
     return session.exec(
         select(func.count()).where(Household.assigned_canvasser_id == canvasser_id)
     ).one()
+
+
+@pytest.mark.parametrize("kind", list(ImportKind))
+def test_a_new_persons_row_is_laid_out_as_its_facts_say(session, kind):
+    """New people are laid out straight into the table's columns (a first load makes a million):
+    the row equals a blank person with the row's facts for its kind set, nothing else."""
+    province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
+    now = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+    writer = importing._Writer(session, kind, province.id, False, None, now)
+    full = {
+        "full_name": "Lê Thị Mới",
+        "date_of_birth": date(1990, 1, 2),
+        "sex": "female",
+        "bhxh_number": "2499000099",
+        "citizen_id": "024190000099",
+        "citizen_id_is_legacy": False,
+        "phone": "+84912345678",
+        "support_group": "poor",
+        "paid_through": date(2026, 12, 31),
+        "payment_frequency": 3,
+        "income_basis": 2_000_000,
+        "benefit_start": date(2026, 1, 1),
+        "benefit_end": date(2026, 12, 31),
+        "reserved_months": 14,
+        "paid_on": date(2026, 11, 3),
+        "amount": 990_000,
+        "months": 3,
+        "commune": "Phường Bắc Giang",
+    }
+    sparse = {
+        "full_name": "Ai Đó",
+        "citizen_id": "024123456",
+        "citizen_id_is_legacy": True,
+        "phone": "",
+        "paid_on": date(2026, 11, 3),
+        "months": 1,
+        "amount": 330_000,
+    }
+    for values, name_key in ((full, "le thi moi"), (sparse, "")):
+        expected = {
+            **importing._NEW_PERSON,
+            **writer._facts(values, None, name_key),
+            "id": 7,
+            "household_id": 8,
+            "province_id": province.id,
+            "commune_id": 9,
+            "created_at": now,
+            "updated_at": now,
+        }
+        laid_out = writer.new_person(values, name_key, 7, 8, 9)
+        assert dict(zip(importing.PERSON_COLUMNS, laid_out, strict=True)) == expected
