@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 
 from ...models.codes import ImportKind, Sex
 from ..memory import gc_paused
-from ..text import compact_key, fold
 from .cells import (
     Cell,
     CellError,
@@ -75,10 +74,6 @@ class ParsedRow:
     row_number: int
     values: Values
     errors: list[RowError] = field(default_factory=list)
-    # Matching keys, made where the row is parsed: for a large file that is the parsing child,
-    # which has time to spare while the importer is the slower half (fold is ~8% of an import).
-    name_key: str = ""  # the name folded: "nguyen van a"
-    address_key: str = ""  # the address compacted: "thon1xatanan"
 
     @property
     def ok(self) -> bool:
@@ -379,10 +374,6 @@ def _iter_data(
         seen.check(parsed)
         if parsed.errors:
             sheet.errors.extend(parsed.errors)
-        else:
-            values = parsed.values
-            parsed.name_key = fold(values.get("full_name"))
-            parsed.address_key = compact_key(values.get("address"))
         yield parsed
 
 

@@ -166,17 +166,17 @@ def encode_row(row: ParsedRow) -> tuple:
         if (value := values.get(name)) is not None:
             values[name] = value.toordinal()
     errors = [(e.row_number, e.column_header, e.message) for e in row.errors] if row.errors else ()
-    return row.row_number, values, errors, row.name_key, row.address_key
+    return row.row_number, values, errors
 
 
 def decode_row(data: tuple) -> ParsedRow:
     """The parsed row `encode_row` made `data` from."""
-    number, values, errors, name_key, address_key = data
+    number, values, errors = data
     for name in DATE_FIELDS:
         if (value := values.get(name)) is not None:
             values[name] = _from_ordinal(value)
     errors = [RowError(*error) for error in errors] if errors else []
-    return ParsedRow(number, values, errors, name_key, address_key)
+    return ParsedRow(number, values, errors)
 
 
 _from_ordinal = date.fromordinal
