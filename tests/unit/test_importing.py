@@ -141,27 +141,29 @@ def _index_names(session) -> set[str]:
     return {i["name"] for t in ("person", "household") for i in inspector.get_indexes(t)}
 
 
+def _first_load(session, rows, progress):
+    """A participants list imported as a first load (with FIRST_LOAD_FROM lowered), not committed."""
+    province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
+    _, parsed = stream_rows(read_table(_csv(rows), "ds.csv"), "participants")
+    return import_rows(
+        session,
+        rows=parsed,
+        kind="participants",
+        province_id=province.id,
+        write=True,
+        progress=progress,
+        expected_rows=10**9,  # "bigger than everything stored"
+    )
+
+
 def test_a_large_load_rebuilds_the_indexes_it_set_aside(session, monkeypatch):
     """On SQLite a big first load drops the indexes matching does not use and builds them once at
     the end, in the same transaction; a load that fails gives them all back on rollback."""
     monkeypatch.setattr(importing, "FIRST_LOAD_FROM", 1)
     all_indexes = _index_names(session)
-    province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
     during = []
 
-    def load(rows, progress):
-        sheet, parsed = stream_rows(read_table(_csv(rows), "ds.csv"), "participants")
-        return import_rows(
-            session,
-            rows=parsed,
-            kind="participants",
-            province_id=province.id,
-            write=True,
-            progress=progress,
-            expected_rows=10**9,  # "bigger than everything stored"
-        )
-
-    report = load(ROWS, lambda done: during.append(_index_names(session)))
+    report = _first_load(session, ROWS, lambda done: during.append(_index_names(session)))
     assert report.inserted == 3
     if session.get_bind().dialect.name == "sqlite":
         assert during[0] == all_indexes - importing.REBUILT_AFTER_FIRST_LOAD
@@ -175,7 +177,9 @@ def test_a_large_load_rebuilds_the_indexes_it_set_aside(session, monkeypatch):
         raise RuntimeError("the server stopped")
 
     with pytest.raises(RuntimeError):
-        load([ROWS[0].replace("2499000001", "2499000011").replace("024180000001", "")], fail)
+        _first_load(
+            session, [ROWS[0].replace("2499000001", "2499000011").replace("024180000001", "")], fail
+        )
     session.rollback()
     assert _index_names(session) == all_indexes
     assert session.exec(select(Person).where(Person.bhxh_number == "2499000011")).first() is None
@@ -194,23 +198,10 @@ def test_a_first_load_checks_no_foreign_keys_and_leaves_the_connection_checking(
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("SQLite only: PostgreSQL checks every foreign key, as it always does")
     monkeypatch.setattr(importing, "FIRST_LOAD_FROM", 1)
-    province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
     session.commit()  # the test starts outside a transaction, as an import job does
     during = []
 
-    def load(rows, progress):
-        _, parsed = stream_rows(read_table(_csv(rows), "ds.csv"), "participants")
-        return import_rows(
-            session,
-            rows=parsed,
-            kind="participants",
-            province_id=province.id,
-            write=True,
-            progress=progress,
-            expected_rows=10**9,
-        )
-
-    report = load(ROWS, lambda done: during.append(_foreign_keys_checked(session)))
+    report = _first_load(session, ROWS, lambda done: during.append(_foreign_keys_checked(session)))
     assert report.inserted == 3 and during == [False]
     session.commit()
     assert _foreign_keys_checked(session)
@@ -221,7 +212,9 @@ def test_a_first_load_checks_no_foreign_keys_and_leaves_the_connection_checking(
         raise RuntimeError("the server stopped")
 
     with pytest.raises(RuntimeError):
-        load([ROWS[0].replace("2499000001", "2499000011").replace("024180000001", "")], fail)
+        _first_load(
+            session, [ROWS[0].replace("2499000001", "2499000011").replace("024180000001", "")], fail
+        )
     session.rollback()
     assert _foreign_keys_checked(session)
 
