@@ -87,7 +87,7 @@ _KIND_FLAGS: dict[ImportKind, dict[str, bool]] = {
 IDENTITY = ("full_name", "date_of_birth", "sex", "bhxh_number", "citizen_id", "phone")
 # The values a row of each kind may set on a person (joined once: `_facts` runs for every row).
 _FACT_NAMES = {kind: (*IDENTITY, *facts, "support_group") for kind, facts in KIND_FACTS.items()}
-# Every person column, in the table's order (rows are built as dicts, then laid out by this).
+# Every person column, in the table's order (new people's rows are laid out in it).
 PERSON_COLUMNS = tuple(Person.__table__.columns.keys())
 _PERSON_INDEX = {name: index for index, name in enumerate(PERSON_COLUMNS)}
 # A new person's columns before the row's facts: nothing known, no flag set.

