@@ -156,6 +156,18 @@ def _first_load(session, rows, progress):
     )
 
 
+def _first_load_that_fails(session) -> None:
+    """A first load of one new person (BHXH 2499000011) stopped midway, then rolled back."""
+
+    def fail(done):
+        raise RuntimeError("the server stopped")
+
+    one = ROWS[0].replace("2499000001", "2499000011").replace("024180000001", "")
+    with pytest.raises(RuntimeError):
+        _first_load(session, [one], fail)
+    session.rollback()
+
+
 def test_a_large_load_rebuilds_the_indexes_it_set_aside(session, monkeypatch):
     """On SQLite a big first load drops the indexes matching does not use and builds them once at
     the end, in the same transaction; a load that fails gives them all back on rollback."""
@@ -173,14 +185,7 @@ def test_a_large_load_rebuilds_the_indexes_it_set_aside(session, monkeypatch):
     session.commit()
     assert _index_names(session) == all_indexes
 
-    def fail(done):
-        raise RuntimeError("the server stopped")
-
-    with pytest.raises(RuntimeError):
-        _first_load(
-            session, [ROWS[0].replace("2499000001", "2499000011").replace("024180000001", "")], fail
-        )
-    session.rollback()
+    _first_load_that_fails(session)
     assert _index_names(session) == all_indexes
     assert session.exec(select(Person).where(Person.bhxh_number == "2499000011")).first() is None
 
@@ -208,14 +213,7 @@ def test_a_first_load_checks_no_foreign_keys_and_leaves_the_connection_checking(
     assert session.connection().exec_driver_sql("PRAGMA foreign_key_check").all() == []
     session.commit()
 
-    def fail(done):
-        raise RuntimeError("the server stopped")
-
-    with pytest.raises(RuntimeError):
-        _first_load(
-            session, [ROWS[0].replace("2499000001", "2499000011").replace("024180000001", "")], fail
-        )
-    session.rollback()
+    _first_load_that_fails(session)
     assert _foreign_keys_checked(session)
 
 
