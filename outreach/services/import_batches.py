@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import xlsxwriter
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -369,22 +370,31 @@ def _guarded(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Out
 
 def fail_interrupted(session: Session, *, folder: Path, now: datetime | None = None) -> int:
     """Mark failed the jobs whose process died (no progress for a while); returns how many."""
-    stale = 0
-    for batch in session.exec(
-        select(ImportBatch).where(ImportBatch.status.in_(list(RUNNING_STATUSES)))
-    ):
-        _, age = read_progress(folder, batch)
-        if age is None or age > STALE_AFTER_SECONDS:
-            batch.status = BatchStatus.FAILED
-            batch.message = (
-                "Việc xử lý bị gián đoạn (máy chủ khởi động lại); không có dữ liệu nào được ghi. "
-                "Hãy chạy lại."
-            )
-            session.add(batch)
-            stale += 1
-    if stale:
-        session.commit()
-    return stale
+    running = list(RUNNING_STATUSES)
+    silent = [
+        batch
+        for batch in session.exec(select(ImportBatch).where(ImportBatch.status.in_(running)))
+        if (age := read_progress(folder, batch)[1]) is None or age > STALE_AFTER_SECONDS
+    ]
+    if not silent:
+        return 0
+    # Only those still running: a job that ended after they were read has set its final status,
+    # then removed its heartbeat, and must keep that status (seen once in the browser tests).
+    failed = session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id.in_([batch.id for batch in silent]))
+        .where(ImportBatch.status.in_(running))
+        .values(
+            status=BatchStatus.FAILED,
+            message="Việc xử lý bị gián đoạn (máy chủ khởi động lại); không có dữ liệu nào được "
+            "ghi. Hãy chạy lại.",
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    for batch in silent:  # read again when next used, whichever status they now have
+        session.expire(batch)
+    return failed
 
 
 def field_choices(kind: str) -> list[tuple[str, str]]:

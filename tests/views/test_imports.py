@@ -184,6 +184,29 @@ def test_a_page_opened_at_any_moment_of_a_job_never_takes_it_for_an_interrupted_
     assert len(interrupted) > 4 and not any(interrupted)
 
 
+def test_a_job_that_ends_while_a_page_looks_at_it_keeps_its_final_status(
+    app, login_as, monkeypatch
+):
+    """A page reads the running batches, then their heartbeats; a job ending in between sets its
+    final status and then removes its heartbeat. The page must not mark it failed on top."""
+    engine, folder = app.extensions["engine"], Path(app.config["IMPORTS_DIR"])
+    client = login_as("admin")
+    batch_id = _batch_id(_upload(client, _csv(ROWS)))
+    assert _settled(app, batch_id).status == "previewed"
+    import_batches._set_status(engine, batch_id, "checking")  # as the page reads it: running
+    read_progress = import_batches.read_progress
+
+    def job_ends_meanwhile(folder, batch):
+        import_batches._set_status(engine, batch_id, "previewed")
+        return read_progress(folder, batch)  # its heartbeat is gone: no progress
+
+    monkeypatch.setattr(import_batches, "read_progress", job_ends_meanwhile)
+    with Session(engine) as s:
+        assert import_batches.fail_interrupted(s, folder=folder) == 0
+        assert s.get(ImportBatch, batch_id).status == "previewed"
+    assert _settled(app, batch_id).status == "previewed"
+
+
 def _children() -> set[int]:
     """This process's child processes still running (or not yet reaped), from /proc."""
     found = set()
