@@ -17,10 +17,10 @@ from flask import Flask, render_template
 from flask_login import current_user
 from sqlmodel import Session, select
 
+from outreach.core.scope import scope_for
 from outreach.models import Household, Person, User
-from outreach.services.scope import scope_for
-from outreach.services.visits import canvasser_tallies
-from outreach.services.worklist import worklist_for
+from outreach.visits.service import canvasser_tallies
+from outreach.worklist.service import worklist_for
 
 from .datasets import TODAY
 from .web import WARMUP, BenchError, _csrf_token, _expect, _post_login, _time_get, make_app

@@ -17,8 +17,8 @@ from sqlmodel import Session
 
 from outreach.db import make_engine
 from outreach.migrate import MIGRATIONS_DIR, alembic_config, upgrade
-from outreach.services import demo
-from outreach.services.demo import build_demo
+from outreach.operations import demo
+from outreach.operations.demo import build_demo
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 TODAY = date(2026, 11, 22)

@@ -30,11 +30,11 @@ from sqlmodel import Session, select
 
 from outreach import create_app
 from outreach.db import make_engine
+from outreach.imports import batches as import_batches
 from outreach.migrate import upgrade
 from outreach.models import GeoUnit
 from outreach.models.codes import UnitKind
-from outreach.services import import_batches
-from outreach.services.demo import build_demo
+from outreach.operations.demo import build_demo
 
 from .datasets import CACHE_DIR, TODAY
 from .imports_file import REPO, _peak_mb, make_participants_xlsx

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from outreach.services.geography import official_communes
+from outreach.geography.service import official_communes
 
 PROVINCE = "24"  # Bắc Ninh, the demo province
 HEADER = [
@@ -224,12 +224,12 @@ def _run_stage(stage: str, path: Path, kind: str) -> dict[str, float]:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
         rows = len(workbook.get_sheet_by_index(0).to_python(skip_empty_area=False))
     elif stage == "stream":
-        from outreach.services.imports.readers import open_table
+        from outreach.imports.reading.readers import open_table
 
         rows = sum(1 for _ in open_table(path))
     else:
-        from outreach.services.imports.readers import open_table
-        from outreach.services.imports.rows import stream_rows
+        from outreach.imports.reading.readers import open_table
+        from outreach.imports.reading.rows import stream_rows
 
         rows = errors = 0
         with open_table(path) as table:

@@ -32,15 +32,15 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
+from outreach.accounts.service import create_user, hash_password
+from outreach.core.scope import scope_for
 from outreach.db import make_engine, vacuum
+from outreach.leaders.assignment import assign_village
 from outreach.migrate import upgrade
 from outreach.models import GeoUnit, Household, Person, User, Visit
 from outreach.models.codes import Role, UnitKind
-from outreach.services.accounts import create_user, hash_password
-from outreach.services.assignment import assign_village
-from outreach.services.demo import DEMO_PASSWORD
-from outreach.services.scope import scope_for
-from outreach.services.worklist import refresh_commune
+from outreach.operations.demo import DEMO_PASSWORD
+from outreach.worklist.service import refresh_commune
 
 from .datasets import TODAY, Dataset, postgres_dataset
 from .report import Row, percentile

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from flask import Flask
 from sqlmodel import Session, select
 
+from outreach.core.periods import period_containing
 from outreach.models import Campaign
-from outreach.services.periods import period_containing
-from outreach.services.summaries import compute_figures
-from outreach.views.summary_document import render_document_pdf
+from outreach.summaries.document import render_document_pdf
+from outreach.summaries.service import compute_figures
 
 from .datasets import TODAY
 

@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 from outreach import create_app
 from outreach.models import User
 from outreach.models.codes import Role
-from outreach.services.demo import DEMO_PASSWORD
-from outreach.services.worklist import mark_stale
+from outreach.operations.demo import DEMO_PASSWORD
+from outreach.worklist.service import mark_stale
 
 from .datasets import TODAY
 

@@ -9,18 +9,24 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlmodel import Session, select
 
-from . import migrate
-from .db import vacuum
-from .models import Campaign, GeoUnit, ImportBatch, User
-from .models.codes import ImportKind, Role, UnitKind
-from .services.accounts import AccountError, check_role_scope, create_user
-from .services.clock import today_local
-from .services.demo import DEMO_PASSWORD, DemoError, build_demo, database_is_empty, demo_logins
-from .services.formatting import format_number
-from .services.imports import ImportFileError
-from .services.periods import period_from_key
-from .services.summaries import SummaryError, draft_summary, figures_of, publish_summary
-from .services.worklist import refresh_commune
+from outreach import migrate
+from outreach.accounts.service import AccountError, check_role_scope, create_user
+from outreach.core.clock import today_local
+from outreach.core.formatting import format_number
+from outreach.core.periods import period_from_key
+from outreach.db import vacuum
+from outreach.imports.reading import ImportFileError
+from outreach.models import Campaign, GeoUnit, ImportBatch, User
+from outreach.models.codes import ImportKind, Role, UnitKind
+from outreach.operations.demo import (
+    DEMO_PASSWORD,
+    DemoError,
+    build_demo,
+    database_is_empty,
+    demo_logins,
+)
+from outreach.summaries.service import SummaryError, draft_summary, figures_of, publish_summary
+from outreach.worklist.service import refresh_commune
 
 
 def _session() -> Session:
@@ -169,7 +175,7 @@ def refresh_priorities_command(today):
 @with_appcontext
 def summary_command(period_key, publish, reason, out, username):
     """Draft (and with --publish, publish) a period's media summary; write its PDF."""
-    from .views.summary_document import render_document_pdf
+    from outreach.summaries.document import render_document_pdf
 
     try:
         period = period_from_key(period_key)
@@ -231,7 +237,7 @@ def import_command(path, kind, office, dry_run, skip_rejected):
     """Check a BHXH list and (unless --dry-run) import it in one transaction."""
     from pathlib import Path
 
-    from .services import import_batches as batches
+    from outreach.imports import batches
 
     engine = current_app.extensions["engine"]
     folder = Path(current_app.config["IMPORTS_DIR"])
@@ -296,7 +302,7 @@ def import_outbox_command(path):
     """Store the visits of a phone's exported outbox ("Xuất dữ liệu chưa gửi")."""
     from pathlib import Path
 
-    from .services.outbox_file import OutboxFileError, import_outbox
+    from outreach.visits.outbox_file import OutboxFileError, import_outbox
 
     with _session() as session:
         try:
@@ -324,7 +330,7 @@ def backup_command(path):
     """Back up the whole database to a file (safe while the app serves)."""
     from pathlib import Path
 
-    from .services.backup import BackupError, backup_database
+    from outreach.operations.backup import BackupError, backup_database
 
     try:
         info = backup_database(current_app.config["DATABASE_URL"], target=Path(path))
@@ -345,7 +351,7 @@ def restore_command(path, yes):
     """Replace the whole database with a backup (stop the app servers first)."""
     from pathlib import Path
 
-    from .services.backup import BackupError, inspect_backup, restore_database
+    from outreach.operations.backup import BackupError, inspect_backup, restore_database
 
     url = current_app.config["DATABASE_URL"]
     current_app.extensions["engine"].dispose()  # this command's own connections must not linger
@@ -391,7 +397,7 @@ def register_commands(app: Flask) -> None:
 
 
 def _create_app():
-    from . import create_app
+    from outreach import create_app
 
     return create_app()
 

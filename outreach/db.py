@@ -6,7 +6,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from .services.bulk import FOREIGN_KEYS_OFF
+from outreach.core.bulk import FOREIGN_KEYS_OFF
 
 
 def make_engine(url: str) -> Engine:

@@ -21,7 +21,7 @@ from sqlmodel import Session
 from outreach import create_app
 from outreach.db import make_engine
 from outreach.migrate import upgrade
-from outreach.services.demo import DEMO_PASSWORD, build_demo
+from outreach.operations.demo import DEMO_PASSWORD, build_demo
 
 PG_ADMIN_URL = os.environ.get("OUTREACH_TEST_POSTGRES", "")
 DEMO_TODAY = date(2026, 11, 22)

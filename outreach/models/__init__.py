@@ -1,14 +1,14 @@
 """SQLModel tables only. Importing this package registers every table on SQLModel.metadata."""
 
-from .audit import AuditLog
-from .campaigns import Campaign, PolicyRate, Target
-from .geography import GeoUnit
-from .households import Household, Person, PriorityRefresh
-from .imports import ImportBatch, ImportMapping, Payment
-from .reports import ReportPeriod, Summary
-from .tallies import CampaignReach, DailyTally, LatestOutcome
-from .users import User
-from .visits import Visit, VisitOutcome
+from outreach.models.audit import AuditLog
+from outreach.models.campaigns import Campaign, PolicyRate, Target
+from outreach.models.geography import GeoUnit
+from outreach.models.households import Household, Person, PriorityRefresh
+from outreach.models.imports import ImportBatch, ImportMapping, Payment
+from outreach.models.reports import ReportPeriod, Summary
+from outreach.models.tallies import CampaignReach, DailyTally, LatestOutcome
+from outreach.models.users import User
+from outreach.models.visits import Visit, VisitOutcome
 
 __all__ = [
     "AuditLog",

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Column, Field, SQLModel, Text
 
-from .base import utcnow
+from outreach.models.base import utcnow
 
 
 class AuditLog(SQLModel, table=True):

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from .base import utcnow
+from outreach.models.base import utcnow
 
 
 class Household(SQLModel, table=True):

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Column, Field, SQLModel, Text
 
-from .base import utcnow
+from outreach.models.base import utcnow
 
 
 class ImportBatch(SQLModel, table=True):

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from .base import utcnow
+from outreach.models.base import utcnow
 
 
 class User(SQLModel, table=True):

@@ -8,8 +8,8 @@ import re
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
+from outreach.accounts.service import verify_password
 from outreach.models import AuditLog, GeoUnit, User
-from outreach.services.accounts import verify_password
 from tests.browser.test_login_journeys import forget_session, log_in, path_of
 
 NEW_USERNAME = "canbo.07210.moi"

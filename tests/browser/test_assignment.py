@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func
 from sqlmodel import select
 
+from outreach.core.clock import VIETNAM
 from outreach.models import Household, User, Visit
-from outreach.services.clock import VIETNAM
 from tests.browser.test_login_journeys import log_in
 from tests.conftest import DEMO_TODAY
 

@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
+from outreach.calculator import views as calculator_view
 from outreach.models import GeoUnit, Household, Person
-from outreach.services.demo import DEMO_PASSWORD
-from outreach.views import calculator as calculator_view
+from outreach.operations.demo import DEMO_PASSWORD
 
 CANVASSER = "canbo.07210.1"
 

@@ -103,7 +103,7 @@ def test_leader_sees_the_same_list(page: Page, user_named):
 
 
 def test_more_households_load_on_scroll(page: Page, live_app, monkeypatch):
-    import outreach.views.worklist as worklist_view
+    import outreach.worklist.views as worklist_view
 
     monkeypatch.setattr(worklist_view, "PAGE", 1)  # the live server runs in this process
     # The demo's day: from 17:00 UTC Vietnam is on the next one, and the first page then held a

@@ -10,7 +10,7 @@ from sqlmodel import func, select
 
 from outreach.models import GeoUnit, Household, Person
 from outreach.models.codes import UnitKind
-from outreach.services.demo import DEMO_PASSWORD
+from outreach.operations.demo import DEMO_PASSWORD
 
 CANVASSER = "canbo.07210.1"
 # Used only for failed logins, so no other test depends on its failure counter.

@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page, Route, expect
 from sqlmodel import select
 
 from outreach.models import Household, Person, Visit
-from outreach.services.outbox_file import import_outbox
+from outreach.visits.outbox_file import import_outbox
 from tests.browser.test_login_journeys import log_in
 from tests.conftest import DEMO_TODAY
 

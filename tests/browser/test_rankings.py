@@ -5,8 +5,8 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
+from outreach.imports.reading import read_table
 from outreach.models import Target
-from outreach.services.imports import read_table
 from tests.browser.test_login_journeys import log_in
 from tests.conftest import DEMO_TODAY
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from outreach.services.demo import DEMO_PASSWORD
+from outreach.operations.demo import DEMO_PASSWORD
 
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN = REPO / ".venv" / "bin" / "gunicorn"

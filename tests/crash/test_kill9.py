@@ -21,6 +21,7 @@ from sqlalchemy import func, inspect
 from sqlmodel import Session, select
 
 from outreach.db import make_engine
+from outreach.geography.service import official_communes
 from outreach.models import (
     AuditLog,
     Household,
@@ -32,7 +33,6 @@ from outreach.models import (
     VisitOutcome,
 )
 from outreach.models.codes import BatchStatus, SummaryStatus
-from outreach.services.geography import official_communes
 
 from .conftest import GUNICORN, Client, Server
 
@@ -407,7 +407,7 @@ def test_kill_while_the_pdf_renders_leaves_no_half_published_version(server):
 
 def test_generated_list_is_a_valid_participants_list():
     """The crash test's list parses cleanly (a list with errors would never reach the write)."""
-    from outreach.services.imports import read_table, stream_rows
+    from outreach.imports.reading import read_table, stream_rows
 
     data, numbers = participants_csv(300)
     sheet, rows = stream_rows(read_table(data, "ds.csv"), "participants")

@@ -23,6 +23,8 @@ from sqlalchemy import create_engine, inspect
 from sqlmodel import Session, select
 
 from outreach import create_app
+from outreach.accounts.service import hash_password
+from outreach.core.periods import period_from_key
 from outreach.db import make_engine
 from outreach.models import (
     Campaign,
@@ -35,9 +37,7 @@ from outreach.models import (
     Visit,
 )
 from outreach.models.codes import BatchStatus, Role, SummaryStatus, UnitKind
-from outreach.services.accounts import hash_password
-from outreach.services.periods import period_from_key
-from outreach.services.summaries import draft_summary, publish_summary
+from outreach.summaries.service import draft_summary, publish_summary
 from tests.conftest import CSRF_RE, DEMO_TODAY, PG_ADMIN_URL, _counter, _pg_admin, _pg_url
 
 from .authz_matrix import ANON, GROUP_LEADER, LOCAL, USERNAMES, Objects

@@ -4,16 +4,16 @@ import pytest
 from sqlmodel import select
 from werkzeug.security import generate_password_hash
 
-from outreach.models import AuditLog, GeoUnit, User
-from outreach.models.base import utcnow
-from outreach.services.accounts import (
+from outreach.accounts.service import (
     AccountError,
     LoginError,
     authenticate,
     create_user,
     verify_password,
 )
-from outreach.services.demo import DEMO_PASSWORD
+from outreach.models import AuditLog, GeoUnit, User
+from outreach.models.base import utcnow
+from outreach.operations.demo import DEMO_PASSWORD
 
 
 def _commune(session):

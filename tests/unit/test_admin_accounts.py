@@ -3,10 +3,10 @@
 import pytest
 from sqlmodel import func, select
 
+from outreach.accounts import service as accounts
+from outreach.accounts.service import AccountError, verify_password
 from outreach.models import AuditLog, GeoUnit, User
-from outreach.services import accounts
-from outreach.services.accounts import AccountError, verify_password
-from outreach.services.demo import DEMO_PASSWORD
+from outreach.operations.demo import DEMO_PASSWORD
 
 
 def _user(session, username):

@@ -7,18 +7,18 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from outreach.models import AuditLog, GeoUnit, Household, User, Visit
-from outreach.models.codes import UnitKind
-from outreach.services.assignment import (
+from outreach.core.periods import period_containing
+from outreach.core.scope import scope_for
+from outreach.leaders.assignment import (
     AssignmentError,
     assign_households,
     assign_village,
     move_work,
     workload,
 )
-from outreach.services.periods import period_containing
-from outreach.services.scope import scope_for
-from outreach.services.worklist import worklist_for
+from outreach.models import AuditLog, GeoUnit, Household, User, Visit
+from outreach.models.codes import UnitKind
+from outreach.worklist.service import worklist_for
 from tests.conftest import DEMO_TODAY
 
 

@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import select
 
+from outreach.core import audit
+from outreach.core.audit import AuditFilter, export_csv, record_event, search_events
 from outreach.models import AuditLog, GeoUnit, User
-from outreach.services import audit
-from outreach.services.audit import AuditFilter, export_csv, record_event, search_events
 
 
 def _province(session) -> int:

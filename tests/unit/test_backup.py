@@ -13,13 +13,18 @@ from sqlalchemy import MetaData, create_engine, delete, select, text
 from sqlmodel import Session
 
 from outreach import create_app
+from outreach.core.scope import scope_for
 from outreach.db import make_engine
 from outreach.migrate import upgrade
 from outreach.models import Household, Person, User, VisitOutcome
-from outreach.services import backup
-from outreach.services.backup import BackupError, backup_database, inspect_backup, restore_database
-from outreach.services.scope import scope_for
-from outreach.services.sync import ItemStatus, sync_visits
+from outreach.operations import backup
+from outreach.operations.backup import (
+    BackupError,
+    backup_database,
+    inspect_backup,
+    restore_database,
+)
+from outreach.visits.sync import ItemStatus, sync_visits
 from tests.conftest import DEMO_TODAY, PG_ADMIN_URL, _pg_admin, backend
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)

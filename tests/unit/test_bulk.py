@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
+from outreach.core.bulk import bulk_insert, next_id, sqlite_bulk_settings
 from outreach.models import GeoUnit, Household
 from outreach.models.codes import UnitKind
-from outreach.services.bulk import bulk_insert, next_id, sqlite_bulk_settings
 
 
 def test_bulk_rows_read_back_as_orm_rows(session):

@@ -5,9 +5,7 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from outreach.models import GeoUnit, PolicyRate
-from outreach.models.codes import PAYMENT_FREQUENCIES, UnitKind
-from outreach.services.calculator import (
+from outreach.calculator.service import (
     CalculatorError,
     clamp_income,
     contribution,
@@ -15,6 +13,8 @@ from outreach.services.calculator import (
     parse_income,
     policy_on,
 )
+from outreach.models import GeoUnit, PolicyRate
+from outreach.models.codes import PAYMENT_FREQUENCIES, UnitKind
 
 DAY = date(2026, 11, 22)  # the worked example's day
 

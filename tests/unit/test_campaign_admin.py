@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import func, select
 
+from outreach.campaigns import service as campaigns
+from outreach.campaigns.service import CampaignError, CampaignInput
+from outreach.core.clock import VIETNAM
 from outreach.models import AuditLog, Campaign, CampaignReach, GeoUnit, Target, User, Visit
-from outreach.services import campaigns
-from outreach.services.campaigns import CampaignError, CampaignInput
-from outreach.services.clock import VIETNAM
-from outreach.services.priority import DEFAULT_WEIGHTS, weights_for
+from outreach.worklist.priority import DEFAULT_WEIGHTS, weights_for
 
 
 def _admin(session):
@@ -207,10 +207,10 @@ def test_set_targets_all_or_nothing_and_province_sum(session):
 
 def test_the_active_campaigns_weights_reorder_the_worklists(session):
     """Raising a reason's weight above every other puts its households first, at once."""
+    from outreach.core.scope import scope_for
     from outreach.models import Household, Person
-    from outreach.services.scope import scope_for
-    from outreach.services.visits import OutcomeInput, VisitInput, record_visit
-    from outreach.services.worklist import worklist_for
+    from outreach.visits.service import OutcomeInput, VisitInput, record_visit
+    from outreach.worklist.service import worklist_for
     from tests.conftest import DEMO_TODAY
 
     canvasser = session.exec(select(User).where(User.username == "canbo.07210.1")).one()

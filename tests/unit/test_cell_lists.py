@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from outreach.models import Campaign, User
-from outreach.services.cell_lists import (
+from outreach.core.scope import scope_for
+from outreach.dashboard.cells import (
     METRICS,
     OTHER_VILLAGE,
     Cell,
@@ -14,8 +14,8 @@ from outreach.services.cell_lists import (
     list_cell,
     village_in_scope,
 )
-from outreach.services.dashboard import campaign_window, dashboard_for
-from outreach.services.scope import scope_for
+from outreach.dashboard.service import campaign_window, dashboard_for
+from outreach.models import Campaign, User
 from tests.conftest import DEMO_TODAY
 from tests.unit.test_dashboard import visited  # noqa: F401  (fixture)
 
@@ -63,7 +63,7 @@ def test_each_cell_of_a_commune_dashboard_lists_exactly_its_number(session, visi
 
 def test_commune_rows_of_the_province_match_their_lists(session, visited):  # noqa: F811
     """Commune figures come from the tallies; their lists from raw visits: they agree."""
-    from outreach.services.dashboard import narrow_scope
+    from outreach.dashboard.service import narrow_scope
 
     province = _scope(session, "lanhdao.tinh")
     campaign = _campaign(session)
@@ -112,9 +112,9 @@ def test_a_village_outside_the_scope_is_not_offered(session):
 
 def test_the_other_village_row_after_a_village_moved_away(session, visited):  # noqa: F811
     """A village moved to another commune leaves its visits on the "other" row, list and all."""
+    from outreach.geography.villages import move_village, rename_village
     from outreach.models import GeoUnit
     from outreach.models.codes import UnitKind
-    from outreach.services.villages import move_village, rename_village
 
     scope = _scope(session, "lanhdao.07210")
     campaign = _campaign(session)

@@ -10,10 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from outreach.models import Campaign, GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
-from outreach.models.codes import Outcome, RefusalReason, UnitKind
-from outreach.services.clock import VIETNAM
-from outreach.services.dashboard import (
+from outreach.core.clock import VIETNAM
+from outreach.core.scope import scope_for
+from outreach.dashboard.service import (
     Row,
     commune_targets,
     count_overdue,
@@ -21,8 +20,9 @@ from outreach.services.dashboard import (
     forecast_for,
     narrow_scope,
 )
-from outreach.services.scope import scope_for
-from outreach.services.visits import OutcomeInput, VisitInput, record_visit
+from outreach.models import Campaign, GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
+from outreach.models.codes import Outcome, RefusalReason, UnitKind
+from outreach.visits.service import OutcomeInput, VisitInput, record_visit
 from tests.conftest import DEMO_TODAY
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
@@ -441,7 +441,7 @@ def test_village_rows_after_a_household_moved_to_another_commune(session, visite
 
 def test_village_rows_follow_a_merge(session, visited):
     """Merging villages carries their visits over: the survivor's row adds up the merged ones."""
-    from outreach.services.villages import merge_villages
+    from outreach.geography.villages import merge_villages
 
     leader = _user(session, "lanhdao.07210")
     scope = scope_for(session, leader)

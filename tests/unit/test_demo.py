@@ -7,13 +7,13 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from outreach.core.lists import ListCategory
 from outreach.db import make_engine
 from outreach.migrate import upgrade
 from outreach.models import Campaign, GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
 from outreach.models.codes import Outcome, Role, UnitKind
-from outreach.services.demo import DemoError, build_demo
-from outreach.services.lists import ListCategory
-from outreach.services.priority import list_categories
+from outreach.operations.demo import DemoError, build_demo
+from outreach.worklist.priority import list_categories
 from tests.conftest import DEMO_PERSONS, DEMO_TODAY
 
 

@@ -1,8 +1,8 @@
 from sqlmodel import select
 
+from outreach.geography import service as geography
 from outreach.models import GeoUnit
 from outreach.models.codes import UnitKind
-from outreach.services import geography
 
 
 def test_new_bac_ninh_has_its_99_official_communes():

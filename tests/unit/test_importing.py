@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import func, inspect
 from sqlmodel import select
 
+from outreach.imports import writer as importing
+from outreach.imports.reading import read_table, stream_rows
+from outreach.imports.writer import import_rows
 from outreach.models import GeoUnit, Household, Payment, Person, PriorityRefresh, User
 from outreach.models.codes import ImportKind, Role, UnitKind
-from outreach.services import importing
-from outreach.services.importing import import_rows
-from outreach.services.imports import read_table, stream_rows
 
 HEADER = "STT,Họ và tên,Ngày sinh,Giới tính,Mã số BHXH,Số CCCD,Số điện thoại,Địa chỉ,Thôn,Xã/Phường,Huyện cũ,Đóng đến tháng,Phương thức đóng,Mức thu nhập"
 ROWS = [

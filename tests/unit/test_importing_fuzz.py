@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import select
 
+from outreach.imports.reading import ImportFileError, read_table, stream_rows
+from outreach.imports.writer import import_rows
 from outreach.models import GeoUnit, Household, Person
 from outreach.models.codes import UnitKind
-from outreach.services.importing import import_rows
-from outreach.services.imports import ImportFileError, read_table, stream_rows
 from tests.unit.test_importing import HEADER, ROWS
 
 cell = st.one_of(

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from outreach.services.lists import ListCategory, payment_deadline
-from outreach.services.priority import list_categories
+from outreach.core.lists import ListCategory, payment_deadline
+from outreach.worklist.priority import list_categories
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from outreach.models import Household, Person, User, Visit
-from outreach.services.outbox_file import OutboxFileError, import_outbox
+from outreach.visits.outbox_file import OutboxFileError, import_outbox
 from tests.conftest import DEMO_TODAY
 from tests.unit.test_sync import NOW, SECRET, VISITED_AT
 

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
+from outreach.accounts import service as accounts
+from outreach.accounts.service import AccountError, create_user, password_problem, verify_password
 from outreach.models import AuditLog, GeoUnit, User
-from outreach.services import accounts
-from outreach.services.accounts import AccountError, create_user, password_problem, verify_password
-from outreach.services.demo import DEMO_PASSWORD
+from outreach.operations.demo import DEMO_PASSWORD
 
 
 @pytest.mark.parametrize(

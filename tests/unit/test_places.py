@@ -3,9 +3,9 @@
 import pytest
 from sqlmodel import select
 
+from outreach.geography.places import PlaceError, PlaceIndex, commune_key, village_key
 from outreach.models import GeoUnit
 from outreach.models.codes import UnitKind
-from outreach.services.places import PlaceError, PlaceIndex, commune_key, village_key
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from outreach.services.priority import (
+from outreach.worklist.priority import (
     DEFAULT_WEIGHTS,
     PastOutcome,
     PersonFacts,

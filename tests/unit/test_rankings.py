@@ -7,6 +7,11 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import select
 
+from outreach.campaigns.targets import set_target
+from outreach.core.clock import VIETNAM
+from outreach.core.periods import period_from_key
+from outreach.core.scope import scope_for
+from outreach.imports.reading import read_table
 from outreach.models import (
     Campaign,
     GeoUnit,
@@ -18,10 +23,7 @@ from outreach.models import (
     VisitOutcome,
 )
 from outreach.models.codes import UnitKind
-from outreach.services.clock import VIETNAM
-from outreach.services.imports import read_table
-from outreach.services.periods import period_from_key
-from outreach.services.rankings import (
+from outreach.rankings.service import (
     CRITICISM,
     PRAISE,
     RankRow,
@@ -31,10 +33,8 @@ from outreach.services.rankings import (
     rank_units,
     rankings_workbook,
 )
-from outreach.services.scope import scope_for
-from outreach.services.summaries import compute_figures
-from outreach.services.targets import set_target
-from outreach.services.visits import OutcomeInput, VisitInput, record_visit
+from outreach.summaries.service import compute_figures
+from outreach.visits.service import OutcomeInput, VisitInput, record_visit
 from tests.conftest import DEMO_TODAY
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from outreach.models import AuditLog, Household, Person, User, Visit, VisitOutcome
-from outreach.services.review import (
+from outreach.core.scope import scope_for
+from outreach.leaders.review import (
     ReviewError,
     burst_ids,
     confirm_visit,
@@ -16,7 +16,7 @@ from outreach.services.review import (
     returned_visits_for,
     review_flags,
 )
-from outreach.services.scope import scope_for
+from outreach.models import AuditLog, Household, Person, User, Visit, VisitOutcome
 
 T0 = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội, "today" in the demo
 SINCE, UNTIL = T0 - timedelta(hours=1), T0 + timedelta(days=1)

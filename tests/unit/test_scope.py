@@ -3,9 +3,9 @@
 from sqlalchemy import func
 from sqlmodel import select
 
+from outreach.core.scope import apply_scope, get_in_scope, scope_for
 from outreach.models import GeoUnit, Household, Person, User, Visit
 from outreach.models.codes import UnitKind
-from outreach.services.scope import apply_scope, get_in_scope, scope_for
 
 
 def _user(session, username):

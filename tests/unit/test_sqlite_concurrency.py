@@ -20,7 +20,12 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from outreach.core.audit import record_event
+from outreach.core.periods import period_containing
+from outreach.core.scope import scope_for
 from outreach.db import make_engine
+from outreach.imports.reading import read_table, stream_rows
+from outreach.imports.writer import import_rows
 from outreach.models import (
     AuditLog,
     Campaign,
@@ -34,15 +39,10 @@ from outreach.models import (
     VisitOutcome,
 )
 from outreach.models.codes import UnitKind
-from outreach.services.audit import record_event
-from outreach.services.importing import import_rows
-from outreach.services.imports import read_table, stream_rows
-from outreach.services.periods import period_containing
-from outreach.services.scope import scope_for
-from outreach.services.summaries import draft_summary
-from outreach.services.tallies import rebuild_tallies
-from outreach.services.visits import OutcomeInput, VisitInput, record_visit
-from outreach.services.worklist import refresh_commune
+from outreach.summaries.service import draft_summary
+from outreach.tallies.service import rebuild_tallies
+from outreach.visits.service import OutcomeInput, VisitInput, record_visit
+from outreach.worklist.service import refresh_commune
 from tests.conftest import DEMO_TODAY, backend
 from tests.unit.test_importing import HEADER, TITLE
 

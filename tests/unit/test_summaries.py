@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from outreach.core.clock import VIETNAM
+from outreach.core.periods import period_containing, period_from_key
+from outreach.core.scope import scope_for
 from outreach.models import Campaign, Household, Person, Summary, User, Visit, VisitOutcome
-from outreach.services.clock import VIETNAM
-from outreach.services.periods import period_containing, period_from_key
-from outreach.services.scope import scope_for
-from outreach.services.summaries import (
+from outreach.summaries.service import (
     SummaryError,
     compute_figures,
     draft_summary,
@@ -22,7 +22,7 @@ from outreach.services.summaries import (
     publish_summary,
     summary_board,
 )
-from outreach.services.visits import OutcomeInput, VisitInput, record_visit
+from outreach.visits.service import OutcomeInput, VisitInput, record_visit
 from tests.conftest import DEMO_TODAY
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)

@@ -21,12 +21,12 @@ from flask_babel import force_locale, get_locale
 from PIL import Image
 from sqlmodel import select
 
+from outreach.core.formatting import format_number
+from outreach.core.periods import period_containing
 from outreach.models import Campaign
-from outreach.services.formatting import format_number
-from outreach.services.pdf import PdfError, html_to_pdf
-from outreach.services.periods import period_containing
-from outreach.services.summaries import compute_figures
-from outreach.views.summary_document import render_document_html, render_document_pdf
+from outreach.summaries.document import render_document_html, render_document_pdf
+from outreach.summaries.pdf import PdfError, html_to_pdf
+from outreach.summaries.service import compute_figures
 from tests.conftest import DEMO_TODAY
 
 CUTOFF = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)  # 16:30 in Vietnam

@@ -13,11 +13,12 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from outreach.core.scope import scope_for
 from outreach.models import GeoUnit, Household, Person, User, Visit, VisitOutcome
 from outreach.models.codes import UnitKind
-from outreach.services import sync as sync_module
-from outreach.services.scope import scope_for
-from outreach.services.sync import (
+from outreach.visits import sync as sync_module
+from outreach.visits.service import record_visit
+from outreach.visits.sync import (
     MAX_BATCH,
     ItemStatus,
     SyncItemError,
@@ -26,7 +27,6 @@ from outreach.services.sync import (
     sync_visits,
     token_allows,
 )
-from outreach.services.visits import record_visit
 from tests.conftest import DEMO_TODAY
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
+from outreach.core.scope import scope_for
 from outreach.models import CampaignReach, DailyTally, Household, LatestOutcome, Person, User
 from outreach.models.codes import Outcome, RefusalReason
-from outreach.services.scope import scope_for
-from outreach.services.tallies import rebuild_tallies
-from outreach.services.visits import OutcomeInput, VisitInput, record_visit
+from outreach.tallies.service import rebuild_tallies
+from outreach.visits.service import OutcomeInput, VisitInput, record_visit
 from tests.conftest import DEMO_TODAY
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)

@@ -6,10 +6,7 @@ import pytest
 import xlsxwriter
 from sqlmodel import select
 
-from outreach.models import Campaign, GeoUnit, Target, User
-from outreach.models.codes import UnitKind
-from outreach.services.scope import scope_for
-from outreach.services.targets import (
+from outreach.campaigns.targets import (
     Numbers,
     OutOfScope,
     TargetError,
@@ -21,6 +18,9 @@ from outreach.services.targets import (
     set_target,
     targets_for,
 )
+from outreach.core.scope import scope_for
+from outreach.models import Campaign, GeoUnit, Target, User
+from outreach.models.codes import UnitKind
 
 
 @pytest.fixture

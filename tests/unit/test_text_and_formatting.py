@@ -4,14 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outreach.services.formatting import (
+from outreach.core.formatting import (
     format_day,
     format_number,
     format_phone,
     format_ratio,
     mask_identifier,
 )
-from outreach.services.text import compact_key, fold
+from outreach.core.text import compact_key, fold
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,9 @@ from datetime import date
 import pytest
 from sqlmodel import func, select
 
+from outreach.geography import villages
+from outreach.geography.places import village_key
+from outreach.geography.villages import VillageError
 from outreach.models import (
     AuditLog,
     GeoUnit,
@@ -14,9 +17,6 @@ from outreach.models import (
     User,
     Visit,
 )
-from outreach.services import villages
-from outreach.services.places import village_key
-from outreach.services.villages import VillageError
 
 
 def _admin(session):

@@ -7,19 +7,19 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from outreach.core.clock import VIETNAM
+from outreach.core.periods import half_month_start
+from outreach.core.scope import scope_for
 from outreach.models import Household, Person, User, Visit, VisitOutcome
-from outreach.services.clock import VIETNAM
-from outreach.services.periods import half_month_start
-from outreach.services.priority import Reason
-from outreach.services.scope import scope_for
-from outreach.services.visits import (
+from outreach.visits.service import (
     OutcomeInput,
     VisitError,
     VisitInput,
     canvasser_tallies,
     record_visit,
 )
-from outreach.services.worklist import decode_reasons
+from outreach.worklist.priority import Reason
+from outreach.worklist.service import decode_reasons
 from tests.conftest import DEMO_TODAY
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội

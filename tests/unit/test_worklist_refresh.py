@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from outreach.models import GeoUnit, Household, Person, User, Visit, VisitOutcome
-from outreach.services.priority import Reason
-from outreach.services.worklist import (
+from outreach.worklist.priority import Reason
+from outreach.worklist.service import (
     decode_reasons,
     mark_stale,
     refresh_commune,
@@ -97,8 +97,8 @@ def test_a_promise_due_today_puts_the_household_on_top(session):
 
 
 def test_worklist_pages_follow_on_without_repeats(session):
-    from outreach.services.scope import scope_for
-    from outreach.services.worklist import worklist_for
+    from outreach.core.scope import scope_for
+    from outreach.worklist.service import worklist_for
 
     me = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
     scope = scope_for(session, me)

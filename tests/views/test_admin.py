@@ -5,9 +5,9 @@ import re
 import pytest
 from sqlmodel import func, select
 
+from outreach.geography.villages import villages_of
 from outreach.models import AuditLog, Campaign, GeoUnit, Household, Target, User
-from outreach.services.demo import DEMO_PASSWORD
-from outreach.services.villages import villages_of
+from outreach.operations.demo import DEMO_PASSWORD
 from tests.conftest import csrf_token, login
 
 ADMIN_PAGES = ["/admin/users", "/admin/users/new", "/admin/campaigns", "/admin/villages"]

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from outreach.core.audit import record_event
 from outreach.models import AuditLog, Campaign, GeoUnit, Household, ImportBatch, Summary, User
 from outreach.models.codes import Role, UnitKind
-from outreach.services.audit import record_event
 from tests.conftest import DEMO_TODAY, csrf_token, login
 from tests.unit.test_importing import ROWS, _csv
 from tests.views.test_imports import _batch_id, _settled, _upload

@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
+from outreach.calculator import views as calculator_view
 from outreach.models import AuditLog, GeoUnit, Person, PolicyRate, User
-from outreach.views import calculator as calculator_view
 
 CANVASSER = "canbo.07210.1"
 EXAMPLE = "/calculator?income=1.500.000&group=other&day=2026-11-22"

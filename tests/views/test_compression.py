@@ -7,7 +7,7 @@ import gzip
 import pytest
 from flask import Response, request
 
-from outreach.compression import MIN_SIZE
+from outreach.web.compression import MIN_SIZE
 
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
 STATIC_TEXT = [

@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import select
 
+from outreach.core.scope import scope_for
+from outreach.dashboard import views as dashboard_views
+from outreach.dashboard.service import count_never_visited, count_overdue
 from outreach.models import Campaign, GeoUnit, Household, Person, User
 from outreach.models.codes import UnitKind
-from outreach.services.dashboard import count_never_visited, count_overdue
-from outreach.services.scope import scope_for
-from outreach.services.visits import OutcomeInput, VisitInput, record_visit
-from outreach.views import dashboard as dashboard_views
+from outreach.visits.service import OutcomeInput, VisitInput, record_visit
 from tests.conftest import DEMO_TODAY
 
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from outreach.imports import batches as import_batches
+from outreach.imports.reading import read_table
 from outreach.models import ImportBatch, Person
-from outreach.services import import_batches
-from outreach.services.imports import read_table
 from tests.conftest import csrf_token
 from tests.unit.test_importing import ROWS, _csv
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from outreach import create_app
-from outreach.services.demo import DEMO_PASSWORD
+from outreach.operations.demo import DEMO_PASSWORD
 from tests.conftest import csrf_token
 
 MESSAGE = "Bạn đã thử đăng nhập quá nhiều lần"

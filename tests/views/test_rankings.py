@@ -6,11 +6,11 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
+from outreach.core.scope import scope_for
+from outreach.imports.reading import read_table
 from outreach.models import AuditLog, Campaign, GeoUnit, User
 from outreach.models.codes import UnitKind
-from outreach.services.imports import read_table
-from outreach.services.rankings import rank_units
-from outreach.services.scope import scope_for
+from outreach.rankings.service import rank_units
 
 
 def _scope(session, username):

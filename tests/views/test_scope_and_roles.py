@@ -3,9 +3,9 @@
 import pytest
 from sqlmodel import select
 
+from outreach.core import scope as scope_service
+from outreach.households import service as households_service
 from outreach.models import AuditLog, GeoUnit, Household, User
-from outreach.services import households as households_service
-from outreach.services import scope as scope_service
 
 
 def _households(session, username):

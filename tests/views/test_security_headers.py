@@ -15,10 +15,10 @@ from itsdangerous import TimestampSigner
 from sqlmodel import select
 
 from outreach import create_app
+from outreach.core.audit import record_event
+from outreach.imports.batches import errors_workbook
+from outreach.imports.reading.rows import RowError
 from outreach.models import GeoUnit, ImportBatch, Person
-from outreach.services.audit import record_event
-from outreach.services.import_batches import errors_workbook
-from outreach.services.imports.rows import RowError
 from tests.conftest import login
 
 EXPECTED = {

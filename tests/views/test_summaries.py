@@ -8,8 +8,8 @@ from urllib.parse import urljoin, urlparse
 import pytest
 from sqlmodel import select
 
+from outreach.core.formatting import format_phone
 from outreach.models import Household, Person, Summary, User
-from outreach.services.formatting import format_phone
 from tests.conftest import DEMO_TODAY, csrf_token, login
 
 KEY = "2026-11-30"  # the period containing DEMO_TODAY (16–30/11/2026)

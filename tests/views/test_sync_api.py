@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from outreach.core.clock import today_local
 from outreach.models import Household, Person, User, Visit
-from outreach.services.clock import today_local
-from outreach.services.sync import MAX_BATCH, scope_token
-from outreach.views.api import LOGIN_REQUIRED
+from outreach.visits.api import LOGIN_REQUIRED
+from outreach.visits.sync import MAX_BATCH, scope_token
 from tests.conftest import csrf_token
 
 URL = "/api/visits/sync"

@@ -6,8 +6,8 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import select
 
+from outreach.core.clock import today_local
 from outreach.models import Household, Person, User, Visit, VisitOutcome
-from outreach.services.clock import today_local
 from tests.conftest import csrf_token
 
 

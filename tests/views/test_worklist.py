@@ -43,7 +43,7 @@ def test_search_ignores_diacritics_and_finds_by_phone(login_as, session):
         )
     ).first()
     member = session.exec(select(Person).where(Person.household_id == household.id)).first()
-    from outreach.services.text import fold
+    from outreach.core.text import fold
 
     html = client.get("/worklist", query_string={"q": fold(member.full_name)}).get_data(
         as_text=True

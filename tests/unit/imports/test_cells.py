@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.models.codes import Sex, SupportGroup
-from outreach.services.imports.cells import (
+from outreach.imports.reading.cells import (
     OLD_MOBILE_PREFIXES,
     CellError,
     is_mark,
@@ -28,6 +27,7 @@ from outreach.services.imports.cells import (
     parse_support_group,
     parse_text,
 )
+from outreach.models.codes import Sex, SupportGroup
 
 
 def error_of(parse, value) -> str:

@@ -2,8 +2,7 @@
 
 import pytest
 
-from outreach.models.codes import ImportKind
-from outreach.services.imports.headers import (
+from outreach.imports.reading.headers import (
     FIELD_ALIASES,
     KIND_FIELDS,
     REQUIRED,
@@ -13,8 +12,9 @@ from outreach.services.imports.headers import (
     match_headers,
     read_header,
 )
-from outreach.services.imports.rows import PARSERS, STORES
-from outreach.services.imports.tcvn3 import unicode_to_tcvn3
+from outreach.imports.reading.rows import PARSERS, STORES
+from outreach.imports.reading.tcvn3 import unicode_to_tcvn3
+from outreach.models.codes import ImportKind
 
 TITLE = [
     ["BẢO HIỂM XÃ HỘI TỈNH BẮC NINH", None, None, None, "CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM"],
@@ -89,7 +89,7 @@ def test_every_field_the_brief_names_has_aliases_and_a_parser():
 
 
 def test_no_alias_means_two_fields():
-    from outreach.services.text import compact_key
+    from outreach.core.text import compact_key
 
     seen: dict[str, str] = {}
     for name, aliases in FIELD_ALIASES.items():

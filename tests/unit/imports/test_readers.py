@@ -11,9 +11,9 @@ import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.services.imports.readers import ImportFileError, read_table
-from outreach.services.imports.rows import parse_rows
-from outreach.services.imports.tcvn3 import unicode_to_tcvn3
+from outreach.imports.reading.readers import ImportFileError, read_table
+from outreach.imports.reading.rows import parse_rows
+from outreach.imports.reading.tcvn3 import unicode_to_tcvn3
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "imports"
 

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.services.imports import rows as rows_module
-from outreach.services.imports.cells import CellError
-from outreach.services.imports.readers import Table
-from outreach.services.imports.rows import MAX_CELL_CHARS, PARSERS, parse_rows, stream_rows
-from outreach.services.imports.tcvn3 import unicode_to_tcvn3
+from outreach.imports.reading import rows as rows_module
+from outreach.imports.reading.cells import CellError
+from outreach.imports.reading.readers import Table
+from outreach.imports.reading.rows import MAX_CELL_CHARS, PARSERS, parse_rows, stream_rows
+from outreach.imports.reading.tcvn3 import unicode_to_tcvn3
 
 HEADER = ["STT", "Họ và tên", "Mã số BHXH", "Số CCCD", "Xã", "Đóng đến tháng", "Phương thức đóng"]
 

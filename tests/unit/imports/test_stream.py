@@ -16,15 +16,10 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outreach.services.imports import readers, xlsx_stream
-from outreach.services.imports.readers import (
-    ImportFileError,
-    StreamTable,
-    open_table,
-    read_table,
-)
-from outreach.services.imports.rows import parse_rows, stream_rows
-from outreach.services.imports.xlsx_stream import number_format_kind
+from outreach.imports.reading import readers, xlsx_stream
+from outreach.imports.reading.readers import ImportFileError, StreamTable, open_table, read_table
+from outreach.imports.reading.rows import parse_rows, stream_rows
+from outreach.imports.reading.xlsx_stream import number_format_kind
 
 from .test_readers import ENCODINGS, EXPECTED, FIXTURES, ROWS, csv_text
 
@@ -715,7 +710,7 @@ def test_csv_in_every_encoding_and_delimiter(tmp_path, chunking, encoding, delim
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1258", "tcvn3"])
 def test_a_long_csv_with_a_sep_line_and_quoted_line_breaks(tmp_path, monkeypatch, encoding):
-    from outreach.services.imports.tcvn3 import unicode_to_tcvn3
+    from outreach.imports.reading.tcvn3 import unicode_to_tcvn3
 
     from .test_readers import cp1258
 
@@ -800,7 +795,7 @@ def test_tcvn3_xls_and_a_late_header_through_stream_rows(tmp_path, monkeypatch):
 
 
 def test_a_tcvn3_column_is_sampled_from_rows_beyond_the_head(tmp_path, monkeypatch):
-    from outreach.services.imports.tcvn3 import unicode_to_tcvn3
+    from outreach.imports.reading.tcvn3 import unicode_to_tcvn3
 
     monkeypatch.setattr(readers, "HEAD_ROWS", 3)
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.services.imports.headers import FIELD_ALIASES
-from outreach.services.imports.tcvn3 import (
+from outreach.imports.reading.headers import FIELD_ALIASES
+from outreach.imports.reading.tcvn3 import (
     TCVN3_TO_UNICODE,
     VIETNAMESE_LETTERS,
     has_unicode_vietnamese,

@@ -5,11 +5,11 @@ from datetime import date
 
 import pytest
 
-from outreach.services.imports import ImportFileError, ParsedRow, RowError, stream_rows
-from outreach.services.imports.cells import parse_date, parse_month
-from outreach.services.imports.readers import open_table
-from outreach.services.imports.rows import PARSERS
-from outreach.services.imports.worker import (
+from outreach.imports.reading import ImportFileError, ParsedRow, RowError, stream_rows
+from outreach.imports.reading.cells import parse_date, parse_month
+from outreach.imports.reading.readers import open_table
+from outreach.imports.reading.rows import PARSERS
+from outreach.imports.reading.worker import (
     DATE_FIELDS,
     ChildRows,
     decode_row,

@@ -1,0 +1,171 @@
+"""Nhật ký truy cập: admins browse, filter and export the audit log. Read-only: GET routes only."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session
+
+from outreach.core import audit as service
+from outreach.core.audit import AuditFilter
+from outreach.db import get_session
+from outreach.models.codes import Role
+from outreach.rankings.views import parse_day
+from outreach.web.guards import audit, current_scope, render_page_or_fragment, roles_required
+
+bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
+
+# Every action the app writes, as the admins read it. Unknown ones are shown as stored.
+ACTION_LABELS = {
+    "login": _l("Đăng nhập"),
+    "login_failed": _l("Đăng nhập sai"),
+    "login_locked": _l("Đăng nhập khi tạm khóa"),
+    "login_inactive": _l("Đăng nhập tài khoản khóa"),
+    "logout": _l("Đăng xuất"),
+    "password_changed": _l("Đổi mật khẩu"),
+    "password_reset": _l("Cấp lại mật khẩu"),
+    "user_created": _l("Tạo người dùng"),
+    "user_updated": _l("Sửa người dùng"),
+    "user_deactivated": _l("Khóa người dùng"),
+    "campaign_created": _l("Tạo chiến dịch"),
+    "campaign_updated": _l("Sửa chiến dịch"),
+    "targets_updated": _l("Sửa chỉ tiêu chiến dịch"),
+    "set_target": _l("Đặt chỉ tiêu"),
+    "import_targets": _l("Nhập chỉ tiêu từ tệp"),
+    "village_renamed": _l("Đổi tên thôn"),
+    "village_moved": _l("Chuyển thôn"),
+    "villages_merged": _l("Gộp thôn"),
+    "import.upload": _l("Tải lên danh sách"),
+    "import.check": _l("Kiểm tra lại danh sách"),
+    "import.commit": _l("Nhập danh sách"),
+    "import.errors_download": _l("Tải bảng lỗi nhập"),
+    "assign": _l("Giao việc"),
+    "review": _l("Rà soát lượt thăm"),
+    "summary.publish": _l("Công bố bản tin"),
+    "summary.download": _l("Tải bản tin"),
+    "export_rankings": _l("Tải bảng xếp hạng"),
+    "view_household": _l("Xem hồ sơ hộ"),
+    "view_person_calculator": _l("Tính mức đóng cho người"),
+    "audit.export": _l("Xuất nhật ký truy cập"),
+}
+# The kinds of object the entries point at (a fixed list: a DISTINCT over the log would scan it).
+OBJECT_LABELS = {
+    "household": _l("Hộ"),
+    "households": _l("Nhóm hộ (số hộ)"),
+    "person": _l("Người"),
+    "user": _l("Người dùng"),
+    "canvasser": _l("Cán bộ vận động"),
+    "village": _l("Thôn"),
+    "geo_unit": _l("Đơn vị hành chính"),
+    "campaign": _l("Chiến dịch"),
+    "import_batch": _l("Lần nhập danh sách"),
+    "summary": _l("Bản tin"),
+    "visit": _l("Lượt thăm"),
+    "audit_log": _l("Nhật ký truy cập"),
+}
+
+
+@bp.before_app_request
+def _remember_address():
+    # Services that audit without a request at hand (assignments, publishing) record this address.
+    service.request_ip.set(request.remote_addr or "")
+
+
+@bp.teardown_app_request
+def _forget_address(_error=None):
+    service.request_ip.set("")
+
+
+@bp.before_request
+@roles_required(Role.ADMIN)
+def _admins_only():
+    """The log is for the province's admins; others get the Vietnamese 403 page."""
+    return None
+
+
+def _filters() -> tuple[AuditFilter, str | None]:
+    """The filters from the query string, and a Vietnamese error if a date cannot be read."""
+    args = request.args
+    days = {}
+    for name in ("from", "to"):
+        text = args.get(name, "").strip()
+        try:
+            days[name] = parse_day(text) if text else None
+        except ValueError:
+            return AuditFilter(), _("Ngày phải có dạng dd/mm/yyyy, ví dụ 15/11/2026.")
+    if days["from"] and days["to"] and days["from"] > days["to"]:
+        return AuditFilter(), _("Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.")
+    action = args.get("action", "")
+    object_type = args.get("object_type", "")
+    return (
+        AuditFilter(
+            username=args.get("user", "")[:80],
+            action=action if action in ACTION_LABELS else "",
+            object_type=object_type if object_type in OBJECT_LABELS else "",
+            object_id=args.get("object_id", "")[:40],
+            ip=args.get("ip", "")[:64],
+            date_from=days["from"],
+            date_to=days["to"],
+        ),
+        None,
+    )
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 19 else None
+
+
+@bp.get("")
+def index():
+    """The log, newest first, filtered; the table alone when htmx asks for it."""
+    session = get_session()
+    filters, error = _filters()
+    result = (
+        service.AuditPage()
+        if error
+        else service.search_events(
+            session,
+            filters=filters,
+            province_id=current_scope().province_id,
+            before=_int(request.args.get("before")),
+        )
+    )
+    body = render_page_or_fragment(
+        "audit/index.html",
+        "audit/_table.html",
+        result=result,
+        filters=filters,
+        raw=request.args,
+        error=error,
+        labels=ACTION_LABELS,
+        object_labels=OBJECT_LABELS,
+        vietnam_time=service.vietnam_time,
+        first_page=_int(request.args.get("before")) is None,
+    )
+    return body, (400 if error else 200)
+
+
+@bp.get("/export.csv")
+def export():
+    """The filtered log as CSV, itself audited; cells that look like formulas are written as text."""
+    filters, error = _filters()
+    if error:
+        return Response(error, status=400, mimetype="text/plain")
+    audit("audit.export", object_type="audit_log", detail=filters.as_args())
+    labels = {key: str(label) for key, label in ACTION_LABELS.items()}
+    province_id = current_scope().province_id
+    engine = current_app.extensions["engine"]
+
+    def rows():
+        # Its own session, closed when the last row is sent: the request's session is closed
+        # when the view returns, before a streamed body is read.
+        with Session(engine) as session:
+            yield from service.export_csv(
+                session, filters=filters, province_id=province_id, labels=labels
+            )
+
+    response = Response(rows(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="nhat-ky-truy-cap.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,716 @@
+"""The leader's dashboard: a campaign's progress against targets within the leader's scope.
+
+Definitions (all for the campaign so far: its first day to today, or to its deadline if that
+has passed, in Vietnamese calendar days):
+
+- visits: visits recorded; new participants, renewals, promises: outcomes with those codes;
+- households reached: distinct households visited (per commune from `campaign_reach`);
+- conversion: (new participants + renewals) / households reached;
+- target: the unit's Target row; a commune without one takes the sum of its villages' targets,
+  a group or province without one the sum of its communes'. Villages without a target and
+  canvassers get an estimate: the commune's target shared by the households in their village or
+  in their charge (marked as an estimate);
+- behind: done (new + renewals) below the target times the share of the campaign elapsed;
+- forecast at the current pace: done / days elapsed × days in the campaign, as % of target,
+  on the deadline;
+- households never visited: households in scope whose `last_visit_at` is empty (ever, not just
+  in the campaign);
+- follow-ups overdue: persons whose latest outcome is `promised` or `considering` with a
+  follow-up date before today (no outcome recorded for them since), read from `latest_outcome`,
+  kept with every visit like the tallies.
+
+Per-commune figures come from the running tallies (like the media summaries, so the numbers
+match). Village and canvasser rows are counted from the raw visits (the tallies are per commune),
+so they are offered only for a single commune, where indexed queries on (commune_id, visited_at)
+stay small (measured at province scale: benchmarks/dashboard.py). A visit counts in the village
+its household was in when it was made (`Visit.village_id`): work done in a village stays there
+when a household moves; merging villages carries it over.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from sqlalchemy import distinct, func
+from sqlmodel import Session, select
+
+from outreach.core.periods import Period, local_midnight, period_containing
+from outreach.core.scope import Scope, communes_under
+from outreach.models import (
+    Campaign,
+    CampaignReach,
+    DailyTally,
+    GeoUnit,
+    Household,
+    LatestOutcome,
+    Person,
+    Target,
+    User,
+    Visit,
+    VisitOutcome,
+)
+from outreach.models.codes import Outcome, RefusalReason, Role, UnitKind
+from outreach.tallies.service import REFUSED_PREFIX, VISITS
+
+GROUPINGS = ("commune", "village", "canvasser")
+SORTS = ("name", "visits", "households", "promises", "new", "renewals", "conversion", "ratio")
+# Village and canvasser rows are counted from raw visits: only for one commune at a time.
+DETAIL_MAX_COMMUNES = 1
+_METRIC = {
+    VISITS: "visits",
+    Outcome.ENROLLED_NEW.value: "new",
+    Outcome.RENEWED.value: "renewals",
+    Outcome.PROMISED.value: "promises",
+}
+
+
+@dataclass
+class Row:
+    """One line of the table (or the scope's totals): counts, target and progress."""
+
+    kind: str  # "commune", "village", "canvasser" or "total"
+    id: int | None
+    name: str
+    visits: int = 0
+    households: int = 0
+    promises: int = 0
+    new: int = 0
+    renewals: int = 0
+    target_new: int = 0
+    target_renewals: int = 0
+    target_is_estimate: bool = False
+    behind: bool = False
+
+    @property
+    def done(self) -> int:
+        """New participants and renewals together."""
+        return self.new + self.renewals
+
+    @property
+    def target(self) -> int:
+        """The target for new participants and renewals together."""
+        return self.target_new + self.target_renewals
+
+    @property
+    def ratio(self) -> float | None:
+        """Share of the target reached (None without a target)."""
+        return self.done / self.target if self.target else None
+
+    @property
+    def ratio_new(self) -> float | None:
+        """Share of the new-participant target reached."""
+        return self.new / self.target_new if self.target_new else None
+
+    @property
+    def ratio_renewals(self) -> float | None:
+        """Share of the renewal target reached."""
+        return self.renewals / self.target_renewals if self.target_renewals else None
+
+    @property
+    def conversion(self) -> float | None:
+        """New participants and renewals per household reached."""
+        return self.done / self.households if self.households else None
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Where the current pace ends on the deadline."""
+
+    on: date
+    new: int
+    renewals: int
+    ratio: float | None  # of the combined target
+    ratio_new: float | None
+    ratio_renewals: float | None
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One half-month of the campaign."""
+
+    period: Period
+    new: int
+    renewals: int
+    visits: int
+
+
+@dataclass
+class Dashboard:
+    """Everything the dashboard page shows for one scope and campaign."""
+
+    campaign: Campaign
+    unit: GeoUnit
+    scope: Scope
+    first_day: date
+    as_of: date
+    days_elapsed: int
+    days_total: int
+    totals: Row
+    forecast: Forecast | None
+    group_by: str
+    groupings: tuple[str, ...]
+    rows: list[Row]
+    sort: str
+    descending: bool
+    trend: list[TrendPoint]
+    refusals: list[tuple[str, int]]
+    never_visited: int
+    overdue: int
+
+    @property
+    def elapsed_share(self) -> float:
+        """Share of the campaign's days gone by (0 before it starts, 1 after its deadline)."""
+        return self.days_elapsed / self.days_total if self.days_total else 0.0
+
+
+# --- scope --------------------------------------------------------------------------------
+
+
+def narrow_scope(session: Session, *, scope: Scope, unit_id: int) -> tuple[Scope, GeoUnit] | None:
+    """The scope limited to a unit (commune, group, village or the province) inside it, or None."""
+    unit = session.get(GeoUnit, unit_id)
+    if unit is None or (unit.province_id or unit.id) != scope.province_id:
+        return None
+    communes = communes_under(session, unit)
+    if scope.commune_ids is not None and (communes is None or not communes <= scope.commune_ids):
+        return None
+    narrowed = replace(scope, unit_id=unit.id, unit_kind=unit.kind, commune_ids=communes)
+    return narrowed, unit
+
+
+def within_scope(model: type, scope: Scope) -> list:
+    """Conditions keeping a table with province_id and commune_id inside the scope.
+
+    The province alone for a whole province; the communes alone otherwise, so the database
+    picks the (commune_id, …) indexes rather than scanning the province's (province_id, …) ones.
+    """
+    if scope.commune_ids is None:
+        return [model.province_id == scope.province_id]
+    return [model.commune_id.in_(sorted(scope.commune_ids))]
+
+
+def _commune_filter(column, scope: Scope) -> list:
+    """Conditions keeping a province_id/commune_id pair inside the scope."""
+    return [] if scope.commune_ids is None else [column.in_(sorted(scope.commune_ids))]
+
+
+def in_window(model: type, first: date, last: date) -> tuple:
+    """Conditions keeping a row's visited_at within the Vietnamese calendar days [first, last]."""
+    return (
+        model.visited_at >= local_midnight(first),
+        model.visited_at < local_midnight(last + timedelta(days=1)),
+    )
+
+
+def _village_id(scope: Scope) -> int | None:
+    return scope.unit_id if scope.unit_kind == UnitKind.VILLAGE else None
+
+
+# --- counts -------------------------------------------------------------------------------
+
+
+def _tallied(
+    session: Session, scope: Scope, first: date, last: date
+) -> tuple[dict[int, Counter], Counter]:
+    """Per commune: visits and outcome counts on days [first, last]; refusals by reason."""
+    rows = session.execute(
+        select(DailyTally.commune_id, DailyTally.metric, func.sum(DailyTally.count))
+        .where(
+            *within_scope(DailyTally, scope),
+            DailyTally.day >= first,
+            DailyTally.day <= last,
+        )
+        .group_by(DailyTally.commune_id, DailyTally.metric)
+    ).all()
+    per_commune: dict[int, Counter] = defaultdict(Counter)
+    refusals: Counter = Counter()
+    for commune_id, metric, n in rows:
+        if metric in _METRIC:
+            per_commune[commune_id][_METRIC[metric]] += int(n)
+        elif metric.startswith(REFUSED_PREFIX):
+            refusals[metric.removeprefix(REFUSED_PREFIX)] += int(n)
+    return per_commune, refusals
+
+
+def _reached(session: Session, scope: Scope, campaign: Campaign, last: date) -> dict[int, int]:
+    """Households reached per commune from the campaign's start to the end of `last`."""
+    return dict(
+        session.execute(
+            select(CampaignReach.commune_id, func.count())
+            .where(
+                CampaignReach.campaign_id == campaign.id,
+                CampaignReach.first_visit_at < local_midnight(last + timedelta(days=1)),
+                *_commune_filter(CampaignReach.commune_id, scope),
+            )
+            .group_by(CampaignReach.commune_id)
+        ).all()
+    )
+
+
+def _canvassers_of(conn, scope: Scope, window: tuple, visit_ids: set[int]) -> dict[int, int]:
+    """The canvasser of each of these visits (the scope's, in the window), by visit id.
+
+    Read from the (canvasser, time) index of the commune's canvassers rather than from the visit
+    rows, which lie scattered over a big table; the few left (a canvasser from elsewhere) are
+    read by id.
+    """
+    owners = select(User.id).where(
+        User.role == Role.CANVASSER, User.scope_unit_id.in_(sorted(scope.commune_ids or ()))
+    )
+    owner_ids = sorted(conn.execute(owners).scalars())
+    found = (
+        dict(
+            conn.execute(
+                select(Visit.id, Visit.canvasser_id).where(
+                    Visit.canvasser_id.in_(owner_ids), *window
+                )
+            ).all()
+        )
+        if owner_ids
+        else {}
+    )
+    keys = {vid: found[vid] for vid in visit_ids if vid in found}
+    rest = sorted(visit_ids - keys.keys())
+    for chunk in range(0, len(rest), 500):
+        keys.update(
+            conn.execute(
+                select(Visit.id, Visit.canvasser_id).where(Visit.id.in_(rest[chunk : chunk + 500]))
+            ).all()
+        )
+    return keys
+
+
+def _canvasser_counts(session: Session, scope: Scope, first: date, last: date) -> dict:
+    """Visits, households reached and outcomes of the scope's communes by canvasser."""
+    window = in_window(Visit, first, last)
+    conn = session.connection()  # plain rows: no ORM wrapping of tens of thousands of tuples
+    # Each visit's household comes with its id from the (commune, time, village, household) index.
+    households_of = dict(
+        conn.execute(
+            select(Visit.id, Visit.household_id).where(*within_scope(Visit, scope), *window)
+        ).all()
+    )
+    canvasser_of = _canvassers_of(conn, scope, window, set(households_of))
+    outcomes = conn.execute(
+        select(VisitOutcome.visit_id, VisitOutcome.outcome).where(
+            *within_scope(VisitOutcome, scope),
+            VisitOutcome.outcome.in_([o for o in _METRIC if o != VISITS]),
+            *in_window(VisitOutcome, first, last),
+        )
+    ).all()
+    out: dict = defaultdict(Counter)
+    reached: dict = defaultdict(set)
+    for visit_id, household_id in households_of.items():
+        canvasser = canvasser_of[visit_id]
+        out[canvasser]["visits"] += 1
+        reached[canvasser].add(household_id)
+    for canvasser, households in reached.items():
+        out[canvasser]["households"] = len(households)
+    for visit_id, outcome in outcomes:
+        # An outcome carries its visit's time and commune, so its visit is among these.
+        out[canvasser_of[visit_id]][_METRIC[outcome]] += 1
+    return out
+
+
+def _fill(row: Row, counts: Counter) -> Row:
+    for name in ("visits", "households", "promises", "new", "renewals"):
+        setattr(row, name, int(counts.get(name, 0)))
+    return row
+
+
+# --- targets ------------------------------------------------------------------------------
+
+
+def _targets(session: Session, campaign: Campaign) -> dict[int, tuple[int, int]]:
+    # Plain columns, not Target objects: a province has a target row per commune and village.
+    rows = session.execute(
+        select(Target.unit_id, Target.new_participants, Target.renewals).where(
+            Target.campaign_id == campaign.id
+        )
+    ).all()
+    return {unit_id: (new, renewals) for unit_id, new, renewals in rows}
+
+
+def commune_targets(
+    session: Session, *, campaign: Campaign, commune_ids: list[int]
+) -> dict[int, tuple[int, int]]:
+    """Each commune's target: its own row, else the sum of its villages' targets (else 0, 0)."""
+    targets = _targets(session, campaign)
+    villages: dict[int, list[int]] = defaultdict(list)
+    if commune_ids:
+        for vid, parent in session.exec(
+            select(GeoUnit.id, GeoUnit.parent_id).where(
+                GeoUnit.kind == UnitKind.VILLAGE, GeoUnit.parent_id.in_(commune_ids)
+            )
+        ).all():
+            villages[parent].append(vid)
+    out = {}
+    for cid in commune_ids:
+        if cid in targets:
+            out[cid] = targets[cid]
+        else:
+            parts = [targets[v] for v in villages[cid] if v in targets]
+            out[cid] = (sum(p[0] for p in parts), sum(p[1] for p in parts))
+    return out
+
+
+def _share(total: tuple[int, int], part: int, whole: int) -> tuple[int, int]:
+    """A target shared in proportion to households (an estimate for rows without a target)."""
+    if not whole:
+        return (0, 0)
+    return (round(total[0] * part / whole), round(total[1] * part / whole))
+
+
+def _mark_behind(row: Row, elapsed_share: float) -> Row:
+    # Behind: fewer results than the target prorated to the days gone by.
+    row.behind = row.target > 0 and row.done < row.target * elapsed_share
+    return row
+
+
+# --- the pieces ---------------------------------------------------------------------------
+
+
+def _communes(session: Session, scope: Scope) -> list[GeoUnit]:
+    stmt = select(GeoUnit).where(
+        GeoUnit.kind == UnitKind.COMMUNE,
+        GeoUnit.province_id == scope.province_id,
+        *_commune_filter(GeoUnit.id, scope),
+    )
+    return sorted(session.exec(stmt).all(), key=lambda u: u.name_key)
+
+
+def _commune_rows(
+    communes: list[GeoUnit], tallied: dict, reached: dict, targets: dict
+) -> list[Row]:
+    rows = []
+    for c in communes:
+        row = _fill(Row("commune", c.id, c.name), tallied.get(c.id, Counter()))
+        row.households = reached.get(c.id, 0)
+        row.target_new, row.target_renewals = targets.get(c.id, (0, 0))
+        rows.append(row)
+    return rows
+
+
+def _households_by(session: Session, scope: Scope, column) -> dict:
+    stmt = select(column, func.count()).where(
+        *within_scope(Household, scope),
+    )
+    return dict(session.execute(stmt.group_by(column)).all())
+
+
+def _village_counts(session: Session, scope: Scope, first: date, last: date) -> dict:
+    """Visits, households reached and outcomes by village, each in its village at the visit.
+
+    Both queries read covering indexes only: visits by (commune, time, village, household) and
+    outcomes by (commune, outcome, time, village).
+    """
+    conn = session.connection()
+    out: dict = defaultdict(Counter)
+    visits = conn.execute(
+        select(Visit.village_id, func.count(), func.count(distinct(Visit.household_id)))
+        .where(*within_scope(Visit, scope), *in_window(Visit, first, last))
+        .group_by(Visit.village_id)
+    )
+    for village, n, households in visits:
+        out[village]["visits"] = int(n)
+        out[village]["households"] = int(households)
+    outcomes = conn.execute(
+        select(VisitOutcome.village_id, VisitOutcome.outcome, func.count())
+        .where(
+            *within_scope(VisitOutcome, scope),
+            VisitOutcome.outcome.in_([o for o in _METRIC if o != VISITS]),
+            *in_window(VisitOutcome, first, last),
+        )
+        .group_by(VisitOutcome.village_id, VisitOutcome.outcome)
+    )
+    for village, outcome, n in outcomes:
+        out[village][_METRIC[outcome]] += int(n)
+    return out
+
+
+def _village_rows(
+    session: Session,
+    scope: Scope,
+    campaign_id: int,
+    window: tuple[date, date],
+    commune_target: tuple[int, int],
+) -> list[Row]:
+    first, last = window
+    counts = _village_counts(session, scope, first, last)
+    sizes = _households_by(session, scope, Household.village_id)
+    villages = session.exec(
+        select(GeoUnit).where(
+            GeoUnit.kind == UnitKind.VILLAGE,
+            GeoUnit.parent_id.in_(sorted(scope.commune_ids or ())),
+        )
+    ).all()
+    all_targets = _targets(session, session.get(Campaign, campaign_id))
+    own = {v.id: all_targets[v.id] for v in villages if v.id in all_targets}
+    # Visits to households now in a village of another commune, or in none: one "other" row.
+    known = {v.id for v in villages}
+    for key in [k for k in counts if k is not None and k not in known]:
+        counts[None] = counts.get(None, Counter()) + counts.pop(key)
+    whole = sum(sizes.values())
+    rows = []
+    for v in sorted(villages, key=lambda u: u.name_key):
+        row = _fill(Row("village", v.id, v.name), counts.get(v.id, Counter()))
+        if v.id in own:
+            row.target_new, row.target_renewals = own[v.id]
+        else:
+            row.target_new, row.target_renewals = _share(commune_target, sizes.get(v.id, 0), whole)
+            row.target_is_estimate = True
+        rows.append(row)
+    if None in counts or None in sizes:
+        row = _fill(
+            Row("village", None, "Chưa rõ thôn, tổ dân phố hoặc đã chuyển đi"),
+            counts.get(None, Counter()),
+        )
+        row.target_new, row.target_renewals = _share(commune_target, sizes.get(None, 0), whole)
+        row.target_is_estimate = True
+        rows.append(row)
+    return rows
+
+
+def _canvasser_rows(
+    session: Session, scope: Scope, first: date, last: date, commune_target: tuple[int, int]
+) -> list[Row]:
+    counts = _canvasser_counts(session, scope, first, last)
+    in_charge = _households_by(session, scope, Household.assigned_canvasser_id)
+    ids = set(counts) | {k for k in in_charge if k is not None}
+    ids |= set(
+        session.exec(
+            select(User.id).where(
+                User.role == Role.CANVASSER,
+                User.is_active,
+                User.scope_unit_id.in_(sorted(scope.commune_ids or ())),
+            )
+        ).all()
+    )
+    users = {u.id: u for u in session.exec(select(User).where(User.id.in_(sorted(ids) or [0])))}
+    whole = sum(in_charge.values())
+    rows = []
+    for uid in ids:
+        user = users.get(uid)
+        row = _fill(Row("canvasser", uid, user.full_name if user else str(uid)), counts[uid])
+        row.target_new, row.target_renewals = _share(commune_target, in_charge.get(uid, 0), whole)
+        row.target_is_estimate = True
+        rows.append(row)
+    return rows
+
+
+def _trend(session: Session, scope: Scope, first: date, last: date) -> list[TrendPoint]:
+    """New participants, renewals and visits per half-month, from the daily tallies."""
+    rows = session.execute(
+        select(DailyTally.day, DailyTally.metric, func.sum(DailyTally.count))
+        .where(
+            *within_scope(DailyTally, scope),
+            DailyTally.day >= first,
+            DailyTally.day <= last,
+            DailyTally.metric.in_([VISITS, Outcome.ENROLLED_NEW.value, Outcome.RENEWED.value]),
+        )
+        .group_by(DailyTally.day, DailyTally.metric)
+    ).all()
+    buckets: dict[date, Counter] = defaultdict(Counter)
+    for day, metric, n in rows:
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        buckets[period_containing(day).starts_on][_METRIC[metric]] += int(n)
+    out: list[TrendPoint] = []
+    p = period_containing(first)
+    while p.starts_on <= last:
+        b = buckets[p.starts_on]
+        out.append(TrendPoint(p, b["new"], b["renewals"], b["visits"]))
+        p = period_containing(p.ends_on + timedelta(days=1))
+    return out
+
+
+def never_visited_filter(scope: Scope) -> list:
+    """Conditions for households in scope never visited."""
+    conditions = [
+        *within_scope(Household, scope),
+        Household.last_visit_at.is_(None),
+    ]
+    if _village_id(scope) is not None:
+        conditions.append(Household.village_id == _village_id(scope))
+    return conditions
+
+
+def overdue_filter(scope: Scope, today: date) -> list:
+    """Conditions for persons whose latest outcome set a follow-up date before today."""
+    conditions = [
+        *within_scope(LatestOutcome, scope),
+        LatestOutcome.follow_up_on < today,  # set only by a promise or "considering"
+    ]
+    if _village_id(scope) is not None:
+        conditions.append(
+            LatestOutcome.person_id.in_(
+                select(Person.id)
+                .join(Household, Household.id == Person.household_id)
+                .where(Household.village_id == _village_id(scope))
+            )
+        )
+    return conditions
+
+
+def count_never_visited(session: Session, *, scope: Scope) -> int:
+    """Households in scope never visited."""
+    stmt = select(func.count()).select_from(Household).where(*never_visited_filter(scope))
+    return session.exec(stmt).one()
+
+
+def count_overdue(session: Session, *, scope: Scope, today: date) -> int:
+    """Persons in scope whose promise or revisit date has passed with no visit since."""
+    stmt = select(func.count()).select_from(LatestOutcome).where(*overdue_filter(scope, today))
+    return session.exec(stmt).one()
+
+
+def list_never_visited(
+    session: Session, *, scope: Scope, offset: int, limit: int
+) -> list[tuple[Household, str | None]]:
+    """A page of never-visited households in scope, with their village name."""
+    stmt = (
+        select(Household, GeoUnit.name)
+        .outerjoin(GeoUnit, GeoUnit.id == Household.village_id)
+        .where(*never_visited_filter(scope))
+        .order_by(Household.commune_id, Household.village_id, Household.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(stmt).all())
+
+
+def list_overdue(
+    session: Session, *, scope: Scope, today: date, offset: int, limit: int
+) -> list[tuple[LatestOutcome, Person]]:
+    """A page of overdue follow-ups in scope (oldest date first), with the person."""
+    stmt = (
+        select(LatestOutcome, Person)
+        .join(Person, Person.id == LatestOutcome.person_id)
+        .where(*overdue_filter(scope, today))
+        .order_by(LatestOutcome.follow_up_on, LatestOutcome.person_id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(stmt).all())
+
+
+def _sort(rows: list[Row], sort: str, descending: bool) -> list[Row]:
+    if sort == "name":
+        return sorted(rows, key=lambda r: r.name.casefold(), reverse=descending)
+    present = [r for r in rows if getattr(r, sort) is not None]
+    missing = [r for r in rows if getattr(r, sort) is None]
+    present.sort(key=lambda r: (getattr(r, sort), r.name.casefold()), reverse=descending)
+    return present + missing  # rows without a value (no target, no household) always last
+
+
+def forecast_for(
+    row: Row, *, first: date, ends_on: date, days_elapsed: int, days_total: int
+) -> Forecast | None:
+    """Linear forecast: done / days elapsed × days in the campaign, as a share of the target."""
+    if days_elapsed <= 0 or days_total <= 0:
+        return None
+    new = round(row.new / days_elapsed * days_total)
+    renewals = round(row.renewals / days_elapsed * days_total)
+    target = row.target
+    return Forecast(
+        on=ends_on,
+        new=new,
+        renewals=renewals,
+        ratio=(row.done / days_elapsed * days_total) / target if target else None,
+        ratio_new=new / row.target_new if row.target_new else None,
+        ratio_renewals=renewals / row.target_renewals if row.target_renewals else None,
+    )
+
+
+def groupings_for(scope: Scope) -> tuple[str, ...]:
+    """Groupings offered: communes always; villages and canvassers for a single commune."""
+    if scope.commune_ids is not None and len(scope.commune_ids) <= DETAIL_MAX_COMMUNES:
+        return GROUPINGS
+    return ("commune",)
+
+
+def campaign_window(campaign: Campaign, today: date) -> tuple[date, date]:
+    """The days the dashboard counts: the campaign's first day to today (or to its deadline)."""
+    return campaign.starts_on, min(today, campaign.ends_on)
+
+
+def dashboard_for(
+    session: Session,
+    *,
+    scope: Scope,
+    campaign: Campaign,
+    today: date,
+    group_by: str = "commune",
+    sort: str = "name",
+    descending: bool = False,
+) -> Dashboard:
+    """The dashboard of a campaign for a scope (a province, group, commune) as of today."""
+    unit = session.get(GeoUnit, scope.unit_id)
+    first, last = campaign_window(campaign, today)
+    days_total = (campaign.ends_on - campaign.starts_on).days + 1
+    days_elapsed = max(0, (last - first).days + 1)
+    share = days_elapsed / days_total if days_total else 0.0
+    communes = _communes(session, scope)
+    tallied, refusals = _tallied(session, scope, first, last)
+    reached = _reached(session, scope, campaign, last)
+    targets = commune_targets(session, campaign=campaign, commune_ids=[c.id for c in communes])
+    commune_rows = _commune_rows(communes, tallied, reached, targets)
+
+    totals = Row("total", unit.id, unit.name)
+    for r in commune_rows:
+        for name in ("visits", "households", "promises", "new", "renewals"):
+            setattr(totals, name, getattr(totals, name) + getattr(r, name))
+    own = _targets(session, campaign)
+    if unit.kind == UnitKind.COMMUNE:
+        totals.target_new, totals.target_renewals = targets.get(unit.id, (0, 0))
+    elif unit.id in own:
+        totals.target_new, totals.target_renewals = own[unit.id]
+    else:
+        totals.target_new = sum(r.target_new for r in commune_rows)
+        totals.target_renewals = sum(r.target_renewals for r in commune_rows)
+    _mark_behind(totals, share)
+
+    groupings = groupings_for(scope)
+    if group_by not in groupings:
+        group_by = "village" if "village" in groupings else "commune"
+    if group_by == "village":
+        rows = _village_rows(session, scope, campaign.id, (first, last), totals_target(totals))
+    elif group_by == "canvasser":
+        rows = _canvasser_rows(session, scope, first, last, totals_target(totals))
+    else:
+        rows = commune_rows
+    for r in rows:
+        _mark_behind(r, share)
+    sort = sort if sort in SORTS else "name"
+    return Dashboard(
+        campaign=campaign,
+        unit=unit,
+        scope=scope,
+        first_day=first,
+        as_of=last,
+        days_elapsed=days_elapsed,
+        days_total=days_total,
+        totals=totals,
+        forecast=forecast_for(
+            totals,
+            first=first,
+            ends_on=campaign.ends_on,
+            days_elapsed=days_elapsed,
+            days_total=days_total,
+        ),
+        group_by=group_by,
+        groupings=groupings,
+        rows=_sort(rows, sort, descending),
+        sort=sort,
+        descending=descending,
+        trend=_trend(session, scope, first, last) if days_elapsed else [],
+        refusals=[(reason.value, refusals.get(reason.value, 0)) for reason in RefusalReason],
+        never_visited=count_never_visited(session, scope=scope),
+        overdue=count_overdue(session, scope=scope, today=today),
+    )
+
+
+def totals_target(row: Row) -> tuple[int, int]:
+    """A row's (new participants, renewals) target."""
+    return (row.target_new, row.target_renewals)

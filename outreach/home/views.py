@@ -1,0 +1,51 @@
+"""Each role's home page: who you are, what is in your scope, what to do next."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from outreach.core.clock import VIETNAM
+from outreach.db import get_session
+from outreach.home import service as overview
+from outreach.models import GeoUnit
+from outreach.models.codes import Role
+from outreach.summaries.service import published_archive, summary_board
+from outreach.web.guards import current_scope
+from outreach.web.guards import today as request_today
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Land each role on its own home page."""
+    session = get_session()
+    scope = current_scope()
+    unit = session.get(GeoUnit, scope.unit_id)
+    context = {"scope": scope, "unit": unit}
+    if current_user.role == Role.CANVASSER:
+        # The canvasser's home is their worklist.
+        return redirect(url_for("worklist.show"))
+    if current_user.role == Role.LEADER:
+        # "The last 30 days" end with the app's today (which training and tests may fix).
+        now = datetime.combine(request_today(), time.max, tzinfo=VIETNAM)
+        context["totals"] = overview.scope_totals(session, scope=scope, now=now)
+        context["communes"] = overview.commune_counts(session, scope=scope, now=now)
+        context["campaign"] = overview.active_campaign(session, province_id=scope.province_id)
+        return render_template("home/leader.html", **context)
+    if current_user.role == Role.ADMIN:
+        context["totals"] = overview.admin_totals(session, province_id=scope.province_id)
+        campaign = overview.active_campaign(session, province_id=scope.province_id)
+        context["campaign"] = campaign
+        context["board"] = (
+            summary_board(session, campaign=campaign, today=request_today(), count=2)
+            if campaign
+            else []
+        )
+        return render_template("home/admin.html", **context)
+    context["archive"] = published_archive(session, province_id=scope.province_id)
+    return render_template("home/media.html", **context)

@@ -1,0 +1,46 @@
+"""One household's page: members, their list facts and the visit history."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from outreach.core.formatting import format_phone
+from outreach.db import get_session
+from outreach.households.service import household_detail
+from outreach.models.codes import Role
+from outreach.web.guards import audit, current_scope, render_page_or_fragment, roles_required
+from outreach.web.guards import today as request_today
+from outreach.worklist.service import decode_reasons, member_priorities
+
+bp = Blueprint("households", __name__, url_prefix="/households")
+
+
+@bp.get("/<int:household_id>")
+@roles_required(Role.CANVASSER, Role.LEADER, Role.ADMIN)
+def show(household_id: int):
+    """A household in the user's scope; anything else is a 404, whether it exists or not."""
+    session = get_session()
+    detail = household_detail(session, household_id=household_id, scope=current_scope())
+    if detail is None:
+        abort(404)
+    # Every view of a person's record is audited (Decree 13/2023).
+    audit(
+        "view_household",
+        object_type="household",
+        object_id=household_id,
+        detail={"persons": [p.id for p in detail.members]},
+    )
+    return render_page_or_fragment(
+        "households/show.html",
+        "households/_members.html",
+        detail=detail,
+        reasons=decode_reasons(detail.household.priority_reasons),
+        member_status=member_priorities(session, members=detail.members, today=request_today()),
+        sms_text=_(
+            "BHXH tự nguyện: xin nhắc hạn đóng. Cán bộ %(name)s, %(phone)s.",
+            name=current_user.full_name,
+            phone=format_phone(current_user.phone),
+        ),
+    )

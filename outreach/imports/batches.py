@@ -1,0 +1,409 @@
+"""An uploaded list's life: stored, checked (the preview), mapped, imported in one transaction.
+
+Each step that reads the whole file runs as a job (`check_batch`, `run_import`) that the web app
+starts in a background thread and the CLI runs in the foreground. Progress goes to a small JSON
+file beside the upload, not to the database: on SQLite the import's transaction holds the only
+write lock, so a progress row could not be written meanwhile; the file's age is also the job's
+heartbeat. A job found "running" with a stale heartbeat (the server was killed) is marked failed,
+and since its transaction never committed, nothing of it was written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import xlsxwriter
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from outreach.core.audit import record_event
+from outreach.core.formatting import safe_cell
+from outreach.imports.reading import ImportFileError, RowError, stream_rows
+from outreach.imports.reading.headers import FIELD_LABELS, KIND_FIELDS
+from outreach.imports.reading.readers import CSV_EXTENSIONS, open_table
+from outreach.imports.reading.worker import ChildRows
+from outreach.imports.writer import ImportReport, import_rows
+from outreach.models import ImportBatch, ImportMapping
+from outreach.models.base import utcnow
+from outreach.models.codes import RUNNING_STATUSES, BatchStatus, ImportKind
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+STALE_AFTER_SECONDS = 120  # a running job writes progress at least every chunk (~0.1 s)
+ERRORS_SHOWN = 50
+# From this many rows a second process reads and parses while this one writes (imports/worker.py);
+# a .csv does not say how many rows it has, so its size decides (about 150 bytes a row).
+PARSE_IN_CHILD_FROM = 20_000
+BYTES_PER_CSV_ROW = 150
+BYTES_PER_XLSX_ROW = 50  # compressed: ~100 with text inline, less with shared strings
+KIND_LABELS = {
+    ImportKind.PARTICIPANTS: "Người đang tham gia BHXH tự nguyện",
+    ImportKind.UNEMPLOYMENT: "Người hưởng trợ cấp thất nghiệp",
+    ImportKind.RESERVED: "Người bảo lưu thời gian đóng",
+    ImportKind.POTENTIAL: "Đối tượng tiềm năng",
+    ImportKind.PAYMENTS: "Danh sách thu (biên lai đóng tiền)",
+}
+
+
+class BatchError(ValueError):
+    """An upload or a step that cannot go ahead, with the Vietnamese reason."""
+
+
+# --- files beside the database --------------------------------------------------------------
+
+
+def _path(folder: Path, batch: ImportBatch, suffix: str) -> Path:
+    return folder / f"{batch.id}{suffix}"
+
+
+def store_upload(
+    session: Session,
+    *,
+    folder: Path,
+    data: bytes,
+    filename: str,
+    kind: str,
+    office: str,
+    user_id: int | None,
+    username: str,
+    province_id: int,
+    ip: str = "",
+) -> ImportBatch:
+    """Keep the uploaded bytes and open a batch for them (committed)."""
+    if kind not in set(ImportKind):
+        raise BatchError("Hãy chọn loại danh sách.")
+    if not data:
+        raise BatchError("Tệp rỗng: không có dữ liệu nào để nhập.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise BatchError("Tệp quá lớn (tối đa 200 MB); hãy chia danh sách thành nhiều tệp.")
+    suffix = Path(filename).suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".xls", ".ods", ".csv"):
+        raise BatchError("Chỉ nhận tệp Excel (.xlsx, .xls), .ods hoặc .csv.")
+    batch = ImportBatch(
+        kind=kind,
+        filename=Path(filename).name[:300],
+        file_hash=hashlib.sha256(data).hexdigest(),
+        office=office.strip()[:200],
+        uploaded_by_id=user_id,
+        province_id=province_id,
+    )
+    session.add(batch)
+    session.flush()
+    folder.mkdir(parents=True, exist_ok=True)
+    batch.stored_as = f"{batch.id}{suffix}"
+    (folder / batch.stored_as).write_bytes(data)
+    record_event(
+        session,
+        action="import.upload",
+        user_id=user_id,
+        username=username,
+        object_type="import_batch",
+        object_id=batch.id,
+        ip=ip,
+        detail={"file": batch.filename, "sha256": batch.file_hash, "kind": kind},
+    )
+    session.commit()
+    return batch
+
+
+@dataclass
+class Progress:
+    """What a running job has done so far."""
+
+    stage: str = ""  # "checking" or "importing"
+    rows: int = 0
+    total: int = 0
+
+
+def read_progress(folder: Path, batch: ImportBatch) -> tuple[Progress, float | None]:
+    """The job's progress and the seconds since it last reported (None if it never did)."""
+    path = _path(folder, batch, ".progress.json")
+    try:
+        data = json.loads(path.read_text())
+        return Progress(**data), time.time() - path.stat().st_mtime
+    except (OSError, ValueError, TypeError):
+        return Progress(), None
+
+
+def _write_progress(folder: Path, batch: ImportBatch, progress: Progress) -> None:
+    path = _path(folder, batch, ".progress.json")
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(asdict(progress)))
+    temporary.replace(path)  # readers never see half a file
+
+
+def saved_errors(folder: Path, batch: ImportBatch) -> list[RowError]:
+    """The row errors of the batch's last check or import."""
+    try:
+        rows = json.loads(_path(folder, batch, ".errors.json").read_text())
+    except (OSError, ValueError):
+        return []
+    return [RowError(*row) for row in rows]
+
+
+def _save_errors(folder: Path, batch: ImportBatch, errors: list[RowError]) -> None:
+    rows = [[e.row_number, e.column_header, e.message] for e in errors]
+    _path(folder, batch, ".errors.json").write_text(json.dumps(rows, ensure_ascii=False))
+
+
+def errors_workbook(batch: ImportBatch, errors: list[RowError]) -> bytes:
+    """The error list as .xlsx for the admin to fix the file by (cells are text, never formulas)."""
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False})
+    sheet = book.add_worksheet("Lỗi")
+    bold = book.add_format({"bold": True})
+    sheet.write_row(0, 0, ["Dòng", "Cột", "Lỗi"], bold)
+    for index, error in enumerate(errors, start=1):
+        sheet.write_number(index, 0, error.row_number)
+        sheet.write_string(index, 1, safe_cell(error.column_header))
+        sheet.write_string(index, 2, safe_cell(error.message))
+    sheet.set_column(0, 0, 8)
+    sheet.set_column(1, 1, 24)
+    sheet.set_column(2, 2, 90)
+    sheet.write_string(len(errors) + 2, 0, f"Tệp: {batch.filename}")
+    book.close()
+    return out.getvalue()
+
+
+# --- mappings ---------------------------------------------------------------------------------
+
+
+def mapping_for(session: Session, *, office: str, kind: str) -> dict[str, str | None]:
+    """The header → field choices the admin made for this office's lists of this kind."""
+    row = session.exec(
+        select(ImportMapping).where(ImportMapping.office == office, ImportMapping.kind == kind)
+    ).first()
+    return json.loads(row.mapping_json) if row else {}
+
+
+def save_mapping(session: Session, *, office: str, kind: str, choices: dict[str, str]) -> None:
+    """Remember header → field choices for the next file from the same office (committed)."""
+    mapping = mapping_for(session, office=office, kind=kind)
+    mapping.update({header: field for header, field in choices.items() if header})
+    row = session.exec(
+        select(ImportMapping).where(ImportMapping.office == office, ImportMapping.kind == kind)
+    ).first() or ImportMapping(office=office, kind=kind, mapping_json="{}")
+    row.mapping_json = json.dumps(mapping, ensure_ascii=False)
+    row.updated_at = utcnow()
+    session.add(row)
+    session.commit()
+
+
+# --- the jobs ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What a job ended with: the report, or the headers a mapping must cover."""
+
+    report: ImportReport | None
+    missing: list[str]
+    headers: list[str]
+
+
+def begin_job(session: Session, *, folder: Path, batch: ImportBatch, write: bool) -> None:
+    """Mark a batch as running before its job starts (committed), with a first heartbeat.
+
+    The heartbeat is written first: a page opened between the two would otherwise find a
+    running batch without one and mark it failed as interrupted.
+    """
+    status = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
+    _write_progress(folder, batch, Progress(status, 0, 0))
+    batch.status = status
+    batch.message = ""
+    session.add(batch)
+    session.commit()
+
+
+def _set_status(engine: Engine, batch_id: int, status: str, **fields) -> ImportBatch:
+    with Session(engine, expire_on_commit=False) as session:
+        batch = session.get(ImportBatch, batch_id)
+        batch.status = status
+        for name, value in fields.items():
+            setattr(batch, name, value)
+        session.add(batch)
+        session.commit()
+        return batch
+
+
+def _counts(report: ImportReport) -> dict:
+    return {
+        "rows_read": report.read,
+        "rows_validated": report.read,
+        "inserted": report.inserted,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": report.rejected,
+    }
+
+
+def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome:
+    stage = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
+    with Session(engine) as session:  # the heartbeat before the status (see `begin_job`)
+        _write_progress(folder, session.get(ImportBatch, batch_id), Progress(stage, 0, 0))
+    batch = _set_status(engine, batch_id, stage, message="")
+    upload = folder / batch.stored_as
+    with Session(engine, expire_on_commit=False) as session, ExitStack() as stack:
+        mapping = mapping_for(session, office=batch.office, kind=batch.kind)
+        child = None
+        if _worth_a_child(upload, batch.filename):
+            # Started before this process unzips the sheet to check its header, so that both
+            # do it at once (~2.4 s for a million rows); stopped if the header is wrong.
+            child = stack.enter_context(ChildRows(upload, batch.filename, batch.kind, mapping))
+        # Streamed from disk: a million-row workbook is read in ~100 MB, not the ~2 GB of loading it.
+        table = stack.enter_context(open_table(upload, batch.filename))
+        total = max((table.row_estimate or 0) - 1, 0)
+        sheet, rows = stream_rows(table, batch.kind, mapping)
+        if not sheet.match.ok:
+            return Outcome(None, sheet.match.missing_labels(), sheet.header.cells)
+        expected = _expected_rows(table.row_estimate, upload)
+        if expected >= PARSE_IN_CHILD_FROM:  # the header is good: a child parses the rest
+            rows = child or stack.enter_context(
+                ChildRows(upload, batch.filename, batch.kind, mapping)
+            )
+        elif child is not None:
+            child.close()
+
+        def progress(done: int) -> None:
+            _write_progress(folder, batch, Progress(stage, done, total))
+
+        report = import_rows(
+            session,
+            rows=rows,
+            kind=batch.kind,
+            province_id=batch.province_id,
+            write=write,
+            batch_id=batch.id,
+            progress=progress,
+            expected_rows=expected,
+        )
+        report.errors = sorted(report.errors, key=lambda e: e.row_number)
+        _save_errors(folder, batch, report.errors)
+        if write:
+            if report.rejected and not batch.skip_rejected:
+                session.rollback()
+                raise BatchError(
+                    f"Có {report.rejected} dòng lỗi: hãy sửa tệp rồi tải lên lại, hoặc chọn bỏ "
+                    "qua các dòng lỗi."
+                )
+            stored = session.get(ImportBatch, batch.id)
+            for name, value in _counts(report).items():
+                setattr(stored, name, value)
+            stored.rows_written = report.inserted + report.updated
+            stored.status = BatchStatus.DONE
+            stored.finished_at = utcnow()
+            stored.message = _summary_message(report)
+            session.add(stored)
+            session.commit()  # the data and the batch's "done" land together, or neither
+        return Outcome(report, [], sheet.header.cells)
+
+
+def _worth_a_child(path: Path, filename: str) -> bool:
+    """Whether the file is big enough that a child process will likely parse it (by its size:
+    a .csv as `_expected_rows` counts it, a workbook at ~50 compressed bytes a row or more)."""
+    csv = Path(filename).suffix.lower() in CSV_EXTENSIONS
+    per_row = BYTES_PER_CSV_ROW if csv else BYTES_PER_XLSX_ROW
+    return path.stat().st_size >= PARSE_IN_CHILD_FROM * per_row
+
+
+def _expected_rows(row_estimate: int | None, path: Path) -> int:
+    """The rows a file says it has, or (a .csv says nothing) what its size suggests."""
+    return row_estimate if row_estimate is not None else path.stat().st_size // BYTES_PER_CSV_ROW
+
+
+def _summary_message(report: ImportReport) -> str:
+    parts = [f"{report.new_households} hộ mới"]
+    if report.new_villages:
+        parts.append(f"{report.new_villages} thôn, tổ dân phố mới")
+    if report.converted_addresses:
+        parts.append(f"{report.converted_addresses} địa chỉ cũ đã chuyển sang xã, phường mới")
+    if report.payments:
+        parts.append(f"{report.payments} biên lai")
+    return "; ".join(parts)
+
+
+def check_batch(engine: Engine, folder: Path, batch_id: int) -> Outcome:
+    """Read and validate the file against the database without writing: the preview."""
+    return _guarded(engine, folder, batch_id, write=False)
+
+
+def run_import(engine: Engine, folder: Path, batch_id: int) -> Outcome:
+    """Write the file's valid rows in one transaction (all of them, or nothing)."""
+    return _guarded(engine, folder, batch_id, write=True)
+
+
+def _guarded(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome:
+    # The final status is set before the heartbeat goes: a running batch without a heartbeat is
+    # taken for one whose server died (`fail_interrupted`), and a page opened in between would
+    # have marked a finished check failed.
+    try:
+        outcome = _run(engine, folder, batch_id, write=write)
+        if outcome.report is None:
+            message = "Chưa nhận ra cột: " + ", ".join(outcome.missing)
+            _set_status(engine, batch_id, BatchStatus.MAPPING, message=message)
+        elif not write:
+            _set_status(engine, batch_id, BatchStatus.PREVIEWED, **_counts(outcome.report))
+    except (ImportFileError, BatchError) as error:
+        _set_status(engine, batch_id, BatchStatus.FAILED, message=str(error))
+        raise
+    except Exception as error:  # anything else: the batch must not stay "running"
+        _set_status(
+            engine,
+            batch_id,
+            BatchStatus.FAILED,
+            message=f"Lỗi khi xử lý tệp; không có dữ liệu nào được ghi ({type(error).__name__}).",
+        )
+        raise
+    finally:
+        with Session(engine) as session:
+            batch = session.get(ImportBatch, batch_id)
+            _path(folder, batch, ".progress.json").unlink(missing_ok=True)
+    return outcome
+
+
+def fail_interrupted(session: Session, *, folder: Path, now: datetime | None = None) -> int:
+    """Mark failed the jobs whose process died (no progress for a while); returns how many."""
+    running = list(RUNNING_STATUSES)
+    silent = [
+        batch
+        for batch in session.exec(select(ImportBatch).where(ImportBatch.status.in_(running)))
+        if (age := read_progress(folder, batch)[1]) is None or age > STALE_AFTER_SECONDS
+    ]
+    if not silent:
+        return 0
+    # Only those still running: a job that ended after they were read has set its final status,
+    # then removed its heartbeat, and must keep that status (seen once in the browser tests).
+    failed = session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id.in_([batch.id for batch in silent]))
+        .where(ImportBatch.status.in_(running))
+        .values(
+            status=BatchStatus.FAILED,
+            message="Việc xử lý bị gián đoạn (máy chủ khởi động lại); không có dữ liệu nào được "
+            "ghi. Hãy chạy lại.",
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    for batch in silent:  # read again when next used, whichever status they now have
+        session.expire(batch)
+    return failed
+
+
+def field_choices(kind: str) -> list[tuple[str, str]]:
+    """(field, Vietnamese label) pairs an admin may map a header to, for this kind of list."""
+    return sorted(
+        (
+            (name, FIELD_LABELS[name])
+            for name in KIND_FIELDS[ImportKind(kind)]
+            if name != "row_index"
+        ),
+        key=lambda pair: pair[1],
+    )

@@ -1,0 +1,925 @@
+"""Parsed BHXH list rows into the database: places, people, households and payments.
+
+`import_rows` walks the parsed rows in chunks. For each chunk it matches places
+(`services/places.py`) and people already known (by BHXH number, then CCCD, then name + date of
+birth + commune), decides for every row whether it is new, updated, unchanged or rejected, and —
+when asked to write — inserts and updates in bulk. It never commits: the caller wraps a whole file
+in one transaction, so a file lands whole or not at all. A dry run goes through the same steps
+without writing, which is what the preview shows.
+"""
+
+from __future__ import annotations
+
+import heapq
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from itertools import chain, islice
+from typing import IO
+
+from sqlalchemy import Index, Table, bindparam, func, update
+from sqlmodel import Session, select
+
+from outreach.core.bulk import (
+    begin_trusted_load,
+    bulk_insert,
+    indexes_deferred,
+    next_id,
+    reset_sequence,
+    sqlite_bulk_settings,
+)
+from outreach.core.clock import add_months_end, month_end
+from outreach.core.memory import gc_paused
+from outreach.core.text import compact_key, fold
+from outreach.geography.places import Place, PlaceError, PlaceIndex
+from outreach.imports.reading import ParsedRow, RowError
+from outreach.imports.reading.worker import decode_row, encode_row, read_frame, write_frame
+from outreach.models import GeoUnit, Household, Payment, Person, User
+from outreach.models.base import utcnow
+from outreach.models.codes import ImportKind, Role, UnitKind
+from outreach.worklist.service import mark_stale
+
+CHUNK = 2000
+# SQLite's page cache during an import: the default 2 MB holds little of the indexes a million
+# new people touch at random; 256 MB made the inserts 3x faster (26 -> 8 us a row, measured).
+IMPORT_CACHE_KB = 256 * 1024
+# A "first load": a file of at least this many rows into a database holding no more people than
+# the file has rows. Its rows are matched in memory and appended (see `_FirstLoad`).
+FIRST_LOAD_FROM = 100_000
+# On SQLite a first load drops these and builds them again at its end, with every index of the
+# household table. Their keys are spread at random (numbers, names, addresses): measured at a
+# million people, building one after the load takes 0.7-2.3 s, keeping it up to date row by row
+# 3-6 s. The household indexes put each new row at the end of one of a few hundred ranges (a
+# commune, a canvasser), yet the eight of them cost ~10 s of a million-row load kept up to date
+# against ~3 s built at the end. The two person indexes left (a commune's benefit end, a
+# province's communes) are cheaper kept: most new rows go at the end of one range.
+REBUILT_AFTER_FIRST_LOAD = {
+    "uq_person_bhxh",
+    "uq_person_citizen_id",
+    "ix_person_commune_name",
+    "ix_person_commune_paid_through",
+    "ix_person_household",
+    *(index.name for index in Household.__table__.indexes),
+}
+# Its page cache is smaller: with those indexes set aside there is little to keep, the commit
+# then writes less at once and the builds sort in less (a million rows: 61-69 s against 72-78 s
+# with 256 MB, runs taken in turn).
+FIRST_LOAD_CACHE_KB = 48 * 1024
+# The list facts each kind of list carries; other columns of a person are left as they are.
+KIND_FACTS: dict[ImportKind, tuple[str, ...]] = {
+    ImportKind.PARTICIPANTS: ("paid_through", "payment_frequency", "income_basis"),
+    ImportKind.UNEMPLOYMENT: ("benefit_start", "benefit_end"),
+    ImportKind.RESERVED: ("reserved_months",),
+    ImportKind.POTENTIAL: (),
+    ImportKind.PAYMENTS: ("paid_through", "payment_frequency", "income_basis"),
+}
+# What being on a list of each kind says of a person.
+_KIND_FLAGS: dict[ImportKind, dict[str, bool]] = {
+    ImportKind.PARTICIPANTS: {"is_participant": True},
+    ImportKind.UNEMPLOYMENT: {},
+    ImportKind.RESERVED: {},
+    ImportKind.POTENTIAL: {"is_potential": True},
+    ImportKind.PAYMENTS: {"is_participant": True},
+}
+IDENTITY = ("full_name", "date_of_birth", "sex", "bhxh_number", "citizen_id", "phone")
+# The values a row of each kind may set on a person (joined once: `_facts` runs for every row).
+_FACT_NAMES = {kind: (*IDENTITY, *facts, "support_group") for kind, facts in KIND_FACTS.items()}
+# Every person column, in the table's order (new people's rows are laid out in it).
+PERSON_COLUMNS = tuple(Person.__table__.columns.keys())
+_PERSON_INDEX = {name: index for index, name in enumerate(PERSON_COLUMNS)}
+# A new person's columns before the row's facts: nothing known, no flag set.
+_NEW_PERSON = {
+    **dict.fromkeys(PERSON_COLUMNS),
+    "is_participant": False,
+    "is_potential": False,
+    "citizen_id_is_legacy": False,
+}
+HOUSEHOLD_COLUMNS = (
+    "id",
+    "province_id",
+    "commune_id",
+    "village_id",
+    "code",
+    "address",
+    "address_key",
+    "head_name",
+    "phone",
+    "assigned_canvasser_id",
+    "created_at",
+    "updated_at",
+)
+PAYMENT_COLUMNS = (
+    "id",
+    "person_id",
+    "province_id",
+    "commune_id",
+    "paid_on",
+    "amount",
+    "months",
+    "is_new_enrollment",
+    "receipt_number",
+    "batch_id",
+)
+VILLAGE_COLUMNS = tuple(GeoUnit.__table__.columns.keys())
+COMMUNE_HEADER = "Xã, phường"
+
+
+@dataclass
+class ImportReport:
+    """What a file did (or, in a dry run, would do) to the database."""
+
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    new_households: int = 0
+    new_villages: int = 0
+    payments: int = 0
+    converted_addresses: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    communes: set[int] = field(default_factory=set)
+
+    @property
+    def rejected_rows(self) -> set[int]:
+        """Spreadsheet row numbers with at least one error."""
+        return {e.row_number for e in self.errors}
+
+
+Progress = Callable[[int], None]
+
+
+def import_rows(
+    session: Session,
+    *,
+    rows: Iterable[ParsedRow],
+    kind: ImportKind | str,
+    province_id: int,
+    write: bool,
+    batch_id: int | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    expected_rows: int | None = None,
+) -> ImportReport:
+    """Classify every row (new / updated / unchanged / rejected) and, if `write`, apply them.
+
+    Rows with errors are never written; the caller decides whether a file with rejected rows may
+    be imported at all (the admin chooses to skip them). Nothing is committed here.
+    `expected_rows` (the file's own estimate) lets a large first load match in memory and
+    append (`_FirstLoad`).
+    """
+    kind = ImportKind(kind)
+    conn = session.connection()
+    first_load = write and _is_first_load(conn, kind, expected_rows)
+    if first_load:  # before the writer reads the places, households and canvassers it refers to
+        begin_trusted_load(conn)
+    writer = _Writer(session, kind, province_id, write, batch_id, now or utcnow(), first_load)
+    rebuilt = _rebuilt_indexes() if first_load and conn.dialect.name == "sqlite" else []
+    cache = FIRST_LOAD_CACHE_KB if first_load else IMPORT_CACHE_KB
+    with sqlite_bulk_settings(conn, cache), gc_paused(), closing(writer):
+        with indexes_deferred(conn, rebuilt):
+            for chunk in _chunks(rows, CHUNK):
+                writer.chunk(chunk)
+                if progress:
+                    progress(writer.report.read)
+        writer.settle_set_aside()
+        writer.finish()
+    return writer.report
+
+
+def _is_first_load(conn, kind: ImportKind, expected_rows: int | None) -> bool:
+    """A large file next to what the database holds (receipts excepted: they are matched to
+    people already stored, and a file may repeat a payer)."""
+    if kind == ImportKind.PAYMENTS or (expected_rows or 0) < FIRST_LOAD_FROM:
+        return False
+    persons = conn.execute(select(func.max(Person.id))).scalar() or 0
+    return expected_rows >= persons
+
+
+def _rebuilt_indexes() -> list[Index]:
+    """The indexes a first load on SQLite builds once at its end rather than row by row.
+
+    Only there: a SQLite reader keeps its snapshot, indexes included, while on PostgreSQL
+    dropping an index would lock the table against every reader until the commit.
+    """
+    return [
+        index
+        for table in (Person.__table__, Household.__table__)
+        for index in table.indexes
+        if index.name in REBUILT_AFTER_FIRST_LOAD
+    ]
+
+
+def _chunks(rows: Iterable[ParsedRow], size: int) -> Iterator[list[ParsedRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+class _Row:
+    """One valid row on its way in: where it lives, whom it names, and its keys for matching.
+
+    The keys are made here, not in the parsing child: that half of a large import is the
+    slower one now, and folding a million names and addresses takes ~3 s.
+    """
+
+    __slots__ = ("parsed", "place", "person", "name_key", "address_key")
+
+    def __init__(self, parsed: ParsedRow, place: Place | None) -> None:
+        self.parsed, self.place = parsed, place
+        self.person: dict | None = None  # the matched person's current columns, when known
+        values = parsed.values
+        self.name_key = fold(values.get("full_name"))  # "nguyen van a"
+        self.address_key = compact_key(values.get("address"))  # "so5ngo2thonmoilap"
+
+
+class _Writer:
+    """State kept across the chunks of one file: places, households and canvassers by commune."""
+
+    def __init__(self, session, kind, province_id, write, batch_id, now, first_load=False):
+        self.session, self.kind, self.write, self.batch_id, self.now = (
+            session,
+            kind,
+            write,
+            batch_id,
+            now,
+        )
+        self.province_id = province_id
+        self.places = PlaceIndex.load(session, province_id=province_id)
+        self.report = ImportReport()
+        self.conn = session.connection()
+        self.ids = {
+            "person": next_id(self.conn, Person.__table__),
+            "household": next_id(self.conn, Household.__table__),
+            "payment": next_id(self.conn, Payment.__table__),
+            "village": next_id(self.conn, GeoUnit.__table__),
+        }
+        self.village_ids: dict[tuple[int, str], int] = {}
+        self.new_villages: list[tuple] = []  # made by this chunk, inserted before its households
+        # Households of this file (new, or found in the database), by (commune, "code:…"/"addr:…").
+        self.new_households: dict[tuple[int, str], int] = {}
+        self.load: dict[int, list[tuple[int, int]]] = {}  # commune -> heap of (households, user)
+        self.analyze_at = CHUNK  # rows inserted when PostgreSQL's statistics are next refreshed
+        self.first_load = _FirstLoad(self.conn) if first_load else None
+        self.new_person = self._new_person_layout()
+        if first_load:  # every household a new person could join is known from the start
+            self._load_households()
+            self._load_canvassers()
+
+    def _keep_statistics(self) -> None:
+        """Refresh PostgreSQL's statistics of people and households as the import grows them.
+
+        Its planner otherwise keeps costing lookups for the tables as they were before the file
+        (200 rows, say) and picks a wrong index: 0.6 ms instead of 0.02 ms a household at 90,000
+        rows, measured. ANALYZE inside the transaction counts the rows it inserted; doubling the
+        interval keeps it to ~10 runs for a million rows.
+        """
+        if not self.write or self.conn.dialect.name != "postgresql":
+            return
+        if self.report.inserted >= self.analyze_at:
+            self.conn.exec_driver_sql("ANALYZE person, household")
+            self.analyze_at *= 2
+
+    # -- one chunk ----------------------------------------------------------------------------
+
+    def chunk(self, chunk: list[ParsedRow]) -> None:
+        self.report.read += len(chunk)
+        self._keep_statistics()
+        rows = self._placed(chunk)
+        if self.first_load is None:
+            self._apply(rows)
+            return
+        new, later = [], []
+        for row in rows:
+            (new if self.first_load.is_new(row) else later).append(row)
+        self.first_load.set_aside(later)
+        self._insert_people(new)
+
+    def settle_set_aside(self) -> None:
+        """Match and apply the rows a first load set aside, now that every index is back."""
+        if self.first_load is None:
+            return
+        for parsed in self.first_load.set_aside_rows():
+            self._keep_statistics()
+            self._apply([_Row(p, self._place_of(p.values)) for p in parsed])
+
+    def close(self) -> None:
+        """Let go of what the import kept on disk."""
+        if self.first_load is not None:
+            self.first_load.close()
+
+    def _apply(self, rows: list[_Row]) -> None:
+        """Match placed rows to the people stored, then insert, update or leave each one, as if
+        one row at a time: a row naming someone the same rows are adding waits until they are in."""
+        while rows:
+            rows = self._apply_once(rows)
+
+    def _apply_once(self, rows: list[_Row]) -> list[_Row]:
+        known = self._known_people(rows)
+        new_people, changes, payments, later = [], [], [], []
+        adding: set[str] = set()  # name keys of the people this pass inserts
+        for row in rows:
+            match = self._match(row, known)
+            if match is _CONFLICT:
+                continue
+            if match is None:
+                if row.place is None:
+                    self._reject(
+                        row.parsed,
+                        "Mã số BHXH",
+                        "Không tìm thấy người này; để thêm người mới hãy ghi họ tên và xã, phường.",
+                    )
+                    self.report.rejected += 1
+                    continue
+                key = _row_name_key(row)
+                if key in adding:  # matched (or not) once the earlier row's person is stored
+                    later.append(row)
+                    continue
+                if key:
+                    adding.add(key)
+                new_people.append(row)
+                continue
+            row.person = match
+            self.report.communes.add(match["commune_id"])
+            if self.kind == ImportKind.PAYMENTS:
+                payments.append(row)  # what changes depends on whether the receipt is new
+                continue
+            change = self._changes(row)
+            if change:
+                changes.append((match["id"], change))
+                self.report.updated += 1
+            else:
+                self.report.unchanged += 1
+        self._prefetch_households(new_people)
+        self._insert_people(new_people)
+        if self.kind == ImportKind.PAYMENTS:
+            changes += self._new_receipts(payments, [r for r in new_people if r.person])
+        self._update_people(changes)
+        return later
+
+    def _reject(self, parsed: ParsedRow, column: str, message: str) -> None:
+        parsed.errors.append(RowError(parsed.row_number, column, message))
+        self.report.errors.append(parsed.errors[-1])
+
+    def _placed(self, chunk: list[ParsedRow]) -> list[_Row]:
+        rows = []
+        for parsed in chunk:
+            if parsed.errors:
+                self.report.errors.extend(parsed.errors)
+                self.report.rejected += 1
+                continue
+            values = parsed.values
+            if self.kind == ImportKind.PAYMENTS and not values.get("commune"):
+                # Placed by the person it names.
+                rows.append(_Row(parsed, None))
+                continue
+            try:
+                place = self._place_of(values)
+            except PlaceError as error:
+                self._reject(parsed, COMMUNE_HEADER, str(error))
+                self.report.rejected += 1
+                continue
+            if place.converted_from:
+                self.report.converted_addresses += 1
+            rows.append(_Row(parsed, place))
+        return rows
+
+    def _place_of(self, values: dict) -> Place:
+        return self.places.find(
+            values.get("commune", ""), values.get("old_district", ""), values.get("village", "")
+        )
+
+    def _known_people(self, rows: list[_Row]) -> dict[str, dict]:
+        """People of the province this chunk names, by "b:<bhxh>", "c:<cccd>" and "n:<name>".
+
+        One indexed query per way of matching (an OR across them makes SQLite scan the table),
+        and names only for the rows their numbers did not find.
+        """
+        found: dict[str, dict] = {}
+        bhxh = {r.parsed.values["bhxh_number"] for r in rows if r.parsed.values.get("bhxh_number")}
+        if bhxh:
+            self._remember(found, ("bhxh_number",), {(b,) for b in bhxh})
+        # A CCCD is looked up unless its row's BHXH number found someone with that very CCCD
+        # (unique, so it names no one else): on a re-import most rows are settled that way,
+        # and a CCCD belonging to someone else is a conflict `_match` must see.
+        cids = set()
+        for r in rows:
+            cid = r.parsed.values.get("citizen_id")
+            by_bhxh = found.get(f"b:{r.parsed.values.get('bhxh_number')}")
+            if cid and (by_bhxh is None or by_bhxh["citizen_id"] != cid):
+                cids.add(cid)
+        if cids:
+            self._remember(found, ("citizen_id",), {(c,) for c in cids})
+        pending = [
+            r
+            for r in rows
+            if r.place
+            and r.name_key
+            and f"b:{r.parsed.values.get('bhxh_number')}" not in found
+            and f"c:{r.parsed.values.get('citizen_id')}" not in found
+        ]
+        wanted = {  # a name alone is not enough to match: the date of birth must be there too
+            (r.place.commune_id, r.name_key, r.parsed.values["date_of_birth"])
+            for r in pending
+            if r.parsed.values.get("date_of_birth")
+        }
+        if wanted:  # the date in the join too: common names would bring back their namesakes
+            self._remember(found, ("commune_id", "name_key", "date_of_birth"), wanted)
+        return found
+
+    def _remember(self, found: dict[str, dict], keys: tuple[str, ...], wanted: set) -> None:
+        result = _matching(self.session, Person.__table__, PERSON_COLUMNS, keys, wanted)
+        for row in result:
+            person = found.get(f"b:{row['bhxh_number']}") or found.get(f"c:{row['citizen_id']}")
+            if person is None or person["id"] != row["id"]:
+                person = dict(row)
+            if person["bhxh_number"]:
+                found[f"b:{person['bhxh_number']}"] = person
+            if person["citizen_id"]:
+                found[f"c:{person['citizen_id']}"] = person
+            found.setdefault(
+                _name_key(person["commune_id"], person["name_key"], person["date_of_birth"]), person
+            )
+
+    def _match(self, row: _Row, known: dict[str, dict]):
+        values = row.parsed.values
+        by_bhxh = known.get(f"b:{values['bhxh_number']}") if values.get("bhxh_number") else None
+        by_cid = known.get(f"c:{values['citizen_id']}") if values.get("citizen_id") else None
+        if by_bhxh and by_cid and by_bhxh["id"] != by_cid["id"]:
+            self._reject(
+                row.parsed,
+                "Mã số BHXH",
+                "Mã số BHXH và số CCCD này thuộc hai người khác nhau đã có trong hệ thống.",
+            )
+            self.report.rejected += 1
+            return _CONFLICT
+        person = by_bhxh or by_cid
+        if person is None and (key := _row_name_key(row)):
+            person = known.get(key)
+            if person is not None and _numbers_differ(values, person):
+                person = None  # a namesake born the same day, but someone else
+        if person is not None and row.place is None:
+            row.place = Place(self.session.get(GeoUnit, person["commune_id"]))
+        return person
+
+    # -- what changes -------------------------------------------------------------------------
+
+    def _facts(self, values: dict, person: dict | None, name_key: str = "") -> dict:
+        """The person's columns this row sets (blank cells never erase what is known)."""
+        out: dict = {}
+        for name in _FACT_NAMES[self.kind]:
+            if values.get(name) not in (None, ""):
+                out[name] = values[name]
+        if "citizen_id" in out:
+            out["citizen_id_is_legacy"] = bool(values.get("citizen_id_is_legacy"))
+        if "full_name" in out:
+            out["name_key"] = name_key or fold(out["full_name"])
+        out.update(_KIND_FLAGS[self.kind])
+        if self.kind == ImportKind.PAYMENTS and "paid_through" not in values:
+            out["paid_through"] = _paid_through_after(values, person)
+        return out
+
+    def _new_person_layout(self) -> Callable[..., list]:
+        """`new_person(values, name_key, id, household_id, commune_id)`: a new person's row in
+        `PERSON_COLUMNS` order, as `_facts` would set it on a blank person, laid out without a
+        dict per person (a million new people in a first load; `test_importing` holds it equal)."""
+        blank = {**_NEW_PERSON, **_KIND_FLAGS[self.kind], "province_id": self.province_id}
+        blank["created_at"] = blank["updated_at"] = self.now
+        layout = [blank[c] for c in PERSON_COLUMNS]
+        facts = [(_PERSON_INDEX[name], name) for name in _FACT_NAMES[self.kind]]
+        receipts = self.kind == ImportKind.PAYMENTS
+        legacy, name_key_at = _PERSON_INDEX["citizen_id_is_legacy"], _PERSON_INDEX["name_key"]
+        id_at, household_at = _PERSON_INDEX["id"], _PERSON_INDEX["household_id"]
+        commune_at, paid_at = _PERSON_INDEX["commune_id"], _PERSON_INDEX["paid_through"]
+
+        def new_person(values, name_key, person_id, household_id, commune_id) -> list:
+            person = layout.copy()
+            get = values.get
+            for index, name in facts:
+                value = get(name)
+                if value is not None and value != "":  # blank cells set nothing
+                    person[index] = value
+            if get("citizen_id"):
+                person[legacy] = bool(get("citizen_id_is_legacy"))
+            person[name_key_at] = name_key or fold(values["full_name"])
+            if receipts and "paid_through" not in values:
+                person[paid_at] = _paid_through_after(values, None)
+            person[id_at], person[household_at], person[commune_at] = (
+                person_id,
+                household_id,
+                commune_id,
+            )
+            return person
+
+        return new_person
+
+    def _changes(self, row: _Row) -> dict:
+        facts = self._facts(row.parsed.values, row.person, row.name_key)
+        return {k: v for k, v in facts.items() if row.person.get(k) != v}
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def _insert_people(self, rows: list[_Row]) -> None:
+        households, persons = [], []
+        new_person = self.new_person
+        for row in rows:
+            values = row.parsed.values
+            if not values.get("full_name"):
+                self._reject(row.parsed, "Họ và tên", "Thiếu họ và tên của người mới.")
+                self.report.rejected += 1
+                continue
+            commune_id = row.place.commune_id
+            household_id = self._household_for(row, households)
+            person = new_person(values, row.name_key, self.ids["person"], household_id, commune_id)
+            self.ids["person"] += 1
+            persons.append(person)
+            if self.kind == ImportKind.PAYMENTS:  # its receipts are stored against it next
+                row.person = dict(zip(PERSON_COLUMNS, person, strict=True))
+            self.report.inserted += 1
+            self.report.communes.add(commune_id)
+        if self.write:
+            bulk_insert(self.conn, GeoUnit.__table__, VILLAGE_COLUMNS, self.new_villages)
+            self.new_villages.clear()
+            bulk_insert(self.conn, Household.__table__, HOUSEHOLD_COLUMNS, households)
+            bulk_insert(self.conn, Person.__table__, PERSON_COLUMNS, persons)
+
+    def _household_for(self, row: _Row, households: list[tuple]) -> int:
+        values, commune_id = row.parsed.values, row.place.commune_id
+        code = (values.get("household_code") or "").strip()
+        address = (values.get("address") or "").strip()
+        key = (commune_id, f"code:{code}") if code else None
+        if key is None and address:
+            key = (commune_id, f"addr:{row.address_key}")
+        if key and key in self.new_households:
+            return self.new_households[key]
+        village_id = self._village(row.place)
+        household_id = self.ids["household"]
+        self.ids["household"] += 1
+        households.append(
+            (
+                household_id,
+                self.province_id,
+                commune_id,
+                village_id,
+                code or None,
+                address,
+                row.address_key if address else "",
+                values.get("full_name", ""),
+                values.get("phone"),
+                self._canvasser_for(commune_id),
+                self.now,
+                self.now,
+            )
+        )
+        if key:
+            self.new_households[key] = household_id
+        self.report.new_households += 1
+        return household_id
+
+    def _prefetch_households(self, rows: list[_Row]) -> None:
+        """Existing households the chunk's new people join, by household code or address."""
+        codes, addresses = set(), set()
+        for row in rows:
+            values, commune_id = row.parsed.values, row.place.commune_id
+            if (values.get("household_code") or "").strip():
+                codes.add((commune_id, values["household_code"].strip()))
+            elif (values.get("address") or "").strip():
+                addresses.add((commune_id, row.address_key))
+        # Households met earlier in the file (or found for it) are known: not looked up again.
+        known = self.new_households
+        codes = {(c, code) for c, code in codes if (c, f"code:{code}") not in known}
+        addresses = {(c, key) for c, key in addresses if (c, f"addr:{key}") not in known}
+        columns = ("id", "commune_id", "code", "address_key")
+        found = []
+        for keys, wanted in (
+            (("commune_id", "code"), codes),
+            (("commune_id", "address_key"), addresses),
+        ):
+            if wanted:
+                found += _matching(self.session, Household.__table__, columns, keys, wanted)
+        found.sort(key=lambda row: row["id"])  # oldest first: `setdefault` keeps the first seen
+        for household_id, commune_id, code, address_key in (r.values() for r in found):
+            if code and (commune_id, code) in codes:
+                self.new_households.setdefault((commune_id, f"code:{code}"), household_id)
+            if address_key and (commune_id, address_key) in addresses:
+                self.new_households.setdefault((commune_id, f"addr:{address_key}"), household_id)
+
+    def _load_households(self) -> None:
+        """Every stored household of the province, by code and by address (oldest first, as
+        `_prefetch_households` keeps them), so that a first load never looks one up."""
+        table = Household.__table__
+        found = self.conn.execute(
+            select(table.c.id, table.c.commune_id, table.c.code, table.c.address_key)
+            .where(table.c.province_id == self.province_id)
+            .order_by(table.c.id)
+        )
+        for household_id, commune_id, code, address_key in found:
+            if code:
+                self.new_households.setdefault((commune_id, f"code:{code}"), household_id)
+            if address_key:
+                self.new_households.setdefault((commune_id, f"addr:{address_key}"), household_id)
+
+    def _load_canvassers(self) -> None:
+        """Every commune's canvassers with their households, in two queries, once per import (a
+        first load does it before its household indexes are set aside)."""
+        counts: dict[int, dict[int | None, int]] = defaultdict(dict)
+        for commune_id, canvasser_id, households in self.session.execute(
+            select(Household.commune_id, Household.assigned_canvasser_id, func.count())
+            .where(Household.province_id == self.province_id)
+            .group_by(Household.commune_id, Household.assigned_canvasser_id)
+        ):
+            counts[commune_id][canvasser_id] = households
+        users: dict[int, list[int]] = defaultdict(list)
+        for user_id, commune_id in self.session.execute(
+            select(User.id, User.scope_unit_id).where(User.role == Role.CANVASSER)
+        ):
+            users[commune_id].append(user_id)
+        for commune in self.places.communes_by_code.values():
+            heap = [(counts[commune.id].get(u, 0), u) for u in users[commune.id]]
+            heapq.heapify(heap)
+            self.load[commune.id] = heap
+
+    def _village(self, place: Place) -> int | None:
+        if not place.village_key:
+            return None
+        key = (place.commune_id, place.village_key)
+        # As a plain int: read for every new household, where the ORM attribute costs more.
+        village_id = self.village_ids.get(key)
+        if village_id is None:
+            village_id = self.village_ids[key] = self._village_unit(place, key).id
+        return village_id
+
+    def _village_unit(self, place: Place, key: tuple[int, str]) -> GeoUnit:
+        village = self.places.villages.get(key)
+        if village is None:
+            name = place.village_name
+            village = GeoUnit(
+                kind=UnitKind.VILLAGE.value,
+                code=f"{place.commune.code}-{compact_key(name)[:20]}",
+                name=name,
+                type_name=name.split(" ")[0] if " " in name else "",
+                name_key=place.village_key,
+                parent_id=place.commune_id,
+                province_id=self.province_id,
+                is_island=False,
+                is_active=True,
+            )
+            self.report.new_villages += 1
+            if self.write:  # inserted with the chunk's households (one flush each cost 6%)
+                village.id = self.ids["village"]
+                self.ids["village"] += 1
+                self.new_villages.append(tuple(getattr(village, c) for c in VILLAGE_COLUMNS))
+            else:
+                village.id = -len(self.places.villages) - 1  # a placeholder in a dry run
+            self.places.villages[key] = village
+        return village
+
+    def _canvasser_for(self, commune_id: int) -> int | None:
+        """The commune's canvasser with the fewest households (leaders reassign later)."""
+        if not self.load:
+            self._load_canvassers()
+        load = self.load.get(commune_id)  # a heap of (households, canvasser): least loaded on top
+        if not load:
+            return None
+        households, canvasser = load[0]
+        heapq.heapreplace(load, (households + 1, canvasser))
+        return canvasser
+
+    def _update_people(self, changes: list[tuple[int, dict]]) -> None:
+        if not self.write or not changes:
+            return
+        table = Person.__table__
+        by_columns: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+        for person_id, change in changes:
+            change = {**change, "updated_at": self.now}
+            by_columns[tuple(sorted(change))].append({"pid": person_id, **change})
+        for columns, params in by_columns.items():
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("pid"))
+                .values({c: bindparam(c) for c in columns})
+            )
+            self.conn.execute(stmt, params)
+
+    def _new_receipts(self, known: list[_Row], created: list[_Row]) -> list[tuple[int, dict]]:
+        """Store the receipts not seen before; each new one extends its payer's paid-through.
+
+        A receipt already stored (same person, day, amount and months) is unchanged, so
+        importing the same payments list twice neither duplicates nor extends anything.
+        """
+        rows = known + created
+        if not rows:
+            return []
+        existing = set(
+            self.session.execute(
+                select(Payment.person_id, Payment.paid_on, Payment.amount, Payment.months).where(
+                    Payment.person_id.in_({r.person["id"] for r in rows})
+                )
+            ).all()
+        )
+        new_ids = {id(r) for r in created}
+        payments, changes = [], []
+        for row in rows:
+            values = row.parsed.values
+            key = (row.person["id"], values["paid_on"], values["amount"], values["months"])
+            if key in existing:
+                self.report.unchanged += 1
+                continue
+            existing.add(key)
+            if id(row) not in new_ids:
+                change = self._changes(row)
+                row.person.update(change)  # shared by its rows: a second receipt builds on this
+                if change:
+                    changes.append((row.person["id"], change))
+                self.report.updated += 1
+            payments.append(
+                (
+                    self.ids["payment"],
+                    row.person["id"],
+                    self.province_id,
+                    row.person["commune_id"],
+                    values["paid_on"],
+                    values["amount"],
+                    values["months"],
+                    bool(values.get("is_new_enrollment")),
+                    values.get("receipt_number"),
+                    self.batch_id,
+                )
+            )
+            self.ids["payment"] += 1
+        self.report.payments += len(payments)
+        if self.write and payments:
+            bulk_insert(self.conn, Payment.__table__, PAYMENT_COLUMNS, payments)
+        return changes
+
+    def finish(self) -> None:
+        if self.write:
+            # The ids were ours: PostgreSQL's sequences must move past them for later inserts.
+            for table in (GeoUnit, Household, Person, Payment):
+                reset_sequence(self.conn, table.__table__)
+        if self.write and self.report.communes:
+            # New facts change priorities: those communes are recomputed on their next request.
+            mark_stale(self.session, commune_ids=self.report.communes)
+
+
+_CONFLICT = object()
+
+
+class _FirstLoad:
+    """What a first load knows without asking the database: the numbers and name keys of
+    everyone stored, and the name keys of the rows met so far.
+
+    A row none of whose keys is among them names someone new for sure (the parser already
+    rejects a BHXH number or CCCD repeated within the file), so it is inserted as it comes,
+    with no lookup. The others (someone stored, a namesake born the same day in the same
+    commune) are set aside on disk, in file order, and matched the usual way once the indexes
+    are back. Name keys are kept as hashes, 8 bytes each: a collision only sets a row aside.
+    """
+
+    def __init__(self, conn) -> None:
+        table = Person.__table__
+        self.bhxh: set[str] = set()
+        self.citizen_ids: set[str] = set()
+        self.names: set[int] = set()
+        stored = conn.execute(
+            select(
+                table.c.bhxh_number,
+                table.c.citizen_id,
+                table.c.commune_id,
+                table.c.name_key,
+                table.c.date_of_birth,
+            )
+        )
+        for bhxh, citizen_id, commune_id, name_key, born in stored:
+            if bhxh:
+                self.bhxh.add(bhxh)
+            if citizen_id:
+                self.citizen_ids.add(citizen_id)
+            if name_key and born:
+                self.names.add(hash((commune_id, name_key, born)))
+        self.file: IO[bytes] | None = None  # made when a first row is set aside
+        self.frames = 0
+
+    def is_new(self, row: _Row) -> bool:
+        """True when no one stored or met so far shares a key with the row (remembered)."""
+        values = row.parsed.values
+        new = (
+            values.get("bhxh_number") not in self.bhxh
+            and values.get("citizen_id") not in self.citizen_ids
+        )
+        born = values.get("date_of_birth")
+        if born and row.place is not None and row.name_key:  # as `_row_name_key` has one
+            key = hash((row.place.commune_id, row.name_key, born))
+            if key in self.names:
+                return False
+            self.names.add(key)
+        return new
+
+    def set_aside(self, rows: list[_Row]) -> None:
+        """Keep rows on disk (as the parsing child sends them) until the indexes are back."""
+        if not rows:
+            return
+        if self.file is None:  # kept across chunks, closed by `close` (import_rows sees to it)
+            self.file = tempfile.TemporaryFile(prefix="outreach-import-")  # noqa: SIM115
+        write_frame(self.file, "rows", [encode_row(row.parsed) for row in rows])
+        self.frames += 1
+
+    def set_aside_rows(self) -> Iterator[list[ParsedRow]]:
+        """The rows set aside, a chunk at a time, in file order."""
+        if self.file is None:
+            return
+        self.file.seek(0)
+        for _ in range(self.frames):
+            _, payload = read_frame(self.file)
+            yield [decode_row(data) for data in payload]
+
+    def close(self) -> None:
+        """Drop the file of rows set aside."""
+        if self.file is not None:
+            self.file.close()
+
+
+def _matching(
+    session: Session, table: Table, columns: Sequence[str], keys: tuple[str, ...], wanted: set
+) -> list[dict]:
+    """Rows of `table` whose `keys` columns equal one of the `wanted` tuples, typed as the ORM
+    reads them.
+
+    A VALUES list joined on the index, sent straight to the driver: one statement per chunk (a
+    row-value IN makes SQLite scan the whole index; a query per commune costs a round trip each;
+    SQLAlchemy's bound-parameter machinery costs more than the query, 4,000 at a time).
+    """
+    conn = session.connection()
+    dialect = conn.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    names = [f"k{i}" for i in range(len(keys))]
+    one = "(" + ", ".join([mark] * len(keys)) + ")"
+    on = " AND ".join(f"t.{key} = wanted.{name}" for key, name in zip(keys, names, strict=True))
+    selected = ", ".join(f"t.{c}" for c in columns)
+    found = f"{table.name} t ON {on}"
+    if dialect.name == "postgresql":
+        # PostgreSQL would hash-join a seq scan of the whole table, chunk after chunk (quadratic
+        # over a large file); a lateral subquery it cannot flatten (OFFSET 0) probes the index.
+        found = f"LATERAL (SELECT {selected} FROM {table.name} t WHERE {on} OFFSET 0) t ON true"
+    sql = (
+        f"WITH wanted({', '.join(names)}) AS (VALUES {', '.join([one] * len(wanted))}) "
+        f"SELECT {selected} FROM wanted JOIN {found}"
+    )
+    processors = [_processor(table.c[c], dialect, "result") for c in columns]
+    binds = [_processor(table.c[key], dialect, "bind") for key in keys]
+    if any(binds):  # a date in the key (SQLite keeps it as text): converted where it sits
+        wanted = [
+            tuple(bind(v) if bind else v for bind, v in zip(binds, values, strict=True))
+            for values in wanted
+        ]
+    params = tuple(chain.from_iterable(wanted))
+    rows = conn.exec_driver_sql(sql, params).all()
+    return [
+        {c: (p(v) if p else v) for c, p, v in zip(columns, processors, row, strict=True)}
+        for row in rows
+    ]
+
+
+def _processor(column, dialect, way: str):
+    """How SQLAlchemy turns a value into the driver's and back (SQLite keeps dates as text)."""
+    kind = column.type.dialect_impl(dialect)
+    return kind.result_processor(dialect, None) if way == "result" else kind.bind_processor(dialect)
+
+
+def _row_name_key(row: _Row) -> str:
+    """The row's key for matching by name, birth date and commune ("" when it lacks one)."""
+    values = row.parsed.values
+    if row.place is None or not row.name_key or not values.get("date_of_birth"):
+        return ""
+    return _name_key(row.place.commune_id, row.name_key, values["date_of_birth"])
+
+
+def _numbers_differ(values: dict, person: dict) -> bool:
+    """True when the row and the person both have a BHXH number, or both a CCCD, and they
+    differ: a BHXH number is a person's for life, so the name and birth date are a coincidence."""
+    return any(
+        values.get(name) and person[name] and values[name] != person[name]
+        for name in ("bhxh_number", "citizen_id")
+    )
+
+
+def _name_key(commune_id: int, name_key: str, born: date | None) -> str:
+    return f"n:{commune_id}:{name_key}:{born.isoformat() if born else ''}"
+
+
+def _paid_through_after(values: dict, person: dict | None) -> date | None:
+    """A payment of N months extends the paid-through month from where it stood (or from the
+    month before the payment, for someone lapsed or new)."""
+    paid_on: date = values["paid_on"]
+    before = month_end(*_previous_month(paid_on))
+    current = person.get("paid_through") if person else None
+    start = current if current and current >= before else before
+    return add_months_end(start, values["months"])
+
+
+def _previous_month(day: date) -> tuple[int, int]:
+    previous = day.replace(day=1) - timedelta(days=1)
+    return previous.year, previous.month

@@ -1,0 +1,795 @@
+"""A realistic, deterministic demo province: the new Bắc Ninh (code 24) with its 99 communes.
+
+Everything derives from `random.Random(seed)` and `today`, so the same arguments give the same
+database. Rows are generated commune by commune with ids assigned here and written in bulk, which
+keeps memory flat and lets `--persons 1000000` finish in minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, SQLModel, select
+
+from outreach.accounts.service import hash_password
+from outreach.calculator.policy import seed_policy_rates
+from outreach.core.bulk import bulk_insert, next_id, reset_sequence
+from outreach.core.clock import add_months_end
+from outreach.core.text import compact_key, fold
+from outreach.geography.service import load_province
+from outreach.models import Campaign, GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
+from outreach.models.codes import Channel, Outcome, RefusalReason, Role, SupportGroup, UnitKind
+from outreach.tallies.service import rebuild_tallies
+
+DEMO_PASSWORD = "Demo@2026"
+PROVINCE_CODE = "24"
+
+FAMILY = [
+    ("Nguyễn", 38),
+    ("Trần", 11),
+    ("Lê", 9),
+    ("Phạm", 7),
+    ("Hoàng", 5),
+    ("Vũ", 4),
+    ("Đỗ", 4),
+    ("Ngô", 3),
+    ("Bùi", 3),
+    ("Đặng", 2),
+    ("Dương", 2),
+    ("Đào", 2),
+    ("Hà", 2),
+    ("Thân", 2),
+    ("Giáp", 1),
+    ("Lương", 1),
+    ("Chu", 1),
+    ("Trịnh", 1),
+    ("Nông", 1),
+    ("La", 1),
+]
+MIDDLE_M = ["Văn", "Đức", "Minh", "Quang", "Hữu", "Xuân", "Công", "Thanh", "Ngọc", "Đình"]
+MIDDLE_F = ["Thị", "Thị", "Thị", "Thu", "Thanh", "Ngọc", "Minh", "Hồng", "Kim", "Phương"]
+GIVEN_M = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Đạt",
+    "Hải",
+    "Hùng",
+    "Huy",
+    "Khánh",
+    "Long",
+    "Mạnh",
+    "Nam",
+    "Phong",
+    "Quân",
+    "Sơn",
+    "Tài",
+    "Thắng",
+    "Thành",
+    "Trung",
+    "Tuấn",
+    "Việt",
+    "Vinh",
+]
+GIVEN_F = [
+    "Anh",
+    "Chi",
+    "Dung",
+    "Giang",
+    "Hà",
+    "Hạnh",
+    "Hằng",
+    "Hoa",
+    "Hương",
+    "Lan",
+    "Liên",
+    "Linh",
+    "Mai",
+    "Nga",
+    "Ngân",
+    "Nhung",
+    "Oanh",
+    "Phương",
+    "Thảo",
+    "Trang",
+    "Vân",
+    "Yến",
+]
+VILLAGE_RURAL = [
+    "Đông",
+    "Tây",
+    "Nam",
+    "Bắc",
+    "Trung",
+    "Thượng",
+    "Hạ",
+    "Chùa",
+    "Đình",
+    "Giếng",
+    "Cầu",
+    "Mới",
+    "Hòa",
+    "An",
+    "Phú",
+    "Lạc",
+    "Tân",
+    "Yên",
+    "Bến",
+    "Đồng",
+]
+# Mobile prefixes in use since the 2018 renumbering (Viettel, MobiFone, VinaPhone, Vietnamobile, Gmobile).
+MOBILE_PREFIXES = [
+    "32",
+    "33",
+    "34",
+    "35",
+    "36",
+    "37",
+    "38",
+    "39",
+    "86",
+    "96",
+    "97",
+    "98",
+    "70",
+    "76",
+    "77",
+    "78",
+    "79",
+    "90",
+    "93",
+    "81",
+    "82",
+    "83",
+    "84",
+    "85",
+    "88",
+    "91",
+    "94",
+    "56",
+    "58",
+    "59",
+]
+
+OUTCOME_WEIGHTS = [
+    (Outcome.NOT_HOME, 24),
+    (Outcome.CONSIDERING, 20),
+    (Outcome.PROMISED, 14),
+    (Outcome.REFUSED, 14),
+    (Outcome.RENEWED, 11),
+    (Outcome.ENROLLED_NEW, 9),
+    (Outcome.ALREADY_COVERED, 3),
+    (Outcome.MOVED, 2),
+    (Outcome.WRONG_INFO, 2),
+    (Outcome.DECEASED, 1),
+]
+REFUSALS = [
+    (RefusalReason.NO_MONEY, 40),
+    (RefusalReason.DISTRUST, 18),
+    (RefusalReason.ALREADY_COMPULSORY, 8),
+    (RefusalReason.WANTS_WITHDRAWAL, 14),
+    (RefusalReason.TOO_OLD, 12),
+    (RefusalReason.OTHER, 8),
+]
+
+HOUSEHOLD_COLS = (
+    "id",
+    "province_id",
+    "commune_id",
+    "village_id",
+    "code",
+    "address",
+    "address_key",
+    "head_name",
+    "phone",
+    "latitude",
+    "longitude",
+    "assigned_canvasser_id",
+    "last_visit_at",
+    "created_at",
+    "updated_at",
+)
+PERSON_COLS = (
+    "id",
+    "household_id",
+    "province_id",
+    "commune_id",
+    "full_name",
+    "name_key",
+    "date_of_birth",
+    "sex",
+    "bhxh_number",
+    "citizen_id",
+    "citizen_id_is_legacy",
+    "phone",
+    "support_group",
+    "is_participant",
+    "paid_through",
+    "payment_frequency",
+    "income_basis",
+    "benefit_start",
+    "benefit_end",
+    "reserved_months",
+    "is_potential",
+    "created_at",
+    "updated_at",
+)
+VISIT_COLS = (
+    "id",
+    "client_uuid",
+    "household_id",
+    "canvasser_id",
+    "province_id",
+    "commune_id",
+    "village_id",
+    "visited_at",
+    "received_at",
+    "channel",
+    "latitude",
+    "longitude",
+    "accuracy_m",
+    "note",
+    "out_of_scope",
+    "review_status",
+    "review_comment",
+)
+OUTCOME_COLS = (
+    "id",
+    "visit_id",
+    "person_id",
+    "province_id",
+    "commune_id",
+    "village_id",
+    "visited_at",
+    "outcome",
+    "follow_up_on",
+    "amount",
+    "months_paid",
+    "receipt_number",
+    "refusal_reason",
+    "created_at",
+)
+
+
+class DemoError(RuntimeError):
+    """The demo cannot be built (for example, the database already holds data)."""
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """A demo account to print for the person trying the app."""
+
+    username: str
+    role: str
+    description: str
+
+
+@dataclass
+class DemoReport:
+    """What the demo built and how long it took."""
+
+    persons: int = 0
+    households: int = 0
+    villages: int = 0
+    visits: int = 0
+    outcomes: int = 0
+    users: int = 0
+    seconds: float = 0.0
+    logins: list[DemoLogin] = field(default_factory=list)
+
+
+def _weighted(rng: random.Random, pairs):
+    values, weights = zip(*pairs, strict=True)
+    return rng.choices(values, weights)[0]
+
+
+def _name(rng: random.Random, sex: str, family: str | None = None) -> str:
+    family = family or _weighted(rng, FAMILY)
+    if sex == "male":
+        return f"{family} {rng.choice(MIDDLE_M)} {rng.choice(GIVEN_M)}"
+    return f"{family} {rng.choice(MIDDLE_F)} {rng.choice(GIVEN_F)}"
+
+
+def _mobile(rng: random.Random) -> str:
+    return f"+84{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**7):07d}"
+
+
+def _village_names(commune: GeoUnit, count: int) -> list[tuple[str, str]]:
+    """(type, name) of villages: residential groups in wards, thôn elsewhere."""
+    if commune.type_name == "Phường":
+        return [("Tổ dân phố", f"Tổ dân phố số {i}") for i in range(1, count + 1)]
+    return [
+        (
+            "Thôn",
+            f"Thôn {VILLAGE_RURAL[i % len(VILLAGE_RURAL)]}"
+            + (f" {i // len(VILLAGE_RURAL) + 1}" if i >= len(VILLAGE_RURAL) else ""),
+        )
+        for i in range(count)
+    ]
+
+
+def database_is_empty(session: Session) -> bool:
+    """True when there are no users and no households yet (make run loads the demo only then)."""
+    users = session.exec(select(func.count()).select_from(User)).one()
+    households = session.exec(select(func.count()).select_from(Household)).one()
+    return users == 0 and households == 0
+
+
+def build_demo(
+    session: Session,
+    *,
+    persons: int = 5000,
+    seed: int = 1,
+    today: date,
+    visits_per_person: float = 2.0,
+    progress: Callable[[str], None] | None = None,
+) -> DemoReport:
+    """Build the demo province into an empty database and commit it."""
+    if persons < 200:
+        raise DemoError("Cần ít nhất 200 người để có đủ mọi loại danh sách.")
+    if persons > 1_000_000:
+        raise DemoError("Dữ liệu mẫu tối đa 1.000.000 người (số CCCD mẫu là duy nhất đến mức đó).")
+    if not database_is_empty(session):
+        raise DemoError("Cơ sở dữ liệu đã có dữ liệu; dữ liệu mẫu chỉ nạp vào cơ sở dữ liệu trống.")
+    say = progress or (lambda _msg: None)
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    report = DemoReport()
+
+    province = load_province(session, province_code=PROVINCE_CODE, with_old_districts=True)
+    seed_policy_rates(session)
+    communes = sorted(
+        session.exec(
+            select(GeoUnit).where(
+                GeoUnit.kind == UnitKind.COMMUNE, GeoUnit.province_id == province.id
+            )
+        ).all(),
+        key=lambda u: u.code,
+    )
+    centers = _commune_centers()
+
+    # Villages: ~20 per commune at province scale (2,000 for 1,000,000 persons), at least 3.
+    per_commune = max(3, min(20, persons // 5000))
+    villages: dict[int, list[GeoUnit]] = {}
+    for commune in communes:
+        villages[commune.id] = []
+        for n, (type_name, name) in enumerate(_village_names(commune, per_commune), start=1):
+            unit = GeoUnit(
+                kind=UnitKind.VILLAGE,
+                code=f"{commune.code}-{n:02d}",
+                name=name,
+                type_name=type_name,
+                name_key=compact_key(name.removeprefix(type_name)),
+                parent_id=commune.id,
+                province_id=province.id,
+            )
+            session.add(unit)
+            villages[commune.id].append(unit)
+    session.flush()
+    report.villages = per_commune * len(communes)
+
+    users = _create_users(session, rng, province, communes, persons)
+    report.users = len(users["all"])
+    campaign = _create_campaign(session, province, today)
+    session.commit()
+    say(f"geography and {report.users} users ready")
+
+    conn = session.connection()
+    ids = {
+        "household": next_id(conn, Household.__table__),
+        "person": next_id(conn, Person.__table__),
+        "visit": next_id(conn, Visit.__table__),
+        "outcome": next_id(conn, VisitOutcome.__table__),
+    }
+    campaign_start = date(today.year, 7, 1) if today.month >= 7 else date(today.year, 1, 1)
+    share = _split(persons, len(communes), rng)
+    _create_targets(
+        session, campaign, province, list(zip(communes, share, strict=True)), visits_per_person
+    )
+    for index, (commune, count) in enumerate(zip(communes, share, strict=True)):
+        built = _build_commune(
+            rng,
+            province.id,
+            commune,
+            villages[commune.id],
+            users["canvassers"][commune.id],
+            count,
+            ids,
+            today,
+            campaign_start,
+            visits_per_person,
+            centers.get(commune.code),
+        )
+        bulk_insert(conn, Household.__table__, HOUSEHOLD_COLS, built["households"])
+        bulk_insert(conn, Person.__table__, PERSON_COLS, built["persons"])
+        bulk_insert(conn, Visit.__table__, VISIT_COLS, built["visits"])
+        bulk_insert(conn, VisitOutcome.__table__, OUTCOME_COLS, built["outcomes"])
+        report.households += len(built["households"])
+        report.persons += len(built["persons"])
+        report.visits += len(built["visits"])
+        report.outcomes += len(built["outcomes"])
+        if (index + 1) % 10 == 0:
+            say(f"{index + 1}/{len(communes)} communes, {report.persons:,} persons")
+    for table in (Household, Person, Visit, VisitOutcome, GeoUnit, User):
+        reset_sequence(conn, table.__table__)
+    say("tallying the visits")
+    rebuild_tallies(session, province_id=province.id)
+    session.commit()
+    _analyze(session)
+    report.logins = demo_logins(session)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def demo_logins(session: Session) -> list[DemoLogin]:
+    """The demo accounts worth trying, one per role and scope level, if they exist."""
+    first_commune = session.exec(
+        select(GeoUnit.code).where(GeoUnit.kind == UnitKind.COMMUNE).order_by(GeoUnit.code)
+    ).first()
+    wanted = [
+        "admin",
+        "lanhdao.tinh",
+        "lanhdao.cum",
+        f"lanhdao.{first_commune}",
+        f"canbo.{first_commune}.1",
+        f"canbo.{first_commune}.2",
+        "baochi",
+    ]
+    users = {u.username: u for u in session.exec(select(User).where(User.username.in_(wanted)))}
+    logins = []
+    for username in wanted:
+        if (user := users.get(username)) is not None:
+            scope = session.get(GeoUnit, user.scope_unit_id)
+            logins.append(DemoLogin(username, user.role, f"{user.organization} · {scope.name}"))
+    return logins
+
+
+def _commune_centers() -> dict[str, tuple[float, float]]:
+    from outreach.geography.service import official_communes
+
+    return {
+        c.code: (c.latitude or 21.2, c.longitude or 106.1) for c in official_communes(PROVINCE_CODE)
+    }
+
+
+def _split(total: int, parts: int, rng: random.Random) -> list[int]:
+    """Split persons over communes unevenly (wards are denser), summing exactly to `total`."""
+    weights = [rng.uniform(0.5, 1.5) for _ in range(parts)]
+    scale = total / sum(weights)
+    counts = [int(w * scale) for w in weights]
+    for i in range(total - sum(counts)):
+        counts[i % parts] += 1
+    return counts
+
+
+def _create_users(session, rng, province, communes, persons) -> dict:
+    # One hash for every demo account: hashing 1,500 passwords one by one adds a minute.
+    shared_hash = hash_password(DEMO_PASSWORD)
+    created: list[User] = []
+    canvassers: dict[int, list[User]] = {}
+
+    def add(username, full_name, role, unit, organization):
+        user = User(
+            username=username,
+            full_name=full_name,
+            password_hash=shared_hash,
+            role=role,
+            scope_unit_id=unit.id,
+            organization=organization,
+            phone=_mobile(rng),
+        )
+        session.add(user)
+        created.append(user)
+        return user
+
+    short = province.name.removeprefix("Tỉnh ")
+    add("admin", "Nguyễn Thị Thu Hà", Role.ADMIN, province, f"BHXH tỉnh {short}")
+    add("baochi", "Trần Minh Đức", Role.MEDIA, province, f"Báo và Phát thanh, Truyền hình {short}")
+    add("lanhdao.tinh", "Lê Văn Thắng", Role.LEADER, province, f"Ban chỉ đạo tỉnh {short}")
+    group = session.exec(
+        select(GeoUnit)
+        .where(GeoUnit.kind == UnitKind.GROUP, GeoUnit.province_id == province.id)
+        .order_by(GeoUnit.code)
+    ).first()
+    if group is not None:
+        add("lanhdao.cum", "Phạm Quang Huy", Role.LEADER, group, f"Tổ công tác {group.name} (cũ)")
+    # About 1,500 canvassers for 1,000,000 persons; at least two per commune.
+    per_commune = max(2, round(persons / 667 / len(communes)))
+    for commune in communes:
+        add(
+            f"lanhdao.{commune.code}",
+            _name(rng, rng.choice(["male", "female"])),
+            Role.LEADER,
+            commune,
+            f"UBND {commune.name}",
+        )
+        canvassers[commune.id] = []
+        for n in range(1, per_commune + 1):
+            org = f"Bưu điện {commune.name}" if n % 2 else f"UBND {commune.name}"
+            canvassers[commune.id].append(
+                add(
+                    f"canbo.{commune.code}.{n}",
+                    _name(rng, rng.choice(["male", "female"])),
+                    Role.CANVASSER,
+                    commune,
+                    org,
+                )
+            )
+    session.flush()
+    return {"all": created, "canvassers": canvassers}
+
+
+def _create_campaign(session, province, today: date) -> Campaign:
+    year = today.year
+    starts = date(year, 7, 1) if today.month >= 7 else date(year, 1, 1)
+    ends = date(year, 12, 31) if today.month >= 7 else date(year, 6, 30)
+    campaign = Campaign(
+        province_id=province.id,
+        name=f"Vận động BHXH tự nguyện {year}",
+        starts_on=starts,
+        ends_on=ends,
+        priority_weights=json.dumps({}),
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def _create_targets(session, campaign, province, persons_of: list, visits_per_person: float):
+    """Targets near what the demo's visits will reach, some communes ahead and some behind."""
+    weights = dict(OUTCOME_WEIGHTS)
+    per_outcome = visits_per_person * 1.3 / sum(weights.values())  # ~1.3 persons met a visit
+    total_new = total_renew = 0
+    for commune, count in persons_of:
+        # A fixed spread by commune code (not the random stream, so the demo data stay the same).
+        ambition = 0.8 + (int(commune.code) * 37 % 70) / 100
+        new = max(1, round(count * per_outcome * weights[Outcome.ENROLLED_NEW] * ambition))
+        renew = max(1, round(count * per_outcome * weights[Outcome.RENEWED] * ambition))
+        total_new, total_renew = total_new + new, total_renew + renew
+        session.add(
+            Target(
+                campaign_id=campaign.id, unit_id=commune.id, new_participants=new, renewals=renew
+            )
+        )
+    session.add(
+        Target(
+            campaign_id=campaign.id,
+            unit_id=province.id,
+            new_participants=total_new,
+            renewals=total_renew,
+        )
+    )
+
+
+def _person_facts(rng: random.Random, today: date) -> dict:
+    """List facts for one person: every category of DESIGN §5 appears in proportion."""
+    kind = rng.choices(["participant", "benefit", "reserved", "potential"], [36, 14, 10, 40])[0]
+    facts = {
+        "is_participant": False,
+        "paid_through": None,
+        "payment_frequency": None,
+        "income_basis": None,
+        "benefit_start": None,
+        "benefit_end": None,
+        "reserved_months": None,
+        "is_potential": False,
+    }
+    if kind == "participant":
+        frequency = rng.choices([1, 3, 6, 12], [30, 30, 20, 20])[0]
+        # Paid through somewhere from 10 months ago (lapsed for most frequencies) to 11 months ahead.
+        facts.update(
+            is_participant=True,
+            payment_frequency=frequency,
+            paid_through=add_months_end(today, rng.randint(-10, 11)),
+            income_basis=rng.choice([1_500_000, 1_500_000, 2_000_000, 3_000_000, 5_000_000]),
+        )
+    elif kind == "benefit":
+        months = rng.randint(3, 12)
+        end = today + timedelta(days=rng.randint(-20, 200))
+        facts.update(benefit_end=end, benefit_start=end - timedelta(days=30 * months))
+    elif kind == "reserved":
+        facts.update(reserved_months=rng.randint(12, 240))
+    else:
+        facts.update(is_potential=True)
+    return facts
+
+
+def _build_commune(
+    rng,
+    province_id,
+    commune,
+    villages,
+    canvassers,
+    count,
+    ids,
+    today,
+    campaign_start,
+    visits_per_person,
+    center,
+) -> dict:
+    now = datetime(today.year, today.month, today.day, 1, 0, tzinfo=UTC)
+    lat0, lon0 = center or (21.2, 106.1)
+    households, persons, visits, outcomes = [], [], [], []
+    remaining = count
+    house_no = 0
+    while remaining > 0:
+        size = min(remaining, rng.choices([1, 2, 3, 4, 5], [15, 30, 25, 20, 10])[0])
+        remaining -= size
+        house_no += 1
+        village_index = rng.randrange(len(villages))
+        village = villages[village_index]
+        hid = ids["household"]
+        ids["household"] += 1
+        family = _weighted(rng, FAMILY)
+        head_sex = rng.choice(["male", "female"])
+        head = _name(rng, head_sex, family)
+        address = f"Số {house_no}, {village.name}"
+        phone = _mobile(rng) if rng.random() < 0.8 else None
+        lat = round(lat0 + rng.uniform(-0.03, 0.03), 6) if rng.random() < 0.6 else None
+        lon = round(lon0 + rng.uniform(-0.03, 0.03), 6) if lat is not None else None
+        canvasser = canvassers[village_index % len(canvassers)]
+        members = []
+        for m in range(size):
+            pid = ids["person"]
+            ids["person"] += 1
+            sex = head_sex if m == 0 else rng.choice(["male", "female"])
+            name = head if m == 0 else _name(rng, sex, family if rng.random() < 0.6 else None)
+            born = date(rng.randint(1966, 2006), rng.randint(1, 12), rng.randint(1, 28))
+            legacy_id = rng.random() < 0.02
+            century = 0 if born.year < 2000 else 2
+            sex_digit = century + (0 if sex == "male" else 1)
+            citizen = (
+                f"12{pid * 7919 % 10**7:07d}"
+                if legacy_id
+                else f"024{sex_digit}{born.year % 100:02d}{pid * 7919 % 10**6:06d}"
+            )
+            facts = _person_facts(rng, today)
+            has_bhxh = facts["is_participant"] or facts["reserved_months"] or rng.random() < 0.3
+            persons.append(
+                (
+                    pid,
+                    hid,
+                    province_id,
+                    commune.id,
+                    name,
+                    fold(name),
+                    born,
+                    sex,
+                    f"24{pid * 7919 % 10**8:08d}" if has_bhxh else None,
+                    citizen,
+                    legacy_id,
+                    phone if m == 0 else (_mobile(rng) if rng.random() < 0.5 else None),
+                    rng.choices(list(SupportGroup), [5, 7, 8, 80])[0],
+                    facts["is_participant"],
+                    facts["paid_through"],
+                    facts["payment_frequency"],
+                    facts["income_basis"],
+                    facts["benefit_start"],
+                    facts["benefit_end"],
+                    facts["reserved_months"],
+                    facts["is_potential"],
+                    now,
+                    now,
+                )
+            )
+            members.append(pid)
+        last_visit = None
+        n_visits = _poisson(rng, visits_per_person * size)
+        span_days = max((today - campaign_start).days, 1)
+        for _ in range(n_visits):
+            vid = ids["visit"]
+            ids["visit"] += 1
+            at = datetime.combine(campaign_start, datetime.min.time(), tzinfo=UTC) + timedelta(
+                days=rng.randrange(span_days), hours=rng.randint(1, 11), minutes=rng.randrange(60)
+            )
+            last_visit = max(last_visit, at) if last_visit else at
+            channel = rng.choices(list(Channel), [70, 25, 5])[0]
+            has_gps = channel == Channel.HOME and lat is not None and rng.random() < 0.7
+            visits.append(
+                (
+                    vid,
+                    str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    hid,
+                    (rng.choice(canvassers) if rng.random() < 0.1 else canvasser).id,
+                    province_id,
+                    commune.id,
+                    village.id,
+                    at,
+                    at + timedelta(minutes=rng.randint(0, 600)),
+                    channel,
+                    round(lat + rng.uniform(-0.0005, 0.0005), 6) if has_gps else None,
+                    round(lon + rng.uniform(-0.0005, 0.0005), 6) if has_gps else None,
+                    round(rng.uniform(5, 60), 1) if has_gps else None,
+                    "",
+                    False,
+                    "none",
+                    "",
+                )
+            )
+            met = rng.sample(members, k=min(len(members), rng.choice([1, 1, 2])))
+            for person_id in met:
+                outcomes.append(
+                    _outcome_row(
+                        rng, ids, vid, person_id, (province_id, commune.id, village.id), at
+                    )
+                )
+        households.append(
+            (
+                hid,
+                province_id,
+                commune.id,
+                village.id,
+                f"HGD{commune.code}{house_no:05d}" if rng.random() < 0.7 else None,
+                address,
+                compact_key(f"{address} {head}"),
+                head,
+                phone,
+                lat,
+                lon,
+                canvasser.id,
+                last_visit,
+                now,
+                now,
+            )
+        )
+    return {"households": households, "persons": persons, "visits": visits, "outcomes": outcomes}
+
+
+def _outcome_row(rng, ids, visit_id, person_id, place: tuple, at: datetime) -> tuple:
+    oid = ids["outcome"]
+    ids["outcome"] += 1
+    outcome = _weighted(rng, OUTCOME_WEIGHTS)
+    follow_up = amount = months = receipt = reason = None
+    if outcome in (Outcome.PROMISED, Outcome.CONSIDERING):
+        follow_up = at.date() + timedelta(days=rng.randint(1, 30))
+        if outcome == Outcome.PROMISED and rng.random() < 0.6:
+            amount = 330_000 * rng.choice([1, 3, 6, 12])
+    elif outcome in (Outcome.ENROLLED_NEW, Outcome.RENEWED):
+        months = rng.choice([1, 3, 6, 12])
+        amount = 330_000 * months
+        receipt = f"BL{rng.randrange(10**8):08d}" if rng.random() < 0.5 else None
+    elif outcome == Outcome.REFUSED:
+        reason = _weighted(rng, REFUSALS)
+    return (
+        oid,
+        visit_id,
+        person_id,
+        *place,  # province, commune, village
+        at,
+        outcome,
+        follow_up,
+        amount,
+        months,
+        receipt,
+        reason,
+        at,
+    )
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    # Knuth's method is fine for the small means used here (a few visits per household).
+    limit, k, p = pow(2.718281828459045, -mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def _analyze(session: Session) -> None:
+    """Refresh planner statistics after a bulk load so the first queries use the indexes."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        for table in SQLModel.metadata.sorted_tables:
+            conn.exec_driver_sql(f"ANALYZE {table.name}")
+    else:
+        conn.exec_driver_sql("ANALYZE")
+    session.commit()

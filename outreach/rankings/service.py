@@ -1,0 +1,311 @@
+"""Rankings for the review meetings: units by % of target at a chosen date, praise and criticism.
+
+What counts (one definition, used on the page, in the sheet and in the tests):
+
+- **achieved**: `enrolled_new` and `renewed` outcomes recorded from the campaign's first day
+  through the end of the chosen day (Vietnamese calendar), never past the campaign's last day.
+  Communes read the daily tallies, exactly as the 15th/30th summaries do, so a ranking at a
+  period's last day shows the summary's cumulative figures. Villages have no tally of their own
+  (tallies are per commune), so a commune's villages are counted from its visit outcomes, through
+  the (commune_id, outcome, visited_at) index: one commune at a time, never a province.
+- **target**: the unit's effective target (`targets.effective_target`: a commune's own, else the
+  sum of its villages').
+- **% of target**: (new + renewed) / (target new + target renewals), both kinds together, so a
+  commune strong on renewals is not ranked last for a small new-participant target.
+- **rank**: by that ratio, highest first; equal ratios share a rank (1, 2, 2, 4). Units without a
+  target (or a target of zero) are listed after, unranked.
+- **marks**: the top 3 ranks are praised ("Biểu dương"), the bottom 3 criticised ("Phê bình");
+  with fewer than 6 ranked units, half of them each way (as in the summaries). A tie that reaches
+  across both ends marks nobody in it: a meeting cannot praise and criticise the same result.
+- **countdown**: days from the chosen day to the campaign's last day; 0 on that day, negative after.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import xlsxwriter
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from outreach.campaigns.targets import effective_targets
+from outreach.core.formatting import format_day, safe_cell
+from outreach.core.periods import local_midnight
+from outreach.core.scope import Scope
+from outreach.models import Campaign, DailyTally, GeoUnit, Household, Visit, VisitOutcome
+from outreach.models.codes import Outcome, UnitKind
+
+RANKED = 3  # units praised at the top and criticised at the bottom
+LEVELS = ("commune", "village")
+PRAISE, CRITICISM = "praise", "criticism"
+MARK_LABELS = {PRAISE: "Biểu dương", CRITICISM: "Phê bình"}
+_COUNTED = {Outcome.ENROLLED_NEW.value: "new", Outcome.RENEWED.value: "renewals"}
+
+
+class RankingError(ValueError):
+    """A ranking that cannot be made, with a Vietnamese message for the leader."""
+
+
+@dataclass
+class RankRow:
+    """One unit in the ranking."""
+
+    unit_id: int
+    code: str
+    name: str
+    target_new: int | None
+    target_renewals: int | None
+    achieved_new: int
+    achieved_renewals: int
+    ratio: float | None  # None: no target, not ranked
+    rank: int | None = None
+    mark: str | None = None  # PRAISE, CRITICISM or None
+    days_left: int = 0
+
+    @property
+    def mark_label(self) -> str:
+        """The mark in Vietnamese, as the meeting reads it ("" when unmarked)."""
+        return MARK_LABELS.get(self.mark or "", "")
+
+
+def days_left(campaign: Campaign, as_of: date) -> int:
+    """Days from `as_of` to the campaign's last day: 0 on it, negative once it has passed."""
+    return (campaign.ends_on - as_of).days
+
+
+def ranking_level(scope: Scope, level: str) -> str:
+    """The level a scope ranks at: a commune leader always ranks villages."""
+    if level not in LEVELS:
+        raise RankingError("Cấp xếp hạng không hợp lệ: chọn xã, phường hoặc thôn, tổ dân phố.")
+    return "village" if scope.unit_kind == UnitKind.COMMUNE else level
+
+
+def _commune_achieved(
+    session: Session, campaign: Campaign, communes: list[int], first: date, last: date
+) -> dict[int, dict[str, int]]:
+    """New participants and renewals per commune on days [first, last], from the daily tallies."""
+    out: dict[int, dict[str, int]] = {}
+    if last < first or not communes:
+        return out
+    rows = session.execute(
+        select(DailyTally.commune_id, DailyTally.metric, func.sum(DailyTally.count))
+        .where(
+            DailyTally.province_id == campaign.province_id,
+            DailyTally.day >= first,
+            DailyTally.day <= last,
+            DailyTally.metric.in_(list(_COUNTED)),
+        )
+        .group_by(DailyTally.commune_id, DailyTally.metric)
+    ).all()
+    wanted = set(communes)
+    for commune_id, metric, n in rows:
+        if commune_id in wanted:
+            out.setdefault(commune_id, {"new": 0, "renewals": 0})[_COUNTED[metric]] += int(n)
+    return out
+
+
+def _village_achieved(
+    session: Session, commune_id: int, first: date, last: date
+) -> dict[int, dict[str, int]]:
+    """New participants and renewals per village of one commune, from its visit outcomes."""
+    out: dict[int, dict[str, int]] = {}
+    if last < first:
+        return out
+    rows = session.execute(
+        select(Household.village_id, VisitOutcome.outcome, func.count())
+        .select_from(VisitOutcome)
+        .join(Visit, Visit.id == VisitOutcome.visit_id)
+        .join(Household, Household.id == Visit.household_id)
+        .where(
+            VisitOutcome.commune_id == commune_id,
+            VisitOutcome.outcome.in_(list(_COUNTED)),
+            VisitOutcome.visited_at >= local_midnight(first),
+            VisitOutcome.visited_at < local_midnight(last + timedelta(days=1)),
+        )
+        .group_by(Household.village_id, VisitOutcome.outcome)
+    ).all()
+    for village_id, outcome, n in rows:
+        if village_id is not None:
+            out.setdefault(village_id, {"new": 0, "renewals": 0})[_COUNTED[outcome]] += int(n)
+    return out
+
+
+def _units(
+    session: Session, *, scope: Scope, campaign: Campaign, level: str, commune_id: int | None
+) -> tuple[list[GeoUnit], int | None]:
+    """The units to rank and, for villages, their commune."""
+    if level == "village":
+        if commune_id is None and scope.commune_ids is not None and len(scope.commune_ids) == 1:
+            commune_id = next(iter(scope.commune_ids))
+        commune = session.get(GeoUnit, commune_id) if commune_id is not None else None
+        if (
+            commune is None
+            or commune.kind != UnitKind.COMMUNE
+            or commune.province_id != campaign.province_id
+            or not scope.covers_commune(commune.id)
+        ):
+            raise LookupError("commune outside the scope")
+        units = session.exec(
+            select(GeoUnit).where(GeoUnit.parent_id == commune.id, GeoUnit.kind == UnitKind.VILLAGE)
+        ).all()
+        return list(units), commune.id
+    stmt = select(GeoUnit).where(
+        GeoUnit.province_id == campaign.province_id, GeoUnit.kind == UnitKind.COMMUNE
+    )
+    if scope.commune_ids is not None:
+        stmt = stmt.where(GeoUnit.id.in_(sorted(scope.commune_ids)))
+    return list(session.exec(stmt).all()), None
+
+
+def _mark(rows: list[RankRow]) -> None:
+    """Competition ranks (ties share), then praise the top and criticise the bottom."""
+    ranked = sorted((r for r in rows if r.ratio is not None), key=lambda r: -r.ratio)
+    count = min(RANKED, len(ranked) // 2)
+    for position, row in enumerate(ranked):
+        if position and row.ratio == ranked[position - 1].ratio:
+            row.rank = ranked[position - 1].rank
+        else:
+            row.rank = position + 1
+    for row in ranked:
+        # Counted from the bottom the same way: 1 + how many rank strictly below.
+        from_bottom = 1 + sum(1 for other in ranked if other.ratio < row.ratio)
+        top, bottom = row.rank <= count, from_bottom <= count
+        if top and not bottom:
+            row.mark = PRAISE
+        elif bottom and not top:
+            row.mark = CRITICISM
+
+
+def rank_units(
+    session: Session,
+    *,
+    scope: Scope,
+    campaign: Campaign,
+    as_of: date,
+    level: str = "commune",
+    commune_id: int | None = None,
+) -> list[RankRow]:
+    """The units of the scope ranked by % of target at the end of `as_of`, best first.
+
+    A commune leader ranks the villages of their commune; group and province leaders rank their
+    communes, or with level="village" the villages of one commune (`commune_id`) in their scope.
+    LookupError when the commune is outside the scope (the caller answers 404).
+    """
+    if scope.province_id != campaign.province_id:
+        raise LookupError("campaign of another province")
+    level = ranking_level(scope, level)
+    units, commune = _units(
+        session, scope=scope, campaign=campaign, level=level, commune_id=commune_id
+    )
+    last = min(as_of, campaign.ends_on)
+    if level == "village":
+        achieved = _village_achieved(session, commune, campaign.starts_on, last)
+    else:
+        achieved = _commune_achieved(
+            session, campaign, [u.id for u in units], campaign.starts_on, last
+        )
+    targets = effective_targets(session, campaign=campaign, units=units)
+    countdown = days_left(campaign, as_of)
+    rows = []
+    for unit in units:
+        done = achieved.get(unit.id, {"new": 0, "renewals": 0})
+        target = targets.get(unit.id)
+        rows.append(
+            RankRow(
+                unit_id=unit.id,
+                code=unit.code,
+                name=unit.name,
+                target_new=target.new_participants if target else None,
+                target_renewals=target.renewals if target else None,
+                achieved_new=done["new"],
+                achieved_renewals=done["renewals"],
+                ratio=(
+                    (done["new"] + done["renewals"]) / target.total
+                    if target and target.total
+                    else None
+                ),
+                days_left=countdown,
+            )
+        )
+    _mark(rows)
+    names = {u.id: (u.name_key, u.name) for u in units}
+    rows.sort(key=lambda r: (r.ratio is None, -(r.ratio or 0), names[r.unit_id]))
+    return rows
+
+
+def countdown_text(campaign: Campaign, as_of: date) -> str:
+    """The deadline line: "Còn 39 ngày đến hạn 31/12/2026", or how long ago it passed."""
+    left = days_left(campaign, as_of)
+    deadline = format_day(campaign.ends_on)
+    if left > 0:
+        return f"Còn {left} ngày đến hạn {deadline}"
+    if left == 0:
+        return f"Hôm nay là hạn cuối ({deadline})"
+    return f"Đã quá hạn {deadline} {-left} ngày"
+
+
+HEADER = (
+    "Hạng",
+    "Mã đơn vị",
+    "Đơn vị",
+    "Chỉ tiêu tham gia mới",
+    "Chỉ tiêu đóng tiếp",
+    "Tham gia mới",
+    "Đóng tiếp",
+    "Tỷ lệ hoàn thành",
+    "Đánh giá",
+)
+
+
+def rankings_workbook(
+    rows: list[RankRow], *, campaign: Campaign, as_of: date, scope_name: str, level: str
+) -> bytes:
+    """The ranking as .xlsx for the review meeting (numbers as numbers, text never a formula)."""
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False})
+    sheet = book.add_worksheet("Xếp hạng")
+    bold = book.add_format({"bold": True})
+    title = book.add_format({"bold": True, "font_size": 14})
+    header = book.add_format({"bold": True, "text_wrap": True, "valign": "top", "border": 1})
+    percent = book.add_format({"num_format": "0.00%"})
+    whole = book.add_format({"num_format": "#,##0"})
+    what = "thôn, tổ dân phố" if level == "village" else "xã, phường"
+    sheet.write_string(
+        0, 0, safe_cell(f"Xếp hạng {what} theo tỷ lệ hoàn thành chỉ tiêu — {scope_name}"), title
+    )
+    sheet.write_string(1, 0, safe_cell(f"Chiến dịch: {campaign.name}"))
+    sheet.write_string(2, 0, safe_cell(f"Tính đến hết ngày {format_day(as_of)}"), bold)
+    sheet.write_string(3, 0, safe_cell(countdown_text(campaign, as_of)), bold)
+    sheet.write_row(5, 0, [safe_cell(h) for h in HEADER], header)
+    for index, row in enumerate(rows, start=6):
+        if row.rank is not None:
+            sheet.write_number(index, 0, row.rank)
+        else:
+            sheet.write_string(index, 0, "")
+        sheet.write_string(index, 1, safe_cell(row.code))
+        sheet.write_string(index, 2, safe_cell(row.name))
+        for column, value in (
+            (3, row.target_new),
+            (4, row.target_renewals),
+            (5, row.achieved_new),
+            (6, row.achieved_renewals),
+        ):
+            if value is None:
+                sheet.write_string(index, column, "")
+            else:
+                sheet.write_number(index, column, value, whole)
+        if row.ratio is None:
+            sheet.write_string(index, 7, safe_cell("Chưa có chỉ tiêu"))
+        else:
+            sheet.write_number(index, 7, row.ratio, percent)
+        sheet.write_string(index, 8, safe_cell(row.mark_label))
+    sheet.set_column(0, 0, 6)
+    sheet.set_column(1, 1, 10)
+    sheet.set_column(2, 2, 30)
+    sheet.set_column(3, 7, 13)
+    sheet.set_column(8, 8, 12)
+    sheet.freeze_panes(6, 0)
+    book.close()
+    return out.getvalue()

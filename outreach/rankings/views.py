@@ -1,0 +1,179 @@
+"""Rankings for the review meetings: units by % of target at a chosen date, and the .xlsx."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask import Blueprint, Response, abort, request
+from flask_babel import gettext as _
+from sqlmodel import select
+
+from outreach.db import get_session
+from outreach.home import service as overview
+from outreach.models import Campaign, GeoUnit
+from outreach.models.codes import Role, UnitKind
+from outreach.rankings.service import (
+    LEVELS,
+    RankingError,
+    countdown_text,
+    days_left,
+    rank_units,
+    ranking_level,
+    rankings_workbook,
+)
+from outreach.web.guards import (
+    audit,
+    current_scope,
+    parse_id,
+    render_page_or_fragment,
+    roles_required,
+)
+from outreach.web.guards import today as request_today
+
+bp = Blueprint("rankings", __name__)
+
+_DAY_VN = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DAY_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def parse_day(text: str) -> date:
+    """A date typed as 15/11/2026 or sent by a date field as 2026-11-15; ValueError otherwise."""
+    text = text.strip()
+    if match := _DAY_VN.match(text):
+        day, month, year = (int(g) for g in match.groups())
+    elif match := _DAY_ISO.match(text):
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        raise ValueError(text)
+    return date(year, month, day)
+
+
+def _campaigns() -> list[Campaign]:
+    province_id = current_scope().province_id
+    return list(
+        get_session().exec(
+            select(Campaign)
+            .where(Campaign.province_id == province_id)
+            .order_by(Campaign.ends_on.desc())
+        )
+    )
+
+
+def _campaign(campaigns: list[Campaign]) -> Campaign:
+    """The campaign asked for (of the user's province only), else the active one."""
+    wanted = request.args.get("campaign", "").strip()
+    if wanted:
+        found = next((c for c in campaigns if str(c.id) == wanted), None)
+        if found is None:
+            abort(404)
+        return found
+    campaign = overview.active_campaign(get_session(), province_id=current_scope().province_id)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _request_ranking() -> dict:
+    """Everything the page and the sheet need, or an `error` for bad input (nothing ranked)."""
+    session, scope = get_session(), current_scope()
+    campaigns = _campaigns()
+    campaign = _campaign(campaigns)
+    context: dict = {"campaigns": campaigns, "campaign": campaign, "error": None, "rows": None}
+    raw_day = request.args.get("date", "").strip()
+    context["date_text"] = raw_day
+    try:
+        as_of = parse_day(raw_day) if raw_day else request_today()
+    except ValueError:
+        as_of = None
+        context["error"] = _(
+            "Ngày “%(text)s” không hợp lệ: nhập theo dạng 15/11/2026.", text=raw_day
+        )
+    try:
+        level = ranking_level(scope, request.args.get("level", "commune"))
+    except RankingError:
+        level = "commune"
+        context["error"] = _("Cấp xếp hạng không hợp lệ: chọn xã, phường hoặc thôn, tổ dân phố.")
+    raw_commune = request.args.get("commune", "").strip()
+    commune_id = parse_id(raw_commune)
+    if raw_commune and commune_id is None:
+        abort(404)  # ids are INTEGER: anything else names no commune
+    communes = []
+    if scope.unit_kind != UnitKind.COMMUNE:
+        stmt = select(GeoUnit).where(
+            GeoUnit.province_id == campaign.province_id, GeoUnit.kind == UnitKind.COMMUNE
+        )
+        if scope.commune_ids is not None:
+            stmt = stmt.where(GeoUnit.id.in_(sorted(scope.commune_ids)))
+        communes = sorted(session.exec(stmt).all(), key=lambda u: (u.name_key, u.name))
+        if level == "village" and commune_id is None:
+            context["error"] = context["error"] or _("Chọn xã, phường để xếp hạng các thôn.")
+    context.update(
+        as_of=as_of, level=level, commune_id=commune_id, communes=communes, levels=LEVELS
+    )
+    if context["error"]:
+        return context
+    try:
+        rows = rank_units(
+            session,
+            scope=scope,
+            campaign=campaign,
+            as_of=as_of,
+            level=level,
+            commune_id=commune_id,
+        )
+    except LookupError:
+        abort(404)
+    scope_unit = session.get(GeoUnit, scope.unit_id)
+    within = session.get(GeoUnit, commune_id) if level == "village" and commune_id else None
+    context.update(
+        rows=rows,
+        days_left=days_left(campaign, as_of),
+        countdown=countdown_text(campaign, as_of),
+        scope_name=(within or scope_unit).name,
+    )
+    return context
+
+
+@bp.get("/rankings")
+@roles_required(Role.LEADER, Role.ADMIN)
+def show():
+    """The ranking page: pick a campaign, a date and (for wide scopes) the level."""
+    context = _request_ranking()
+    page = render_page_or_fragment("rankings/show.html", "rankings/_table.html", **context)
+    # htmx swaps only 2xx answers: its request gets the error fragment with 200 so it shows.
+    is_htmx = request.headers.get("HX-Request") == "true"
+    return (page, 400) if context["error"] and not is_htmx else page
+
+
+@bp.get("/rankings.xlsx")
+@roles_required(Role.LEADER, Role.ADMIN)
+def workbook():
+    """The same ranking as an .xlsx for the review meeting (audited: it is an export)."""
+    context = _request_ranking()
+    if context["error"]:
+        page = render_page_or_fragment("rankings/show.html", "rankings/_table.html", **context)
+        return page, 400
+    as_of, campaign = context["as_of"], context["campaign"]
+    body = rankings_workbook(
+        context["rows"],
+        campaign=campaign,
+        as_of=as_of,
+        scope_name=context["scope_name"],
+        level=context["level"],
+    )
+    audit(
+        "export_rankings",
+        object_type="campaign",
+        object_id=campaign.id,
+        detail={
+            "as_of": as_of.isoformat(),
+            "level": context["level"],
+            "rows": len(context["rows"]),
+        },
+    )
+    response = Response(body, mimetype=XLSX)
+    filename = f"xep-hang-{context['level']}-{as_of.isoformat()}.xlsx"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

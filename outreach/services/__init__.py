@@ -1,1 +1,0 @@
-"""The domain: plain functions taking a session. Nothing here imports Flask."""

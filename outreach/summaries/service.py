@@ -1,0 +1,582 @@
+"""The 15th / 30th media summaries: figures at a cut-off, drafts, and frozen published versions.
+
+Figures come from the running tallies (`daily_tally`, `campaign_reach`) and, for households
+reached in a half-month, from a covering index on visits, so a province of two million visits is
+summed in well under a second. They are plain JSON (no personal data: counts by commune only),
+stored with every version; publishing adds the PDF bytes and their SHA-256 and never changes
+them again. A correction is a new version with a reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import distinct, func
+from sqlmodel import Session, select
+
+from outreach.core.audit import record_event
+from outreach.core.clock import VIETNAM
+from outreach.core.formatting import format_day, format_number, format_ratio, safe_cell
+from outreach.core.periods import Period, ensure_period, period_containing, previous_period
+from outreach.models import (
+    Campaign,
+    CampaignReach,
+    DailyTally,
+    GeoUnit,
+    Payment,
+    ReportPeriod,
+    Summary,
+    Target,
+)
+from outreach.models.base import utcnow
+from outreach.models.codes import Outcome, RefusalReason, SummaryStatus, UnitKind
+from outreach.tallies.service import HOUSEHOLDS, REFUSED_PREFIX, VISITS
+
+SOURCE = "Ứng dụng vận động BHXH tự nguyện (outreach), số liệu cán bộ vận động ghi nhận"
+RANKED = 3  # communes praised at the top and named at the bottom
+METRICS = ("new", "renewals", "visits", "households", "promises", "refusals")
+_TALLY_METRIC = {
+    Outcome.ENROLLED_NEW.value: "new",
+    Outcome.RENEWED.value: "renewals",
+    Outcome.PROMISED.value: "promises",
+    Outcome.REFUSED.value: "refusals",
+    VISITS: "visits",
+    HOUSEHOLDS: "households",
+}
+
+
+class SummaryError(ValueError):
+    """A summary action that cannot be done, with a Vietnamese message for the admin."""
+
+
+def _empty() -> dict:
+    return {**dict.fromkeys(METRICS, 0), "refusal_reasons": dict.fromkeys(RefusalReason, 0)}
+
+
+def _tallies(session: Session, province_id: int, first: date, last: date) -> dict[int, dict]:
+    """Per commune: visits and outcome counts on days [first, last], from the daily tallies."""
+    rows = session.execute(
+        select(DailyTally.commune_id, DailyTally.metric, func.sum(DailyTally.count))
+        .where(
+            DailyTally.province_id == province_id,
+            DailyTally.day >= first,
+            DailyTally.day <= last,
+        )
+        .group_by(DailyTally.commune_id, DailyTally.metric)
+    ).all()
+    out: dict[int, dict] = defaultdict(_empty)
+    for commune_id, metric, n in rows:
+        if metric in _TALLY_METRIC:
+            out[commune_id][_TALLY_METRIC[metric]] += int(n)
+        elif metric.startswith(REFUSED_PREFIX):
+            reason = metric.removeprefix(REFUSED_PREFIX)
+            out[commune_id]["refusal_reasons"][reason] = int(n)
+    return out
+
+
+def _households_in_campaign(session: Session, campaign_id: int, before: datetime) -> dict[int, int]:
+    """Households reached per commune from the campaign's start until `before`."""
+    return dict(
+        session.execute(
+            select(CampaignReach.commune_id, func.count())
+            .where(CampaignReach.campaign_id == campaign_id, CampaignReach.first_visit_at < before)
+            .group_by(CampaignReach.commune_id)
+        ).all()
+    )
+
+
+def _confirmed(session: Session, province_id: int, first: date, last: date) -> dict[int, dict]:
+    """Per commune: persons whose payment (from imported payment lists) confirms them."""
+    rows = session.execute(
+        select(
+            Payment.commune_id, Payment.is_new_enrollment, func.count(distinct(Payment.person_id))
+        )
+        .where(
+            Payment.province_id == province_id, Payment.paid_on >= first, Payment.paid_on <= last
+        )
+        .group_by(Payment.commune_id, Payment.is_new_enrollment)
+    ).all()
+    out: dict[int, dict] = defaultdict(lambda: {"new": 0, "renewals": 0})
+    for commune_id, is_new, n in rows:
+        out[commune_id]["new" if is_new else "renewals"] += int(n)
+    return out
+
+
+def _add(total: dict, part: dict) -> None:
+    for key in METRICS:
+        total[key] += part.get(key, 0)
+    for reason, n in part.get("refusal_reasons", {}).items():
+        total["refusal_reasons"][reason] = total["refusal_reasons"].get(reason, 0) + n
+
+
+def _ratio(done: int, target: int) -> float | None:
+    return done / target if target else None
+
+
+@dataclass
+class _Window:
+    """Per-commune counts of one span of days (a period, or the campaign so far)."""
+
+    counts: dict[int, dict]
+    confirmed: dict[int, dict]
+    households: dict[int, int] = field(default_factory=dict)
+
+    def commune(self, commune_id: int) -> dict:
+        row = {**_empty(), **{k: v for k, v in self.counts.get(commune_id, _empty()).items()}}
+        row["refusal_reasons"] = dict(row["refusal_reasons"])
+        row["households"] = self.households.get(commune_id, 0)
+        confirmed = self.confirmed.get(commune_id, {"new": 0, "renewals": 0})
+        row["confirmed_new"], row["confirmed_renewals"] = confirmed["new"], confirmed["renewals"]
+        return row
+
+
+def _window(
+    session: Session, campaign: Campaign, first: date, period: Period, *, whole_campaign: bool
+) -> _Window:
+    province_id = campaign.province_id
+    window = _Window(
+        _tallies(session, province_id, first, period.ends_on),
+        _confirmed(session, province_id, first, period.ends_on),
+    )
+    if whole_campaign:  # distinct across the campaign: not a sum of half-months
+        window.households = _households_in_campaign(session, campaign.id, period.ends_before)
+    else:
+        window.households = {c: counts["households"] for c, counts in window.counts.items()}
+    return window
+
+
+def _totals(rows: list[dict]) -> dict:
+    total = {**_empty(), "confirmed_new": 0, "confirmed_renewals": 0}
+    total["refusal_reasons"] = dict(total["refusal_reasons"])
+    for row in rows:
+        _add(total, row)
+        total["confirmed_new"] += row["confirmed_new"]
+        total["confirmed_renewals"] += row["confirmed_renewals"]
+    return total
+
+
+def _trend(session: Session, campaign: Campaign, period: Period) -> list[dict]:
+    """New participants and renewals per half-month from the campaign start to this period."""
+    rows = session.execute(
+        select(DailyTally.day, DailyTally.metric, func.sum(DailyTally.count))
+        .where(
+            DailyTally.province_id == campaign.province_id,
+            DailyTally.day >= campaign.starts_on,
+            DailyTally.day <= period.ends_on,
+            DailyTally.metric.in_([Outcome.ENROLLED_NEW.value, Outcome.RENEWED.value]),
+        )
+        .group_by(DailyTally.day, DailyTally.metric)
+    ).all()
+    buckets: dict[date, Counter] = defaultdict(Counter)
+    for day, metric, n in rows:
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        buckets[period_containing(day).starts_on][_TALLY_METRIC[metric]] += int(n)
+    out, p = [], period_containing(campaign.starts_on)
+    while p.starts_on <= period.starts_on:
+        out.append(
+            {
+                "starts_on": p.starts_on.isoformat(),
+                "ends_on": p.ends_on.isoformat(),
+                "label_day": p.label_day,
+                "new": buckets[p.starts_on]["new"],
+                "renewals": buckets[p.starts_on]["renewals"],
+            }
+        )
+        p = period_containing(p.ends_on + timedelta(days=1))
+    return out
+
+
+def _communes(session: Session, province_id: int) -> list[tuple[GeoUnit, GeoUnit | None]]:
+    """The province's communes with their old-district group where the province uses one."""
+    units = session.exec(select(GeoUnit).where(GeoUnit.province_id == province_id)).all()
+    by_id = {u.id: u for u in units}
+    communes = sorted((u for u in units if u.kind == UnitKind.COMMUNE), key=lambda u: u.name_key)
+    return [
+        (
+            c,
+            by_id.get(c.parent_id)
+            if by_id.get(c.parent_id) and by_id[c.parent_id].kind == UnitKind.GROUP
+            else None,
+        )
+        for c in communes
+    ]
+
+
+def _with_target(row: dict, new: int, renewals: int) -> dict:
+    total = row["total"]
+    row.update(
+        target_new=new,
+        target_renewals=renewals,
+        ratio_new=_ratio(total["new"], new),
+        ratio_renewals=_ratio(total["renewals"], renewals),
+        ratio=_ratio(total["new"] + total["renewals"], new + renewals),
+    )
+    return row
+
+
+def compute_figures(
+    session: Session, *, campaign: Campaign, period: Period, cutoff: datetime
+) -> dict:
+    """Everything a summary shows, for the province of the campaign, as plain JSON-ready data."""
+    province = session.get(GeoUnit, campaign.province_id)
+    first = campaign.starts_on
+    current = _window(session, campaign, period.starts_on, period, whole_campaign=False)
+    cumulative = _window(session, campaign, first, period, whole_campaign=True)
+    previous_p = previous_period(period)
+    previous = (
+        _window(session, campaign, previous_p.starts_on, previous_p, whole_campaign=False)
+        if previous_p.ends_on >= campaign.starts_on
+        else None
+    )
+    targets = {
+        t.unit_id: (t.new_participants, t.renewals)
+        for t in session.exec(select(Target).where(Target.campaign_id == campaign.id))
+    }
+    communes = []
+    groups: dict[int, dict] = {}
+    for unit, group in _communes(session, province.id):
+        row = {
+            "id": unit.id,
+            "name": unit.name,
+            "group": group.name if group else None,
+            "period": current.commune(unit.id),
+            "total": cumulative.commune(unit.id),
+        }
+        communes.append(_with_target(row, *targets.get(unit.id, (0, 0))))
+        if group:
+            groups.setdefault(group.id, {"id": group.id, "name": group.name, "members": []})
+            groups[group.id]["members"].append(row)
+    group_rows = []
+    for g in sorted(groups.values(), key=lambda g: g["name"]):
+        members = g.pop("members")
+        row = {**g, "period": _totals([m["period"] for m in members])}
+        row["total"] = _totals([m["total"] for m in members])
+        fallback = tuple(sum(m[k] for m in members) for k in ("target_new", "target_renewals"))
+        group_rows.append(_with_target(row, *targets.get(g["id"], fallback)))
+    fallback = tuple(sum(c[k] for c in communes) for k in ("target_new", "target_renewals"))
+    province_row = {
+        "id": province.id,
+        "name": province.name,
+        "period": _totals([c["period"] for c in communes]),
+        "total": _totals([c["total"] for c in communes]),
+    }
+    _with_target(province_row, *targets.get(province.id, fallback))
+    previous_totals = (
+        _totals([previous.commune(c["id"]) for c in communes]) if previous is not None else None
+    )
+    ranked = sorted(
+        (c for c in communes if c["ratio"] is not None), key=lambda c: (-c["ratio"], c["name"])
+    )
+    count = min(RANKED, len(ranked) // 2)
+    has_payments = session.exec(
+        select(func.count()).select_from(Payment).where(Payment.province_id == province.id)
+    ).one()
+    figures = {
+        "province": {"id": province.id, "name": province.name, "short_name": _short(province)},
+        "campaign": {
+            "id": campaign.id,
+            "name": campaign.name,
+            "starts_on": campaign.starts_on.isoformat(),
+            "ends_on": campaign.ends_on.isoformat(),
+        },
+        "period": {
+            "key": period.key,
+            "starts_on": period.starts_on.isoformat(),
+            "ends_on": period.ends_on.isoformat(),
+            "label_day": period.label_day,
+        },
+        "previous_period": {
+            "starts_on": previous_p.starts_on.isoformat(),
+            "ends_on": previous_p.ends_on.isoformat(),
+        },
+        "cutoff_at": cutoff.isoformat(),
+        "as_of": min(cutoff.astimezone(VIETNAM).date(), period.ends_on).isoformat(),
+        "source": SOURCE,
+        "has_payments": bool(has_payments),
+        "totals": province_row,
+        "previous": previous_totals,
+        "communes": communes,
+        "groups": group_rows,
+        "ranking": {
+            "top": [_rank_entry(c) for c in ranked[:count]],
+            "bottom": [_rank_entry(c) for c in ranked[len(ranked) - count :]] if count else [],
+            "ranked": len(ranked),
+        },
+        "trend": _trend(session, campaign, period),
+    }
+    figures["lead"] = lead_paragraph(figures)
+    return figures
+
+
+def _short(unit: GeoUnit) -> str:
+    """ "Bắc Ninh" for "Tỉnh Bắc Ninh": the name without its type word."""
+    prefix = f"{unit.type_name} "
+    return unit.name.removeprefix(prefix) if unit.type_name else unit.name
+
+
+def _rank_entry(commune: dict) -> dict:
+    return {"name": commune["name"], "ratio": commune["ratio"]}
+
+
+def _change(now: int, before: int) -> str:
+    if before == 0:
+        return "" if now == 0 else "(kỳ trước chưa có)"
+    delta = (now - before) / before
+    word = "tăng" if delta >= 0 else "giảm"
+    return f"{word} {format_ratio(abs(delta))} so với kỳ trước"
+
+
+def lead_paragraph(figures: dict) -> str:
+    """A short Vietnamese lead a presenter can read on air."""
+    total, period = figures["totals"]["total"], figures["totals"]["period"]
+    as_of = format_day(date.fromisoformat(figures["as_of"]))
+    starts = date.fromisoformat(figures["period"]["starts_on"])
+    ends = date.fromisoformat(figures["period"]["ends_on"])
+    parts = [
+        f"Tính đến ngày {as_of}, toàn tỉnh {figures['province']['short_name']} có "
+        f"{format_number(total['new'])} người tham gia BHXH tự nguyện mới và "
+        f"{format_number(total['renewals'])} người đóng tiếp trong chiến dịch "
+        f"“{figures['campaign']['name']}”"
+    ]
+    ratio = figures["totals"]["ratio_new"]
+    if ratio is not None:
+        parts[0] += f", đạt {format_ratio(ratio)} kế hoạch người tham gia mới"
+    parts[0] += "."
+    sentence = (
+        f"Riêng từ ngày {format_day(starts)} đến ngày {format_day(ends)}, cán bộ vận động đã "
+        f"thực hiện {format_number(period['visits'])} lượt vận động tại "
+        f"{format_number(period['households'])} hộ, có {format_number(period['new'])} người "
+        f"tham gia mới, {format_number(period['renewals'])} người đóng tiếp và "
+        f"{format_number(period['promises'])} người hẹn đóng"
+    )
+    previous = figures.get("previous")
+    change = _change(period["new"], previous["new"]) if previous else ""
+    parts.append(sentence + (f"; số người tham gia mới {change}" if change else "") + ".")
+    ranking = figures["ranking"]
+    if ranking["top"]:
+        parts.append(
+            "Dẫn đầu về tỷ lệ hoàn thành kế hoạch là "
+            + _names(ranking["top"])
+            + "; các đơn vị có tỷ lệ thấp nhất là "
+            + _names(ranking["bottom"])
+            + "."
+        )
+    return " ".join(parts)
+
+
+def _names(entries: list[dict]) -> str:
+    names = [f"{e['name']} ({format_ratio(e['ratio'])})" for e in entries]
+    return ", ".join(names[:-1]) + " và " + names[-1] if len(names) > 1 else "".join(names)
+
+
+# --- drafts, publishing, versions ------------------------------------------------------------
+
+
+def _summaries(session: Session, *, campaign_id: int, period_id: int) -> list[Summary]:
+    return list(
+        session.exec(
+            select(Summary)
+            .where(Summary.campaign_id == campaign_id, Summary.period_id == period_id)
+            .order_by(Summary.version)
+        )
+    )
+
+
+def draft_summary(
+    session: Session,
+    *,
+    campaign: Campaign,
+    period: Period,
+    user_id: int,
+    now: datetime | None = None,
+) -> Summary:
+    """Compute the period's figures as of now into its draft (created, or refreshed), and commit."""
+    now = now or utcnow()
+    row = ensure_period(session, period=period)
+    versions = _summaries(session, campaign_id=campaign.id, period_id=row.id)
+    draft = next((s for s in versions if s.status == SummaryStatus.DRAFT), None)
+    if draft is None:
+        draft = Summary(
+            period_id=row.id,
+            campaign_id=campaign.id,
+            province_id=campaign.province_id,
+            version=max((s.version for s in versions), default=0) + 1,
+            status=SummaryStatus.DRAFT,
+            cutoff_at=now,
+            created_by_id=user_id,
+        )
+    figures = compute_figures(session, campaign=campaign, period=period, cutoff=now)
+    draft.figures_json = json.dumps(figures, ensure_ascii=False, sort_keys=True)
+    draft.cutoff_at = now
+    draft.created_by_id = user_id
+    session.add(draft)
+    session.commit()
+    return draft
+
+
+def publish_summary(
+    session: Session,
+    *,
+    summary_id: int,
+    pdf: bytes,
+    user_id: int | None,
+    username: str = "",
+    reason: str = "",
+    ip: str = "",
+    now: datetime | None = None,
+) -> Summary:
+    """Freeze a draft: store its PDF and the PDF's SHA-256; a later version needs a reason."""
+    summary = session.get(Summary, summary_id)
+    if summary is None:
+        raise SummaryError("Không tìm thấy bản tin.")
+    if summary.status != SummaryStatus.DRAFT:
+        raise SummaryError("Bản tin này đã công bố; số liệu đã công bố không thay đổi được.")
+    published = [
+        s
+        for s in _summaries(session, campaign_id=summary.campaign_id, period_id=summary.period_id)
+        if s.status == SummaryStatus.PUBLISHED
+    ]
+    reason = reason.strip()
+    if published and not reason:
+        raise SummaryError("Kỳ này đã có bản công bố; hãy ghi lý do đính chính cho phiên bản mới.")
+    if len(reason) > 1000:
+        raise SummaryError("Lý do đính chính tối đa 1.000 ký tự.")
+    if not pdf.startswith(b"%PDF"):
+        raise SummaryError("Tệp PDF của bản tin không hợp lệ.")
+    summary.pdf = pdf
+    summary.content_hash = hashlib.sha256(pdf).hexdigest()
+    summary.status = SummaryStatus.PUBLISHED
+    summary.published_by_id = user_id
+    summary.published_at = now or utcnow()
+    summary.correction_reason = reason
+    summary.supersedes_id = published[-1].id if published else None
+    session.add(summary)
+    record_event(
+        session,
+        action="summary.publish",
+        user_id=user_id,
+        username=username,
+        object_type="summary",
+        object_id=summary.id,
+        ip=ip,
+        detail={"version": summary.version, "sha256": summary.content_hash},
+    )
+    session.commit()
+    return summary
+
+
+def figures_of(summary: Summary) -> dict:
+    """The figures stored with a summary version."""
+    return json.loads(summary.figures_json or "{}")
+
+
+def period_of(session: Session, summary: Summary) -> Period:
+    """The half-month a summary covers."""
+    row = session.get(ReportPeriod, summary.period_id)
+    return Period(row.starts_on, row.ends_on)
+
+
+# --- what the admin home and the archive show -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodBoard:
+    """A period's summary state: due date, the current draft, the published versions."""
+
+    period: Period
+    draft: Summary | None
+    published: list[Summary]
+
+    @property
+    def due_on(self) -> date:
+        """The day the summary goes out: the 15th, or the last day of the month."""
+        return self.period.ends_on
+
+
+def summary_board(
+    session: Session, *, campaign: Campaign, today: date, count: int = 6
+) -> list[PeriodBoard]:
+    """The current period and the ones before it (within the campaign), newest first."""
+    boards, period = [], period_containing(min(today, campaign.ends_on))
+    while len(boards) < count and period.ends_on >= campaign.starts_on:
+        row = session.exec(
+            select(ReportPeriod).where(ReportPeriod.starts_on == period.starts_on)
+        ).first()
+        versions = _summaries(session, campaign_id=campaign.id, period_id=row.id) if row else []
+        boards.append(
+            PeriodBoard(
+                period,
+                next((s for s in versions if s.status == SummaryStatus.DRAFT), None),
+                [s for s in versions if s.status == SummaryStatus.PUBLISHED],
+            )
+        )
+        period = previous_period(period)
+    return boards
+
+
+def published_archive(session: Session, *, province_id: int) -> list[tuple[Period, list[Summary]]]:
+    """Published versions by period, newest period first (what media staff may download)."""
+    rows = session.exec(
+        select(Summary, ReportPeriod)
+        .join(ReportPeriod, ReportPeriod.id == Summary.period_id)
+        .where(Summary.province_id == province_id, Summary.status == SummaryStatus.PUBLISHED)
+        .order_by(ReportPeriod.starts_on.desc(), Summary.version.desc())
+    ).all()
+    archive: dict[date, tuple[Period, list[Summary]]] = {}
+    for summary, period in rows:
+        key = period.starts_on
+        archive.setdefault(key, (Period(period.starts_on, period.ends_on), []))[1].append(summary)
+    return list(archive.values())
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+CSV_HEADER = [
+    "Đơn vị",
+    "Cụm (huyện cũ)",
+    "Tham gia mới trong kỳ",
+    "Đóng tiếp trong kỳ",
+    "Lượt vận động trong kỳ",
+    "Hộ được vận động trong kỳ",
+    "Hẹn đóng trong kỳ",
+    "Từ chối trong kỳ",
+    "Tham gia mới lũy kế",
+    "Đóng tiếp lũy kế",
+    "Chỉ tiêu tham gia mới",
+    "Chỉ tiêu đóng tiếp",
+    "Tỷ lệ hoàn thành (%)",
+]
+
+
+def figures_csv(figures: dict) -> bytes:
+    """The per-commune table as CSV (UTF-8 with BOM so Excel shows Vietnamese), formula-safe."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for row in [*figures["communes"], {**figures["totals"], "group": None}]:
+        p, t = row["period"], row["total"]
+        writer.writerow(
+            safe_cell(v)
+            for v in (
+                row["name"],
+                row.get("group") or "",
+                p["new"],
+                p["renewals"],
+                p["visits"],
+                p["households"],
+                p["promises"],
+                p["refusals"],
+                t["new"],
+                t["renewals"],
+                row["target_new"],
+                row["target_renewals"],
+                "" if row["ratio"] is None else f"{row['ratio'] * 100:.2f}".replace(".", ","),
+            )
+        )
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

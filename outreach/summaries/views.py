@@ -1,0 +1,177 @@
+"""The 15th / 30th summaries: the admin drafts and publishes; media staff download what is published."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from outreach.core.formatting import format_clock
+from outreach.core.periods import Period, period_from_key
+from outreach.db import get_session
+from outreach.home import service as overview
+from outreach.models import Summary
+from outreach.models.codes import Role, SummaryStatus
+from outreach.summaries.document import render_document_pdf
+from outreach.summaries.service import (
+    SummaryError,
+    draft_summary,
+    figures_csv,
+    figures_of,
+    period_of,
+    publish_summary,
+    published_archive,
+    summary_board,
+)
+from outreach.web.guards import audit, current_scope, roles_required
+from outreach.web.guards import today as request_today
+
+bp = Blueprint("summaries", __name__, url_prefix="/summaries")
+
+
+@bp.app_template_filter("clock")
+def clock(value) -> str:
+    """The time of day in Vietnam, as 16:30."""
+    return format_clock(value)
+
+
+def _campaign():
+    campaign = overview.active_campaign(get_session(), province_id=current_scope().province_id)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _period(key: str) -> Period:
+    try:
+        return period_from_key(key)
+    except ValueError:
+        abort(404)
+
+
+def _visible(summary_id: int) -> Summary:
+    """A version this user may open: admins any of their province, others only published ones."""
+    summary = get_session().get(Summary, summary_id)
+    if summary is None or summary.province_id != current_scope().province_id:
+        abort(404)
+    if current_user.role != Role.ADMIN and summary.status != SummaryStatus.PUBLISHED:
+        abort(404)
+    return summary
+
+
+@bp.get("")
+@roles_required(Role.ADMIN, Role.MEDIA)
+def index():
+    """Admins: the periods with what is due, drafted and published. Media: the archive."""
+    session = get_session()
+    if current_user.role == Role.MEDIA:
+        archive = published_archive(session, province_id=current_scope().province_id)
+        return render_template("summaries/archive.html", archive=archive)
+    campaign = _campaign()
+    board = summary_board(session, campaign=campaign, today=request_today())
+    return render_template("summaries/index.html", board=board, campaign=campaign)
+
+
+@bp.get("/<key>")
+@roles_required(Role.ADMIN)
+def period(key: str):
+    """One period: its draft to check, the publish form, and every published version."""
+    period = _period(key)
+    campaign = _campaign()
+    board = summary_board(session=get_session(), campaign=campaign, today=period.ends_on, count=1)
+    entry = board[0] if board and board[0].period == period else None
+    draft = entry.draft if entry else None
+    return render_template(
+        "summaries/show.html",
+        period=period,
+        campaign=campaign,
+        draft=draft,
+        figures=figures_of(draft) if draft else None,
+        published=entry.published if entry else [],
+    )
+
+
+@bp.post("/<key>/draft")
+@roles_required(Role.ADMIN)
+def draft(key: str):
+    """Compute the figures as of now into the period's draft."""
+    period = _period(key)
+    draft_summary(get_session(), campaign=_campaign(), period=period, user_id=current_user.id)
+    flash(_("Đã cập nhật bản nháp với số liệu đến thời điểm này."), "ok")
+    return redirect(url_for(".period", key=period.key))
+
+
+@bp.post("/<key>/publish")
+@roles_required(Role.ADMIN)
+def publish(key: str):
+    """Freeze the draft the admin checked: its figures, its PDF and the PDF's hash."""
+    period = _period(key)
+    summary = get_session().get(Summary, request.form.get("summary_id", type=int) or 0)
+    if summary is None or summary.province_id != current_scope().province_id:
+        abort(404)
+    try:
+        published = publish_summary(
+            get_session(),
+            summary_id=summary.id,
+            pdf=render_document_pdf(figures_of(summary)),
+            user_id=current_user.id,
+            username=current_user.username,
+            reason=request.form.get("reason", ""),
+            ip=request.remote_addr or "",
+        )
+    except SummaryError as error:
+        get_session().rollback()
+        flash(str(error), "error")
+        return redirect(url_for(".period", key=period.key)), 303
+    flash(_("Đã công bố phiên bản %(v)s.", v=published.version), "ok")
+    return redirect(url_for(".period", key=period.key))
+
+
+@bp.get("/versions/<int:summary_id>")
+@roles_required(Role.ADMIN, Role.MEDIA)
+def version(summary_id: int):
+    """One version in the browser, as it reads in the PDF."""
+    summary = _visible(summary_id)
+    return render_template(
+        "summaries/version.html",
+        summary=summary,
+        figures=figures_of(summary),
+        period=period_of(get_session(), summary),
+    )
+
+
+def _filename(summary: Summary, extension: str) -> str:
+    period = period_of(get_session(), summary)
+    state = "" if summary.status == SummaryStatus.PUBLISHED else "-ban-nhap"
+    return f"ban-tin-bhxh-tu-nguyen-{period.key}-v{summary.version}{state}.{extension}"
+
+
+def _download(summary: Summary, body: bytes, mimetype: str, extension: str) -> Response:
+    audit(
+        "summary.download",
+        object_type="summary",
+        object_id=summary.id,
+        detail={"format": extension, "version": summary.version},
+    )
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{_filename(summary, extension)}"'
+    )
+    return response
+
+
+@bp.get("/versions/<int:summary_id>.pdf")
+@roles_required(Role.ADMIN, Role.MEDIA)
+def pdf(summary_id: int):
+    """The frozen PDF of a published version (a draft's is rendered fresh, for admins only)."""
+    summary = _visible(summary_id)
+    body = summary.pdf if summary.pdf else render_document_pdf(figures_of(summary))
+    return _download(summary, body, "application/pdf", "pdf")
+
+
+@bp.get("/versions/<int:summary_id>.csv")
+@roles_required(Role.ADMIN, Role.MEDIA)
+def csv(summary_id: int):
+    """The table by commune of a version, as CSV for spreadsheets."""
+    summary = _visible(summary_id)
+    return _download(summary, figures_csv(figures_of(summary)), "text/csv; charset=utf-8", "csv")

@@ -1,0 +1,355 @@
+"""Keep the running counts (daily tallies, campaign reach, latest outcomes) in step with the visits.
+
+`count_visit` adds one new visit in the caller's transaction; `rebuild_tallies` recomputes a
+province from the raw visits (after the demo build, a migration, or a campaign's dates changing).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+from sqlalchemy import Date as SQLDate
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    extract,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import TextClause
+from sqlmodel import Session
+
+from outreach.core.bulk import upsert_statement
+from outreach.core.clock import VIETNAM
+from outreach.core.periods import local_midnight, period_containing
+from outreach.models import Campaign, CampaignReach, DailyTally, LatestOutcome, Visit, VisitOutcome
+from outreach.models.codes import FOLLOW_UP_OUTCOMES
+
+VISITS = "visits"
+# A household's first visit in a half-month (so a period's sum is its households reached).
+HOUSEHOLDS = "households"
+REFUSED_PREFIX = "refused:"
+_ONE_DAY = timedelta(days=1)
+
+
+def refusal_metric(reason: str) -> str:
+    """The tally metric of one refusal reason."""
+    return f"{REFUSED_PREFIX}{reason}"
+
+
+def _metrics(outcomes: Iterable[VisitOutcome]) -> Counter:
+    counts: Counter = Counter({VISITS: 1})
+    for o in outcomes:
+        counts[o.outcome] += 1
+        if o.refusal_reason:
+            counts[refusal_metric(o.refusal_reason)] += 1
+    return counts
+
+
+# The queries each recorded visit makes, built once with parameters: building and keying a
+# statement again on every visit cost more CPU than running it.
+_EARLIEST_OTHER_VISIT = select(func.min(Visit.visited_at)).where(
+    Visit.household_id == bindparam("household_id"),
+    Visit.visited_at >= bindparam("starts_at"),
+    Visit.visited_at < bindparam("ends_before"),
+    Visit.id != bindparam("visit_id"),
+)
+_CAMPAIGNS_ON = select(Campaign.id).where(
+    Campaign.province_id == bindparam("province_id"),
+    Campaign.starts_on <= bindparam("day"),
+    Campaign.ends_on >= bindparam("day"),
+)
+
+
+def _households_move(session: Session, visit: Visit, day: date) -> date | None:
+    """Where this household's "first visit in the half-month" count sits now, if it must move.
+
+    Returns the day to take the count from when this visit is now the earliest of its
+    half-month (visits synced late can be earlier than ones already counted); None when this
+    visit changes nothing. `count_visit` adds the count on the new visit's day.
+    """
+    period = period_containing(day)
+    earliest = session.execute(
+        _EARLIEST_OTHER_VISIT,
+        {
+            "household_id": visit.household_id,
+            "starts_at": period.starts_at,
+            "ends_before": period.ends_before,
+            "visit_id": visit.id,
+        },
+    ).scalar()
+    if earliest is None:
+        return day  # the first one: nothing to take away, the count goes on `day`
+    earlier_day = earliest.astimezone(VIETNAM).date()
+    return earlier_day if earlier_day > day else None
+
+
+def count_visit(session: Session, *, visit: Visit, outcomes: list[VisitOutcome]) -> None:
+    """Add a newly stored visit and its outcomes to the tallies (in the caller's transaction)."""
+    conn = session.connection()
+    day = visit.visited_at.astimezone(VIETNAM).date()
+    metrics = _metrics(outcomes)
+    moved_from = _households_move(session, visit, day)
+    if moved_from is not None:
+        metrics[HOUSEHOLDS] = 1
+        if moved_from != day:
+            _take_one(conn, visit, moved_from)
+    conn.execute(
+        _upserts(conn.dialect.name).tally,
+        [
+            {
+                "commune_id": visit.commune_id,
+                "day": day,
+                "metric": metric,
+                "province_id": visit.province_id,
+                "count": n,
+            }
+            for metric, n in metrics.items()
+        ],
+    )
+    _note_latest(conn, outcomes)
+    campaigns = _campaigns_on(session, province_id=visit.province_id, day=day)
+    if campaigns:
+        conn.execute(
+            _upserts(conn.dialect.name).reach,
+            [
+                {
+                    "campaign_id": campaign_id,
+                    "household_id": visit.household_id,
+                    "province_id": visit.province_id,
+                    "commune_id": visit.commune_id,
+                    "first_visit_at": visit.visited_at,
+                }
+                for campaign_id in campaigns
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class _Upserts:
+    """The three upserts a visit makes, as SQL whose values come at execution."""
+
+    tally: TextClause  # adds the count to the day's row
+    latest: TextClause  # replaces a person's latest outcome, unless the stored one is later
+    reach: TextClause  # keeps the earliest first visit of a household in a campaign
+
+
+@lru_cache(maxsize=4)
+def _upserts(dialect: str) -> _Upserts:
+    """The upserts for one dialect (only "the earlier of two times" is spelled differently)."""
+    least = "least" if dialect == "postgresql" else "min"
+    return _Upserts(
+        tally=upsert_statement(
+            DailyTally.__table__,
+            ("commune_id", "day", "metric"),
+            "count = daily_tally.count + excluded.count",
+        ),
+        latest=upsert_statement(
+            LatestOutcome.__table__,
+            ("person_id",),
+            # Every column from the new outcome, but only a later visit (or a later outcome of
+            # the same moment) replaces the row.
+            where="excluded.visited_at > latest_outcome.visited_at OR "
+            "(excluded.visited_at = latest_outcome.visited_at "
+            "AND excluded.outcome_id > latest_outcome.outcome_id)",
+        ),
+        reach=upsert_statement(
+            CampaignReach.__table__,
+            ("campaign_id", "household_id"),
+            f"first_visit_at = {least}(campaign_reach.first_visit_at, excluded.first_visit_at)",
+        ),
+    )
+
+
+def _note_latest(conn: Connection, outcomes: list[VisitOutcome]) -> None:
+    """Make each outcome its person's latest, unless a later one is known (an old visit synced
+    late changes nothing)."""
+    if not outcomes:
+        return
+    conn.execute(
+        _upserts(conn.dialect.name).latest,
+        [
+            {
+                "person_id": o.person_id,
+                "province_id": o.province_id,
+                "commune_id": o.commune_id,
+                "visited_at": o.visited_at,
+                "outcome_id": o.id,
+                "outcome": o.outcome,
+                "follow_up_on": o.follow_up_on if o.outcome in FOLLOW_UP_OUTCOMES else None,
+            }
+            for o in outcomes
+        ],
+    )
+
+
+def _take_one(conn: Connection, visit: Visit, day: date) -> None:
+    """Move a household's count off a later day (a row that reaches zero goes, as in a rebuild)."""
+    tally = DailyTally.__table__
+    key = and_(
+        tally.c.commune_id == visit.commune_id,
+        tally.c.day == day,
+        tally.c.metric == HOUSEHOLDS,
+    )
+    conn.execute(update(tally).where(key).values(count=tally.c.count - 1))
+    conn.execute(delete(tally).where(key, tally.c.count <= 0))
+
+
+def _campaigns_on(session: Session, *, province_id: int, day: date) -> list[int]:
+    return list(session.execute(_CAMPAIGNS_ON, {"province_id": province_id, "day": day}).scalars())
+
+
+def local_day(conn: Connection, column):
+    """SQL for the Vietnamese calendar day of a UTC timestamp column (UTC+7, no daylight saving)."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.timezone("Asia/Ho_Chi_Minh", column), SQLDate)
+    return func.date(column, "+7 hours")
+
+
+def half_month_start(conn: Connection, day):
+    """SQL for the first day (1st or 16th) of the half-month of a date expression."""
+    if conn.dialect.name == "postgresql":
+        month = cast(func.date_trunc("month", day), SQLDate)
+        return case((extract("day", day) <= 15, month), else_=month + 15)
+    return case(
+        (cast(func.strftime("%d", day), Integer) <= 15, func.date(day, "start of month")),
+        else_=func.date(day, "start of month", "+15 days"),
+    )
+
+
+def rebuild_tallies(session: Session, *, province_id: int) -> None:
+    """Recompute a province's daily tallies and campaign reach from its raw visits."""
+    conn = session.connection()
+    tally = DailyTally.__table__
+    conn.execute(delete(tally).where(tally.c.province_id == province_id))
+    columns = ["commune_id", "day", "metric", "province_id", "count"]
+    day = local_day(conn, Visit.visited_at)
+    conn.execute(
+        insert(tally).from_select(
+            columns,
+            select(Visit.commune_id, day, literal(VISITS), Visit.province_id, func.count())
+            .where(Visit.province_id == province_id)
+            .group_by(Visit.commune_id, day, Visit.province_id),
+        )
+    )
+    day = local_day(conn, VisitOutcome.visited_at)
+    for metric, extra in (
+        (VisitOutcome.outcome, ()),
+        (
+            literal(REFUSED_PREFIX) + VisitOutcome.refusal_reason,
+            (VisitOutcome.refusal_reason.is_not(None),),
+        ),
+    ):
+        conn.execute(
+            insert(tally).from_select(
+                columns,
+                select(VisitOutcome.commune_id, day, metric, VisitOutcome.province_id, func.count())
+                .where(VisitOutcome.province_id == province_id, *extra)
+                .group_by(VisitOutcome.commune_id, day, metric, VisitOutcome.province_id),
+            )
+        )
+    _rebuild_households(conn, tally, columns, province_id)
+    rebuild_latest(conn, province_id=province_id)
+    for campaign in session.execute(
+        select(Campaign).where(Campaign.province_id == province_id)
+    ).scalars():
+        rebuild_reach(session, campaign=campaign)
+
+
+def rebuild_latest(conn: Connection, *, province_id: int) -> None:
+    """Recompute each of a province's visited persons' latest outcome from the raw outcomes."""
+    table = LatestOutcome.__table__
+    conn.execute(delete(table).where(table.c.province_id == province_id))
+    o = VisitOutcome
+    rank = func.row_number().over(
+        partition_by=o.person_id, order_by=(o.visited_at.desc(), o.id.desc())
+    )
+    ranked = (
+        select(
+            o.person_id,
+            o.province_id,
+            o.commune_id,
+            o.visited_at,
+            o.id,
+            o.outcome,
+            case((o.outcome.in_(sorted(FOLLOW_UP_OUTCOMES)), o.follow_up_on)),
+            rank.label("rank"),
+        )
+        .where(o.province_id == province_id)
+        .subquery()
+    )
+    columns = [
+        "person_id",
+        "province_id",
+        "commune_id",
+        "visited_at",
+        "outcome_id",
+        "outcome",
+        "follow_up_on",
+    ]
+    picked = [c for c in ranked.c if c.name != "rank"]
+    conn.execute(insert(table).from_select(columns, select(*picked).where(ranked.c.rank == 1)))
+
+
+def _rebuild_households(conn: Connection, tally, columns: list[str], province_id: int) -> None:
+    """Each household's first visit day in every half-month it was visited, counted per day."""
+    day = local_day(conn, Visit.visited_at)
+    first_days = (
+        select(
+            func.min(Visit.commune_id).label("commune_id"),
+            func.min(day).label("day"),
+        )
+        .where(Visit.province_id == province_id)
+        .group_by(Visit.household_id, half_month_start(conn, day))
+        .subquery()
+    )
+    conn.execute(
+        insert(tally).from_select(
+            columns,
+            select(
+                first_days.c.commune_id,
+                first_days.c.day,
+                literal(HOUSEHOLDS),
+                literal(province_id),
+                func.count(),
+            ).group_by(first_days.c.commune_id, first_days.c.day),
+        )
+    )
+
+
+def rebuild_reach(session: Session, *, campaign: Campaign) -> None:
+    """Recompute which households a campaign reached, and when first, from the raw visits."""
+    conn = session.connection()
+    reach = CampaignReach.__table__
+    conn.execute(delete(reach).where(reach.c.campaign_id == campaign.id))
+    within = and_(
+        Visit.province_id == campaign.province_id,
+        Visit.visited_at >= local_midnight(campaign.starts_on),
+        Visit.visited_at < local_midnight(campaign.ends_on + _ONE_DAY),
+    )
+    conn.execute(
+        insert(reach).from_select(
+            ["campaign_id", "household_id", "province_id", "commune_id", "first_visit_at"],
+            select(
+                literal(campaign.id),
+                Visit.household_id,
+                Visit.province_id,
+                func.min(Visit.commune_id),
+                func.min(Visit.visited_at),
+            )
+            .where(within)
+            .group_by(Visit.household_id, Visit.province_id),
+        )
+    )

@@ -1,0 +1,300 @@
+"""Recording a visit in a few taps, and the installable app (manifest, service worker, offline pages)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlmodel import select
+
+from outreach.core.clock import add_months_end
+from outreach.core.scope import get_in_scope
+from outreach.db import get_session
+from outreach.models import Household, Person
+from outreach.models.codes import Channel, Outcome, RefusalReason, Role
+from outreach.visits.service import OutcomeInput, VisitError, VisitInput, record_visit
+from outreach.visits.sync import scope_token
+from outreach.web.guards import current_scope, roles_required
+from outreach.web.guards import today as request_today
+from outreach.worklist.service import worklist_for
+
+visits_bp = Blueprint("visits", __name__)
+
+
+def quick_picks(today: date) -> list[tuple[str, date]]:
+    """Dates a canvasser picks most: tomorrow, +3 days, next week, the 15th, the end of the month."""
+    fifteenth = (
+        today.replace(day=15) if today.day < 15 else add_months_end(today, 1).replace(day=15)
+    )
+    month_end = add_months_end(today, 0)
+    if month_end == today:
+        month_end = add_months_end(today, 1)
+    return [
+        (_("Ngày mai"), today + timedelta(days=1)),
+        (_("3 ngày nữa"), today + timedelta(days=3)),
+        (_("Tuần sau"), today + timedelta(days=7)),
+        (_("Ngày 15"), fifteenth),
+        (_("Cuối tháng"), month_end),
+    ]
+
+
+def _household_and_members(household_id: int) -> tuple[Household, list[Person]]:
+    session = get_session()
+    household = get_in_scope(session, Household, household_id, current_scope())
+    if household is None:
+        abort(404)
+    members = list(
+        session.exec(select(Person).where(Person.household_id == household.id).order_by(Person.id))
+    )
+    return household, members
+
+
+def _int(value: str | None) -> int | None:
+    digits = (value or "").replace(".", "").replace(",", "").strip()
+    return int(digits) if digits.isdigit() else None
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _parse_form(form, household_id: int, members: list[Person]) -> VisitInput:
+    outcomes = []
+    for person in members:
+        code = form.get(f"outcome_{person.id}", "")
+        if not code:
+            continue  # not met on this visit
+        outcomes.append(
+            OutcomeInput(
+                person_id=person.id,
+                outcome=code,
+                follow_up_on=_date(form.get(f"date_{person.id}")),
+                refusal_reason=form.get(f"reason_{person.id}") or None,
+                months_paid=_int(form.get(f"months_{person.id}")),
+                amount=_int(form.get(f"amount_{person.id}")),
+                receipt_number=(form.get(f"receipt_{person.id}") or "").strip() or None,
+            )
+        )
+    return VisitInput(
+        client_uuid=form.get("client_uuid", ""),
+        household_id=household_id,
+        channel=form.get("channel", ""),
+        outcomes=tuple(outcomes),
+        note=form.get("note", ""),
+        latitude=_float(form.get("latitude")),
+        longitude=_float(form.get("longitude")),
+        accuracy_m=_float(form.get("accuracy")),
+    )
+
+
+def _render_form(household, members, *, client_uuid, form=None, errors=None, status=200):
+    return (
+        render_template(
+            "visits/new.html",
+            household=household,
+            members=members,
+            client_uuid=client_uuid,
+            # Kept with a visit saved offline: proof the household was this canvasser's today.
+            scope_token=scope_token(
+                secret=current_app.secret_key,
+                canvasser_id=current_user.id,
+                household_id=household.id,
+            ),
+            form=form or {},
+            errors=errors or {},
+            picks=quick_picks(request_today()),
+            channels=list(Channel),
+            outcomes=list(Outcome),
+            reasons=list(RefusalReason),
+        ),
+        status,
+    )
+
+
+@visits_bp.get("/households/<int:household_id>/visits/new")
+@roles_required(Role.CANVASSER)
+def new(household_id: int):
+    """The visit form, with a fresh UUID so a resubmitted form is the same visit."""
+    household, members = _household_and_members(household_id)
+    return _render_form(household, members, client_uuid=str(uuid.uuid4()))
+
+
+@visits_bp.post("/households/<int:household_id>/visits")
+@roles_required(Role.CANVASSER)
+def create(household_id: int):
+    """Store the visit, or show the form again with each problem next to its field."""
+    household, members = _household_and_members(household_id)
+    data = _parse_form(request.form, household.id, members)
+    try:
+        result = record_visit(
+            get_session(),
+            canvasser=current_user,
+            scope=current_scope(),
+            data=data,
+            today=request_today(),
+            members=members,
+        )
+    except VisitError as exc:
+        get_session().rollback()
+        return _render_form(
+            household,
+            members,
+            client_uuid=data.client_uuid,
+            form=request.form,
+            errors=exc.errors,
+            status=400,
+        )
+    flash(
+        _("Đã lưu lượt thăm hộ %(name)s.", name=household.head_name)
+        if not result.replayed
+        else _("Lượt thăm này đã được lưu trước đó."),
+        "ok",
+    )
+    return redirect(url_for("worklist.show"))
+
+
+pwa_bp = Blueprint("pwa", __name__)
+
+# What the service worker keeps from its install on: the look of every page and the offline page.
+SHELL_FILES = (
+    "css/app.css",
+    "js/app.js",
+    "js/outbox.js",
+    "js/offline.js",
+    "js/visit.js",
+    "vendor/htmx-2.0.11.min.js",
+    "icons/favicon.svg",
+    "icons/icon-192.png",
+)
+OFFLINE_HOUSEHOLDS = 500  # DESIGN §10: up to 500 households of the canvasser's scope
+PAGE = 30  # the worklist's page size (views/worklist.py)
+
+
+@lru_cache(maxsize=4)
+def _service_worker(static_folder: str) -> tuple[str, str]:
+    """The worker's script, versioned by the shell's content so a new release replaces the cache."""
+    folder = Path(static_folder)
+    digest = hashlib.sha256()
+    for name in SHELL_FILES + ("js/sw.js",):
+        digest.update((folder / name).read_bytes())
+    version = digest.hexdigest()[:12]
+    shell = [f"/static/{name}" for name in SHELL_FILES] + ["/offline", "/manifest.webmanifest"]
+    source = (folder / "js" / "sw.js").read_text(encoding="utf-8")
+    return source.replace("{{VERSION}}", version).replace(
+        "{{SHELL_URLS}}", json.dumps(shell)
+    ), version
+
+
+@pwa_bp.get("/sw.js")
+def service_worker():
+    """The service worker, at the root so that it controls every page."""
+    source, _version = _service_worker(current_app.static_folder)
+    response = Response(source, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"  # the browser checks for a new one each load
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@pwa_bp.get("/manifest.webmanifest")
+def manifest():
+    """What the phone needs to install the app on its home screen."""
+    icons = [
+        ("icons/icon-192.png", "192x192", "any"),
+        ("icons/icon-512.png", "512x512", "any"),
+        ("icons/maskable-512.png", "512x512", "maskable"),
+    ]
+    data = {
+        "name": _("Vận động BHXH tự nguyện"),
+        "short_name": _("Vận động BHXH"),
+        "description": _("Danh sách hộ cần thăm, ghi lượt thăm cả khi mất sóng."),
+        "lang": "vi",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#f5f7fa",
+        "theme_color": "#0b5394",
+        "icons": [
+            {
+                "src": url_for("static", filename=src),
+                "sizes": sizes,
+                "type": "image/png",
+                "purpose": p,
+            }
+            for src, sizes, p in icons
+        ],
+    }
+    return Response(json.dumps(data, ensure_ascii=False), mimetype="application/manifest+json")
+
+
+@pwa_bp.get("/offline")
+def offline():
+    """Shown for a page that was never saved on the phone while there is no signal."""
+    return render_template("pwa/offline.html")
+
+
+@pwa_bp.get("/outbox")
+def outbox():
+    """The visits still on this phone (read from the browser's storage by outbox.js)."""
+    return render_template("pwa/outbox.html")
+
+
+@pwa_bp.get("/session.json")
+def session_info():
+    """Who is logged in and a fresh CSRF token, for the outbox before it sends (401 if nobody)."""
+    if not current_user.is_authenticated:
+        return jsonify(error=_("Chưa đăng nhập.")), 401
+    response = jsonify(user_id=current_user.id, csrf_token=generate_csrf())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@pwa_bp.get("/offline/pages.json")
+@roles_required(Role.CANVASSER)
+def offline_pages():
+    """The pages to save for a day without signal: the list, its households and their forms."""
+    worklist = worklist_for(
+        get_session(),
+        scope=current_scope(),
+        canvasser_id=current_user.id,
+        today=request_today(),
+        limit=OFFLINE_HOUSEHOLDS,
+    )
+    ids = [row.household.id for row in worklist.rows]
+    pages = [url_for("home.index"), url_for("worklist.show"), url_for("pwa.outbox")]
+    for household_id in ids:
+        pages.append(url_for("households.show", household_id=household_id))
+        pages.append(url_for("visits.new", household_id=household_id))
+    # The list's further pages, as htmx asks for them when the canvasser scrolls.
+    fragments = [url_for("worklist.show", offset=offset) for offset in range(PAGE, len(ids), PAGE)]
+    response = jsonify(pages=pages, fragments=fragments, households=len(ids))
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,43 @@
+"""Vietnamese error pages for 400, 403, 404, 405, 413, 429 and 500 (JSON answers under /api/)."""
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+
+from outreach.visits import api
+
+
+def _too_many_requests(_error: RateLimitExceeded):
+    """429 from the login throttle: a page, a short text for htmx, JSON for scripts.
+
+    Flask-Limiter adds Retry-After (seconds) to whichever answer this returns.
+    """
+    message = _(
+        "Bạn đã thử đăng nhập quá nhiều lần từ máy này. Hãy đợi một lúc rồi thử lại; "
+        "nếu quên mật khẩu, hãy liên hệ quản trị viên."
+    )
+    if api.is_api_request() or request.accept_mimetypes.best == "application/json":
+        return jsonify(error=message, code="too_many_requests"), 429
+    if request.headers.get("HX-Request"):
+        return message, 429, {"Content-Type": "text/plain; charset=utf-8"}
+    return render_template("errors/too_many.html", message=message), 429
+
+
+def register(app: Flask) -> None:
+    """Render errors as pages in the base layout (or a short fragment for htmx, or JSON for the API)."""
+
+    def render(code: int):
+        if api.is_api_request():
+            return api.json_error(code)
+        template = (
+            "errors/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
+        )
+        return render_template(template, code=code), code
+
+    for code in (400, 403, 404, 405, 413, 500):
+        app.register_error_handler(code, lambda _e, code=code: render(code))
+    app.register_error_handler(
+        CSRFError, lambda _e: api.csrf_error() if api.is_api_request() else render(400)
+    )
+    app.register_error_handler(RateLimitExceeded, _too_many_requests)
