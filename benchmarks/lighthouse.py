@@ -1,6 +1,6 @@
 """Lighthouse mobile scores of the canvasser's worklist and a household page, served by gunicorn.
 
-The app runs as in production (`gunicorn wsgi:app`, gzip from outreach/compression.py) on the
+The app runs as in production (`gunicorn wsgi:app`, gzip from outreach/web/compression.py) on the
 benchmark's SQLite database. A plain urllib client logs in through the real form; Lighthouse 12
 (node_modules, Debian Chromium) then loads each page cold with that session cookie, in its default
 mobile emulation (Moto G Power screen, simulated slow 4G and a 4x slower CPU).

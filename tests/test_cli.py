@@ -150,7 +150,7 @@ def test_summary_drafts_publishes_and_corrects_from_the_command_line(db_url, tmp
 
 def test_import_checks_then_imports_in_one_go(db_url, tmp_path):
     from outreach.models import ImportBatch
-    from tests.unit.test_importing import ROWS, _csv
+    from tests.imports.test_writer import ROWS, _csv
 
     app, runner = _runner(db_url)
     app.config["IMPORTS_DIR"] = str(tmp_path / "imports")

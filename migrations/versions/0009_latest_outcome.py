@@ -6,7 +6,7 @@ Create Date: 2026-11-22
 
 Overdue follow-ups were counted by checking every past promise for a later outcome of the same
 person: tens of milliseconds for a commune, 6-10 s for the province. `latest_outcome` keeps the
-answer per person, maintained with every visit (services/tallies.py) and filled here from the
+answer per person, maintained with every visit (tallies/service.py) and filled here from the
 raw outcomes (latest by visit time, then outcome id).
 """
 

@@ -1,7 +1,7 @@
 """The BHXH list categories and the payment-deadline rule (DESIGN §5, Law 41/2024 Art. 36).
 
 Which categories a person falls in on a day is decided in one place, the priority engine
-(`services/priority.py::list_categories`), from the facts and the date, never stored.
+(`worklist/priority.py::list_categories`), from the facts and the date, never stored.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A cell is a metric of a row of the dashboard's table (a commune, a village or a canvasser of the
 scope) over the campaign's days so far. Each list is counted and paged from the raw rows with the
-same conditions as the row's figure (`services/dashboard.py`), so a list's length is the number
+same conditions as the row's figure (`dashboard/service.py`), so a list's length is the number
 that linked to it; a test checks every cell of a commune's dashboard that way.
 """
 

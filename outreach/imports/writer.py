@@ -1,7 +1,7 @@
 """Parsed BHXH list rows into the database: places, people, households and payments.
 
 `import_rows` walks the parsed rows in chunks. For each chunk it matches places
-(`services/places.py`) and people already known (by BHXH number, then CCCD, then name + date of
+(`geography/places.py`) and people already known (by BHXH number, then CCCD, then name + date of
 birth + commune), decides for every row whether it is new, updated, unchanged or rejected, and —
 when asked to write — inserts and updates in bulk. It never commits: the caller wraps a whole file
 in one transaction, so a file lands whole or not at all. A dry run goes through the same steps

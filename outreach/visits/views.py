@@ -196,7 +196,7 @@ SHELL_FILES = (
     "icons/icon-192.png",
 )
 OFFLINE_HOUSEHOLDS = 500  # DESIGN §10: up to 500 households of the canvasser's scope
-PAGE = 30  # the worklist's page size (views/worklist.py)
+PAGE = 30  # the worklist's page size (worklist/views.py)
 
 
 @lru_cache(maxsize=4)

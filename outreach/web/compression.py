@@ -113,5 +113,5 @@ def init_app(app: Flask) -> None:
     """Register the gzip hook so that it runs after every other after_request hook."""
     # Flask runs app-level after_request hooks in reverse order of registration. Putting this one
     # first in the list makes it run last, whenever it is registered: it compresses the final
-    # body, and sees the final headers (the Vary that extensions.py adds for htmx).
+    # body, and sees the final headers (the Vary that web/extensions.py adds for htmx).
     app.after_request_funcs.setdefault(None, []).insert(0, compress_response)

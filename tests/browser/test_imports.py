@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from outreach.models import GeoUnit, Person
 from tests.browser.test_login_journeys import log_in
-from tests.unit.test_importing import ROWS, _csv
+from tests.imports.test_writer import ROWS, _csv
 
 FIXED = ROWS[:3] + [
     ROWS[3].replace("Xã Không Có", "Phường Bắc Giang"),

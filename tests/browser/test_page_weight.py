@@ -13,7 +13,7 @@ from tests.browser.test_login_journeys import CANVASSER, log_in
 
 BUDGET = 60 * 1024  # bytes on the wire: compressed bodies plus response headers
 COUNTED = ("document", "stylesheet", "script")
-MIN_COMPRESSED = 500  # outreach/compression.py leaves smaller bodies as they are
+MIN_COMPRESSED = 500  # outreach/web/compression.py leaves smaller bodies as they are
 
 
 def _first_load(new_context, path: str) -> list[Request]:

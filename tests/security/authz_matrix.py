@@ -1,6 +1,6 @@
 """Who may do what: one entry per (endpoint, method) of the app's URL map, and the answer per role.
 
-Policy (DESIGN §9, views/guards.py, services/scope.py):
+Policy (DESIGN §9, web/guards.py, core/scope.py):
 - anonymous: 302 to /login for pages, 401 JSON for /api/ and /session.json; public files answer 200;
 - a logged-in role a route is not for: 403 (the Vietnamese page; JSON under /api/);
 - an allowed role naming an object outside its scope: 404, whether the object exists or not —
@@ -196,7 +196,7 @@ MATRIX: tuple[Entry, ...] = (
         json=lambda o: {"visits": []},
         anonymous=401,
         tables=VISIT_TABLES,
-        no_fuzz="JSON, not a form: fuzzed in tests/unit/test_sync.py",
+        no_fuzz="JSON, not a form: fuzzed in tests/visits/test_sync.py",
     ),
     # ---- households, visits, the calculator, the worklist ------------------------------------
     Entry(
@@ -365,7 +365,7 @@ MATRIX: tuple[Entry, ...] = (
         out={**PROVINCE_WIDE_OUT, COMMUNE_LEADER: 400, GROUP_LEADER: 400},
         form=lambda o: {"campaign": o.campaign},
         tables=("target", "audit_log"),
-        no_fuzz="a file upload: target sheets are checked in tests/unit/test_targets.py",
+        no_fuzz="a file upload: target sheets are checked in tests/campaigns/test_targets.py",
     ),
     Entry(
         "rankings.show",
@@ -554,7 +554,7 @@ MATRIX: tuple[Entry, ...] = (
         {ADMIN: 303},  # no file: back to the form with "Tệp rỗng"
         form=lambda o: {"kind": "participants", "office": ""},
         tables=IMPORT_TABLES,
-        no_fuzz="a file upload: fuzzed in tests/unit/test_importing_fuzz.py",
+        no_fuzz="a file upload: fuzzed in tests/imports/test_writer_fuzz.py",
     ),
     Entry("imports.show", "GET", lambda o: f"/imports/{o.batch}", {ADMIN: 200}, out=404),
     Entry(
@@ -614,7 +614,7 @@ MATRIX: tuple[Entry, ...] = (
         writes=True,
         tables=SUMMARY_TABLES,
         no_fuzz="each accepted example renders a PDF (seconds); its inputs are one id and a "
-        "reason, covered by tests/unit/test_summaries.py",
+        "reason, covered by tests/summaries/test_service.py",
     ),
     Entry(
         "summaries.version",

@@ -123,7 +123,7 @@ def clients(shared_app):
 
 
 def _wait_for_import_jobs() -> None:
-    # An accepted mapping starts a check in a background thread (views/imports.py): let it end,
+    # An accepted mapping starts a check in a background thread (imports/views.py): let it end,
     # so its writes are not taken for the next example's.
     for thread in threading.enumerate():
         if thread.name.startswith("import-"):

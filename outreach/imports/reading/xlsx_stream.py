@@ -3,7 +3,7 @@
 python-calamine builds the whole sheet in memory before handing over a row: 2–3 GB for a
 million-row list. This reader unzips the sheet's XML as it goes and keeps only what a row needs:
 the shared strings, which cell styles are dates, the merged ranges and one ~1 MB chunk of XML.
-Cells come out exactly as `read_table` gives them (tests/unit/imports/test_stream.py holds it to
+Cells come out exactly as `read_table` gives them (tests/imports/reading/test_stream.py holds it to
 that, with calamine as the oracle): the same types, the same date arithmetic (1900 and 1904
 systems, Excel's phantom 29 February 1900, milliseconds rounded the same way), blank rows kept so
 row numbers are Excel's, merged cells filled with their top-left value.

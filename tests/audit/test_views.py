@@ -16,8 +16,8 @@ from outreach.core.audit import record_event
 from outreach.models import AuditLog, Campaign, GeoUnit, Household, ImportBatch, Summary, User
 from outreach.models.codes import Role, UnitKind
 from tests.conftest import DEMO_TODAY, csrf_token, login
-from tests.unit.test_importing import ROWS, _csv
-from tests.views.test_imports import _batch_id, _settled, _upload
+from tests.imports.test_views import _batch_id, _settled, _upload
+from tests.imports.test_writer import ROWS, _csv
 
 IP = "203.0.113.7"
 

@@ -9,7 +9,7 @@ from sqlmodel import select
 from outreach.models import Household, Person, User, Visit
 from outreach.visits.outbox_file import OutboxFileError, import_outbox
 from tests.conftest import DEMO_TODAY
-from tests.unit.test_sync import NOW, SECRET, VISITED_AT
+from tests.visits.test_sync import NOW, SECRET, VISITED_AT
 
 
 def _export(entries) -> bytes:

@@ -12,7 +12,7 @@ from outreach.imports.reading import ImportFileError, read_table, stream_rows
 from outreach.imports.writer import import_rows
 from outreach.models import GeoUnit, Household, Person
 from outreach.models.codes import UnitKind
-from tests.unit.test_importing import HEADER, ROWS
+from tests.imports.test_writer import HEADER, ROWS
 
 cell = st.one_of(
     st.text(max_size=30),

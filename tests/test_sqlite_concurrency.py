@@ -44,7 +44,7 @@ from outreach.tallies.service import rebuild_tallies
 from outreach.visits.service import OutcomeInput, VisitInput, record_visit
 from outreach.worklist.service import refresh_commune
 from tests.conftest import DEMO_TODAY, backend
-from tests.unit.test_importing import HEADER, TITLE
+from tests.imports.test_writer import HEADER, TITLE
 
 pytestmark = pytest.mark.skipif(
     backend() != "sqlite", reason="SQLite's file locking; PostgreSQL has row locks"

@@ -17,7 +17,7 @@ from outreach.dashboard.cells import (
 from outreach.dashboard.service import campaign_window, dashboard_for
 from outreach.models import Campaign, User
 from tests.conftest import DEMO_TODAY
-from tests.unit.test_dashboard import visited  # noqa: F401  (fixture)
+from tests.dashboard.test_service import visited  # noqa: F401  (fixture)
 
 
 def _scope(session, username: str):

@@ -14,7 +14,7 @@ from outreach.imports import batches as import_batches
 from outreach.imports.reading import read_table
 from outreach.models import ImportBatch, Person
 from tests.conftest import csrf_token
-from tests.unit.test_importing import ROWS, _csv
+from tests.imports.test_writer import ROWS, _csv
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from outreach.imports.reading.worker import (
     encode_row,
     read_frame,
 )
-from tests.unit.test_importing import ROWS, _csv
+from tests.imports.test_writer import ROWS, _csv
 
 
 def _in_process(path, kind="participants"):
