@@ -129,6 +129,7 @@ def create_accounts(url: str, *, users: int, progress: Progress) -> list[str]:
                     canvasser_id=user.id,
                     by_user=admin,
                 )
+                session.commit()
             progress(f"{users} load accounts over {min(users, len(communes))} communes")
     finally:
         engine.dispose()

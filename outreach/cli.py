@@ -211,6 +211,7 @@ def summary_command(period_key, publish, reason, out, username):
                 )
             except SummaryError as exc:
                 raise click.ClickException(str(exc)) from exc
+        session.commit()  # the command is the unit of work (docs/architecture.md)
         totals = figures_of(summary)["totals"]["total"]
         state = "đã công bố" if publish else "bản nháp"
         click.echo(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
@@ -67,3 +70,18 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = Session(current_app.extensions["engine"], expire_on_commit=False)
     return g.db_session
+
+
+@contextmanager
+def committing(session: Session) -> Iterator[Session]:
+    """One unit of work: committed when the block ends, rolled back (and re-raised) if it raises.
+
+    The rule (docs/architecture.md, "Transactions"): services flush, never commit; the request's
+    view, the CLI command or the job that called them commits here, once.
+    """
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()

@@ -90,6 +90,7 @@ def _record_visits(url: str, username: str, count: int, start, results) -> None:
                 )
                 try:
                     record_visit(session, canvasser=me, scope=scope, data=data, today=DEMO_TODAY)
+                    session.commit()
                     stored += 1
                 except Exception:
                     session.rollback()
@@ -163,6 +164,7 @@ def _refresh_and_summarize(url: str, drafts: int, start, results) -> None:
                         period=period_containing(DEMO_TODAY),
                         user_id=admin.id,
                     )
+                    session.commit()
                     done += 1
                 except Exception:
                     session.rollback()

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash
 
 from outreach.core.audit import record_event
+from outreach.core.errors import DomainError
 from outreach.models import AuditLog, GeoUnit, User
 from outreach.models.base import utcnow
 from outreach.models.codes import Role, UnitKind
@@ -80,7 +81,7 @@ class LoginResult:
     locked_until: datetime | None = None
 
 
-class AccountError(ValueError):
+class AccountError(DomainError):
     """A user could not be created; the message is Vietnamese and shown as is."""
 
 
@@ -191,7 +192,7 @@ def authenticate(
 ) -> LoginResult:
     """Check a login, count failures in the audit log, and lock the name after too many.
 
-    Commits: the audit entry must persist whether the login succeeds or not.
+    The caller commits whatever the result: the audit entry must persist when the login fails too.
     """
     now = now or utcnow()
     username = username.strip().lower()
@@ -205,7 +206,7 @@ def authenticate(
             ip=ip,
             user_id=user.id if user else None,
         )
-        session.commit()
+        session.flush()
         return LoginResult(
             error=LoginError.LOCKED, locked_until=now + timedelta(minutes=lock_minutes)
         )
@@ -222,18 +223,18 @@ def authenticate(
             ip=ip,
             user_id=user.id if user else None,
         )
-        session.commit()
+        session.flush()
         return LoginResult(error=LoginError.BAD_CREDENTIALS)
     if not user.is_active:
         record_event(session, action="login_inactive", username=username, ip=ip, user_id=user.id)
-        session.commit()
+        session.flush()
         return LoginResult(error=LoginError.INACTIVE)
     user.last_login_at = now
     if needs_rehash(user.password_hash):  # the password is known only now: upgrade its hash
         user.password_hash = hash_password(password)
     session.add(user)
     record_event(session, action="login", username=username, ip=ip, user_id=user.id)
-    session.commit()
+    session.flush()
     return LoginResult(user=user)
 
 
@@ -349,7 +350,7 @@ def register_user(
         user,
         {"username": user.username, "role": role, "scope_unit_id": scope_unit_id},
     )
-    session.commit()
+    session.flush()
     return user, temporary
 
 
@@ -393,7 +394,7 @@ def update_user(
             setattr(user, key, value)
         session.add(user)
         _audit(session, by_user, "user_updated", user, changes)
-    session.commit()
+    session.flush()
     return user
 
 
@@ -406,7 +407,7 @@ def deactivate_user(session: Session, *, user_id: int, by_user: User) -> User:
         user.is_active = False
         session.add(user)
         _audit(session, by_user, "user_deactivated", user, {"username": user.username})
-    session.commit()
+    session.flush()
     return user
 
 
@@ -423,7 +424,7 @@ def reset_password(session: Session, *, user_id: int, by_user: User) -> str:
     user.locked_until = None
     session.add(user)
     _audit(session, by_user, "password_reset", user, {"username": user.username})
-    session.commit()
+    session.flush()
     return temporary
 
 
@@ -446,7 +447,7 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
         object_type="user",
         object_id=user.id,
     )
-    session.commit()
+    session.flush()
     return user
 
 

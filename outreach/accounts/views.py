@@ -29,7 +29,7 @@ from outreach.accounts.service import (
     authenticate,
     change_password,
 )
-from outreach.db import get_session
+from outreach.db import committing, get_session
 from outreach.models import GeoUnit, User
 from outreach.models.codes import Role
 from outreach.web.admin import admin_bp, admin_units, no_store
@@ -73,14 +73,15 @@ def login():
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = authenticate(
-            get_session(),
-            username=form.username.data,
-            password=form.password.data,
-            ip=request.remote_addr or "",
-            max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-            lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
-        )
+        with committing(get_session()) as session:  # the audit entry stays whatever the result
+            result = authenticate(
+                session,
+                username=form.username.data,
+                password=form.password.data,
+                ip=request.remote_addr or "",
+                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+            )
         if result.user is not None:
             login_user(result.user, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")))
@@ -142,14 +143,14 @@ def password():
             error = _("Hai lần nhập mật khẩu mới không khớp.")
         else:
             try:
-                change_password(
-                    get_session(),
-                    user=current_user,
-                    current=request.form.get("current_password", ""),
-                    new=new,
-                )
+                with committing(get_session()):
+                    change_password(
+                        get_session(),
+                        user=current_user,
+                        current=request.form.get("current_password", ""),
+                        new=new,
+                    )
             except AccountError as exc:
-                get_session().rollback()
                 error = str(exc)
             else:
                 flash(_("Đã đổi mật khẩu."), "ok")
@@ -227,19 +228,19 @@ def new_user():
     session = get_session()
     scope_unit_id = parse_id(form.get("scope_unit_id"))
     try:
-        if scope_unit_id is None:
-            raise AccountError(_("Hãy chọn phạm vi."))
-        user, temporary = accounts.register_user(
-            session,
-            username=form.get("username", ""),
-            full_name=form.get("full_name", ""),
-            role=form.get("role", ""),
-            scope_unit_id=scope_unit_id,
-            organization=form.get("organization", ""),
-            by_user=current_user,
-        )
+        with committing(session):
+            if scope_unit_id is None:
+                raise AccountError(_("Hãy chọn phạm vi."))
+            user, temporary = accounts.register_user(
+                session,
+                username=form.get("username", ""),
+                full_name=form.get("full_name", ""),
+                role=form.get("role", ""),
+                scope_unit_id=scope_unit_id,
+                organization=form.get("organization", ""),
+                by_user=current_user,
+            )
     except AccountError as exc:
-        session.rollback()
         return _user_form("admin/user_new.html", 400, form=form, error=str(exc))
     return no_store(
         render_template(
@@ -268,20 +269,20 @@ def edit_user(user_id: int):
     form = request.form
     scope_unit_id = parse_id(form.get("scope_unit_id"))
     try:
-        if scope_unit_id is None:
-            raise AccountError(_("Hãy chọn phạm vi."))
-        accounts.update_user(
-            session,
-            user_id=user.id,
-            role=form.get("role", ""),
-            scope_unit_id=scope_unit_id,
-            full_name=form.get("full_name", ""),
-            organization=form.get("organization", ""),
-            is_active=form.get("is_active") == "1",
-            by_user=current_user,
-        )
+        with committing(session):
+            if scope_unit_id is None:
+                raise AccountError(_("Hãy chọn phạm vi."))
+            accounts.update_user(
+                session,
+                user_id=user.id,
+                role=form.get("role", ""),
+                scope_unit_id=scope_unit_id,
+                full_name=form.get("full_name", ""),
+                organization=form.get("organization", ""),
+                is_active=form.get("is_active") == "1",
+                by_user=current_user,
+            )
     except AccountError as exc:
-        session.rollback()
         return _user_form("admin/user_edit.html", 400, user=_managed(user_id), error=str(exc))
     flash(_("Đã lưu thông tin người dùng %(name)s.", name=user.username), "ok")
     return redirect(url_for(".edit_user", user_id=user.id), 303)
@@ -293,9 +294,9 @@ def deactivate_user(user_id: int):
     user = _managed(user_id)
     session = get_session()
     try:
-        accounts.deactivate_user(session, user_id=user.id, by_user=current_user)
+        with committing(session):
+            accounts.deactivate_user(session, user_id=user.id, by_user=current_user)
     except AccountError as exc:
-        session.rollback()
         flash(str(exc), "error")
     else:
         flash(_("Đã khóa tài khoản %(name)s.", name=user.username), "ok")
@@ -308,9 +309,9 @@ def reset_password(user_id: int):
     user = _managed(user_id)
     session = get_session()
     try:
-        temporary = accounts.reset_password(session, user_id=user.id, by_user=current_user)
+        with committing(session):
+            temporary = accounts.reset_password(session, user_id=user.id, by_user=current_user)
     except AccountError as exc:
-        session.rollback()
         flash(str(exc), "error")
         return redirect(url_for(".edit_user", user_id=user_id), 303)
     return no_store(

@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlmodel import Session
 
 from outreach.calculator.policy import rate_on
+from outreach.core.errors import DomainError
 from outreach.core.formatting import format_day, format_number
 from outreach.models.codes import PAYMENT_FREQUENCIES, SupportGroup
 
@@ -34,7 +35,7 @@ TOP_UP_PREFIX = "province_top_up_"
 _INCOME_RE = re.compile(r"\d{1,3}(?:[.,\s]\d{3})+|\d+")
 
 
-class CalculatorError(ValueError):
+class CalculatorError(DomainError):
     """Input or policy data the calculator cannot use; `message` is Vietnamese, `code` is stable."""
 
     def __init__(self, code: str, message: str, **params: object) -> None:

@@ -10,6 +10,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
+from outreach.core.errors import DomainError
 from outreach.models import Campaign, GeoUnit, Target, User
 from outreach.models.codes import UnitKind
 from outreach.tallies.service import rebuild_reach
@@ -35,7 +36,7 @@ MAX_CAMPAIGN_DAYS = 731  # two years: longer drives are several campaigns
 MAX_TARGET = 10_000_000
 
 
-class CampaignError(ValueError):
+class CampaignError(DomainError):
     """A campaign change was refused; the message is Vietnamese and shown as is."""
 
 
@@ -141,7 +142,7 @@ def create_campaign(
         campaign,
         {"name": name, "starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat()},
     )
-    session.commit()
+    session.flush()
     return campaign
 
 
@@ -184,7 +185,7 @@ def update_campaign(
         if changes.keys() & {"priority_weights", "is_active", "ends_on"}:
             _rescore_province(session, province_id=campaign.province_id)
         _audit(session, by_user, "campaign_updated", campaign, changes)
-    session.commit()
+    session.flush()
     return campaign
 
 
@@ -263,7 +264,7 @@ def set_targets(
         session.flush()
         _sync_province_total(session, campaign=campaign, existing=existing, communes=communes)
         _audit(session, by_user, "targets_updated", campaign, {"communes": changed})
-    session.commit()
+    session.flush()
     return len(changed)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from outreach.core.errors import DomainError
 from outreach.core.scope import Scope
 from outreach.core.text import compact_key
 from outreach.geography.places import PlaceError, PlaceIndex, village_key
@@ -34,7 +35,7 @@ COLUMNS = {
 }
 
 
-class TargetError(ValueError):
+class TargetError(DomainError):
     """A target that cannot be set, with a Vietnamese message for the leader."""
 
 
@@ -42,7 +43,7 @@ class OutOfScope(LookupError):
     """The unit does not exist for this user (another commune, another province): answer 404."""
 
 
-class TargetImportError(ValueError):
+class TargetImportError(DomainError):
     """A sheet that cannot be imported; `errors` lists every problem by row, in Vietnamese."""
 
     def __init__(self, errors: list[str]) -> None:

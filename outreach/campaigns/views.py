@@ -28,7 +28,7 @@ from outreach.campaigns.targets import (
     set_target,
     targets_for,
 )
-from outreach.db import get_session
+from outreach.db import committing, get_session
 from outreach.home import service as overview
 from outreach.models import Campaign, GeoUnit
 from outreach.models.codes import Role, UnitKind
@@ -135,30 +135,29 @@ def save():
     campaign = _campaign(request.form.get("campaign"))
     unit = _unit(_id(request.form.get("unit_id")), campaign)
     try:
-        if request.form.get("action") == "clear":
-            clear_target(session, campaign=campaign, unit=unit, scope=current_scope())
-            detail = {"campaign": campaign.id, "cleared": True}
-            message = _("Đã xoá chỉ tiêu riêng của %(name)s.", name=unit.name)
-        else:
-            target = set_target(
-                session,
-                campaign=campaign,
-                unit=unit,
-                new_participants=request.form.get("new_participants", ""),
-                renewals=request.form.get("renewals", ""),
-                scope=current_scope(),
-            )
-            detail = {
-                "campaign": campaign.id,
-                "new": target.new_participants,
-                "renewals": target.renewals,
-            }
-            message = _("Đã lưu chỉ tiêu của %(name)s.", name=unit.name)
+        with committing(session):
+            if request.form.get("action") == "clear":
+                clear_target(session, campaign=campaign, unit=unit, scope=current_scope())
+                detail = {"campaign": campaign.id, "cleared": True}
+                message = _("Đã xoá chỉ tiêu riêng của %(name)s.", name=unit.name)
+            else:
+                target = set_target(
+                    session,
+                    campaign=campaign,
+                    unit=unit,
+                    new_participants=request.form.get("new_participants", ""),
+                    renewals=request.form.get("renewals", ""),
+                    scope=current_scope(),
+                )
+                detail = {
+                    "campaign": campaign.id,
+                    "new": target.new_participants,
+                    "renewals": target.renewals,
+                }
+                message = _("Đã lưu chỉ tiêu của %(name)s.", name=unit.name)
     except OutOfScope:
-        session.rollback()
         abort(404)
     except TargetError as error:
-        session.rollback()
         return _page(
             campaign,
             commune_id=_commune_of(unit),
@@ -167,7 +166,6 @@ def save():
             error=str(error),
             form=request.form,
         )
-    session.commit()
     audit(
         "set_target",
         object_type="geo_unit",
@@ -192,14 +190,17 @@ def upload():
         errors = [_("Tệp quá lớn (tối đa 5 MB).")]
     else:
         try:
-            count = import_targets(
-                session, campaign=campaign, data=data, filename=file.filename, scope=current_scope()
-            )
+            with committing(session):
+                count = import_targets(
+                    session,
+                    campaign=campaign,
+                    data=data,
+                    filename=file.filename,
+                    scope=current_scope(),
+                )
         except TargetImportError as error:
-            session.rollback()
             errors = error.errors
         else:
-            session.commit()
             audit(
                 "import_targets",
                 object_type="campaign",
@@ -265,14 +266,14 @@ def new_campaign():
         return _campaign_form(campaign=None, values={"is_active": "1"}, weights=defaults)
     session = get_session()
     try:
-        campaign = campaigns.create_campaign(
-            session,
-            province_id=current_scope().province_id,
-            data=_campaign_input(request.form),
-            by_user=current_user,
-        )
+        with committing(session):
+            campaign = campaigns.create_campaign(
+                session,
+                province_id=current_scope().province_id,
+                data=_campaign_input(request.form),
+                by_user=current_user,
+            )
     except CampaignError as exc:
-        session.rollback()
         return _campaign_form(400, campaign=None, values=request.form, weights=None, error=str(exc))
     flash(_("Đã tạo chiến dịch %(name)s.", name=campaign.name), "ok")
     return redirect(url_for(".campaigns_index"), 303)
@@ -303,15 +304,15 @@ def edit_campaign(campaign_id: int):
         )
     session = get_session()
     try:
-        campaigns.update_campaign(
-            session,
-            campaign_id=campaign.id,
-            province_id=current_scope().province_id,
-            data=_campaign_input(request.form),
-            by_user=current_user,
-        )
+        with committing(session):
+            campaigns.update_campaign(
+                session,
+                campaign_id=campaign.id,
+                province_id=current_scope().province_id,
+                data=_campaign_input(request.form),
+                by_user=current_user,
+            )
     except CampaignError as exc:
-        session.rollback()
         return _campaign_form(
             400,
             campaign=_managed_campaign(campaign_id),
@@ -332,27 +333,30 @@ def campaign_targets(campaign_id: int):
     if request.method == "POST":
         targets: dict[int, tuple[int, int]] = {}
         try:
-            for commune, _new, _renew in campaigns.commune_targets(session, campaign=campaign):
-                raw = (
-                    request.form.get(f"new_{commune.id}", "").strip().replace(".", ""),
-                    request.form.get(f"renew_{commune.id}", "").strip().replace(".", ""),
-                )
-                if raw == ("", ""):
-                    continue
-                if not all(part.isdigit() for part in raw):
-                    raise CampaignError(
-                        _("Chỉ tiêu của %(name)s phải là số nguyên không âm.", name=commune.name)
+            with committing(session):
+                for commune, _new, _renew in campaigns.commune_targets(session, campaign=campaign):
+                    raw = (
+                        request.form.get(f"new_{commune.id}", "").strip().replace(".", ""),
+                        request.form.get(f"renew_{commune.id}", "").strip().replace(".", ""),
                     )
-                targets[commune.id] = (int(raw[0]), int(raw[1]))
-            changed = campaigns.set_targets(
-                session,
-                campaign_id=campaign.id,
-                province_id=current_scope().province_id,
-                targets=targets,
-                by_user=current_user,
-            )
+                    if raw == ("", ""):
+                        continue
+                    if not all(part.isdigit() for part in raw):
+                        raise CampaignError(
+                            _(
+                                "Chỉ tiêu của %(name)s phải là số nguyên không âm.",
+                                name=commune.name,
+                            )
+                        )
+                    targets[commune.id] = (int(raw[0]), int(raw[1]))
+                changed = campaigns.set_targets(
+                    session,
+                    campaign_id=campaign.id,
+                    province_id=current_scope().province_id,
+                    targets=targets,
+                    by_user=current_user,
+                )
         except CampaignError as exc:
-            session.rollback()
             error = str(exc)
         else:
             flash(_("Đã lưu chỉ tiêu của %(n)s xã, phường.", n=changed), "ok")

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from sqlmodel import Session, select
 
+from outreach.core.errors import DomainError
 from outreach.core.text import compact_key
 from outreach.geography.service import convert_legacy_commune
 from outreach.models import GeoUnit
@@ -56,7 +57,7 @@ def village_key(text: str) -> str:
     return key or compact_key(text or "")
 
 
-class PlaceError(ValueError):
+class PlaceError(DomainError):
     """A place that cannot be matched, with the Vietnamese message for the row."""
 
 

@@ -13,7 +13,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from outreach.db import get_session
+from outreach.db import committing, get_session
 from outreach.geography import villages
 from outreach.geography.villages import VillageError
 from outreach.models import GeoUnit
@@ -90,15 +90,15 @@ def rename_village(village_id: int):
     village = _village(village_id)
     session = get_session()
     try:
-        villages.rename_village(
-            session,
-            village_id=village.id,
-            name=request.form.get("name", ""),
-            province_id=current_scope().province_id,
-            by_user=current_user,
-        )
+        with committing(session):
+            villages.rename_village(
+                session,
+                village_id=village.id,
+                name=request.form.get("name", ""),
+                province_id=current_scope().province_id,
+                by_user=current_user,
+            )
     except VillageError as exc:
-        session.rollback()
         return _village_page(_village(village_id), str(exc), 400)
     flash(_("Đã đổi tên thành %(name)s.", name=village.name), "ok")
     return redirect(url_for(".villages_index", commune=village.parent_id), 303)
@@ -111,17 +111,17 @@ def move_village(village_id: int):
     session = get_session()
     to_commune_id = parse_id(request.form.get("to_commune_id"))
     try:
-        if to_commune_id is None:
-            raise VillageError(_("Hãy chọn xã, phường nhận thôn này."))
-        moved = villages.move_village(
-            session,
-            village_id=village.id,
-            to_commune_id=to_commune_id,
-            province_id=current_scope().province_id,
-            by_user=current_user,
-        )
+        with committing(session):
+            if to_commune_id is None:
+                raise VillageError(_("Hãy chọn xã, phường nhận thôn này."))
+            moved = villages.move_village(
+                session,
+                village_id=village.id,
+                to_commune_id=to_commune_id,
+                province_id=current_scope().province_id,
+                by_user=current_user,
+            )
     except VillageError as exc:
-        session.rollback()
         return _village_page(_village(village_id), str(exc), 400)
     flash(_("Đã chuyển %(name)s cùng %(n)s hộ sang xã mới.", name=village.name, n=moved), "ok")
     return redirect(url_for(".villages_index", commune=to_commune_id), 303)
@@ -137,17 +137,17 @@ def merge_villages():
     into_id = parse_id(request.form.get("into_id"))
     from_ids = [i for i in (parse_id(v) for v in request.form.getlist("from_ids")) if i is not None]
     try:
-        if into_id is None:
-            raise VillageError(_("Hãy chọn thôn giữ lại."))
-        moved = villages.merge_villages(
-            session,
-            into_id=into_id,
-            from_ids=from_ids,
-            province_id=current_scope().province_id,
-            by_user=current_user,
-        )
+        with committing(session):
+            if into_id is None:
+                raise VillageError(_("Hãy chọn thôn giữ lại."))
+            moved = villages.merge_villages(
+                session,
+                into_id=into_id,
+                from_ids=from_ids,
+                province_id=current_scope().province_id,
+                by_user=current_user,
+            )
     except VillageError as exc:
-        session.rollback()
         rows = villages.villages_of(session, commune_id=commune.id)
         return render_template(
             "admin/villages.html",

@@ -14,6 +14,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
+from outreach.core.errors import DomainError
 from outreach.geography.places import village_key
 from outreach.models import GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
 from outreach.models.base import utcnow
@@ -29,7 +30,7 @@ def _type_name(name: str) -> str:
     return next((t for t in VILLAGE_TYPES if folded.startswith(t.casefold() + " ")), "")
 
 
-class VillageError(ValueError):
+class VillageError(DomainError):
     """A village change was refused; the message is Vietnamese and shown as is."""
 
 
@@ -129,7 +130,7 @@ def rename_village(
         village.type_name = _type_name(name)
         session.add(village)
         _audit(session, by_user, "village_renamed", village, {"from": old, "to": name})
-    session.commit()
+    session.flush()
     return village
 
 
@@ -172,7 +173,7 @@ def merge_villages(
         into,
         {"into": into.name, "from": [v.name for v in merged], "households": moved},
     )
-    session.commit()
+    session.flush()
     return moved
 
 
@@ -250,5 +251,5 @@ def move_village(
             "households": moved,
         },
     )
-    session.commit()
+    session.flush()
     return moved

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
+from outreach.core.errors import DomainError
 from outreach.core.formatting import safe_cell
 from outreach.imports.reading import ImportFileError, RowError, stream_rows
 from outreach.imports.reading.headers import FIELD_LABELS, KIND_FIELDS
@@ -52,7 +53,7 @@ KIND_LABELS = {
 }
 
 
-class BatchError(ValueError):
+class BatchError(DomainError):
     """An upload or a step that cannot go ahead, with the Vietnamese reason."""
 
 

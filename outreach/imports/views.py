@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
-from outreach.db import get_session
+from outreach.db import committing, get_session
 from outreach.imports import batches
 from outreach.imports.reading.headers import read_header
 from outreach.imports.reading.readers import open_table
@@ -88,20 +88,20 @@ def upload():
     """Store the file, then check it in the background and show its page."""
     upload = request.files.get("file")
     try:
-        batch = batches.store_upload(
-            get_session(),
-            folder=_folder(),
-            data=upload.read() if upload else b"",
-            filename=(upload.filename or "") if upload else "",
-            kind=request.form.get("kind", ""),
-            office=request.form.get("office", ""),
-            user_id=current_user.id,
-            username=current_user.username,
-            province_id=current_scope().province_id,
-            ip=request.remote_addr or "",
-        )
+        with committing(get_session()):
+            batch = batches.store_upload(
+                get_session(),
+                folder=_folder(),
+                data=upload.read() if upload else b"",
+                filename=(upload.filename or "") if upload else "",
+                kind=request.form.get("kind", ""),
+                office=request.form.get("office", ""),
+                user_id=current_user.id,
+                username=current_user.username,
+                province_id=current_scope().province_id,
+                ip=request.remote_addr or "",
+            )
     except batches.BatchError as error:
-        get_session().rollback()
         flash(str(error), "error")
         return redirect(url_for(".index")), 303
     _start(batches.check_batch, batch)

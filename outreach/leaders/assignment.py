@@ -18,6 +18,7 @@ from sqlalchemy import case, func, update
 from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
+from outreach.core.errors import DomainError
 from outreach.core.periods import period_containing
 from outreach.core.scope import Scope, apply_scope, scope_for
 from outreach.models import GeoUnit, Household, User, Visit
@@ -29,7 +30,7 @@ from outreach.worklist.service import ensure_fresh
 MAX_SELECTED = 2000
 
 
-class AssignmentError(ValueError):
+class AssignmentError(DomainError):
     """An assignment that cannot be made; the message is Vietnamese and nothing was changed."""
 
 
@@ -201,7 +202,7 @@ def _reassign(
             "households": len(ids),
         },
     )
-    session.commit()
+    session.flush()
     return len(ids)
 
 

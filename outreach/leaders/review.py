@@ -26,6 +26,7 @@ from sqlalchemy import Integer, bindparam, func
 from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
+from outreach.core.errors import DomainError
 from outreach.core.scope import Scope, apply_scope, get_in_scope
 from outreach.models import GeoUnit, Household, User, Visit, VisitOutcome
 from outreach.models.codes import ReviewStatus
@@ -42,7 +43,7 @@ EARTH_RADIUS_M = 6_371_000.0
 _DEGREES_PREFILTER = 0.003
 
 
-class ReviewError(ValueError):
+class ReviewError(DomainError):
     """A review that cannot be saved; the message is Vietnamese and nothing was changed."""
 
 
@@ -225,7 +226,7 @@ def _review(session: Session, *, visit: Visit, status: str, comment: str, by_use
         object_id=visit.id,
         detail={"status": status, "comment": comment[:200]} if comment else {"status": status},
     )
-    session.commit()
+    session.flush()
     return visit
 
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 from outreach.core.clock import VIETNAM
 from outreach.core.periods import half_month_start, local_midnight
 from outreach.core.scope import Scope
-from outreach.db import get_session
+from outreach.db import committing, get_session
 from outreach.home.service import active_campaign
 from outreach.leaders import assignment, review
 from outreach.leaders.followthrough import GRACE_DAYS, followthrough
@@ -98,9 +98,9 @@ def _assign_or_refuse(action, *, who: int | None, back, **arguments):
     """Run one assignment service; a refusal is shown as it is and changes nothing."""
     session = get_session()
     try:
-        n = action(session, scope=current_scope(), by_user=current_user, **arguments)
+        with committing(session):
+            n = action(session, scope=current_scope(), by_user=current_user, **arguments)
     except assignment.AssignmentError as error:
-        session.rollback()
         flash(str(error), "error")
         return back
     _assigned(n, who)
@@ -215,11 +215,11 @@ def confirm(visit_id: int):
     """Confirm a visit as fine."""
     session = get_session()
     try:
-        review.confirm_visit(
-            session, scope=current_scope(), visit_id=visit_id, by_user=current_user
-        )
+        with committing(session):
+            review.confirm_visit(
+                session, scope=current_scope(), visit_id=visit_id, by_user=current_user
+            )
     except review.ReviewError as error:
-        session.rollback()
         flash(str(error), "error")
         return _back_to_review()
     flash(_("Đã xác nhận lượt thăm."), "ok")
@@ -232,15 +232,15 @@ def return_(visit_id: int):
     """Send a visit back to its canvasser with a comment."""
     session = get_session()
     try:
-        review.return_visit(
-            session,
-            scope=current_scope(),
-            visit_id=visit_id,
-            comment=request.form.get("comment", ""),
-            by_user=current_user,
-        )
+        with committing(session):
+            review.return_visit(
+                session,
+                scope=current_scope(),
+                visit_id=visit_id,
+                comment=request.form.get("comment", ""),
+                by_user=current_user,
+            )
     except review.ReviewError as error:
-        session.rollback()
         flash(str(error), "error")
         return _back_to_review()
     flash(_("Đã trả lại lượt thăm cho cán bộ."), "ok")

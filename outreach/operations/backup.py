@@ -28,6 +28,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy.engine import make_url
 
 from outreach import migrate
+from outreach.core.errors import DomainError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_MAGIC = b"PGDMP"
@@ -35,7 +36,7 @@ PG_BIN_FALLBACK = Path("/usr/lib/postgresql/15/bin")
 SQLITE_PAGES_PER_STEP = 1024  # copy 4 MB at a time, letting the app's writers in between
 
 
-class BackupError(ValueError):
+class BackupError(DomainError):
     """A backup or restore that cannot go ahead, with the Vietnamese reason (nothing changed)."""
 
 

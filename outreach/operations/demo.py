@@ -22,6 +22,7 @@ from outreach.accounts.service import hash_password
 from outreach.calculator.policy import seed_policy_rates
 from outreach.core.bulk import bulk_insert, next_id, reset_sequence
 from outreach.core.clock import add_months_end
+from outreach.core.errors import DomainError
 from outreach.core.text import compact_key, fold
 from outreach.geography.service import load_province
 from outreach.models import Campaign, GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
@@ -259,7 +260,7 @@ OUTCOME_COLS = (
 )
 
 
-class DemoError(RuntimeError):
+class DemoError(DomainError):
     """The demo cannot be built (for example, the database already holds data)."""
 
 

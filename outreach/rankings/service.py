@@ -31,6 +31,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from outreach.campaigns.targets import effective_targets
+from outreach.core.errors import DomainError
 from outreach.core.formatting import format_day, safe_cell
 from outreach.core.periods import local_midnight
 from outreach.core.scope import Scope
@@ -44,7 +45,7 @@ MARK_LABELS = {PRAISE: "Biểu dương", CRITICISM: "Phê bình"}
 _COUNTED = {Outcome.ENROLLED_NEW.value: "new", Outcome.RENEWED.value: "renewals"}
 
 
-class RankingError(ValueError):
+class RankingError(DomainError):
     """A ranking that cannot be made, with a Vietnamese message for the leader."""
 
 

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
 from outreach.core.clock import VIETNAM
+from outreach.core.errors import DomainError
 from outreach.core.formatting import format_day, format_number, format_ratio, safe_cell
 from outreach.core.periods import Period, ensure_period, period_containing, previous_period
 from outreach.models import (
@@ -51,7 +52,7 @@ _TALLY_METRIC = {
 }
 
 
-class SummaryError(ValueError):
+class SummaryError(DomainError):
     """A summary action that cannot be done, with a Vietnamese message for the admin."""
 
 
@@ -416,7 +417,7 @@ def draft_summary(
     draft.cutoff_at = now
     draft.created_by_id = user_id
     session.add(draft)
-    session.commit()
+    session.flush()
     return draft
 
 
@@ -467,7 +468,7 @@ def publish_summary(
         ip=ip,
         detail={"version": summary.version, "sha256": summary.content_hash},
     )
-    session.commit()
+    session.flush()
     return summary
 
 

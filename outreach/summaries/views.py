@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from outreach.core.formatting import format_clock
 from outreach.core.periods import Period, period_from_key
-from outreach.db import get_session
+from outreach.db import committing, get_session
 from outreach.home import service as overview
 from outreach.models import Summary
 from outreach.models.codes import Role, SummaryStatus
@@ -96,7 +96,8 @@ def period(key: str):
 def draft(key: str):
     """Compute the figures as of now into the period's draft."""
     period = _period(key)
-    draft_summary(get_session(), campaign=_campaign(), period=period, user_id=current_user.id)
+    with committing(get_session()) as session:
+        draft_summary(session, campaign=_campaign(), period=period, user_id=current_user.id)
     flash(_("Đã cập nhật bản nháp với số liệu đến thời điểm này."), "ok")
     return redirect(url_for(".period", key=period.key))
 
@@ -110,17 +111,17 @@ def publish(key: str):
     if summary is None or summary.province_id != current_scope().province_id:
         abort(404)
     try:
-        published = publish_summary(
-            get_session(),
-            summary_id=summary.id,
-            pdf=render_document_pdf(figures_of(summary)),
-            user_id=current_user.id,
-            username=current_user.username,
-            reason=request.form.get("reason", ""),
-            ip=request.remote_addr or "",
-        )
+        with committing(get_session()):
+            published = publish_summary(
+                get_session(),
+                summary_id=summary.id,
+                pdf=render_document_pdf(figures_of(summary)),
+                user_id=current_user.id,
+                username=current_user.username,
+                reason=request.form.get("reason", ""),
+                ip=request.remote_addr or "",
+            )
     except SummaryError as error:
-        get_session().rollback()
         flash(str(error), "error")
         return redirect(url_for(".period", key=period.key)), 303
     flash(_("Đã công bố phiên bản %(v)s.", v=published.version), "ok")

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
+from outreach.core.errors import DomainError
 from outreach.core.scope import scope_for
 from outreach.models import User
 from outreach.models.codes import Role
@@ -23,7 +24,7 @@ from outreach.visits.sync import MAX_BATCH, ItemResult, counts, sync_visits
 FORMAT = "outreach-outbox"
 
 
-class OutboxFileError(ValueError):
+class OutboxFileError(DomainError):
     """A file that is not an exported outbox, with the Vietnamese reason."""
 
 

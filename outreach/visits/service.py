@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, case, func
 from sqlmodel import Session, select
 
 from outreach.core.clock import VIETNAM
+from outreach.core.errors import DomainError
 from outreach.core.periods import half_month_start, local_midnight
 from outreach.core.scope import Scope, get_in_scope
 from outreach.models import Household, Person, User, Visit, VisitOutcome
@@ -22,7 +23,7 @@ PAYMENT_OUTCOMES = frozenset({Outcome.ENROLLED_NEW, Outcome.RENEWED})
 MAX_NOTE = 2000
 
 
-class VisitError(ValueError):
+class VisitError(DomainError):
     """A visit that cannot be stored; `errors` maps a field to its Vietnamese message."""
 
     def __init__(self, errors: dict[str, str]):
@@ -243,7 +244,7 @@ def record_visit(
     session.flush()
     count_visit(session, visit=visit, outcomes=rows)
     refresh_household(session, household_id=household.id, today=today, persons=members)
-    session.commit()
+    session.flush()
     return RecordedVisit(visit, rows)
 
 

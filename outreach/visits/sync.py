@@ -21,6 +21,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from outreach.core.errors import DomainError
 from outreach.core.scope import Scope
 from outreach.models import User
 from outreach.models.base import utcnow
@@ -50,7 +51,7 @@ class ItemStatus(StrEnum):
     REJECTED = "rejected"  # not stored; `errors` says why, field by field
 
 
-class SyncItemError(ValueError):
+class SyncItemError(DomainError):
     """A malformed item; `errors` maps a field to its Vietnamese message."""
 
     def __init__(self, errors: dict[str, str]):
@@ -399,6 +400,8 @@ def _sync_one(
             # as duplicates).
             session.rollback()
             raise
+        # Each item is its own unit of work (docs/architecture.md): stored alone, or not at all.
+        session.commit()
         status = ItemStatus.DUPLICATE if recorded.replayed else ItemStatus.STORED
         return ItemResult(
             echo, status, visit_id=recorded.visit.id, out_of_scope=recorded.visit.out_of_scope

@@ -28,7 +28,7 @@ from sqlmodel import select
 
 from outreach.core.clock import add_months_end
 from outreach.core.scope import get_in_scope
-from outreach.db import get_session
+from outreach.db import committing, get_session
 from outreach.models import Household, Person
 from outreach.models.codes import Channel, Outcome, RefusalReason, Role
 from outreach.visits.service import OutcomeInput, VisitError, VisitInput, record_visit
@@ -155,16 +155,16 @@ def create(household_id: int):
     household, members = _household_and_members(household_id)
     data = _parse_form(request.form, household.id, members)
     try:
-        result = record_visit(
-            get_session(),
-            canvasser=current_user,
-            scope=current_scope(),
-            data=data,
-            today=request_today(),
-            members=members,
-        )
+        with committing(get_session()):
+            result = record_visit(
+                get_session(),
+                canvasser=current_user,
+                scope=current_scope(),
+                data=data,
+                today=request_today(),
+                members=members,
+            )
     except VisitError as exc:
-        get_session().rollback()
         return _render_form(
             household,
             members,

@@ -39,6 +39,7 @@ def test_register_user_gives_a_temporary_password_that_must_be_changed(session):
         organization="Bưu điện",
         by_user=admin,
     )
+    session.commit()
     session.expire_all()
     stored = _user(session, "canbo.moi")
     assert stored.must_change_password and stored.full_name == "Lê Văn Mới"
@@ -129,6 +130,7 @@ def test_update_user_changes_and_audits_only_what_changed(session):
         is_active=True,
         by_user=admin,
     )
+    session.commit()
     session.expire_all()
     changed = _user(session, "canbo.07210.1")
     assert (changed.role, changed.scope_unit_id) == ("leader", group.id)
@@ -188,8 +190,10 @@ def test_deactivate_blocks_login(session):
     admin = _user(session, "admin")
     target = _user(session, "canbo.07210.2")
     accounts.deactivate_user(session, user_id=target.id, by_user=admin)
+    session.commit()
     assert _audit_count(session, "user_deactivated") == 1
     result = accounts.authenticate(session, username="canbo.07210.2", password=DEMO_PASSWORD)
+    session.commit()
     assert result.user is None and result.error == accounts.LoginError.INACTIVE
 
 
@@ -197,11 +201,13 @@ def test_reset_password_replaces_the_old_one(session):
     admin = _user(session, "admin")
     target = _user(session, "canbo.07210.2")
     temporary = accounts.reset_password(session, user_id=target.id, by_user=admin)
+    session.commit()
     assert (
         accounts.authenticate(session, username="canbo.07210.2", password=DEMO_PASSWORD).user
         is None
     )
     result = accounts.authenticate(session, username="canbo.07210.2", password=temporary)
+    session.commit()
     assert result.user is not None and result.user.must_change_password
     assert _audit_count(session, "password_reset") == 1
     assert accounts.generate_temporary_password() != accounts.generate_temporary_password()
@@ -225,6 +231,7 @@ def test_change_password_rules(session):
     user.must_change_password = True
     session.commit()
     accounts.change_password(session, user=user, current=DEMO_PASSWORD, new="Mat-khau-moi-1")
+    session.commit()
     session.expire_all()
     user = _user(session, "canbo.07210.1")
     assert not user.must_change_password and verify_password(user.password_hash, "Mat-khau-moi-1")

@@ -90,6 +90,7 @@ def test_change_password_applies_the_rules_and_changes_nothing_when_refused(sess
     accounts.change_password(
         session, user=_user(session, "canbo.07210.1"), current=DEMO_PASSWORD, new="Mat-khau-moi-1"
     )
+    session.commit()
     assert verify_password(_user(session, "canbo.07210.1").password_hash, "Mat-khau-moi-1")
 
 
@@ -120,8 +121,10 @@ def test_register_and_reset_give_passwords_that_follow_the_rules(session):
         scope_unit_id=commune.id,
         by_user=admin,
     )
+    session.commit()
     assert password_problem(temporary, username=user.username) is None
     again = accounts.reset_password(session, user_id=user.id, by_user=admin)
+    session.commit()
     assert password_problem(again, username=user.username) is None
 
 

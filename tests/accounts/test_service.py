@@ -99,6 +99,7 @@ def test_village_is_not_a_valid_scope(session):
 def test_authenticate_counts_failures_and_locks_the_name(session):
     for _ in range(5):
         result = authenticate(session, username="admin", password="sai", ip="10.0.0.1")
+        session.commit()
         assert result.error == LoginError.BAD_CREDENTIALS
     failures = session.exec(select(AuditLog).where(AuditLog.action == "login_failed")).all()
     assert len(failures) == 5 and all(f.username == "admin" for f in failures)
@@ -116,6 +117,7 @@ def test_authenticate_counts_failures_and_locks_the_name(session):
 
 def test_unknown_names_are_counted_too(session):
     result = authenticate(session, username="khong.co", password="x")
+    session.commit()
     assert result.error == LoginError.BAD_CREDENTIALS
     assert (
         session.exec(select(AuditLog).where(AuditLog.username == "khong.co")).one().action
@@ -136,6 +138,7 @@ def test_inactive_user_cannot_log_in(session):
 
 def test_successful_login_is_audited(session):
     result = authenticate(session, username="lanhdao.tinh", password=DEMO_PASSWORD, ip="1.2.3.4")
+    session.commit()
     assert result.user is not None and result.user.last_login_at is not None
     entry = session.exec(select(AuditLog).where(AuditLog.action == "login")).one()
     assert entry.user_id == result.user.id and entry.ip == "1.2.3.4"

@@ -102,6 +102,7 @@ def test_create_stores_only_changed_weights_and_counts_reach(session):
         ),
         by_user=_admin(session),
     )
+    session.commit()
     assert json.loads(campaign.priority_weights) == {"lapsed": 950}
     assert weights_for(campaign.priority_weights)["lapsed"] == 950
     assert campaigns.campaign_weights(campaign)["potential"] == DEFAULT_WEIGHTS["potential"]
@@ -128,6 +129,7 @@ def test_update_with_new_dates_recounts_reach(session):
         ),
         by_user=_admin(session),
     )
+    session.commit()
     after = set(
         session.exec(
             select(CampaignReach.household_id).where(CampaignReach.campaign_id == campaign.id)
@@ -190,6 +192,7 @@ def test_set_targets_all_or_nothing_and_province_sum(session):
         targets={communes[0].id: (77, 88), communes[1].id: before.get(communes[1].id, (0, 0))},
         by_user=_admin(session),
     )
+    session.commit()
     assert changed == 1
     session.expire_all()
     rows = session.exec(select(Target).where(Target.campaign_id == campaign.id)).all()
@@ -239,6 +242,7 @@ def test_the_active_campaigns_weights_reorder_the_worklists(session):
         ),
         by_user=_admin(session),
     )
+    session.commit()
     after = top_reasons()
     n = after.count(boosted)
     assert n and after[:n] == [boosted] * n and sorted(after) == sorted(before)
@@ -259,5 +263,6 @@ def test_the_active_campaigns_weights_reorder_the_worklists(session):
         today=DEMO_TODAY,
         now=datetime(2026, 11, 22, 3, 0, tzinfo=UTC),
     )
+    session.commit()
     session.refresh(household)
     assert household.priority_score >= 5000 + DEFAULT_WEIGHTS["recent_visit"]

@@ -129,9 +129,11 @@ def test_the_other_village_row_after_a_village_moved_away(session, visited):  # 
     rename_village(  # the other commune has a village of the same name
         session, village_id=busiest.id, name="Thôn Chuyển Đi", province_id=scope.province_id
     )
+    session.commit()
     move_village(
         session, village_id=busiest.id, to_commune_id=elsewhere.id, province_id=scope.province_id
     )
+    session.commit()
     board = dashboard_for(
         session, scope=scope, campaign=campaign, today=DEMO_TODAY, group_by="village"
     )

@@ -85,6 +85,7 @@ def visited(session):
                 today=DEMO_TODAY,
                 now=NOW,
             )
+            session.commit()
     return True
 
 
@@ -400,6 +401,7 @@ def test_visits_keep_the_village_they_were_made_in(session, visited):
         now=NOW,
         allow_out_of_scope=True,
     )
+    session.commit()
     after, board = village_rows()
     assert after[new_village.id] == before.get(new_village.id, 0) + 1
     assert after[old_village] == before[old_village]
@@ -483,12 +485,14 @@ def test_village_rows_follow_a_merge(session, visited):
             now=NOW,
             allow_out_of_scope=True,
         )
+        session.commit()
     before = rows()
     (into, _), (merged, _) = villages
     assert before[into][0] and before[merged][1]
     merge_villages(
         session, into_id=into, from_ids=[merged], province_id=scope.province_id, by_user=leader
     )
+    session.commit()
     after = rows()
     assert merged not in after
     assert after[into] == tuple(a + b for a, b in zip(before[into], before[merged], strict=True))

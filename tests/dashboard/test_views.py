@@ -179,6 +179,7 @@ def _promise_made_a_week_ago(session) -> None:
         today=DEMO_TODAY,
         now=datetime(2026, 11, 22, 3, 0, tzinfo=UTC),
     )
+    session.commit()
 
 
 def test_list_pages_are_paged(login_as, session, monkeypatch):

@@ -77,6 +77,7 @@ def test_rename_updates_the_name_and_its_key(session):
         province_id=province_id,
         by_user=_admin(session),
     )
+    session.commit()
     session.expire_all()
     renamed = session.get(GeoUnit, village.id)
     assert (
@@ -130,6 +131,7 @@ def test_merge_moves_households_and_removes_the_merged(session):
         province_id=commune.province_id,
         by_user=_admin(session),
     )
+    session.commit()
     session.expire_all()
     assert moved == len(from_a) + len(from_b) > 0
     assert _households_in(session, into_id) == expected
@@ -183,6 +185,7 @@ def test_move_takes_households_and_persons_but_not_history(session):
         province_id=source.province_id,
         by_user=_admin(session),
     )
+    session.commit()
     session.expire_all()
     assert moved == len(household_ids)
     households = session.exec(select(Household).where(Household.id.in_(household_ids))).all()

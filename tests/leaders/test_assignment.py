@@ -94,6 +94,7 @@ def test_assigning_a_village_changes_both_canvassers_lists_at_once(
         canvasser_id=two.id,
         by_user=leader,
     )
+    session.commit()
 
     assert n == len(in_village)
     after_two, total_two = _list_ids(session, two)
@@ -195,6 +196,7 @@ def test_selected_households_move_and_the_rest_stay(session, leader, village_wit
         canvasser_id=two.id,
         by_user=leader,
     )
+    session.commit()
     after = _assignments(session)
     assert n == 1
     assert {hid for hid in after if after[hid] != before[hid]} == set(picked)
@@ -248,6 +250,7 @@ def test_moving_an_inactive_canvassers_work(session, leader):
         to_canvasser_id=two.id,
         by_user=leader,
     )
+    session.commit()
     assert n == len(theirs)
     assert not session.exec(
         select(Household.id).where(Household.assigned_canvasser_id == one.id)

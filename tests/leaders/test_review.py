@@ -193,6 +193,7 @@ def test_return_needs_a_comment_and_the_canvasser_sees_it(session, canvasser, le
         comment="Vị trí xa nhà, kiểm tra lại",
         by_user=leader,
     )
+    session.commit()
     session.expire_all()
     stored = session.get(Visit, visit.id)
     assert (stored.review_status, stored.review_comment, stored.reviewed_by_id) == (
@@ -209,6 +210,7 @@ def test_return_needs_a_comment_and_the_canvasser_sees_it(session, canvasser, le
     ).first()
 
     confirm_visit(session, scope=scope, visit_id=visit.id, by_user=leader)
+    session.commit()
     session.expire_all()
     assert session.get(Visit, visit.id).review_status == "confirmed"
     assert returned_visits_for(session, canvasser_id=canvasser.id) == []

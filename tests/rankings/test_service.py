@@ -173,6 +173,7 @@ def _enrol(session, username="canbo.07210.1"):
         today=DEMO_TODAY,
         now=NOW,
     )
+    session.commit()
     return canvasser.scope_unit_id, household
 
 

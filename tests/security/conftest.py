@@ -291,7 +291,9 @@ def build_world(session: Session, url: str) -> World:
         user_id=admin.id,
         now=datetime(2026, 11, 16, 1, 0, tzinfo=UTC),
     )
+    session.commit()
     publish_summary(session, summary_id=published.id, pdf=FAKE_PDF, user_id=admin.id)
+    session.commit()
     draft = draft_summary(
         session,
         campaign=campaign,
@@ -299,6 +301,7 @@ def build_world(session: Session, url: str) -> World:
         user_id=admin.id,
         now=datetime(2026, 11, 22, 1, 0, tzinfo=UTC),
     )
+    session.commit()
     batch = ImportBatch(
         kind="participants",
         filename="danh-sach.csv",

@@ -134,14 +134,17 @@ def _visit(session, outcome="enrolled_new"):
         today=DEMO_TODAY,
         now=NOW,
     )
+    session.commit()
 
 
 def test_publishing_freezes_and_a_correction_is_a_new_version(session, campaign):
     admin = session.exec(select(User).where(User.username == "admin")).one()
     period = period_containing(DEMO_TODAY)
     draft = draft_summary(session, campaign=campaign, period=period, user_id=admin.id, now=NOW)
+    session.commit()
     frozen = draft.figures_json
     published = publish_summary(session, summary_id=draft.id, pdf=PDF, user_id=admin.id, now=NOW)
+    session.commit()
     assert published.status == "published" and published.version == 1
     assert len(published.content_hash) == 64
 
@@ -155,6 +158,7 @@ def test_publishing_freezes_and_a_correction_is_a_new_version(session, campaign)
     second = draft_summary(
         session, campaign=campaign, period=period, user_id=admin.id, now=NOW + timedelta(hours=1)
     )
+    session.commit()
     assert second.version == 2
     new_total = json.loads(second.figures_json)["totals"]["total"]["new"]
     assert new_total == json.loads(frozen)["totals"]["total"]["new"] + 1
@@ -167,6 +171,7 @@ def test_publishing_freezes_and_a_correction_is_a_new_version(session, campaign)
         user_id=admin.id,
         reason="Bổ sung số liệu xã 07210",
     )
+    session.commit()
     assert v2.supersedes_id == published.id and v2.correction_reason.startswith("Bổ sung")
     board = summary_board(session, campaign=campaign, today=DEMO_TODAY)
     assert board[0].period == period and [s.version for s in board[0].published] == [1, 2]

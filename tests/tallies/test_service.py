@@ -72,6 +72,7 @@ def test_new_visits_keep_the_tallies_equal_to_a_rebuild(session):
                     today=DEMO_TODAY,
                     now=NOW,
                 )
+                session.commit()
                 recorded += 1
     maintained = _snapshot(session)
     assert sum(n for (_, _, m), n in maintained[0].items() if m == "visits") == (

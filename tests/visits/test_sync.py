@@ -521,6 +521,7 @@ def test_a_uuid_stored_by_a_concurrent_request_comes_back_as_a_duplicate(
             # our insert; our insert then hits the unique index.
             with Session(session_.get_bind(), expire_on_commit=False) as other:
                 record_visit(other, **{**kwargs, "canvasser": other.get(User, canvasser.id)})
+                other.commit()
             raise IntegrityError("INSERT INTO visit", {}, Exception("uq_visit_client_uuid"))
         return record_visit(session_, **kwargs)
 

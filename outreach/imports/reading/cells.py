@@ -18,6 +18,7 @@ from functools import cache, lru_cache
 import phonenumbers
 
 from outreach.core.clock import month_end
+from outreach.core.errors import DomainError
 from outreach.core.text import compact_key
 from outreach.models.codes import PAYMENT_FREQUENCIES, Sex, SupportGroup
 
@@ -28,7 +29,7 @@ MAX_YEAR = 2100
 MAX_NAME_CHARS = 200  # Person.full_name
 
 
-class CellError(ValueError):
+class CellError(DomainError):
     """A cell that cannot be read as its field, with a Vietnamese message for the admin."""
 
     def __init__(self, message: str) -> None:

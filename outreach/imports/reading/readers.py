@@ -43,6 +43,7 @@ from typing import IO
 
 import python_calamine
 
+from outreach.core.errors import DomainError
 from outreach.imports.reading.cells import Cell
 from outreach.imports.reading.tcvn3 import TCVN3_TO_UNICODE, VIETNAMESE_LETTERS, looks_like_tcvn3
 
@@ -67,7 +68,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_OOXML = "EncryptedPackage".encode("utf-16-le")
 
 
-class ImportFileError(Exception):
+class ImportFileError(DomainError):
     """A file that cannot be read as a list, with a Vietnamese message for the admin."""
 
     def __init__(self, message: str) -> None:
