@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_db(app)
     init_extensions(app)
+    _translate_service_messages()
     init_compression(app)
 
     from outreach.web.guards import IdConverter
@@ -42,6 +43,16 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _translate_service_messages() -> None:
+    """Services mark messages with core.i18n; within a request they are read in its language."""
+    from flask import has_request_context
+    from flask_babel import gettext
+
+    from outreach.core import i18n
+
+    i18n.install(lambda message: gettext(message) if has_request_context() else message)
 
 
 def register_blueprints(app: Flask) -> None:
