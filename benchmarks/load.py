@@ -1,8 +1,8 @@
 """Load: 200 canvassers at once against gunicorn + PostgreSQL over loopback (issue 8).
 
 The benchmark database gets 200 extra canvasser accounts (`load.<commune>.<n>`, made through
-`services.accounts.create_user`), spread over every commune, each given one village of its commune
-through `services.assignment.assign_village`, so they work on different rows. The nightly priority
+`accounts.service.create_user`), spread over every commune, each given one village of its commune
+through `leaders.assignment.assign_village`, so they work on different rows. The nightly priority
 refresh is run first (as `outreach refresh-priorities` does), so no request pays for a commune's
 first-of-the-day recomputation. Then gunicorn serves the app (`--workers 2 --threads 4`, as
 `make run`) and Locust, in a process of its own (`benchmarks/load_locust.py`), runs the canvassers

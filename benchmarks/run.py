@@ -37,7 +37,7 @@ from .web import (
 BUDGETS: dict[str, float | None] = {
     "home page (canvasser) p95": 50.0,
     "home page (province leader) p95": 1000.0,
-    # One scrypt verification per login (~50-100 ms by design) dominates this row.
+    # One Argon2id verification per login (~50-100 ms by design) dominates this row.
     "login + home p95": None,
     # Recomputes the commune's worklist priorities in Python (once per commune and day).
     "home page (canvasser, first of the day) p95": None,

@@ -25,7 +25,7 @@ WARMUP = 1
 def time_summary(app: Flask, iterations: int) -> tuple[list[float], list[float], int]:
     """(figures ms, PDF ms) per run, and the PDF's size in bytes of the last run."""
     figures_ms, pdf_ms, size = [], [], 0
-    with app.app_context(), Session(app.extensions["engine"]) as session:
+    with Session(app.extensions["engine"]) as session:  # no app context: the PDF needs none
         campaign = session.exec(select(Campaign).where(Campaign.is_active)).first()
         period = period_containing(TODAY)
         for i in range(WARMUP + iterations):

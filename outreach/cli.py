@@ -181,7 +181,7 @@ def summary_command(period_key, publish, reason, out, username):
         period = period_from_key(period_key)
     except ValueError as exc:
         raise click.ClickException(f"Kỳ không hợp lệ: {period_key} (ví dụ 2026-11-15).") from exc
-    with _session() as session, current_app.test_request_context():
+    with _session() as session:
         user = (
             session.exec(select(User).where(User.username == username)).first()
             if username
@@ -197,13 +197,11 @@ def summary_command(period_key, publish, reason, out, username):
         summary = draft_summary(
             session, campaign=campaign, period=period, user_id=user.id if user else None
         )
-        pdf = render_document_pdf(figures_of(summary))
         if publish:
             try:
                 summary = publish_summary(
                     session,
                     summary_id=summary.id,
-                    pdf=pdf,
                     user_id=user.id if user else None,
                     username=username or "cli",
                     reason=reason,
@@ -211,6 +209,9 @@ def summary_command(period_key, publish, reason, out, username):
                 )
             except SummaryError as exc:
                 raise click.ClickException(str(exc)) from exc
+            pdf = summary.pdf  # the frozen bytes, rendered and hashed by the service
+        else:
+            pdf = render_document_pdf(figures_of(summary)) if out else b""
         session.commit()  # the command is the unit of work (docs/architecture.md)
         totals = figures_of(summary)["totals"]["total"]
         state = "đã công bố" if publish else "bản nháp"

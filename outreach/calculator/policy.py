@@ -1,6 +1,6 @@
 """The effective-dated policy table: contribution rate, income floor, base salary, state support.
 
-Seed values and their legal sources come from shared/POLICY-SOURCES.md. Rows marked announced were
+Seed values and their legal sources come from docs/sources.md ("Policy figures"). Rows marked announced were
 reported before their implementing decree was seen; an admin can check and correct each source.
 """
 

@@ -1,4 +1,4 @@
-"""The contribution calculator a canvasser shows at the door (DESIGN §6)."""
+"""The contribution calculator a canvasser shows at the door (brief §6)."""
 
 from __future__ import annotations
 

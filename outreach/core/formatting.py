@@ -94,3 +94,21 @@ def safe_cell(value) -> str:
     """A spreadsheet cell as text that Excel shows, never runs: "=1+1" becomes "'=1+1"."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def isodate(value: str | date | None) -> date | datetime | None:
+    """An ISO date or datetime string (as stored in JSON figures) back to a date or datetime.
+
+    "2026-11-15" gives a date; "2026-11-15T09:30:00+00:00" gives an aware datetime in Vietnam time
+    (so `|day` / `|vi_day` and `.strftime("%H:%M")` show the Vietnamese calendar day and clock).
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(VIETNAM) if value.tzinfo else value
+    if isinstance(value, date):
+        return value
+    if "T" in value or " " in value.strip():
+        parsed = datetime.fromisoformat(value)
+        return parsed.astimezone(VIETNAM) if parsed.tzinfo else parsed
+    return date.fromisoformat(value)

@@ -1,25 +1,31 @@
-"""Scope in one place: every query of households, persons and visits goes through `apply_scope`.
+"""Scope in one place: the one door every query of households, persons, visits and counts uses.
 
 A user's scope is a unit of the geography tree (province, old-district group or commune). Tables
 holding personal data carry `province_id` and `commune_id`, so one filter serves them all and is
 answered from their (province_id, …) and (commune_id, …) indexes.
+
+- `apply_scope` / `personal_rows`: rows of personal data (households, persons, visits, outcomes),
+  with the personal-data rule (media staff see none);
+- `within_scope`: the same geography for counts and tallies, which every role may read;
+- `communes_in`, `unit_in_scope`, `village_in_scope`, `canvasser_in_scope`, `narrow_scope`: the
+  units a scope covers, for the pages that pick one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from sqlalchemy import false
 from sqlalchemy.sql import Select
 from sqlmodel import Session, select
 
-from outreach.models import GeoUnit, User
+from outreach.models import GeoUnit, User, Visit
 from outreach.models.codes import Role, UnitKind
 
 T = TypeVar("T")
 
-# Roles that may read personal data at all. Media staff see aggregates only (DESIGN §9).
+# Roles that may read personal data at all. Media staff see aggregates only (brief §9).
 PERSONAL_DATA_ROLES = frozenset({Role.CANVASSER, Role.LEADER, Role.ADMIN})
 
 
@@ -86,17 +92,86 @@ def scope_for(session: Session, user: User) -> Scope:
     )
 
 
+def province_scope(province_id: int, *, role: str = Role.ADMIN) -> Scope:
+    """A whole province (the summaries count the province whoever drafts them)."""
+    return Scope(role, province_id, UnitKind.PROVINCE, province_id, None)
+
+
+def within_scope(model: type, scope: Scope) -> list:
+    """Conditions keeping a table with province_id and commune_id inside the scope's geography.
+
+    The province alone for a whole province; the communes alone otherwise, so the database
+    picks the (commune_id, …) indexes rather than scanning the province's (province_id, …) ones.
+    For counts; rows of personal data go through `personal_rows` / `apply_scope`.
+    """
+    if scope.commune_ids is None:
+        return [model.province_id == scope.province_id]
+    return [model.commune_id.in_(sorted(scope.commune_ids))]
+
+
+def commune_condition(column, scope: Scope) -> list:
+    """Conditions keeping a commune-id column inside the scope (none for a whole province)."""
+    return [] if scope.commune_ids is None else [column.in_(sorted(scope.commune_ids))]
+
+
+def personal_rows(model: type, scope: Scope) -> list:
+    """Conditions for rows of personal data the scope's user may read: its geography, and only
+    for the roles that may read personal data at all."""
+    if not scope.sees_personal_data:
+        return [false()]
+    return within_scope(model, scope)
+
+
 def apply_scope(stmt: Select, model: type, scope: Scope) -> Select:
     """Restrict a query over a personal-data table (it has province_id, commune_id) to the scope."""
-    if not scope.sees_personal_data:
-        return stmt.where(false())
-    stmt = stmt.where(model.province_id == scope.province_id)
-    if scope.commune_ids is not None:
-        stmt = stmt.where(model.commune_id.in_(sorted(scope.commune_ids)))
-    return stmt
+    return stmt.where(*personal_rows(model, scope))
 
 
 def get_in_scope(session: Session, model: type[T], object_id: int, scope: Scope) -> T | None:
     """Fetch one row by id only if it lies in the scope; None otherwise (the caller answers 404)."""
     stmt = apply_scope(select(model).where(model.id == object_id), model, scope)
     return session.exec(stmt).first()
+
+
+def narrow_scope(session: Session, *, scope: Scope, unit_id: int) -> tuple[Scope, GeoUnit] | None:
+    """The scope limited to a unit (commune, group, village or the province) inside it, or None."""
+    unit = session.get(GeoUnit, unit_id)
+    if unit is None or (unit.province_id or unit.id) != scope.province_id:
+        return None
+    communes = communes_under(session, unit)
+    if scope.commune_ids is not None and (communes is None or not communes <= scope.commune_ids):
+        return None
+    narrowed = replace(scope, unit_id=unit.id, unit_kind=unit.kind, commune_ids=communes)
+    return narrowed, unit
+
+
+def communes_in(session: Session, scope: Scope) -> list[GeoUnit]:
+    """The communes the scope covers, in Vietnamese alphabetical order of their names."""
+    stmt = select(GeoUnit).where(
+        GeoUnit.kind == UnitKind.COMMUNE,
+        GeoUnit.province_id == scope.province_id,
+        *commune_condition(GeoUnit.id, scope),
+    )
+    return sorted(session.exec(stmt).all(), key=lambda u: u.name_key)
+
+
+def village_in_scope(session: Session, *, scope: Scope, village_id: int) -> GeoUnit | None:
+    """The village if it lies in one of the scope's communes, else None."""
+    village = session.get(GeoUnit, village_id)
+    if village is None or village.kind != UnitKind.VILLAGE:
+        return None
+    return village if unit_in_scope(session, scope=scope, unit_id=village.id) else None
+
+
+def canvasser_in_scope(session: Session, *, scope: Scope, user_id: int) -> User | None:
+    """A user whose visits the scope's leader may list: one working in the scope, or one who
+    made visits in it (their row is on the dashboard); else None."""
+    user = session.get(User, user_id)
+    if user is None:
+        return None
+    if unit_in_scope(session, scope=scope, unit_id=user.scope_unit_id):
+        return user
+    visited = session.execute(
+        select(Visit.id).where(Visit.canvasser_id == user.id, *within_scope(Visit, scope)).limit(1)
+    ).first()
+    return user if visited is not None else None

@@ -15,10 +15,10 @@ from sqlalchemy import distinct, func, or_
 from sqlmodel import Session, select
 
 from outreach.core.periods import local_midnight
-from outreach.core.scope import Scope, unit_in_scope
-from outreach.dashboard.service import in_window, within_scope
+from outreach.core.scope import Scope, personal_rows
 from outreach.models import CampaignReach, GeoUnit, Household, Person, User, Visit, VisitOutcome
 from outreach.models.codes import Outcome, UnitKind
+from outreach.tallies.figures import visited_between
 
 # Metric → the outcome it counts (None: visits or households, counted from the visits).
 METRICS: dict[str, str | None] = {
@@ -79,8 +79,8 @@ def _village_condition(session: Session, model: type, cell: Cell) -> list:
 
 def _visit_conditions(session: Session, cell: Cell) -> list:
     conditions = [
-        *within_scope(Visit, cell.scope),
-        *in_window(Visit, cell.first, cell.last),
+        *personal_rows(Visit, cell.scope),
+        *visited_between(Visit, cell.first, cell.last),
         *_village_condition(session, Visit, cell),
     ]
     if cell.canvasser_id is not None:
@@ -90,16 +90,16 @@ def _visit_conditions(session: Session, cell: Cell) -> list:
 
 def _outcome_conditions(session: Session, cell: Cell) -> list:
     conditions = [
-        *within_scope(VisitOutcome, cell.scope),
+        *personal_rows(VisitOutcome, cell.scope),
         VisitOutcome.outcome == METRICS[cell.metric],
-        *in_window(VisitOutcome, cell.first, cell.last),
+        *visited_between(VisitOutcome, cell.first, cell.last),
         *_village_condition(session, VisitOutcome, cell),
     ]
     if cell.canvasser_id is not None:
         conditions.append(
             VisitOutcome.visit_id.in_(
                 select(Visit.id).where(
-                    Visit.canvasser_id == cell.canvasser_id, *within_scope(Visit, cell.scope)
+                    Visit.canvasser_id == cell.canvasser_id, *personal_rows(Visit, cell.scope)
                 )
             )
         )
@@ -204,25 +204,3 @@ def list_cell(session: Session, *, cell: Cell, offset: int, limit: int) -> list[
 
 def _households(session: Session, ids: list[int]) -> dict[int, Household]:
     return {h.id: h for h in session.exec(select(Household).where(Household.id.in_(ids or [0])))}
-
-
-def village_in_scope(session: Session, *, scope: Scope, village_id: int) -> GeoUnit | None:
-    """The village if it lies in one of the scope's communes, else None."""
-    village = session.get(GeoUnit, village_id)
-    if village is None or village.kind != UnitKind.VILLAGE:
-        return None
-    return village if unit_in_scope(session, scope=scope, unit_id=village.id) else None
-
-
-def canvasser_in_scope(session: Session, *, scope: Scope, user_id: int) -> User | None:
-    """A user whose visits the scope's leader may list: one working in the scope, or one who
-    made visits in it (their row is on the dashboard); else None."""
-    user = session.get(User, user_id)
-    if user is None:
-        return None
-    if unit_in_scope(session, scope=scope, unit_id=user.scope_unit_id):
-        return user
-    visited = session.execute(
-        select(Visit.id).where(Visit.canvasser_id == user.id, *within_scope(Visit, scope)).limit(1)
-    ).first()
-    return user if visited is not None else None

@@ -30,40 +30,31 @@ when a household moves; merging villages carries it over.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import distinct, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 
-from outreach.core.periods import Period, local_midnight, period_containing
-from outreach.core.scope import Scope, communes_under
+from outreach.core.periods import Period
+from outreach.core.scope import Scope, communes_in, within_scope
 from outreach.models import (
     Campaign,
-    CampaignReach,
-    DailyTally,
     GeoUnit,
     Household,
     LatestOutcome,
     Person,
     Target,
     User,
-    Visit,
-    VisitOutcome,
 )
-from outreach.models.codes import Outcome, RefusalReason, Role, UnitKind
-from outreach.tallies.service import REFUSED_PREFIX, VISITS
+from outreach.models.codes import RefusalReason, Role, UnitKind
+from outreach.tallies import figures
+from outreach.tallies.service import REFUSED_PREFIX
 
 GROUPINGS = ("commune", "village", "canvasser")
 SORTS = ("name", "visits", "households", "promises", "new", "renewals", "conversion", "ratio")
 # Village and canvasser rows are counted from raw visits: only for one commune at a time.
 DETAIL_MAX_COMMUNES = 1
-_METRIC = {
-    VISITS: "visits",
-    Outcome.ENROLLED_NEW.value: "new",
-    Outcome.RENEWED.value: "renewals",
-    Outcome.PROMISED.value: "promises",
-}
 
 
 @dataclass
@@ -168,42 +159,6 @@ class Dashboard:
 # --- scope --------------------------------------------------------------------------------
 
 
-def narrow_scope(session: Session, *, scope: Scope, unit_id: int) -> tuple[Scope, GeoUnit] | None:
-    """The scope limited to a unit (commune, group, village or the province) inside it, or None."""
-    unit = session.get(GeoUnit, unit_id)
-    if unit is None or (unit.province_id or unit.id) != scope.province_id:
-        return None
-    communes = communes_under(session, unit)
-    if scope.commune_ids is not None and (communes is None or not communes <= scope.commune_ids):
-        return None
-    narrowed = replace(scope, unit_id=unit.id, unit_kind=unit.kind, commune_ids=communes)
-    return narrowed, unit
-
-
-def within_scope(model: type, scope: Scope) -> list:
-    """Conditions keeping a table with province_id and commune_id inside the scope.
-
-    The province alone for a whole province; the communes alone otherwise, so the database
-    picks the (commune_id, …) indexes rather than scanning the province's (province_id, …) ones.
-    """
-    if scope.commune_ids is None:
-        return [model.province_id == scope.province_id]
-    return [model.commune_id.in_(sorted(scope.commune_ids))]
-
-
-def _commune_filter(column, scope: Scope) -> list:
-    """Conditions keeping a province_id/commune_id pair inside the scope."""
-    return [] if scope.commune_ids is None else [column.in_(sorted(scope.commune_ids))]
-
-
-def in_window(model: type, first: date, last: date) -> tuple:
-    """Conditions keeping a row's visited_at within the Vietnamese calendar days [first, last]."""
-    return (
-        model.visited_at >= local_midnight(first),
-        model.visited_at < local_midnight(last + timedelta(days=1)),
-    )
-
-
 def _village_id(scope: Scope) -> int | None:
     return scope.unit_id if scope.unit_kind == UnitKind.VILLAGE else None
 
@@ -211,106 +166,21 @@ def _village_id(scope: Scope) -> int | None:
 # --- counts -------------------------------------------------------------------------------
 
 
-def _tallied(
-    session: Session, scope: Scope, first: date, last: date
-) -> tuple[dict[int, Counter], Counter]:
-    """Per commune: visits and outcome counts on days [first, last]; refusals by reason."""
-    rows = session.execute(
-        select(DailyTally.commune_id, DailyTally.metric, func.sum(DailyTally.count))
-        .where(
-            *within_scope(DailyTally, scope),
-            DailyTally.day >= first,
-            DailyTally.day <= last,
-        )
-        .group_by(DailyTally.commune_id, DailyTally.metric)
-    ).all()
-    per_commune: dict[int, Counter] = defaultdict(Counter)
-    refusals: Counter = Counter()
-    for commune_id, metric, n in rows:
-        if metric in _METRIC:
-            per_commune[commune_id][_METRIC[metric]] += int(n)
-        elif metric.startswith(REFUSED_PREFIX):
-            refusals[metric.removeprefix(REFUSED_PREFIX)] += int(n)
-    return per_commune, refusals
+def _trend(session: Session, scope: Scope, first: date, last: date) -> list[TrendPoint]:
+    """New participants, renewals and visits per half-month (tallies.figures.half_months)."""
+    return [
+        TrendPoint(period, counts["new"], counts["renewals"], counts["visits"])
+        for period, counts in figures.half_months(session, scope=scope, first=first, last=last)
+    ]
 
 
-def _reached(session: Session, scope: Scope, campaign: Campaign, last: date) -> dict[int, int]:
-    """Households reached per commune from the campaign's start to the end of `last`."""
-    return dict(
-        session.execute(
-            select(CampaignReach.commune_id, func.count())
-            .where(
-                CampaignReach.campaign_id == campaign.id,
-                CampaignReach.first_visit_at < local_midnight(last + timedelta(days=1)),
-                *_commune_filter(CampaignReach.commune_id, scope),
-            )
-            .group_by(CampaignReach.commune_id)
-        ).all()
-    )
-
-
-def _canvassers_of(conn, scope: Scope, window: tuple, visit_ids: set[int]) -> dict[int, int]:
-    """The canvasser of each of these visits (the scope's, in the window), by visit id.
-
-    Read from the (canvasser, time) index of the commune's canvassers rather than from the visit
-    rows, which lie scattered over a big table; the few left (a canvasser from elsewhere) are
-    read by id.
-    """
-    owners = select(User.id).where(
-        User.role == Role.CANVASSER, User.scope_unit_id.in_(sorted(scope.commune_ids or ()))
-    )
-    owner_ids = sorted(conn.execute(owners).scalars())
-    found = (
-        dict(
-            conn.execute(
-                select(Visit.id, Visit.canvasser_id).where(
-                    Visit.canvasser_id.in_(owner_ids), *window
-                )
-            ).all()
-        )
-        if owner_ids
-        else {}
-    )
-    keys = {vid: found[vid] for vid in visit_ids if vid in found}
-    rest = sorted(visit_ids - keys.keys())
-    for chunk in range(0, len(rest), 500):
-        keys.update(
-            conn.execute(
-                select(Visit.id, Visit.canvasser_id).where(Visit.id.in_(rest[chunk : chunk + 500]))
-            ).all()
-        )
-    return keys
-
-
-def _canvasser_counts(session: Session, scope: Scope, first: date, last: date) -> dict:
-    """Visits, households reached and outcomes of the scope's communes by canvasser."""
-    window = in_window(Visit, first, last)
-    conn = session.connection()  # plain rows: no ORM wrapping of tens of thousands of tuples
-    # Each visit's household comes with its id from the (commune, time, village, household) index.
-    households_of = dict(
-        conn.execute(
-            select(Visit.id, Visit.household_id).where(*within_scope(Visit, scope), *window)
-        ).all()
-    )
-    canvasser_of = _canvassers_of(conn, scope, window, set(households_of))
-    outcomes = conn.execute(
-        select(VisitOutcome.visit_id, VisitOutcome.outcome).where(
-            *within_scope(VisitOutcome, scope),
-            VisitOutcome.outcome.in_([o for o in _METRIC if o != VISITS]),
-            *in_window(VisitOutcome, first, last),
-        )
-    ).all()
-    out: dict = defaultdict(Counter)
-    reached: dict = defaultdict(set)
-    for visit_id, household_id in households_of.items():
-        canvasser = canvasser_of[visit_id]
-        out[canvasser]["visits"] += 1
-        reached[canvasser].add(household_id)
-    for canvasser, households in reached.items():
-        out[canvasser]["households"] = len(households)
-    for visit_id, outcome in outcomes:
-        # An outcome carries its visit's time and commune, so its visit is among these.
-        out[canvasser_of[visit_id]][_METRIC[outcome]] += 1
+def _refusals(tallied: dict[int, Counter]) -> Counter:
+    """Refusals by reason over the scope's communes."""
+    out: Counter = Counter()
+    for counts in tallied.values():
+        for metric, n in counts.items():
+            if metric.startswith(REFUSED_PREFIX):
+                out[metric.removeprefix(REFUSED_PREFIX)] += n
     return out
 
 
@@ -372,15 +242,6 @@ def _mark_behind(row: Row, elapsed_share: float) -> Row:
 # --- the pieces ---------------------------------------------------------------------------
 
 
-def _communes(session: Session, scope: Scope) -> list[GeoUnit]:
-    stmt = select(GeoUnit).where(
-        GeoUnit.kind == UnitKind.COMMUNE,
-        GeoUnit.province_id == scope.province_id,
-        *_commune_filter(GeoUnit.id, scope),
-    )
-    return sorted(session.exec(stmt).all(), key=lambda u: u.name_key)
-
-
 def _commune_rows(
     communes: list[GeoUnit], tallied: dict, reached: dict, targets: dict
 ) -> list[Row]:
@@ -400,36 +261,6 @@ def _households_by(session: Session, scope: Scope, column) -> dict:
     return dict(session.execute(stmt.group_by(column)).all())
 
 
-def _village_counts(session: Session, scope: Scope, first: date, last: date) -> dict:
-    """Visits, households reached and outcomes by village, each in its village at the visit.
-
-    Both queries read covering indexes only: visits by (commune, time, village, household) and
-    outcomes by (commune, outcome, time, village).
-    """
-    conn = session.connection()
-    out: dict = defaultdict(Counter)
-    visits = conn.execute(
-        select(Visit.village_id, func.count(), func.count(distinct(Visit.household_id)))
-        .where(*within_scope(Visit, scope), *in_window(Visit, first, last))
-        .group_by(Visit.village_id)
-    )
-    for village, n, households in visits:
-        out[village]["visits"] = int(n)
-        out[village]["households"] = int(households)
-    outcomes = conn.execute(
-        select(VisitOutcome.village_id, VisitOutcome.outcome, func.count())
-        .where(
-            *within_scope(VisitOutcome, scope),
-            VisitOutcome.outcome.in_([o for o in _METRIC if o != VISITS]),
-            *in_window(VisitOutcome, first, last),
-        )
-        .group_by(VisitOutcome.village_id, VisitOutcome.outcome)
-    )
-    for village, outcome, n in outcomes:
-        out[village][_METRIC[outcome]] += int(n)
-    return out
-
-
 def _village_rows(
     session: Session,
     scope: Scope,
@@ -438,7 +269,7 @@ def _village_rows(
     commune_target: tuple[int, int],
 ) -> list[Row]:
     first, last = window
-    counts = _village_counts(session, scope, first, last)
+    counts = figures.village_counts(session, scope=scope, first=first, last=last)
     sizes = _households_by(session, scope, Household.village_id)
     villages = session.exec(
         select(GeoUnit).where(
@@ -476,7 +307,7 @@ def _village_rows(
 def _canvasser_rows(
     session: Session, scope: Scope, first: date, last: date, commune_target: tuple[int, int]
 ) -> list[Row]:
-    counts = _canvasser_counts(session, scope, first, last)
+    counts = figures.canvasser_counts(session, scope=scope, first=first, last=last)
     in_charge = _households_by(session, scope, Household.assigned_canvasser_id)
     ids = set(counts) | {k for k in in_charge if k is not None}
     ids |= set(
@@ -498,31 +329,6 @@ def _canvasser_rows(
         row.target_is_estimate = True
         rows.append(row)
     return rows
-
-
-def _trend(session: Session, scope: Scope, first: date, last: date) -> list[TrendPoint]:
-    """New participants, renewals and visits per half-month, from the daily tallies."""
-    rows = session.execute(
-        select(DailyTally.day, DailyTally.metric, func.sum(DailyTally.count))
-        .where(
-            *within_scope(DailyTally, scope),
-            DailyTally.day >= first,
-            DailyTally.day <= last,
-            DailyTally.metric.in_([VISITS, Outcome.ENROLLED_NEW.value, Outcome.RENEWED.value]),
-        )
-        .group_by(DailyTally.day, DailyTally.metric)
-    ).all()
-    buckets: dict[date, Counter] = defaultdict(Counter)
-    for day, metric, n in rows:
-        day = day if isinstance(day, date) else date.fromisoformat(str(day))
-        buckets[period_containing(day).starts_on][_METRIC[metric]] += int(n)
-    out: list[TrendPoint] = []
-    p = period_containing(first)
-    while p.starts_on <= last:
-        b = buckets[p.starts_on]
-        out.append(TrendPoint(p, b["new"], b["renewals"], b["visits"]))
-        p = period_containing(p.ends_on + timedelta(days=1))
-    return out
 
 
 def never_visited_filter(scope: Scope) -> list:
@@ -651,9 +457,10 @@ def dashboard_for(
     days_total = (campaign.ends_on - campaign.starts_on).days + 1
     days_elapsed = max(0, (last - first).days + 1)
     share = days_elapsed / days_total if days_total else 0.0
-    communes = _communes(session, scope)
-    tallied, refusals = _tallied(session, scope, first, last)
-    reached = _reached(session, scope, campaign, last)
+    communes = communes_in(session, scope)
+    tallied = figures.commune_counts(session, scope=scope, first=first, last=last)
+    refusals = _refusals(tallied)
+    reached = figures.campaign_households(session, scope=scope, campaign=campaign, last=last)
     targets = commune_targets(session, campaign=campaign, commune_ids=[c.id for c in communes])
     commune_rows = _commune_rows(communes, tallied, reached, targets)
 

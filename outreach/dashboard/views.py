@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from sqlmodel import select
 
-from outreach.core.scope import Scope
+from outreach.core.scope import Scope, canvasser_in_scope, narrow_scope, village_in_scope
 from outreach.dashboard import cells as cell_lists
 from outreach.dashboard import service
 from outreach.db import get_session
@@ -33,7 +33,7 @@ def _scope_and_unit(*, allow_village: bool) -> Scope:
         return scope
     if parse_id(raw) is None:
         abort(404)
-    narrowed = service.narrow_scope(get_session(), scope=scope, unit_id=parse_id(raw))
+    narrowed = narrow_scope(get_session(), scope=scope, unit_id=parse_id(raw))
     if narrowed is None or (narrowed[1].kind == UnitKind.VILLAGE and not allow_village):
         abort(404)
     return narrowed[0]
@@ -153,16 +153,14 @@ def _cell(scope: Scope, campaign: Campaign) -> cell_lists.Cell:
         village = raw_village
     elif raw_village:
         village_id = parse_id(raw_village)
-        found = village_id and cell_lists.village_in_scope(
-            get_session(), scope=scope, village_id=village_id
-        )
+        found = village_id and village_in_scope(get_session(), scope=scope, village_id=village_id)
         if not found:
             abort(404)
         village = found.id
     canvasser_id = _int_arg("canvasser")
     if request.args.get("canvasser") and (
         canvasser_id is None
-        or cell_lists.canvasser_in_scope(get_session(), scope=scope, user_id=canvasser_id) is None
+        or canvasser_in_scope(get_session(), scope=scope, user_id=canvasser_id) is None
     ):
         abort(404)
     first, last = service.campaign_window(campaign, request_today())

@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
-from outreach.core.scope import Scope, apply_scope, get_in_scope
+from outreach.core.scope import Scope, apply_scope, get_in_scope, personal_rows
 from outreach.models import GeoUnit, Household, User, Visit, VisitOutcome
 from outreach.models.codes import ReviewStatus
 
@@ -275,8 +275,10 @@ _RETURNED_TO = (
 
 
 def returned_visits_for(
-    session: Session, *, canvasser_id: int, limit: int = 20
+    session: Session, *, canvasser_id: int, scope: Scope, limit: int = 20
 ) -> list[ReturnedVisit]:
-    """A canvasser's own visits a leader returned and nobody has confirmed since, newest first."""
-    rows = session.exec(_RETURNED_TO, params={"canvasser_id": canvasser_id, "limit": limit}).all()
+    """A canvasser's visits a leader returned and nobody has confirmed since, newest first: only
+    those the viewer's scope covers (the canvasser may have moved to another commune since)."""
+    stmt = _RETURNED_TO.where(*personal_rows(Visit, scope))
+    rows = session.exec(stmt, params={"canvasser_id": canvasser_id, "limit": limit}).all()
     return [ReturnedVisit(v, _aware(v.visited_at), h, name or "") for v, h, name in rows]

@@ -51,7 +51,7 @@ class Outcome(StrEnum):
 # Outcomes that set a date to come back: a promise to pay, or "considering" (revisit).
 FOLLOW_UP_OUTCOMES = frozenset({Outcome.PROMISED, Outcome.CONSIDERING})
 
-# Outcomes after which a person leaves the worklist (DESIGN §5).
+# Outcomes after which a person leaves the worklist (brief §5).
 CLOSING_OUTCOMES = frozenset(
     {
         Outcome.ENROLLED_NEW,

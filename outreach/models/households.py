@@ -42,7 +42,7 @@ class Household(SQLModel, table=True):
     longitude: float | None = None
     assigned_canvasser_id: int | None = Field(default=None, foreign_key="app_user.id")
     last_visit_at: datetime | None = None
-    # Precomputed by services.worklist from the priority engine; refreshed daily and on each visit.
+    # Precomputed by worklist.service from the priority engine; refreshed daily and on each visit.
     priority_score: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     priority_reasons: str = Field(
         default="", max_length=2000, sa_column_kwargs={"server_default": ""}

@@ -571,7 +571,7 @@ def _create_targets(session, campaign, province, persons_of: list, visits_per_pe
 
 
 def _person_facts(rng: random.Random, today: date) -> dict:
-    """List facts for one person: every category of DESIGN §5 appears in proportion."""
+    """List facts for one person: every category of brief §5 appears in proportion."""
     kind = rng.choices(["participant", "benefit", "reserved", "potential"], [36, 14, 10, 40])[0]
     facts = {
         "is_participant": False,

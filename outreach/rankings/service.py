@@ -4,10 +4,10 @@ What counts (one definition, used on the page, in the sheet and in the tests):
 
 - **achieved**: `enrolled_new` and `renewed` outcomes recorded from the campaign's first day
   through the end of the chosen day (Vietnamese calendar), never past the campaign's last day.
-  Communes read the daily tallies, exactly as the 15th/30th summaries do, so a ranking at a
-  period's last day shows the summary's cumulative figures. Villages have no tally of their own
-  (tallies are per commune), so a commune's villages are counted from its visit outcomes, through
-  the (commune_id, outcome, visited_at) index: one commune at a time, never a province.
+  Counted by the one read model (`tallies.figures`): communes from the daily tallies, exactly as
+  the 15th/30th summaries and the dashboard, so a ranking at a period's last day shows the
+  summary's cumulative figures; villages from the visit outcomes of one commune, each in the
+  village its household was in at the visit, as on the dashboard.
 - **target**: the unit's effective target (`targets.effective_target`: a commune's own, else the
   sum of its villages').
 - **% of target**: (new + renewed) / (target new + target renewals), both kinds together, so a
@@ -23,20 +23,20 @@ What counts (one definition, used on the page, in the sheet and in the tests):
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import date
 
 import xlsxwriter
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from outreach.campaigns.targets import effective_targets
 from outreach.core.errors import DomainError
 from outreach.core.formatting import format_day, safe_cell
-from outreach.core.periods import local_midnight
 from outreach.core.scope import Scope
-from outreach.models import Campaign, DailyTally, GeoUnit, Household, Visit, VisitOutcome
+from outreach.models import Campaign, GeoUnit
 from outreach.models.codes import Outcome, UnitKind
+from outreach.tallies import figures
 
 RANKED = 3  # units praised at the top and criticised at the bottom
 LEVELS = ("commune", "village")
@@ -81,56 +81,6 @@ def ranking_level(scope: Scope, level: str) -> str:
     if level not in LEVELS:
         raise RankingError("Cấp xếp hạng không hợp lệ: chọn xã, phường hoặc thôn, tổ dân phố.")
     return "village" if scope.unit_kind == UnitKind.COMMUNE else level
-
-
-def _commune_achieved(
-    session: Session, campaign: Campaign, communes: list[int], first: date, last: date
-) -> dict[int, dict[str, int]]:
-    """New participants and renewals per commune on days [first, last], from the daily tallies."""
-    out: dict[int, dict[str, int]] = {}
-    if last < first or not communes:
-        return out
-    rows = session.execute(
-        select(DailyTally.commune_id, DailyTally.metric, func.sum(DailyTally.count))
-        .where(
-            DailyTally.province_id == campaign.province_id,
-            DailyTally.day >= first,
-            DailyTally.day <= last,
-            DailyTally.metric.in_(list(_COUNTED)),
-        )
-        .group_by(DailyTally.commune_id, DailyTally.metric)
-    ).all()
-    wanted = set(communes)
-    for commune_id, metric, n in rows:
-        if commune_id in wanted:
-            out.setdefault(commune_id, {"new": 0, "renewals": 0})[_COUNTED[metric]] += int(n)
-    return out
-
-
-def _village_achieved(
-    session: Session, commune_id: int, first: date, last: date
-) -> dict[int, dict[str, int]]:
-    """New participants and renewals per village of one commune, from its visit outcomes."""
-    out: dict[int, dict[str, int]] = {}
-    if last < first:
-        return out
-    rows = session.execute(
-        select(Household.village_id, VisitOutcome.outcome, func.count())
-        .select_from(VisitOutcome)
-        .join(Visit, Visit.id == VisitOutcome.visit_id)
-        .join(Household, Household.id == Visit.household_id)
-        .where(
-            VisitOutcome.commune_id == commune_id,
-            VisitOutcome.outcome.in_(list(_COUNTED)),
-            VisitOutcome.visited_at >= local_midnight(first),
-            VisitOutcome.visited_at < local_midnight(last + timedelta(days=1)),
-        )
-        .group_by(Household.village_id, VisitOutcome.outcome)
-    ).all()
-    for village_id, outcome, n in rows:
-        if village_id is not None:
-            out.setdefault(village_id, {"new": 0, "renewals": 0})[_COUNTED[outcome]] += int(n)
-    return out
 
 
 def _units(
@@ -201,17 +151,14 @@ def rank_units(
         session, scope=scope, campaign=campaign, level=level, commune_id=commune_id
     )
     last = min(as_of, campaign.ends_on)
-    if level == "village":
-        achieved = _village_achieved(session, commune, campaign.starts_on, last)
-    else:
-        achieved = _commune_achieved(
-            session, campaign, [u.id for u in units], campaign.starts_on, last
-        )
+    counted = replace(scope, commune_ids=frozenset({commune})) if level == "village" else scope
+    count = figures.village_counts if level == "village" else figures.commune_counts
+    achieved = count(session, scope=counted, first=campaign.starts_on, last=last)
     targets = effective_targets(session, campaign=campaign, units=units)
     countdown = days_left(campaign, as_of)
     rows = []
     for unit in units:
-        done = achieved.get(unit.id, {"new": 0, "renewals": 0})
+        done = achieved.get(unit.id, Counter())
         target = targets.get(unit.id)
         rows.append(
             RankRow(

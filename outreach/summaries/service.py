@@ -13,9 +13,9 @@ import csv
 import hashlib
 import io
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import distinct, func
 from sqlmodel import Session, select
@@ -24,11 +24,11 @@ from outreach.core.audit import record_event
 from outreach.core.clock import VIETNAM
 from outreach.core.errors import DomainError
 from outreach.core.formatting import format_day, format_number, format_ratio, safe_cell
+from outreach.core.i18n import _
 from outreach.core.periods import Period, ensure_period, period_containing, previous_period
+from outreach.core.scope import province_scope
 from outreach.models import (
     Campaign,
-    CampaignReach,
-    DailyTally,
     GeoUnit,
     Payment,
     ReportPeriod,
@@ -36,20 +36,14 @@ from outreach.models import (
     Target,
 )
 from outreach.models.base import utcnow
-from outreach.models.codes import Outcome, RefusalReason, SummaryStatus, UnitKind
-from outreach.tallies.service import HOUSEHOLDS, REFUSED_PREFIX, VISITS
+from outreach.models.codes import RefusalReason, SummaryStatus, UnitKind
+from outreach.summaries.document import render_document_pdf
+from outreach.tallies import figures
+from outreach.tallies.service import REFUSED_PREFIX
 
 SOURCE = "Ứng dụng vận động BHXH tự nguyện (outreach), số liệu cán bộ vận động ghi nhận"
 RANKED = 3  # communes praised at the top and named at the bottom
 METRICS = ("new", "renewals", "visits", "households", "promises", "refusals")
-_TALLY_METRIC = {
-    Outcome.ENROLLED_NEW.value: "new",
-    Outcome.RENEWED.value: "renewals",
-    Outcome.PROMISED.value: "promises",
-    Outcome.REFUSED.value: "refusals",
-    VISITS: "visits",
-    HOUSEHOLDS: "households",
-}
 
 
 class SummaryError(DomainError):
@@ -61,35 +55,19 @@ def _empty() -> dict:
 
 
 def _tallies(session: Session, province_id: int, first: date, last: date) -> dict[int, dict]:
-    """Per commune: visits and outcome counts on days [first, last], from the daily tallies."""
-    rows = session.execute(
-        select(DailyTally.commune_id, DailyTally.metric, func.sum(DailyTally.count))
-        .where(
-            DailyTally.province_id == province_id,
-            DailyTally.day >= first,
-            DailyTally.day <= last,
-        )
-        .group_by(DailyTally.commune_id, DailyTally.metric)
-    ).all()
-    out: dict[int, dict] = defaultdict(_empty)
-    for commune_id, metric, n in rows:
-        if metric in _TALLY_METRIC:
-            out[commune_id][_TALLY_METRIC[metric]] += int(n)
-        elif metric.startswith(REFUSED_PREFIX):
-            reason = metric.removeprefix(REFUSED_PREFIX)
-            out[commune_id]["refusal_reasons"][reason] = int(n)
-    return out
-
-
-def _households_in_campaign(session: Session, campaign_id: int, before: datetime) -> dict[int, int]:
-    """Households reached per commune from the campaign's start until `before`."""
-    return dict(
-        session.execute(
-            select(CampaignReach.commune_id, func.count())
-            .where(CampaignReach.campaign_id == campaign_id, CampaignReach.first_visit_at < before)
-            .group_by(CampaignReach.commune_id)
-        ).all()
+    """Per commune: every figure on days [first, last], read through tallies.figures."""
+    counts = figures.commune_counts(
+        session, scope=province_scope(province_id), first=first, last=last
     )
+    out: dict[int, dict] = defaultdict(_empty)
+    for commune_id, counter in counts.items():
+        row = out[commune_id]
+        for name, n in counter.items():
+            if name.startswith(REFUSED_PREFIX):
+                row["refusal_reasons"][name.removeprefix(REFUSED_PREFIX)] = n
+            elif name in row:
+                row[name] += n
+    return out
 
 
 def _confirmed(session: Session, province_id: int, first: date, last: date) -> dict[int, dict]:
@@ -146,7 +124,9 @@ def _window(
         _confirmed(session, province_id, first, period.ends_on),
     )
     if whole_campaign:  # distinct across the campaign: not a sum of half-months
-        window.households = _households_in_campaign(session, campaign.id, period.ends_before)
+        window.households = figures.campaign_households(
+            session, scope=province_scope(province_id), campaign=campaign, last=period.ends_on
+        )
     else:
         window.households = {c: counts["households"] for c, counts in window.counts.items()}
     return window
@@ -164,33 +144,22 @@ def _totals(rows: list[dict]) -> dict:
 
 def _trend(session: Session, campaign: Campaign, period: Period) -> list[dict]:
     """New participants and renewals per half-month from the campaign start to this period."""
-    rows = session.execute(
-        select(DailyTally.day, DailyTally.metric, func.sum(DailyTally.count))
-        .where(
-            DailyTally.province_id == campaign.province_id,
-            DailyTally.day >= campaign.starts_on,
-            DailyTally.day <= period.ends_on,
-            DailyTally.metric.in_([Outcome.ENROLLED_NEW.value, Outcome.RENEWED.value]),
-        )
-        .group_by(DailyTally.day, DailyTally.metric)
-    ).all()
-    buckets: dict[date, Counter] = defaultdict(Counter)
-    for day, metric, n in rows:
-        day = day if isinstance(day, date) else date.fromisoformat(str(day))
-        buckets[period_containing(day).starts_on][_TALLY_METRIC[metric]] += int(n)
-    out, p = [], period_containing(campaign.starts_on)
-    while p.starts_on <= period.starts_on:
-        out.append(
-            {
-                "starts_on": p.starts_on.isoformat(),
-                "ends_on": p.ends_on.isoformat(),
-                "label_day": p.label_day,
-                "new": buckets[p.starts_on]["new"],
-                "renewals": buckets[p.starts_on]["renewals"],
-            }
-        )
-        p = period_containing(p.ends_on + timedelta(days=1))
-    return out
+    months = figures.half_months(
+        session,
+        scope=province_scope(campaign.province_id),
+        first=campaign.starts_on,
+        last=period.ends_on,
+    )
+    return [
+        {
+            "starts_on": p.starts_on.isoformat(),
+            "ends_on": p.ends_on.isoformat(),
+            "label_day": p.label_day,
+            "new": counts["new"],
+            "renewals": counts["renewals"],
+        }
+        for p, counts in months
+    ]
 
 
 def _communes(session: Session, province_id: int) -> list[tuple[GeoUnit, GeoUnit | None]]:
@@ -397,7 +366,10 @@ def draft_summary(
     user_id: int,
     now: datetime | None = None,
 ) -> Summary:
-    """Compute the period's figures as of now into its draft (created, or refreshed), and commit."""
+    """Compute the period's figures as of now into its draft (created, or refreshed).
+
+    Flushes; the caller commits.
+    """
     now = now or utcnow()
     row = ensure_period(session, period=period)
     versions = _summaries(session, campaign_id=campaign.id, period_id=row.id)
@@ -425,19 +397,20 @@ def publish_summary(
     session: Session,
     *,
     summary_id: int,
-    pdf: bytes,
     user_id: int | None,
     username: str = "",
     reason: str = "",
     ip: str = "",
     now: datetime | None = None,
 ) -> Summary:
-    """Freeze a draft: store its PDF and the PDF's SHA-256; a later version needs a reason."""
+    """Freeze a draft: render its PDF from its stored figures (what the admin checked), store the
+    bytes and their SHA-256; a later version of the period needs a reason. Flushes; the caller
+    commits. A PDF that cannot be rendered raises `PdfError` (nothing is changed)."""
     summary = session.get(Summary, summary_id)
     if summary is None:
-        raise SummaryError("Không tìm thấy bản tin.")
+        raise SummaryError(_("Không tìm thấy bản tin."))
     if summary.status != SummaryStatus.DRAFT:
-        raise SummaryError("Bản tin này đã công bố; số liệu đã công bố không thay đổi được.")
+        raise SummaryError(_("Bản tin này đã công bố; số liệu đã công bố không thay đổi được."))
     published = [
         s
         for s in _summaries(session, campaign_id=summary.campaign_id, period_id=summary.period_id)
@@ -445,11 +418,12 @@ def publish_summary(
     ]
     reason = reason.strip()
     if published and not reason:
-        raise SummaryError("Kỳ này đã có bản công bố; hãy ghi lý do đính chính cho phiên bản mới.")
+        raise SummaryError(
+            _("Kỳ này đã có bản công bố; hãy ghi lý do đính chính cho phiên bản mới.")
+        )
     if len(reason) > 1000:
-        raise SummaryError("Lý do đính chính tối đa 1.000 ký tự.")
-    if not pdf.startswith(b"%PDF"):
-        raise SummaryError("Tệp PDF của bản tin không hợp lệ.")
+        raise SummaryError(_("Lý do đính chính tối đa 1.000 ký tự."))
+    pdf = render_document_pdf(figures_of(summary))
     summary.pdf = pdf
     summary.content_hash = hashlib.sha256(pdf).hexdigest()
     summary.status = SummaryStatus.PUBLISHED

@@ -12,7 +12,7 @@ from outreach.db import committing, get_session
 from outreach.home import service as overview
 from outreach.models import Summary
 from outreach.models.codes import Role, SummaryStatus
-from outreach.summaries.document import render_document_pdf
+from outreach.summaries.document import render_document_html, render_document_pdf
 from outreach.summaries.service import (
     SummaryError,
     draft_summary,
@@ -86,7 +86,7 @@ def period(key: str):
         period=period,
         campaign=campaign,
         draft=draft,
-        figures=figures_of(draft) if draft else None,
+        document=render_document_html(figures_of(draft), heading_level=2) if draft else None,
         published=entry.published if entry else [],
     )
 
@@ -105,7 +105,8 @@ def draft(key: str):
 @bp.post("/<key>/publish")
 @roles_required(Role.ADMIN)
 def publish(key: str):
-    """Freeze the draft the admin checked: its figures, its PDF and the PDF's hash."""
+    """Freeze the draft the admin checked: its figures, its PDF and the PDF's hash (the service
+    renders the PDF from the draft's stored figures)."""
     period = _period(key)
     summary = get_session().get(Summary, request.form.get("summary_id", type=int) or 0)
     if summary is None or summary.province_id != current_scope().province_id:
@@ -115,7 +116,6 @@ def publish(key: str):
             published = publish_summary(
                 get_session(),
                 summary_id=summary.id,
-                pdf=render_document_pdf(figures_of(summary)),
                 user_id=current_user.id,
                 username=current_user.username,
                 reason=request.form.get("reason", ""),
@@ -136,7 +136,7 @@ def version(summary_id: int):
     return render_template(
         "summaries/version.html",
         summary=summary,
-        figures=figures_of(summary),
+        document=render_document_html(figures_of(summary), heading_level=2),
         period=period_of(get_session(), summary),
     )
 

@@ -11,7 +11,7 @@ from outreach.db import get_session
 from outreach.leaders.review import returned_visits_for
 from outreach.models import GeoUnit, User
 from outreach.models.codes import Role
-from outreach.visits.service import canvasser_tallies
+from outreach.tallies.figures import canvasser_tally
 from outreach.web.guards import current_scope, parse_id, render_page_or_fragment, roles_required
 from outreach.web.guards import today as request_today
 from outreach.worklist.service import worklist_for
@@ -73,8 +73,10 @@ def show():
     }
     if request.headers.get("HX-Target") == "worklist-rows" or offset:
         return render_page_or_fragment("worklist/show.html", "worklist/_rows.html", **context)
-    context["tally"] = canvasser_tallies(session, canvasser_id=canvasser.id, today=today)
-    context["returned"] = returned_visits_for(session, canvasser_id=canvasser.id)
+    context["tally"] = canvasser_tally(session, canvasser_id=canvasser.id, today=today)
+    context["returned"] = returned_visits_for(
+        session, canvasser_id=canvasser.id, scope=current_scope()
+    )
     return render_page_or_fragment("worklist/show.html", "worklist/_list.html", **context)
 
 

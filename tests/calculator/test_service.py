@@ -1,4 +1,4 @@
-"""The contribution calculator against the seeded, effective-dated policy table (DESIGN §6)."""
+"""The contribution calculator against the seeded, effective-dated policy table (brief §6)."""
 
 from datetime import date
 

@@ -1,4 +1,4 @@
-"""The list categories of DESIGN §5, derived from facts and "today"."""
+"""The list categories of brief §5, derived from facts and "today"."""
 
 from datetime import date
 

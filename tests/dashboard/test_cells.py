@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from outreach.core.scope import scope_for
+from outreach.core.scope import scope_for, village_in_scope
 from outreach.dashboard.cells import (
     METRICS,
     OTHER_VILLAGE,
     Cell,
     count_cell,
     list_cell,
-    village_in_scope,
 )
 from outreach.dashboard.service import campaign_window, dashboard_for
 from outreach.models import Campaign, User
@@ -63,7 +62,7 @@ def test_each_cell_of_a_commune_dashboard_lists_exactly_its_number(session, visi
 
 def test_commune_rows_of_the_province_match_their_lists(session, visited):  # noqa: F811
     """Commune figures come from the tallies; their lists from raw visits: they agree."""
-    from outreach.dashboard.service import narrow_scope
+    from outreach.core.scope import narrow_scope
 
     province = _scope(session, "lanhdao.tinh")
     campaign = _campaign(session)

@@ -11,14 +11,13 @@ import pytest
 from sqlmodel import select
 
 from outreach.core.clock import VIETNAM
-from outreach.core.scope import scope_for
+from outreach.core.scope import narrow_scope, scope_for
 from outreach.dashboard.service import (
     Row,
     commune_targets,
     count_overdue,
     dashboard_for,
     forecast_for,
-    narrow_scope,
 )
 from outreach.models import Campaign, GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
 from outreach.models.codes import Outcome, RefusalReason, UnitKind

@@ -184,7 +184,7 @@ def test_return_needs_a_comment_and_the_canvasser_sees_it(session, canvasser, le
             return_visit(session, scope=scope, visit_id=visit.id, comment=comment, by_user=leader)
         session.rollback()
         assert session.get(Visit, visit.id).review_status == "none"
-    assert returned_visits_for(session, canvasser_id=canvasser.id) == []
+    assert returned_visits_for(session, canvasser_id=canvasser.id, scope=scope) == []
 
     return_visit(
         session,
@@ -201,10 +201,13 @@ def test_return_needs_a_comment_and_the_canvasser_sees_it(session, canvasser, le
         "Vị trí xa nhà, kiểm tra lại",
         leader.id,
     )
-    returned = returned_visits_for(session, canvasser_id=canvasser.id)
+    returned = returned_visits_for(session, canvasser_id=canvasser.id, scope=scope)
     assert [r.visit.id for r in returned] == [visit.id]
     assert returned[0].reviewer_name == leader.full_name
-    assert returned_visits_for(session, canvasser_id=_user(session, "canbo.07210.1").id) == []
+    assert (
+        returned_visits_for(session, canvasser_id=_user(session, "canbo.07210.1").id, scope=scope)
+        == []
+    )
     assert session.exec(
         select(AuditLog).where(AuditLog.action == "review", AuditLog.object_id == str(visit.id))
     ).first()
@@ -213,7 +216,7 @@ def test_return_needs_a_comment_and_the_canvasser_sees_it(session, canvasser, le
     session.commit()
     session.expire_all()
     assert session.get(Visit, visit.id).review_status == "confirmed"
-    assert returned_visits_for(session, canvasser_id=canvasser.id) == []
+    assert returned_visits_for(session, canvasser_id=canvasser.id, scope=scope) == []
 
 
 def test_a_visit_out_of_scope_cannot_be_reviewed(session, canvasser, households):

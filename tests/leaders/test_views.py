@@ -338,6 +338,38 @@ def test_returning_a_visit_shows_it_on_the_canvassers_list(app, login_as, sessio
     assert "Lượt thăm bị trả lại" not in other.get("/worklist").get_data(as_text=True)
 
 
+def test_a_returned_visit_stays_in_its_commune_when_the_canvasser_moves(app, login_as, session):
+    """Issue 19, critical 1: the returned-visits list went by canvasser alone, so after a move the
+    new commune's leader read the old commune's household, visit and comment."""
+    visit = _visit_of(session, "canbo.07210.2")
+    head = session.get(Household, visit.household_id).head_name
+    client = login_as("lanhdao.07210")
+    token = csrf_token(client, "/leader/review")
+    comment = "Ghi chú trả lại chỉ xã cũ được đọc"
+    client.post(
+        f"/leader/review/{visit.id}/return", data={"csrf_token": token, "comment": comment}
+    )
+    canvasser = _user(session, "canbo.07210.2")
+    before = app.test_client()
+    login(before, "lanhdao.07210")
+    page = before.get(f"/worklist?canvasser={canvasser.id}").get_data(as_text=True)
+    assert comment in page and head in page  # seen where it belongs
+
+    other_commune = session.exec(select(GeoUnit).where(GeoUnit.code == "09370")).one()
+    canvasser.scope_unit_id = other_commune.id  # an admin moves the canvasser
+    session.add(canvasser)
+    session.commit()
+    for username in ("lanhdao.09370", "canbo.07210.2"):
+        viewer = app.test_client()
+        login(viewer, username)
+        url = "/worklist" + (f"?canvasser={canvasser.id}" if username.startswith("lanhdao") else "")
+        response = viewer.get(url)
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert comment not in page and f"/households/{visit.household_id}" not in page
+        assert "Lượt thăm bị trả lại" not in page
+
+
 def test_a_visit_of_another_commune_cannot_be_reviewed(login_as, session):
     visit = _visit_of(session, "canbo.09370.1")
     client = login_as("lanhdao.07210")

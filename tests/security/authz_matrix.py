@@ -1,6 +1,6 @@
 """Who may do what: one entry per (endpoint, method) of the app's URL map, and the answer per role.
 
-Policy (DESIGN §9, web/guards.py, core/scope.py):
+Policy (brief §9, web/guards.py, core/scope.py):
 - anonymous: 302 to /login for pages, 401 JSON for /api/ and /session.json; public files answer 200;
 - a logged-in role a route is not for: 403 (the Vietnamese page; JSON under /api/);
 - an allowed role naming an object outside its scope: 404, whether the object exists or not —

@@ -292,7 +292,7 @@ def build_world(session: Session, url: str) -> World:
         now=datetime(2026, 11, 16, 1, 0, tzinfo=UTC),
     )
     session.commit()
-    publish_summary(session, summary_id=published.id, pdf=FAKE_PDF, user_id=admin.id)
+    publish_summary(session, summary_id=published.id, user_id=admin.id)
     session.commit()
     draft = draft_summary(
         session,

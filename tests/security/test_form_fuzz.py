@@ -9,7 +9,7 @@ extra fields are added. A request that is refused (4xx, or a redirect carrying a
 must leave the row counts of every table and the rows of the tables the form changes as they were.
 
 Not fuzzed here (FUZZ_EXCLUDED and each entry's `no_fuzz` say why): file uploads and the JSON sync
-API (fuzzed in tests/unit), and forms without fields (nothing to fuzz but extra fields, which
+API (fuzzed in tests/visits), and forms without fields (nothing to fuzz but extra fields, which
 `request.form.get` never reads).
 """
 

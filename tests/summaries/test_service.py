@@ -1,6 +1,7 @@
 """Summary figures against an independent recount from raw visits; drafts, freezing, versions."""
 
 import csv
+import hashlib
 import io
 import json
 import uuid
@@ -14,6 +15,7 @@ from outreach.core.clock import VIETNAM
 from outreach.core.periods import period_containing, period_from_key
 from outreach.core.scope import scope_for
 from outreach.models import Campaign, Household, Person, Summary, User, Visit, VisitOutcome
+from outreach.summaries.document import render_document_pdf
 from outreach.summaries.service import (
     SummaryError,
     compute_figures,
@@ -26,7 +28,6 @@ from outreach.visits.service import OutcomeInput, VisitInput, record_visit
 from tests.conftest import DEMO_TODAY
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
-PDF = b"%PDF-1.7 stand-in bytes for the service test; views and CLI tests render real PDFs"
 
 
 @pytest.fixture
@@ -143,17 +144,19 @@ def test_publishing_freezes_and_a_correction_is_a_new_version(session, campaign)
     draft = draft_summary(session, campaign=campaign, period=period, user_id=admin.id, now=NOW)
     session.commit()
     frozen = draft.figures_json
-    published = publish_summary(session, summary_id=draft.id, pdf=PDF, user_id=admin.id, now=NOW)
+    published = publish_summary(session, summary_id=draft.id, user_id=admin.id, now=NOW)
     session.commit()
     assert published.status == "published" and published.version == 1
-    assert len(published.content_hash) == 64
+    pdf = published.pdf  # rendered by the service from the draft's stored figures
+    assert pdf.startswith(b"%PDF-") and published.content_hash == hashlib.sha256(pdf).hexdigest()
+    assert pdf == render_document_pdf(json.loads(frozen))
 
     _visit(session)  # new data after publishing
     session.expire_all()
     again = session.get(Summary, published.id)
-    assert again.figures_json == frozen and again.pdf == PDF
+    assert again.figures_json == frozen and again.pdf == pdf
     with pytest.raises(SummaryError, match="đã công bố"):
-        publish_summary(session, summary_id=published.id, pdf=PDF, user_id=admin.id)
+        publish_summary(session, summary_id=published.id, user_id=admin.id)
 
     second = draft_summary(
         session, campaign=campaign, period=period, user_id=admin.id, now=NOW + timedelta(hours=1)
@@ -163,16 +166,17 @@ def test_publishing_freezes_and_a_correction_is_a_new_version(session, campaign)
     new_total = json.loads(second.figures_json)["totals"]["total"]["new"]
     assert new_total == json.loads(frozen)["totals"]["total"]["new"] + 1
     with pytest.raises(SummaryError, match="lý do"):
-        publish_summary(session, summary_id=second.id, pdf=PDF, user_id=admin.id)
+        publish_summary(session, summary_id=second.id, user_id=admin.id)
     v2 = publish_summary(
         session,
         summary_id=second.id,
-        pdf=PDF + b"2",
         user_id=admin.id,
         reason="Bổ sung số liệu xã 07210",
     )
     session.commit()
     assert v2.supersedes_id == published.id and v2.correction_reason.startswith("Bổ sung")
+    assert v2.content_hash != published.content_hash  # its own figures, its own PDF
+    assert session.get(Summary, published.id).pdf == pdf
     board = summary_board(session, campaign=campaign, today=DEMO_TODAY)
     assert board[0].period == period and [s.version for s in board[0].published] == [1, 2]
     assert board[0].draft is None and board[1].due_on == date(2026, 11, 15)

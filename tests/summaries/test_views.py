@@ -10,6 +10,8 @@ from sqlmodel import select
 
 from outreach.core.formatting import format_phone
 from outreach.models import Household, Person, Summary, User
+from outreach.summaries.document import render_document_html
+from outreach.summaries.service import figures_of
 from tests.conftest import DEMO_TODAY, csrf_token, login
 
 KEY = "2026-11-30"  # the period containing DEMO_TODAY (16–30/11/2026)
@@ -49,6 +51,34 @@ def test_admin_drafts_checks_and_publishes(login_as, session):
     assert "ban-tin-bhxh-tu-nguyen-2026-11-30-v1.pdf" in pdf.headers["Content-Disposition"]
     home = client.get("/").get_data(as_text=True)
     assert "Đã công bố 1 phiên bản" in home
+
+
+def _document_in(page: str) -> str:
+    """The summary document a browser page shows (inside its frame)."""
+    match = re.search(r'<div class="doc-frame">(.*?</article>)</div>', page, re.DOTALL)
+    assert match, "no summary document on the page"
+    return match.group(1)
+
+
+def test_pages_show_the_html_the_pdf_is_made_of(login_as, client, session):
+    """The draft and version pages insert the very fragment `render_document_html` gives (the
+    one summaries/pdf.html wraps for the PDF), also when the admin reads the app in English."""
+    admin = login_as("admin")
+    _, summary_id = _draft_and_publish(admin)
+    assert _post(admin, f"/summaries/{KEY}/draft").status_code == 302
+    draft = session.exec(select(Summary).where(Summary.status == "draft")).one()
+    with client.session_transaction() as flask_session:
+        flask_session["lang"] = "en"
+    published = session.get(Summary, int(summary_id))
+    for path, summary in (
+        (f"/summaries/{KEY}", draft),
+        (f"/summaries/versions/{summary_id}", published),
+    ):
+        page = admin.get(path).get_data(as_text=True)
+        assert page.count('<html lang="en">') == 1, path  # the page around it is English
+        expected = render_document_html(figures_of(summary), heading_level=2)
+        assert _document_in(page) == expected, path
+        assert page.count('<article class="summary-doc"') == 1, path
 
 
 def test_a_correction_needs_a_reason_and_keeps_the_old_version(login_as, session):

@@ -1,4 +1,4 @@
-"""The priority engine, rule by rule (DESIGN §5)."""
+"""The priority engine, rule by rule (brief §5)."""
 
 from datetime import date
 

@@ -1,0 +1,286 @@
+"""The one read model of every figure: what the dashboard, rankings, bulletins and tallies count.
+
+Every page, sheet, PDF and JSON export reads its numbers through these functions, with one
+metric map and one village rule (docs/figures.md), so two places can never disagree:
+
+- per commune, from the daily tallies kept with every visit (`commune_counts`, `half_months`);
+- households reached in a campaign, distinct across it (`campaign_households`);
+- per village, in the village the household was in when it was visited (`village_counts`),
+  from the visits themselves: one commune at a time, from covering indexes;
+- per canvasser, the one who made the visit, whoever owns the household now
+  (`canvasser_counts`, `canvasser_tally`).
+
+Counts are `Counter`s keyed by figure name: "visits", "households", "new", "renewals",
+"promises", "refusals" and "refused:<reason>" (refusals by reason).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import bindparam, case, distinct, func
+from sqlmodel import Session, select
+
+from outreach.core.periods import Period, half_month_start, local_midnight, period_containing
+from outreach.core.scope import Scope, commune_condition, within_scope
+from outreach.models import Campaign, CampaignReach, DailyTally, User, Visit, VisitOutcome
+from outreach.models.codes import Outcome, Role
+from outreach.tallies.service import HOUSEHOLDS, REFUSED_PREFIX, VISITS
+
+# The tally metric of each figure. A refusal also counts under "refused:<reason>".
+METRIC_NAMES = {
+    VISITS: "visits",
+    HOUSEHOLDS: "households",
+    Outcome.ENROLLED_NEW.value: "new",
+    Outcome.RENEWED.value: "renewals",
+    Outcome.PROMISED.value: "promises",
+    Outcome.REFUSED.value: "refusals",
+}
+FIGURES = ("visits", "households", "new", "renewals", "promises", "refusals")
+# Outcomes counted from the raw rows (villages, canvassers): the metric map's outcomes.
+_OUTCOMES = [m for m in METRIC_NAMES if m not in (VISITS, HOUSEHOLDS)]
+
+
+def _figure(metric: str) -> str | None:
+    """The figure a tally metric counts towards (refusals by reason keep their metric)."""
+    if metric.startswith(REFUSED_PREFIX):
+        return metric
+    return METRIC_NAMES.get(metric)
+
+
+def visited_between(model: type, first: date, last: date) -> tuple:
+    """Conditions keeping a row's visited_at within the Vietnamese calendar days [first, last]."""
+    return (
+        model.visited_at >= local_midnight(first),
+        model.visited_at < local_midnight(last + timedelta(days=1)),
+    )
+
+
+def commune_counts(
+    session: Session, *, scope: Scope, first: date, last: date
+) -> dict[int, Counter]:
+    """Per commune of the scope: every figure on the Vietnamese days [first, last].
+
+    "households" here is the sum over the half-months of households visited in each: distinct
+    within a half-month, not across several (see `campaign_households` for that).
+    """
+    out: dict[int, Counter] = defaultdict(Counter)
+    if last < first:
+        return out
+    rows = session.execute(
+        select(DailyTally.commune_id, DailyTally.metric, func.sum(DailyTally.count))
+        .where(*within_scope(DailyTally, scope), DailyTally.day >= first, DailyTally.day <= last)
+        .group_by(DailyTally.commune_id, DailyTally.metric)
+    ).all()
+    for commune_id, metric, n in rows:
+        name = _figure(metric)
+        if name is not None:
+            out[commune_id][name] += int(n)
+    return out
+
+
+def campaign_households(
+    session: Session, *, scope: Scope, campaign: Campaign, last: date
+) -> dict[int, int]:
+    """Households reached per commune from the campaign's start to the end of `last`: each
+    household once however often it was visited."""
+    return dict(
+        session.execute(
+            select(CampaignReach.commune_id, func.count())
+            .where(
+                CampaignReach.campaign_id == campaign.id,
+                CampaignReach.first_visit_at < local_midnight(last + timedelta(days=1)),
+                *commune_condition(CampaignReach.commune_id, scope),
+            )
+            .group_by(CampaignReach.commune_id)
+        ).all()
+    )
+
+
+def half_months(
+    session: Session, *, scope: Scope, first: date, last: date
+) -> list[tuple[Period, Counter]]:
+    """Every half-month from the one holding `first` to the one holding `last`, with its figures
+    (counted from `first` to `last` only)."""
+    rows = session.execute(
+        select(DailyTally.day, DailyTally.metric, func.sum(DailyTally.count))
+        .where(*within_scope(DailyTally, scope), DailyTally.day >= first, DailyTally.day <= last)
+        .group_by(DailyTally.day, DailyTally.metric)
+    ).all()
+    buckets: dict[date, Counter] = defaultdict(Counter)
+    for day, metric, n in rows:
+        name = _figure(metric)
+        if name is not None:
+            day = day if isinstance(day, date) else date.fromisoformat(str(day))
+            buckets[period_containing(day).starts_on][name] += int(n)
+    out: list[tuple[Period, Counter]] = []
+    p = period_containing(first)
+    while p.starts_on <= last:
+        out.append((p, buckets[p.starts_on]))
+        p = period_containing(p.ends_on + timedelta(days=1))
+    return out
+
+
+def village_counts(
+    session: Session, *, scope: Scope, first: date, last: date
+) -> dict[int | None, Counter]:
+    """Per village: visits, households visited and outcomes, each in the village its household
+    was in at the visit (a household's later move leaves its past work where it was done).
+
+    Both queries read covering indexes only: visits by (commune, time, village, household) and
+    outcomes by (commune, outcome, time, village). For one commune (or a few) at a time.
+    """
+    out: dict[int | None, Counter] = defaultdict(Counter)
+    if last < first:
+        return out
+    conn = session.connection()
+    visits = conn.execute(
+        select(Visit.village_id, func.count(), func.count(distinct(Visit.household_id)))
+        .where(*within_scope(Visit, scope), *visited_between(Visit, first, last))
+        .group_by(Visit.village_id)
+    )
+    for village, n, households in visits:
+        out[village]["visits"] = int(n)
+        out[village]["households"] = int(households)
+    outcomes = conn.execute(
+        select(VisitOutcome.village_id, VisitOutcome.outcome, func.count())
+        .where(
+            *within_scope(VisitOutcome, scope),
+            VisitOutcome.outcome.in_(_OUTCOMES),
+            *visited_between(VisitOutcome, first, last),
+        )
+        .group_by(VisitOutcome.village_id, VisitOutcome.outcome)
+    )
+    for village, outcome, n in outcomes:
+        out[village][METRIC_NAMES[outcome]] += int(n)
+    return out
+
+
+def _canvassers_of(conn, scope: Scope, window: tuple, visit_ids: set[int]) -> dict[int, int]:
+    """The canvasser of each of these visits (the scope's, in the window), by visit id.
+
+    Read from the (canvasser, time) index of the commune's canvassers rather than from the visit
+    rows, which lie scattered over a big table; the few left (a canvasser from elsewhere) are
+    read by id.
+    """
+    owners = select(User.id).where(
+        User.role == Role.CANVASSER, User.scope_unit_id.in_(sorted(scope.commune_ids or ()))
+    )
+    owner_ids = sorted(conn.execute(owners).scalars())
+    found = (
+        dict(
+            conn.execute(
+                select(Visit.id, Visit.canvasser_id).where(
+                    Visit.canvasser_id.in_(owner_ids), *window
+                )
+            ).all()
+        )
+        if owner_ids
+        else {}
+    )
+    keys = {vid: found[vid] for vid in visit_ids if vid in found}
+    rest = sorted(visit_ids - keys.keys())
+    for chunk in range(0, len(rest), 500):
+        keys.update(
+            conn.execute(
+                select(Visit.id, Visit.canvasser_id).where(Visit.id.in_(rest[chunk : chunk + 500]))
+            ).all()
+        )
+    return keys
+
+
+def canvasser_counts(
+    session: Session, *, scope: Scope, first: date, last: date
+) -> dict[int, Counter]:
+    """Per canvasser who visited in the scope: visits, households visited and outcomes, counted
+    for the one who made the visit, whoever the household is assigned to now."""
+    window = visited_between(Visit, first, last)
+    conn = session.connection()  # plain rows: no ORM wrapping of tens of thousands of tuples
+    # Each visit's household comes with its id from the (commune, time, village, household) index.
+    households_of = dict(
+        conn.execute(
+            select(Visit.id, Visit.household_id).where(*within_scope(Visit, scope), *window)
+        ).all()
+    )
+    canvasser_of = _canvassers_of(conn, scope, window, set(households_of))
+    outcomes = conn.execute(
+        select(VisitOutcome.visit_id, VisitOutcome.outcome).where(
+            *within_scope(VisitOutcome, scope),
+            VisitOutcome.outcome.in_(_OUTCOMES),
+            *visited_between(VisitOutcome, first, last),
+        )
+    ).all()
+    out: dict[int, Counter] = defaultdict(Counter)
+    reached: dict[int, set[int]] = defaultdict(set)
+    for visit_id, household_id in households_of.items():
+        canvasser = canvasser_of[visit_id]
+        out[canvasser]["visits"] += 1
+        reached[canvasser].add(household_id)
+    for canvasser, households in reached.items():
+        out[canvasser]["households"] = len(households)
+    for visit_id, outcome in outcomes:
+        # An outcome carries its visit's time and commune, so its visit is among these.
+        out[canvasser_of[visit_id]][METRIC_NAMES[outcome]] += 1
+    return out
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A canvasser's own counts: visits, new participants, renewals, promises."""
+
+    visits: int
+    enrolled_new: int
+    renewed: int
+    promised: int
+
+
+@dataclass(frozen=True)
+class Tallies:
+    """A canvasser's tally for today and for the current half-month period."""
+
+    today: Tally
+    period: Tally
+
+
+# Built once with parameters (every worklist page runs them): building and keying the statement
+# again on each page cost more CPU than running it.
+_IS_TODAY = case((Visit.visited_at >= bindparam("day_start"), 1), else_=0)
+_MINE_THIS_PERIOD = (
+    Visit.canvasser_id == bindparam("canvasser_id"),
+    Visit.visited_at >= bindparam("period_start"),
+)
+_VISIT_COUNTS = select(func.count(), func.coalesce(func.sum(_IS_TODAY), 0)).where(
+    *_MINE_THIS_PERIOD
+)
+_OUTCOME_COUNTS = (
+    select(VisitOutcome.outcome, func.count(), func.coalesce(func.sum(_IS_TODAY), 0))
+    .join(Visit, Visit.id == VisitOutcome.visit_id)
+    .where(*_MINE_THIS_PERIOD)
+    .group_by(VisitOutcome.outcome)
+)
+
+
+def canvasser_tally(session: Session, *, canvasser_id: int, today: date) -> Tallies:
+    """What a canvasser recorded today and this half-month (the visitor's own work), in two
+    grouped queries."""
+    params = {
+        "canvasser_id": canvasser_id,
+        "period_start": local_midnight(half_month_start(today)),
+        "day_start": local_midnight(today),
+    }
+    visits_period, visits_today = session.execute(_VISIT_COUNTS, params).one()
+    counts = session.execute(_OUTCOME_COUNTS, params).all()
+    period = {outcome: n for outcome, n, _ in counts}
+    day = {outcome: n for outcome, _, n in counts}
+
+    def tally(visits: int, by_outcome: dict[str, int]) -> Tally:
+        return Tally(
+            int(visits),
+            int(by_outcome.get(Outcome.ENROLLED_NEW, 0)),
+            int(by_outcome.get(Outcome.RENEWED, 0)),
+            int(by_outcome.get(Outcome.PROMISED, 0)),
+        )
+
+    return Tallies(today=tally(visits_today, day), period=tally(visits_period, period))

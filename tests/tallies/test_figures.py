@@ -1,0 +1,131 @@
+"""One read model: the dashboard, the rankings and the bulletin give the same figure for the same
+thing at the same cut-off, also after a household and a village moved (docs/figures.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from outreach.core.periods import period_containing
+from outreach.core.scope import narrow_scope, province_scope, scope_for
+from outreach.dashboard.service import dashboard_for
+from outreach.geography.villages import move_village, rename_village
+from outreach.models import Campaign, GeoUnit, Household, User, Visit, VisitOutcome
+from outreach.models.codes import Outcome, UnitKind
+from outreach.rankings.service import rank_units
+from outreach.summaries.service import compute_figures
+from outreach.tallies import figures
+from tests.conftest import DEMO_TODAY
+from tests.dashboard.test_service import visited  # noqa: F401  (fixture)
+
+
+def _user(session, username: str) -> User:
+    return session.exec(select(User).where(User.username == username)).one()
+
+
+def _villages_of(session, commune_id: int) -> list[GeoUnit]:
+    stmt = select(GeoUnit).where(GeoUnit.parent_id == commune_id, GeoUnit.kind == UnitKind.VILLAGE)
+    return list(session.exec(stmt).all())
+
+
+def _every_page(session, campaign: Campaign, commune: GeoUnit) -> dict:
+    """The commune's and its villages' (new, renewals) as each page shows them today."""
+    leader = _user(session, "lanhdao.tinh")
+    province = scope_for(session, leader)
+    commune_scope, _ = narrow_scope(session, scope=province, unit_id=commune.id)
+    board = dashboard_for(session, scope=commune_scope, campaign=campaign, today=DEMO_TODAY)
+    villages = dashboard_for(
+        session, scope=commune_scope, campaign=campaign, today=DEMO_TODAY, group_by="village"
+    )
+    ranked_communes = rank_units(session, scope=province, campaign=campaign, as_of=DEMO_TODAY)
+    ranked_villages = rank_units(
+        session,
+        scope=province,
+        campaign=campaign,
+        as_of=DEMO_TODAY,
+        level="village",
+        commune_id=commune.id,
+    )
+    period = period_containing(DEMO_TODAY)
+    cutoff = datetime.combine(DEMO_TODAY + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    bulletin = compute_figures(session, campaign=campaign, period=period, cutoff=cutoff)
+    (row,) = [c for c in bulletin["communes"] if c["id"] == commune.id]
+    (ranked,) = [r for r in ranked_communes if r.unit_id == commune.id]
+    return {
+        "dashboard": (board.totals.new, board.totals.renewals),
+        "rankings": (ranked.achieved_new, ranked.achieved_renewals),
+        "bulletin": (row["total"]["new"], row["total"]["renewals"]),
+        "dashboard villages": {
+            r.id: (r.new, r.renewals) for r in villages.rows if r.id is not None
+        },
+        "ranking villages": {
+            r.unit_id: (r.achieved_new, r.achieved_renewals) for r in ranked_villages
+        },
+        "province": (
+            sum(c["total"]["new"] for c in bulletin["communes"]),
+            bulletin["totals"]["total"]["new"],
+        ),
+    }
+
+
+def _agree(seen: dict) -> None:
+    assert seen["dashboard"] == seen["rankings"] == seen["bulletin"]
+    assert seen["dashboard villages"] == seen["ranking villages"]
+    assert seen["province"][0] == seen["province"][1]
+
+
+@pytest.mark.usefixtures("visited")
+def test_dashboard_rankings_and_bulletin_agree_after_moves(session):
+    campaign = session.exec(select(Campaign)).first()
+    commune = session.exec(select(GeoUnit).where(GeoUnit.code == "07210")).one()
+    before = _every_page(session, campaign, commune)
+    _agree(before)
+    assert sum(before["dashboard"]) > 0  # the fixture's visits count
+
+    # A household moves to another village of its commune, then a village to another commune.
+    villages = _villages_of(session, commune.id)
+    # One with a new participant or a renewal, so a rule that followed the household would show.
+    visited_household = session.exec(
+        select(Household)
+        .join(Visit, Visit.household_id == Household.id)
+        .join(VisitOutcome, VisitOutcome.visit_id == Visit.id)
+        .where(
+            Household.commune_id == commune.id,
+            VisitOutcome.outcome.in_([Outcome.ENROLLED_NEW.value, Outcome.RENEWED.value]),
+        )
+    ).first()
+    target = next(v for v in villages if v.id != visited_household.village_id)
+    visited_household.village_id = target.id
+    session.add(visited_household)
+    session.commit()
+    other = session.exec(select(GeoUnit).where(GeoUnit.code == "09370")).one()
+    rename_village(
+        session, village_id=target.id, name="Thôn Mới Chuyển", province_id=commune.province_id
+    )
+    move_village(
+        session, village_id=target.id, to_commune_id=other.id, province_id=commune.province_id
+    )
+    session.commit()
+
+    after = _every_page(session, campaign, commune)
+    _agree(after)
+    # Work stays where it was done: the commune's totals do not move with the households.
+    assert after["dashboard"] == before["dashboard"]
+    assert target.id not in after["ranking villages"]
+
+
+@pytest.mark.usefixtures("visited")
+def test_the_read_model_sums_communes_to_the_province(session):
+    campaign = session.exec(select(Campaign)).first()
+    province = province_scope(campaign.province_id)
+    first, last = campaign.starts_on, DEMO_TODAY
+    by_commune = figures.commune_counts(session, scope=province, first=first, last=last)
+    months = figures.half_months(session, scope=province, first=first, last=last)
+    for name in ("visits", "new", "renewals", "promises", "households"):
+        assert sum(c[name] for c in by_commune.values()) == sum(m[name] for _, m in months)
+    reached = figures.campaign_households(session, scope=province, campaign=campaign, last=last)
+    # Distinct households over the campaign never exceed the sum of each half-month's.
+    for commune_id, n in reached.items():
+        assert n <= by_commune[commune_id]["households"]
