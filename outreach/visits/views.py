@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
 from datetime import date, timedelta
@@ -15,12 +16,14 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
     request,
     url_for,
 )
+from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -195,12 +198,58 @@ SHELL_FILES = (
     "icons/favicon.svg",
     "icons/icon-192.png",
 )
-OFFLINE_HOUSEHOLDS = 500  # DESIGN §10: up to 500 households of the canvasser's scope
+OFFLINE_HOUSEHOLDS = 500  # brief §10: up to 500 households of the canvasser's scope
 PAGE = 30  # the worklist's page size (worklist/views.py)
+# Whose pages these are, for the service worker's per-user page caches (static/js/sw.js): on every
+# HTML answer to a logged-in session, and as a cookie that lives and dies with the session (the
+# session cookie is HttpOnly, so the worker could not see it). Offline, the worker serves a kept
+# page only to the user this cookie names: nobody once the session has ended.
+PAGE_CACHE_HEADER = "X-Page-Cache"
+PAGE_CACHE_COOKIE = "page_cache"
+
+
+def page_cache_key(user_id: int | str) -> str:
+    """An opaque per-user name for that user's page cache: an HMAC of the id with the app secret."""
+    secret = current_app.secret_key
+    secret = secret.encode() if isinstance(secret, str) else secret
+    message = f"outreach-page-cache:{user_id}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+
+
+def _logged_in_id() -> str | None:
+    """The session's user id, without loading the user (static files ask too)."""
+    loaded = g.get("_login_user")  # Flask-Login's, once a view asked for current_user
+    if loaded is not None and not loaded.is_authenticated:
+        return None  # a deactivated user, a session that failed its protection
+    return flask_session.get("_user_id")
+
+
+@pwa_bp.after_app_request
+def _page_cache_owner(response: Response) -> Response:
+    user_id = _logged_in_id()
+    secure = current_app.config.get("SESSION_COOKIE_SECURE", False)
+    if user_id is None:
+        if PAGE_CACHE_COOKIE in request.cookies:  # logged out, expired, refused
+            response.delete_cookie(PAGE_CACHE_COOKIE, path="/", secure=secure, samesite="Lax")
+        return response
+    key = page_cache_key(user_id)
+    if response.mimetype == "text/html":
+        response.headers[PAGE_CACHE_HEADER] = key
+    # Sent with every answer, like the session cookie, so that both expire at the same moment.
+    response.set_cookie(
+        PAGE_CACHE_COOKIE,
+        key,
+        max_age=current_app.permanent_session_lifetime,
+        path="/",
+        secure=secure,
+        httponly=False,  # read by the service worker (Cookie Store API); it opens nothing
+        samesite="Lax",
+    )
+    return response
 
 
 @lru_cache(maxsize=4)
-def _service_worker(static_folder: str) -> tuple[str, str]:
+def _service_worker(static_folder: str, session_seconds: int) -> tuple[str, str]:
     """The worker's script, versioned by the shell's content so a new release replaces the cache."""
     folder = Path(static_folder)
     digest = hashlib.sha256()
@@ -209,15 +258,23 @@ def _service_worker(static_folder: str) -> tuple[str, str]:
     version = digest.hexdigest()[:12]
     shell = [f"/static/{name}" for name in SHELL_FILES] + ["/offline", "/manifest.webmanifest"]
     source = (folder / "js" / "sw.js").read_text(encoding="utf-8")
-    return source.replace("{{VERSION}}", version).replace(
-        "{{SHELL_URLS}}", json.dumps(shell)
-    ), version
+    values = {
+        "{{VERSION}}": version,
+        "{{SHELL_URLS}}": json.dumps(shell),
+        "{{SESSION_SECONDS}}": str(session_seconds),
+        "{{PAGE_CACHE_HEADER}}": PAGE_CACHE_HEADER,
+        "{{PAGE_CACHE_COOKIE}}": PAGE_CACHE_COOKIE,
+    }
+    for placeholder, value in values.items():
+        source = source.replace(placeholder, value)
+    return source, version
 
 
 @pwa_bp.get("/sw.js")
 def service_worker():
     """The service worker, at the root so that it controls every page."""
-    source, _version = _service_worker(current_app.static_folder)
+    seconds = int(current_app.permanent_session_lifetime.total_seconds())
+    source, _version = _service_worker(current_app.static_folder, seconds)
     response = Response(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"  # the browser checks for a new one each load
     response.headers["Service-Worker-Allowed"] = "/"
@@ -272,9 +329,8 @@ def session_info():
     """Who is logged in and a fresh CSRF token, for the outbox before it sends (401 if nobody)."""
     if not current_user.is_authenticated:
         return jsonify(error=_("Chưa đăng nhập.")), 401
-    response = jsonify(user_id=current_user.id, csrf_token=generate_csrf())
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    # Cache-Control: private, no-store, like every personal answer (web/extensions.py).
+    return jsonify(user_id=current_user.id, csrf_token=generate_csrf())
 
 
 @pwa_bp.get("/offline/pages.json")
@@ -295,6 +351,4 @@ def offline_pages():
         pages.append(url_for("visits.new", household_id=household_id))
     # The list's further pages, as htmx asks for them when the canvasser scrolls.
     fragments = [url_for("worklist.show", offset=offset) for offset in range(PAGE, len(ids), PAGE)]
-    response = jsonify(pages=pages, fragments=fragments, households=len(ids))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jsonify(pages=pages, fragments=fragments, households=len(ids))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import Babel, get_locale, get_translations
 from flask_babel import gettext as _
@@ -17,7 +15,6 @@ from sqlalchemy import bindparam
 from sqlmodel import select
 
 from outreach.core import formatting
-from outreach.core.clock import VIETNAM
 from outreach.db import get_session
 from outreach.models import GeoUnit, User
 
@@ -48,6 +45,52 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+# Pages that show a person (a household's members, lists of households, visits, users, the audit
+# log) or belong to one logged-in user: no browser or proxy may keep them. A shared phone's next
+# user must not find them in the back button's or the disk cache. The service worker's own
+# offline copies are unaffected (the Cache API ignores Cache-Control); it keeps them per user,
+# see static/js/sw.js. Whole blueprints where every page is personal, so that a new route there
+# is covered by default; single endpoints elsewhere. tests/web/test_security_headers.py fails on a
+# route classified neither here nor as impersonal there.
+PERSONAL_DATA_BLUEPRINTS = frozenset(
+    {
+        "households",  # a household and its members
+        "worklist",  # the canvasser's households; a commune's canvassers
+        "visits",  # the visit form, with the household's members
+        "dashboard",  # lists of households, persons, canvassers behind each figure
+        "leader",  # assignment, review and promises: households, visits, persons
+        "audit",  # who did what, from where
+        "imports",  # uploaded lists of citizens and their rejected rows
+        "calculator",  # a named person's contribution
+        "account",  # one's own account
+    }
+)
+PERSONAL_DATA_ENDPOINTS = frozenset(
+    {
+        "home.index",  # each role's own home (a canvasser's is the worklist)
+        "api.sync",  # the result of each of a canvasser's visits
+        "admin.users",  # staff: names, phones, scopes
+        "admin.new_user",  # …and a temporary password
+        "admin.edit_user",
+        "admin.reset_password",
+        "admin.deactivate_user",
+        "pwa.outbox",  # the visits still on the phone, kept for offline use per user
+        "pwa.session_info",  # who is logged in, a CSRF token
+        "pwa.offline_pages",  # the canvasser's households to download
+    }
+)
+PERSONAL_CACHE_CONTROL = "private, no-store"
+
+
+def shows_personal_data(endpoint: str | None) -> bool:
+    """Whether the answer of this endpoint must carry `Cache-Control: private, no-store`."""
+    if not endpoint:
+        return False
+    return (
+        endpoint in PERSONAL_DATA_ENDPOINTS
+        or endpoint.partition(".")[0] in PERSONAL_DATA_BLUEPRINTS
+    )
 
 
 def select_locale() -> str:
@@ -142,24 +185,6 @@ def _npgettext(context: str, singular: str, plural: str, n: int) -> str:
     return _babel_state()[3].unpgettext(context, singular, plural, n)
 
 
-def isodate(value: str | date | None) -> date | datetime | None:
-    """An ISO date or datetime string (as stored in JSON figures) back to a date or datetime.
-
-    "2026-11-15" gives a date; "2026-11-15T09:30:00+00:00" gives an aware datetime in Vietnam time
-    (so `|day` and `.strftime("%H:%M")` show the Vietnamese calendar day and clock).
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.astimezone(VIETNAM) if value.tzinfo else value
-    if isinstance(value, date):
-        return value
-    if "T" in value or " " in value.strip():
-        parsed = datetime.fromisoformat(value)
-        return parsed.astimezone(VIETNAM) if parsed.tzinfo else parsed
-    return date.fromisoformat(value)
-
-
 def init_extensions(app: Flask) -> None:
     """Wire the extensions and the template helpers into the app."""
     login_manager.init_app(app)
@@ -182,7 +207,7 @@ def init_extensions(app: Flask) -> None:
     app.jinja_env.filters["ratio"] = lambda v: formatting.format_ratio(v, _locale_code())
     app.jinja_env.filters["day"] = lambda v: formatting.format_day(v, _locale_code())
     app.jinja_env.filters["daymonth"] = lambda v: formatting.format_daymonth(v, _locale_code())
-    app.jinja_env.filters["isodate"] = isodate
+    app.jinja_env.filters["isodate"] = formatting.isodate
     # Always Vietnamese, whatever the reader's language: the official summary text (bản tin).
     app.jinja_env.filters["vi_number"] = lambda v: formatting.format_number(v, "vi")
     app.jinja_env.filters["vi_ratio"] = lambda v: formatting.format_ratio(v, "vi")
@@ -215,4 +240,6 @@ def init_extensions(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.add("Vary", "HX-Request")
+        if shows_personal_data(request.endpoint):  # error pages of those routes too
+            response.headers["Cache-Control"] = PERSONAL_CACHE_CONTROL
         return response

@@ -80,10 +80,18 @@
     return tx("readwrite", function (store) { return store.put(row); });
   }
 
+  // The server says nobody is logged in: the pages kept for offline use go (sw.js keeps them per
+  // user and shows them only while that user's session lasts); this outbox stays.
+  function sessionOver() {
+    var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (worker) worker.postMessage({ type: "clear-pages" });
+    return { loggedOut: true };
+  }
+
   function session() {
     return fetch("/session.json", { credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
-        if (response.status === 401) return { loggedOut: true };
+        if (response.status === 401) return sessionOver();
         if (!response.ok) throw new Error("session " + response.status);
         return response.json();
       });
@@ -95,7 +103,7 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": token },
       body: JSON.stringify({ visits: rows.map(function (row) { return row.visit; }) })
     }).then(function (response) {
-      if (response.status === 401) return { loggedOut: true };
+      if (response.status === 401) return sessionOver();
       if (!response.ok) throw new Error("sync " + response.status);
       return response.json();
     });
@@ -207,7 +215,7 @@
       navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
     });
   }
-  // Logging out empties the page cache, so the next person on this phone does not see the pages.
+  // Logging out empties the page caches, so the next person on this phone does not see the pages.
   document.addEventListener("submit", function (event) {
     if (event.target.matches("[data-logout]") && navigator.serviceWorker &&
         navigator.serviceWorker.controller) {

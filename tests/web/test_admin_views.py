@@ -92,7 +92,7 @@ def test_create_user_shows_a_temporary_password_once_and_forces_a_change(app, lo
         },
     )
     assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "private, no-store"
     temporary = _temporary(response.get_data(as_text=True))
     created = _user(session, "canbo.moi")
     assert created.must_change_password and created.scope_unit_id == commune.id

@@ -18,8 +18,13 @@ from outreach import create_app
 from outreach.core.audit import record_event
 from outreach.imports.batches import errors_workbook
 from outreach.imports.reading.rows import RowError
-from outreach.models import GeoUnit, ImportBatch, Person
-from tests.conftest import login
+from outreach.models import GeoUnit, Household, ImportBatch, Person, User
+from outreach.web.extensions import (
+    PERSONAL_DATA_BLUEPRINTS,
+    PERSONAL_DATA_ENDPOINTS,
+    shows_personal_data,
+)
+from tests.conftest import csrf_token, login
 
 EXPECTED = {
     "X-Content-Type-Options": "nosniff",
@@ -147,7 +152,173 @@ def test_the_idle_limit_comes_from_the_environment(monkeypatch, db_url):
     assert config.from_environment()["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=30)
 
 
-# ---- personal identifiers: masked for every role (DESIGN §9) ------------------------------------
+# ---- caching: pages with personal data are private, no-store; files and aggregates are not -------
+#
+# A shared phone's next user must find nothing of the last one's in the browser's or a proxy's
+# cache (the back button, the disk cache). The service worker keeps its own offline copies per
+# user whatever this header says (tests/browser/test_shared_phone.py).
+
+PERSONAL = "private, no-store"
+# Every route that is not personal, and why; a new route must be added here or to
+# PERSONAL_DATA_BLUEPRINTS / PERSONAL_DATA_ENDPOINTS in outreach/web/extensions.py.
+IMPERSONAL = {
+    "static": "the app's CSS, scripts and icons",
+    "pwa.service_worker": "the worker's script (no-cache: checked on every load)",
+    "pwa.manifest": "the app's name and icons",
+    "pwa.offline": "the page shown without signal; kept by the worker without cookies",
+    "api.openapi": "the sync API's contract",
+    "auth.login": "the login form",
+    "auth.logout": "a redirect to the login form",
+    "prefs.set_language": "a redirect back",
+    "summaries.index": "published summaries: aggregates, read by the media",
+    "summaries.period": "aggregates",
+    "summaries.version": "aggregates",
+    "summaries.pdf": "aggregates",
+    "summaries.csv": "aggregates",
+    "summaries.draft": "aggregates",
+    "summaries.publish": "aggregates",
+    "rankings.show": "communes ranked by their figures",
+    "rankings.workbook": "the same, as a spreadsheet",
+    "targets.index": "each commune's target",
+    "targets.save": "the same",
+    "targets.upload": "the same",
+    "admin.campaigns_index": "campaigns: names and dates",
+    "admin.new_campaign": "the same",
+    "admin.edit_campaign": "the same",
+    "admin.campaign_targets": "each commune's target",
+    "admin.villages_index": "villages and their household counts",
+    "admin.show_village": "a village: its name and household count",
+    "admin.rename_village": "the same",
+    "admin.move_village": "the same",
+    "admin.merge_villages": "the same",
+}
+
+
+def test_every_route_is_classified_as_personal_or_not(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    personal = {endpoint for endpoint in endpoints if shows_personal_data(endpoint)}
+    assert not personal & set(IMPERSONAL)
+    unclassified = endpoints - personal - set(IMPERSONAL)
+    assert not unclassified, f"personal data or not? {sorted(unclassified)}"
+    # No stale name in either list.
+    assert set(IMPERSONAL).issubset(endpoints) and PERSONAL_DATA_ENDPOINTS.issubset(endpoints)
+    assert PERSONAL_DATA_BLUEPRINTS.issubset({endpoint.partition(".")[0] for endpoint in endpoints})
+    for endpoint in ("households.show", "worklist.show", "visits.new", "dashboard.list_page"):
+        assert endpoint in personal
+
+
+@pytest.fixture
+def samples(session):
+    """Ids the personal pages below name: all in commune 07210 (the users' own)."""
+    commune = session.exec(select(GeoUnit).where(GeoUnit.code == "07210")).one()
+    household = session.exec(
+        select(Household).where(Household.commune_id == commune.id).order_by(Household.id)
+    ).first()
+    person = session.exec(select(Person).where(Person.household_id == household.id)).first()
+    user = session.exec(select(User).where(User.username == "canbo.07210.2")).one()
+    batch = session.exec(select(ImportBatch.id)).first() or 1
+    return {"household": household.id, "person": person.id, "user": user.id, "batch": batch}
+
+
+# (who asks, the page, htmx?) for every GET route showing personal data.
+PERSONAL_PAGES = [
+    ("canbo.07210.1", "/worklist", False),
+    ("canbo.07210.1", "/worklist?offset=30", True),  # the list's next page, as htmx asks
+    ("canbo.07210.1", "/households/{household}", False),
+    ("canbo.07210.1", "/households/{household}", True),
+    ("canbo.07210.1", "/households/999999", False),  # the 404 of such a route too
+    ("canbo.07210.1", "/households/{household}/visits/new", False),
+    ("canbo.07210.1", "/calculator?person={person}", False),
+    ("canbo.07210.1", "/outbox", False),
+    ("canbo.07210.1", "/session.json", False),
+    ("canbo.07210.1", "/offline/pages.json", False),
+    ("canbo.07210.1", "/account/password", False),
+    ("lanhdao.07210", "/", False),
+    ("lanhdao.07210", "/worklist/canvassers", False),
+    ("lanhdao.07210", "/dashboard", False),
+    ("lanhdao.07210", "/dashboard", True),
+    ("lanhdao.07210", "/dashboard/list?kind=never_visited", False),
+    ("lanhdao.07210", "{cell}", False),  # the list behind a figure of the dashboard
+    ("lanhdao.07210", "/leader/assign", False),
+    ("lanhdao.07210", "/leader/review", False),
+    ("lanhdao.07210", "/leader/promises", False),
+    ("admin", "/admin/audit", False),
+    ("admin", "/admin/audit/export.csv", False),
+    ("admin", "/admin/users", False),
+    ("admin", "/admin/users/new", False),
+    ("admin", "/admin/users/{user}", False),
+    ("admin", "/imports", False),
+    ("admin", "/imports/{batch}", False),
+    ("admin", "/imports/{batch}/errors.xlsx", False),
+]
+
+
+def test_pages_with_personal_data_are_private_and_never_stored(app, samples):
+    clients: dict[str, object] = {}
+    seen = set()
+    adapter = app.url_map.bind("localhost")
+    for username, template, htmx in PERSONAL_PAGES:
+        if username not in clients:
+            clients[username] = app.test_client()
+            login(clients[username], username)
+        client = clients[username]
+        if template == "{cell}":
+            dashboard = client.get("/dashboard").get_data(as_text=True)
+            template = html_lib.unescape(
+                re.search(r'href="(/dashboard/cell\?[^"]+)"', dashboard)[1]
+            )
+        path = template.format(**samples)
+        with client.get(path, headers={"HX-Request": "true"} if htmx else {}) as response:
+            assert response.status_code in (200, 404), (path, response.status_code)
+            assert response.status_code == 200 or "999999" in path or "imports" in path, path
+            assert response.headers["Cache-Control"] == PERSONAL, path
+        seen.add(adapter.match(path.split("?")[0])[0])
+    personal_pages = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and shows_personal_data(rule.endpoint)
+    }
+    assert personal_pages <= seen, sorted(personal_pages - seen)
+
+
+def test_answers_to_personal_forms_and_the_sync_api_are_private_too(app, login_as, samples):
+    client = login_as("canbo.07210.1")
+    token = csrf_token(client, "/worklist")
+    household = samples["household"]
+    form = client.post(f"/households/{household}/visits", data={"csrf_token": token})
+    assert form.status_code == 400 and form.headers["Cache-Control"] == PERSONAL  # errors shown
+    sync = client.post("/api/visits/sync", json={"visits": []}, headers={"X-CSRFToken": token})
+    assert sync.headers["Cache-Control"] == PERSONAL
+
+
+def test_files_and_aggregates_may_be_cached(app, login_as):
+    client = login_as("lanhdao.tinh")
+    for path in (
+        "/static/css/app.css",
+        "/static/js/app.js",
+        "/static/icons/icon-192.png",
+        "/sw.js",
+        "/manifest.webmanifest",
+        "/offline",
+        "/api/openapi.json",
+        "/rankings",
+        "/targets",
+    ):
+        with client.get(path) as response:
+            assert response.status_code == 200, path
+            cache_control = response.headers.get("Cache-Control", "")
+            assert "no-store" not in cache_control and "private" not in cache_control, path
+    assert client.get("/static/css/app.css").headers["Cache-Control"] == "no-cache"  # revalidated
+    assert client.get("/sw.js").headers["Cache-Control"] == "no-cache"
+    assert "Cache-Control" not in app.test_client().get("/login").headers
+    media = app.test_client()
+    login(media, "baochi")
+    summaries = media.get("/summaries")
+    assert summaries.status_code == 200
+    assert "no-store" not in summaries.headers.get("Cache-Control", "")
+
+
+# ---- personal identifiers: masked for every role (brief §9) ------------------------------------
 #
 # The policy found in the code: no page shows a full CCCD or BHXH number to any role. Canvassers,
 # leaders and admins see the last four digits on the household page (templates/households/
