@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash
 
 from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
+from outreach.core.i18n import _
 from outreach.models import AuditLog, GeoUnit, User
 from outreach.models.base import utcnow
 from outreach.models.codes import Role, UnitKind
@@ -82,26 +83,26 @@ class LoginResult:
 
 
 class AccountError(DomainError):
-    """A user could not be created; the message is Vietnamese and shown as is."""
+    """A user could not be created; the message is in the user's language and shown as is."""
 
 
 def password_problem(password: str | None, *, username: str = "") -> str | None:
-    """Why a password is refused (a Vietnamese sentence), or None when it follows the rules.
+    """Why a password is refused (in the user's language), or None when it follows the rules.
 
     At least 10 characters, not only digits (a birthday or a phone number), not the user name
     and not one of the passwords everybody tries first.
     """
     password = password or ""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự."
+        return _("Mật khẩu cần ít nhất %(count)s ký tự.", count=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"Mật khẩu tối đa {MAX_PASSWORD_LENGTH} ký tự."
+        return _("Mật khẩu tối đa %(count)s ký tự.", count=MAX_PASSWORD_LENGTH)
     if password.isdigit():
-        return "Mật khẩu không được chỉ gồm chữ số (như ngày sinh hay số điện thoại)."
+        return _("Mật khẩu không được chỉ gồm chữ số (như ngày sinh hay số điện thoại).")
     if username and password.strip().lower() == username.strip().lower():
-        return "Mật khẩu không được trùng với tên đăng nhập."
+        return _("Mật khẩu không được trùng với tên đăng nhập.")
     if password.strip().lower() in COMMON_PASSWORDS:
-        return "Mật khẩu này quá phổ biến, dễ bị đoán. Hãy chọn mật khẩu khác."
+        return _("Mật khẩu này quá phổ biến, dễ bị đoán. Hãy chọn mật khẩu khác.")
     return None
 
 
@@ -143,14 +144,16 @@ def create_user(
     """Create a user after checking the role, the scope unit and the password rules."""
     username = username.strip().lower()
     if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
-        raise AccountError("Tên đăng nhập chỉ gồm chữ, số, dấu chấm, gạch nối hoặc gạch dưới.")
+        raise AccountError(_("Tên đăng nhập chỉ gồm chữ, số, dấu chấm, gạch nối hoặc gạch dưới."))
     if role not in set(Role):
-        raise AccountError(f"Vai trò không hợp lệ: {role}.")
+        raise AccountError(_("Vai trò không hợp lệ: %(role)s.", role=role))
     unit = session.get(GeoUnit, scope_unit_id)
     if unit is None or unit.kind == UnitKind.VILLAGE:
-        raise AccountError("Phạm vi phải là một tỉnh, một nhóm xã hoặc một xã có trong danh mục.")
+        raise AccountError(
+            _("Phạm vi phải là một tỉnh, một nhóm xã hoặc một xã có trong danh mục.")
+        )
     if session.exec(select(User).where(User.username == username)).first():
-        raise AccountError(f"Tên đăng nhập “{username}” đã có người dùng.")
+        raise AccountError(_("Tên đăng nhập “%(username)s” đã có người dùng.", username=username))
     if password_hash is None:
         if problem := password_problem(password, username=username):
             raise AccountError(problem)
@@ -238,7 +241,7 @@ def authenticate(
     return LoginResult(user=user)
 
 
-# Which kinds of scope unit each role may have (a canvasser works in one commune; DESIGN §2).
+# Which kinds of scope unit each role may have (a canvasser works in one commune; brief §2).
 SCOPE_KINDS: dict[str, frozenset[str]] = {
     Role.CANVASSER: frozenset({UnitKind.COMMUNE}),
     Role.LEADER: frozenset({UnitKind.COMMUNE, UnitKind.GROUP, UnitKind.PROVINCE}),
@@ -265,17 +268,17 @@ def _province_of(unit: GeoUnit) -> int:
 def check_role_scope(session: Session, *, role: str, scope_unit_id: int, province_id: int) -> None:
     """Raise AccountError unless the scope unit suits the role and lies in the admin's province."""
     if role not in set(Role):
-        raise AccountError(f"Vai trò không hợp lệ: {role}.")
+        raise AccountError(_("Vai trò không hợp lệ: %(role)s.", role=role))
     unit = session.get(GeoUnit, scope_unit_id)
     if unit is None or _province_of(unit) != province_id:
-        raise AccountError("Phạm vi không có trong danh mục của tỉnh.")
+        raise AccountError(_("Phạm vi không có trong danh mục của tỉnh."))
     if unit.kind not in SCOPE_KINDS[role]:
         raise AccountError(
             {
-                Role.CANVASSER: "Cán bộ vận động phải có phạm vi là một xã, phường, đặc khu.",
-                Role.LEADER: "Lãnh đạo có phạm vi là một xã, một nhóm xã hoặc cả tỉnh.",
-                Role.ADMIN: "Quản trị viên có phạm vi là cả tỉnh.",
-                Role.MEDIA: "Tài khoản báo chí có phạm vi là cả tỉnh.",
+                Role.CANVASSER: _("Cán bộ vận động phải có phạm vi là một xã, phường, đặc khu."),
+                Role.LEADER: _("Lãnh đạo có phạm vi là một xã, một nhóm xã hoặc cả tỉnh."),
+                Role.ADMIN: _("Quản trị viên có phạm vi là cả tỉnh."),
+                Role.MEDIA: _("Tài khoản báo chí có phạm vi là cả tỉnh."),
             }[Role(role)]
         )
 
@@ -289,10 +292,10 @@ def _managed_user(session: Session, *, user_id: int, by_user: User) -> User:
     """A user of the admin's own province, or AccountError."""
     user = session.get(User, user_id)
     if user is None:
-        raise AccountError("Không tìm thấy người dùng.")
+        raise AccountError(_("Không tìm thấy người dùng."))
     unit = session.get(GeoUnit, user.scope_unit_id)
     if unit is None or _province_of(unit) != _admin_province(session, by_user):
-        raise AccountError("Không tìm thấy người dùng.")
+        raise AccountError(_("Không tìm thấy người dùng."))
     return user
 
 
@@ -323,9 +326,9 @@ def register_user(
     Returns the user and the temporary password, which is shown to the admin once and never stored.
     """
     if not full_name.strip():
-        raise AccountError("Hãy nhập họ và tên.")
+        raise AccountError(_("Hãy nhập họ và tên."))
     if len(full_name.strip()) > 200 or len(organization.strip()) > 200 or len(username) > 80:
-        raise AccountError("Họ tên, đơn vị tối đa 200 ký tự; tên đăng nhập tối đa 80 ký tự.")
+        raise AccountError(_("Họ tên, đơn vị tối đa 200 ký tự; tên đăng nhập tối đa 80 ký tự."))
     check_role_scope(
         session,
         role=role,
@@ -369,9 +372,9 @@ def update_user(
     user = _managed_user(session, user_id=user_id, by_user=by_user)
     full_name, organization = full_name.strip(), organization.strip()
     if not full_name:
-        raise AccountError("Hãy nhập họ và tên.")
+        raise AccountError(_("Hãy nhập họ và tên."))
     if len(full_name) > 200 or len(organization) > 200:
-        raise AccountError("Họ tên và đơn vị tối đa 200 ký tự.")
+        raise AccountError(_("Họ tên và đơn vị tối đa 200 ký tự."))
     check_role_scope(
         session,
         role=role,
@@ -380,7 +383,7 @@ def update_user(
     )
     # An admin who demoted or locked themselves out could leave the province with no admin.
     if user.id == by_user.id and (role != user.role or not is_active):
-        raise AccountError("Bạn không thể tự đổi vai trò hoặc tự khóa tài khoản của mình.")
+        raise AccountError(_("Bạn không thể tự đổi vai trò hoặc tự khóa tài khoản của mình."))
     new = {
         "role": role,
         "scope_unit_id": scope_unit_id,
@@ -402,7 +405,7 @@ def deactivate_user(session: Session, *, user_id: int, by_user: User) -> User:
     """Lock a user out (the row stays: visits and audit entries point at it)."""
     user = _managed_user(session, user_id=user_id, by_user=by_user)
     if user.id == by_user.id:
-        raise AccountError("Bạn không thể tự khóa tài khoản của mình.")
+        raise AccountError(_("Bạn không thể tự khóa tài khoản của mình."))
     if user.is_active:
         user.is_active = False
         session.add(user)
@@ -431,11 +434,11 @@ def reset_password(session: Session, *, user_id: int, by_user: User) -> str:
 def change_password(session: Session, *, user: User, current: str, new: str) -> User:
     """Change one's own password after checking the current one; ends a forced change."""
     if not verify_password(user.password_hash, current or ""):
-        raise AccountError("Mật khẩu hiện tại không đúng.")
+        raise AccountError(_("Mật khẩu hiện tại không đúng."))
     if problem := password_problem(new, username=user.username):
         raise AccountError(problem)
     if new == current:
-        raise AccountError("Mật khẩu mới phải khác mật khẩu hiện tại.")
+        raise AccountError(_("Mật khẩu mới phải khác mật khẩu hiện tại."))
     user.password_hash = hash_password(new)
     user.must_change_password = False
     session.add(user)

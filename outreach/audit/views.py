@@ -9,9 +9,9 @@ from sqlmodel import Session
 
 from outreach.core import audit as service
 from outreach.core.audit import AuditFilter
+from outreach.core.formatting import parse_day
 from outreach.db import get_session
 from outreach.models.codes import Role
-from outreach.rankings.views import parse_day
 from outreach.web.guards import audit, current_scope, render_page_or_fragment, roles_required
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")

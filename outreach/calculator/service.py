@@ -1,4 +1,4 @@
-"""The voluntary-insurance contribution calculator (DESIGN §6), read from the policy table.
+"""The voluntary-insurance contribution calculator (brief §6), read from the policy table.
 
 Rules (docs/calculator.md): contribution = rate × chosen monthly income, the income lying between
 the income floor (the rural poverty line) and `ceiling_multiple` × base salary. The state supports
@@ -24,6 +24,7 @@ from sqlmodel import Session
 from outreach.calculator.policy import rate_on
 from outreach.core.errors import DomainError
 from outreach.core.formatting import format_day, format_number
+from outreach.core.i18n import _
 from outreach.models.codes import PAYMENT_FREQUENCIES, SupportGroup
 
 ISLAND = "island"
@@ -36,7 +37,7 @@ _INCOME_RE = re.compile(r"\d{1,3}(?:[.,\s]\d{3})+|\d+")
 
 
 class CalculatorError(DomainError):
-    """Input or policy data the calculator cannot use; `message` is Vietnamese, `code` is stable."""
+    """Input or policy data the calculator cannot use: `message` to show, `code` stable, `params`."""
 
     def __init__(self, code: str, message: str, **params: object) -> None:
         super().__init__(message)
@@ -147,7 +148,11 @@ def policy_on(session: Session, *, day: date, province_id: int | None = None) ->
     if missing:
         raise CalculatorError(
             "missing_policy",
-            f"Chưa có số liệu chính sách áp dụng ngày {format_day(day)}: {', '.join(missing)}",
+            _(
+                "Chưa có số liệu chính sách áp dụng ngày %(day)s: %(keys)s",
+                day=format_day(day),
+                keys=", ".join(missing),
+            ),
             day=day,
             keys=missing,
         )
@@ -175,7 +180,7 @@ def _check_share(figure: Figure) -> None:
     if not 0 <= figure.value <= 1:
         raise CalculatorError(
             "bad_top_up",
-            f"Mức hỗ trợ thêm của tỉnh ({figure.key}) phải là tỷ lệ từ 0 đến 1",
+            _("Mức hỗ trợ thêm của tỉnh (%(key)s) phải là tỷ lệ từ 0 đến 1", key=figure.key),
             key=figure.key,
         )
 
@@ -187,7 +192,7 @@ def parse_income(text: str) -> int:
     if len(cleaned) > 20 or not _INCOME_RE.fullmatch(cleaned):
         raise CalculatorError(
             "not_a_number",
-            "Hãy nhập mức thu nhập bằng số, ví dụ 1.500.000",
+            _("Hãy nhập mức thu nhập bằng số, ví dụ 1.500.000"),
             text=text,
         )
     return int(re.sub(r"\D", "", cleaned))
@@ -198,7 +203,7 @@ def parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise CalculatorError("bad_day", "Ngày không hợp lệ", text=text) from None
+        raise CalculatorError("bad_day", _("Ngày không hợp lệ"), text=text) from None
 
 
 def clamp_income(*, policy: Policy, monthly_income: int) -> int:
@@ -210,8 +215,11 @@ def _check_income(policy: Policy, monthly_income: int) -> None:
     if not policy.floor <= monthly_income <= policy.ceiling:
         raise CalculatorError(
             "out_of_range",
-            f"Mức thu nhập phải từ {format_number(policy.floor)} "
-            f"đến {format_number(policy.ceiling)} đồng/tháng",
+            _(
+                "Mức thu nhập phải từ %(floor)s đến %(ceiling)s đồng/tháng",
+                floor=format_number(policy.floor),
+                ceiling=format_number(policy.ceiling),
+            ),
             floor=policy.floor,
             ceiling=policy.ceiling,
         )
@@ -220,7 +228,7 @@ def _check_income(policy: Policy, monthly_income: int) -> None:
 def _categories(support_group: str, is_island: bool) -> tuple[str, ...]:
     if support_group not in {g.value for g in SupportGroup}:
         raise CalculatorError(
-            "unknown_group", "Nhóm đối tượng hỗ trợ không hợp lệ", group=support_group
+            "unknown_group", _("Nhóm đối tượng hỗ trợ không hợp lệ"), group=support_group
         )
     return (support_group, ISLAND) if is_island else (support_group,)
 

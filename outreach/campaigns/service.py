@@ -11,13 +11,14 @@ from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
+from outreach.core.i18n import _
 from outreach.models import Campaign, GeoUnit, Target, User
 from outreach.models.codes import UnitKind
 from outreach.tallies.service import rebuild_reach
 from outreach.worklist.priority import DEFAULT_WEIGHTS, weights_for
 from outreach.worklist.service import mark_stale
 
-# The weights an admin may tune per campaign: the base score of each reason (DESIGN §5) and the
+# The weights an admin may tune per campaign: the base score of each reason (brief §5) and the
 # bonus for a household nobody has visited yet. The finer knobs stay in priority.DEFAULT_WEIGHTS.
 TUNABLE_WEIGHTS: tuple[str, ...] = (
     "follow_up_due",
@@ -37,7 +38,7 @@ MAX_TARGET = 10_000_000
 
 
 class CampaignError(DomainError):
-    """A campaign change was refused; the message is Vietnamese and shown as is."""
+    """A campaign change was refused; the message is in the user's language and shown as is."""
 
 
 @dataclass(frozen=True)
@@ -61,26 +62,26 @@ def _validated(data: CampaignInput) -> tuple[str, date, date, str]:
     """Check the form; return the name, the dates and the weights as stored (overrides only)."""
     name = data.name.strip()
     if not name:
-        raise CampaignError("Hãy nhập tên chiến dịch.")
+        raise CampaignError(_("Hãy nhập tên chiến dịch."))
     if len(name) > 200:
-        raise CampaignError("Tên chiến dịch tối đa 200 ký tự.")
+        raise CampaignError(_("Tên chiến dịch tối đa 200 ký tự."))
     if data.starts_on is None or data.ends_on is None:
-        raise CampaignError("Hãy nhập ngày bắt đầu và ngày kết thúc (dd/mm/yyyy).")
+        raise CampaignError(_("Hãy nhập ngày bắt đầu và ngày kết thúc (dd/mm/yyyy)."))
     for day in (data.starts_on, data.ends_on):
         if not EARLIEST_DATE <= day <= LATEST_DATE:
-            raise CampaignError("Ngày phải nằm trong khoảng 01/01/2016 – 31/12/2100.")
+            raise CampaignError(_("Ngày phải nằm trong khoảng 01/01/2016 – 31/12/2100."))
     if data.starts_on > data.ends_on:
-        raise CampaignError("Ngày bắt đầu phải trước hoặc trùng ngày kết thúc.")
+        raise CampaignError(_("Ngày bắt đầu phải trước hoặc trùng ngày kết thúc."))
     if (data.ends_on - data.starts_on).days >= MAX_CAMPAIGN_DAYS:
-        raise CampaignError("Một chiến dịch kéo dài tối đa 2 năm.")
+        raise CampaignError(_("Một chiến dịch kéo dài tối đa 2 năm."))
     overrides: dict[str, int] = {}
     for key, value in (data.weights or {}).items():
         if key not in TUNABLE_WEIGHTS:
-            raise CampaignError(f"Trọng số không có: {key}.")
+            raise CampaignError(_("Trọng số không có: %(key)s.", key=key))
         if isinstance(value, bool) or not isinstance(value, int):
-            raise CampaignError("Trọng số phải là số nguyên.")
+            raise CampaignError(_("Trọng số phải là số nguyên."))
         if not 0 <= value <= MAX_WEIGHT:
-            raise CampaignError(f"Trọng số phải từ 0 đến {MAX_WEIGHT}.")
+            raise CampaignError(_("Trọng số phải từ 0 đến %(max)s.", max=MAX_WEIGHT))
         # Only what differs from the defaults is stored, so a later change of a default applies.
         if value != DEFAULT_WEIGHTS[key]:
             overrides[key] = value
@@ -108,6 +109,24 @@ def list_campaigns(session: Session, *, province_id: int) -> list[Campaign]:
             .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
         ).all()
     )
+
+
+def active_campaign(session: Session, *, province_id: int) -> Campaign | None:
+    """The province's active campaign ending last, if any."""
+    return session.exec(
+        select(Campaign)
+        .where(Campaign.province_id == province_id, Campaign.is_active)
+        .order_by(Campaign.ends_on.desc())
+    ).first()
+
+
+def chosen_campaign(
+    session: Session, *, province_id: int, campaign_id: int | None
+) -> Campaign | None:
+    """The campaign a page asked for (of the province only), else the active one."""
+    if campaign_id is not None:
+        return get_campaign(session, campaign_id=campaign_id, province_id=province_id)
+    return active_campaign(session, province_id=province_id)
 
 
 def get_campaign(session: Session, *, campaign_id: int, province_id: int) -> Campaign | None:
@@ -162,7 +181,7 @@ def update_campaign(
     """Change a campaign's name, dates, active flag or weights; new dates recount its reach."""
     campaign = get_campaign(session, campaign_id=campaign_id, province_id=province_id)
     if campaign is None:
-        raise CampaignError("Không tìm thấy chiến dịch.")
+        raise CampaignError(_("Không tìm thấy chiến dịch."))
     name, starts_on, ends_on, weights = _validated(data)
     new = {
         "name": name,
@@ -224,7 +243,7 @@ def set_targets(
     """
     campaign = get_campaign(session, campaign_id=campaign_id, province_id=province_id)
     if campaign is None:
-        raise CampaignError("Không tìm thấy chiến dịch.")
+        raise CampaignError(_("Không tìm thấy chiến dịch."))
     communes = {
         c.id: c
         for c in session.exec(
@@ -235,13 +254,16 @@ def set_targets(
     }
     for unit_id, pair in targets.items():
         if unit_id not in communes:
-            raise CampaignError("Chỉ tiêu chỉ đặt cho xã, phường, đặc khu của tỉnh.")
+            raise CampaignError(_("Chỉ tiêu chỉ đặt cho xã, phường, đặc khu của tỉnh."))
         for value in pair:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise CampaignError("Chỉ tiêu phải là số nguyên.")
+                raise CampaignError(_("Chỉ tiêu phải là số nguyên."))
             if not 0 <= value <= MAX_TARGET:
                 raise CampaignError(
-                    f"Chỉ tiêu của {communes[unit_id].name} phải từ 0 đến 10.000.000."
+                    _(
+                        "Chỉ tiêu của %(unit)s phải từ 0 đến 10.000.000.",
+                        unit=communes[unit_id].name,
+                    )
                 )
     existing = {
         t.unit_id: t

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from outreach.core.errors import DomainError
+from outreach.core.i18n import _
 from outreach.core.scope import Scope
 from outreach.core.text import compact_key
 from outreach.geography.places import PlaceError, PlaceIndex, village_key
@@ -36,7 +37,7 @@ COLUMNS = {
 
 
 class TargetError(DomainError):
-    """A target that cannot be set, with a Vietnamese message for the leader."""
+    """A target that cannot be set, with a message for the leader (in their language)."""
 
 
 class OutOfScope(LookupError):
@@ -44,7 +45,7 @@ class OutOfScope(LookupError):
 
 
 class TargetImportError(DomainError):
-    """A sheet that cannot be imported; `errors` lists every problem by row, in Vietnamese."""
+    """A sheet that cannot be imported; `errors` lists every problem by row."""
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__("\n".join(errors))
@@ -80,9 +81,12 @@ class TargetLine:
 
 
 def parse_count(value: object, label: str) -> int:
-    """A non-negative whole number from a form field or a sheet cell; TargetError otherwise."""
+    """A non-negative whole number from a form field or a sheet cell; TargetError otherwise.
+
+    `label` names the field in the messages (already translated, or a lazy `_l` text).
+    """
     if isinstance(value, bool):
-        raise TargetError(f"{label} phải là số nguyên không âm.")
+        raise TargetError(_("%(label)s phải là số nguyên không âm.", label=label))
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int):
@@ -90,14 +94,27 @@ def parse_count(value: object, label: str) -> int:
     else:
         text = ("" if value is None else str(value)).strip()
         if not text:
-            raise TargetError(f"Chưa nhập {label.lower()}.")
+            raise TargetError(_("Chưa nhập %(label)s.", label=str(label).lower()))
         if not _WHOLE.match(text):
-            raise TargetError(f"{label} phải là số nguyên không âm (nhận được “{text}”).")
+            raise TargetError(
+                _(
+                    "%(label)s phải là số nguyên không âm (nhận được “%(text)s”).",
+                    label=label,
+                    text=text,
+                )
+            )
         number = int(text.replace(".", "").replace(" ", ""))
     if number < 0:
-        raise TargetError(f"{label} phải là số nguyên không âm (nhận được “{value}”).")
+        raise TargetError(
+            _(
+                "%(label)s phải là số nguyên không âm (nhận được “%(text)s”).",
+                label=label,
+                text=value,
+            )
+        )
     if number > MAX_TARGET:
-        raise TargetError(f"{label} quá lớn (tối đa {MAX_TARGET:,}).".replace(",", "."))
+        most = f"{MAX_TARGET:,}".replace(",", ".")
+        raise TargetError(_("%(label)s quá lớn (tối đa %(max)s).", label=label, max=most))
     return number
 
 
@@ -116,7 +133,7 @@ def check_unit(*, campaign: Campaign, unit: GeoUnit | None, scope: Scope) -> Geo
     ):
         raise OutOfScope("unit outside the campaign's province")
     if unit.kind not in (UnitKind.COMMUNE, UnitKind.VILLAGE):
-        raise TargetError("Chỉ đặt chỉ tiêu cho xã, phường hoặc thôn, tổ dân phố.")
+        raise TargetError(_("Chỉ đặt chỉ tiêu cho xã, phường hoặc thôn, tổ dân phố."))
     if not scope.covers_commune(_commune_of(unit)):
         raise OutOfScope("unit outside the user's scope")
     return unit
@@ -147,8 +164,8 @@ def set_target(
 ) -> Target:
     """Create or change a unit's target (flushed; the caller commits)."""
     unit = check_unit(campaign=campaign, unit=unit, scope=scope)
-    new = parse_count(new_participants, "Chỉ tiêu tham gia mới")
-    renew = parse_count(renewals, "Chỉ tiêu đóng tiếp")
+    new = parse_count(new_participants, _("Chỉ tiêu tham gia mới"))
+    renew = parse_count(renewals, _("Chỉ tiêu đóng tiếp"))
     target = _own_targets(session, campaign.id, [unit.id]).get(unit.id)
     if target is None:
         target = Target(campaign_id=campaign.id, unit_id=unit.id)
@@ -271,8 +288,10 @@ def _find_header(rows: list[list]) -> tuple[int, dict[str, int]]:
             return index, columns
     raise TargetImportError(
         [
-            "Không tìm thấy dòng tiêu đề: tệp cần các cột “Mã đơn vị” (hoặc “Xã, phường” và "
-            "“Thôn”), “Chỉ tiêu tham gia mới” và “Chỉ tiêu đóng tiếp”."
+            _(
+                "Không tìm thấy dòng tiêu đề: tệp cần các cột “Mã đơn vị” (hoặc “Xã, phường” và "
+                "“Thôn”), “Chỉ tiêu tham gia mới” và “Chỉ tiêu đóng tiếp”."
+            )
         ]
     )
 
@@ -312,7 +331,7 @@ class _Units:
             # Commune codes are national (5 digits); "7210" from a number cell is "07210".
             found = self.by_code.get(code) or self.by_code.get(code.zfill(5)) or []
             if len(found) != 1:
-                raise TargetError(f"Không tìm thấy đơn vị có mã “{code}”.")
+                raise TargetError(_("Không tìm thấy đơn vị có mã “%(code)s”.", code=code))
             return found[0]
         try:
             place = self.places.find(commune, village=village)
@@ -323,7 +342,11 @@ class _Units:
         unit = self.places.villages.get((place.commune.id, village_key(village)))
         if unit is None:
             raise TargetError(
-                f"Không tìm thấy thôn, tổ dân phố “{village}” thuộc {place.commune.name}."
+                _(
+                    "Không tìm thấy thôn, tổ dân phố “%(village)s” thuộc %(commune)s.",
+                    village=village,
+                    commune=place.commune.name,
+                )
             )
         return unit
 
@@ -354,21 +377,25 @@ def import_targets(
             try:
                 check_unit(campaign=campaign, unit=unit, scope=scope)
             except OutOfScope:
-                raise TargetError(f"{unit.name} nằm ngoài phạm vi bạn quản lý.") from None
+                raise TargetError(
+                    _("%(unit)s nằm ngoài phạm vi bạn quản lý.", unit=unit.name)
+                ) from None
             if unit.id in wanted:
-                raise TargetError(f"{unit.name} đã có ở dòng {wanted[unit.id][3]}.")
+                raise TargetError(
+                    _("%(unit)s đã có ở dòng %(row)s.", unit=unit.name, row=wanted[unit.id][3])
+                )
             wanted[unit.id] = (
                 unit,
-                parse_count(new, "Chỉ tiêu tham gia mới"),
-                parse_count(renew, "Chỉ tiêu đóng tiếp"),
+                parse_count(new, _("Chỉ tiêu tham gia mới")),
+                parse_count(renew, _("Chỉ tiêu đóng tiếp")),
                 number,
             )
         except TargetError as error:
-            errors.append(f"Dòng {number}: {error}")
+            errors.append(_("Dòng %(row)s: %(error)s", row=number, error=error))
     if errors:
         raise TargetImportError(errors)
     if not wanted:
-        raise TargetImportError(["Tệp không có dòng chỉ tiêu nào."])
+        raise TargetImportError([_("Tệp không có dòng chỉ tiêu nào.")])
     own = _own_targets(session, campaign.id, list(wanted))
     for unit_id, (_unit, new, renew, _number) in wanted.items():
         target = own.get(unit_id) or Target(campaign_id=campaign.id, unit_id=unit_id)

@@ -15,7 +15,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import select
 
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.service import CampaignError, CampaignInput
@@ -29,7 +28,6 @@ from outreach.campaigns.targets import (
     targets_for,
 )
 from outreach.db import committing, get_session
-from outreach.home import service as overview
 from outreach.models import Campaign, GeoUnit
 from outreach.models.codes import Role, UnitKind
 from outreach.web.admin import admin_bp
@@ -57,7 +55,7 @@ def _campaign(wanted: str | None) -> Campaign:
         if campaign is None or campaign.province_id != province_id:
             abort(404)
         return campaign
-    campaign = overview.active_campaign(session, province_id=province_id)
+    campaign = campaigns.active_campaign(session, province_id=province_id)
     if campaign is None:
         abort(404)
     return campaign
@@ -73,14 +71,9 @@ def _page(campaign: Campaign, *, commune_id: int | None, edit=None, status: int 
     shows_commune = commune is not None and (
         commune_id is not None or scope.unit_kind == UnitKind.COMMUNE
     )
-    campaigns = session.exec(
-        select(Campaign)
-        .where(Campaign.province_id == scope.province_id)
-        .order_by(Campaign.ends_on.desc())
-    ).all()
     context = dict(
         campaign=campaign,
-        campaigns=campaigns,
+        campaigns=campaigns.list_campaigns(session, province_id=scope.province_id),
         lines=lines,
         commune=commune if shows_commune else None,
         edit=edit,

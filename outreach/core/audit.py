@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from outreach.core.clock import VIETNAM
 from outreach.core.formatting import safe_cell
+from outreach.core.i18n import _l
 from outreach.core.periods import local_midnight
 from outreach.models import AuditLog, GeoUnit, User
 
@@ -144,15 +145,16 @@ def search_events(
     return page
 
 
+# Translated when written: in the language of the request, if the rows are made within one.
 EXPORT_HEADER = (
-    "Thời điểm (giờ Việt Nam)",
-    "Tên đăng nhập",
-    "Mã người dùng",
-    "Thao tác",
-    "Loại đối tượng",
-    "Mã đối tượng",
-    "Địa chỉ IP",
-    "Chi tiết",
+    _l("Thời điểm (giờ Việt Nam)"),
+    _l("Tên đăng nhập"),
+    _l("Mã người dùng"),
+    _l("Thao tác"),
+    _l("Loại đối tượng"),
+    _l("Mã đối tượng"),
+    _l("Địa chỉ IP"),
+    _l("Chi tiết"),
 )
 
 
@@ -171,7 +173,7 @@ def export_csv(
     out = io.StringIO()
     writer = csv.writer(out)
     out.write("\ufeff")
-    writer.writerow(EXPORT_HEADER)
+    writer.writerow([str(title) for title in EXPORT_HEADER])  # csv writes a str subclass raw
     stmt = _filtered(select(AuditLog), filters, province_id)
     stmt = stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
     for n, entry in enumerate(session.exec(stmt.execution_options(yield_per=1000)), start=1):

@@ -1,5 +1,6 @@
 """Vietnamese-style numbers and dates (1.125.000, 93,94%, 15/11/2026) for any locale we serve."""
 
+import re
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -112,3 +113,19 @@ def isodate(value: str | date | None) -> date | datetime | None:
         parsed = datetime.fromisoformat(value)
         return parsed.astimezone(VIETNAM) if parsed.tzinfo else parsed
     return date.fromisoformat(value)
+
+
+_DAY_VN = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DAY_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def parse_day(text: str) -> date:
+    """A date typed as 15/11/2026 or sent by a date field as 2026-11-15; ValueError otherwise."""
+    text = text.strip()
+    if match := _DAY_VN.match(text):
+        day, month, year = (int(g) for g in match.groups())
+    elif match := _DAY_ISO.match(text):
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        raise ValueError(text)
+    return date(year, month, day)

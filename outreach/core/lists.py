@@ -1,4 +1,4 @@
-"""The BHXH list categories and the payment-deadline rule (DESIGN §5, Law 41/2024 Art. 36).
+"""The BHXH list categories and the payment-deadline rule (brief §5, Law 41/2024 Art. 36).
 
 Which categories a person falls in on a day is decided in one place, the priority engine
 (`worklist/priority.py::list_categories`), from the facts and the date, never stored.

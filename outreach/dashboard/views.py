@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
-from sqlmodel import select
 
+from outreach.campaigns.service import active_campaign, list_campaigns
 from outreach.core.scope import Scope, canvasser_in_scope, narrow_scope, village_in_scope
 from outreach.dashboard import cells as cell_lists
 from outreach.dashboard import service
 from outreach.db import get_session
-from outreach.home.service import active_campaign
 from outreach.models import Campaign, GeoUnit, User
 from outreach.models.codes import Role, UnitKind
 from outreach.web.guards import current_scope, parse_id, render_page_or_fragment, roles_required
@@ -84,11 +83,7 @@ def show():
     session = get_session()
     scope = _scope_and_unit(allow_village=False)
     campaign = _campaign(scope)
-    campaigns = session.exec(
-        select(Campaign)
-        .where(Campaign.province_id == scope.province_id)
-        .order_by(Campaign.starts_on.desc())
-    ).all()
+    campaigns = list_campaigns(session, province_id=scope.province_id)
     if campaign is None:
         return render_template("dashboard/show.html", board=None, campaigns=campaigns)
     board = service.dashboard_for(

@@ -17,6 +17,7 @@ from functools import lru_cache
 from sqlmodel import Session, select
 
 from outreach.core.errors import DomainError
+from outreach.core.i18n import _
 from outreach.core.text import compact_key
 from outreach.geography.service import convert_legacy_commune
 from outreach.models import GeoUnit
@@ -58,7 +59,7 @@ def village_key(text: str) -> str:
 
 
 class PlaceError(DomainError):
-    """A place that cannot be matched, with the Vietnamese message for the row."""
+    """A place that cannot be matched, with the message for the row."""
 
 
 @dataclass
@@ -127,7 +128,7 @@ class PlaceIndex:
 
     def _find_commune(self, commune: str, old_district: str) -> Place:
         if not commune:
-            raise PlaceError("Thiếu tên xã, phường.")
+            raise PlaceError(_("Thiếu tên xã, phường."))
         if old_district:
             match = convert_legacy_commune(
                 self.province.code, _strip(_DISTRICT_TYPES, old_district), _strip_commune(commune)
@@ -137,10 +138,23 @@ class PlaceIndex:
         found = self._by_name(commune)
         if found is not None:
             return Place(found)
-        where = f" (huyện cũ {old_district})" if old_district else ""
-        hint = "" if old_district else "; nếu là địa chỉ trước 01/7/2025, hãy ghi kèm huyện cũ"
+        if old_district:
+            raise PlaceError(
+                _(
+                    "Không tìm thấy xã, phường “%(commune)s” (huyện cũ %(district)s) "
+                    "trong %(province)s.",
+                    commune=commune,
+                    district=old_district,
+                    province=self.province.name,
+                )
+            )
         raise PlaceError(
-            f"Không tìm thấy xã, phường “{commune}”{where} trong {self.province.name}{hint}."
+            _(
+                "Không tìm thấy xã, phường “%(commune)s” trong %(province)s; nếu là địa chỉ "
+                "trước 01/7/2025, hãy ghi kèm huyện cũ.",
+                commune=commune,
+                province=self.province.name,
+            )
         )
 
     def _by_name(self, commune: str) -> GeoUnit | None:
@@ -156,11 +170,21 @@ class PlaceIndex:
         if len(units) == 1:
             return Place(units[0], converted_from=old)
         if not units:
-            raise PlaceError(f"{old} (địa chỉ cũ) nay không thuộc {self.province.name}.")
+            raise PlaceError(
+                _(
+                    "%(old)s (địa chỉ cũ) nay không thuộc %(province)s.",
+                    old=old,
+                    province=self.province.name,
+                )
+            )
         names = ", ".join(u.name for u in units)
         raise PlaceError(
-            f"{old} (địa chỉ cũ) nay được chia cho nhiều xã, phường ({names}); "
-            "không xác định được xã mới, hãy ghi tên xã, phường mới."
+            _(
+                "%(old)s (địa chỉ cũ) nay được chia cho nhiều xã, phường (%(names)s); "
+                "không xác định được xã mới, hãy ghi tên xã, phường mới.",
+                old=old,
+                names=names,
+            )
         )
 
 

@@ -1,6 +1,6 @@
 """Villages (thôn, tổ dân phố) as admins maintain them: rename, merge, move to another commune.
 
-Villages have no national code list (DESIGN §3): they come from the imported lists, so the same
+Villages have no national code list (brief §3): they come from the imported lists, so the same
 place may arrive under two spellings, or a village may belong to a commune the list got wrong.
 Each change here is one transaction and audited.
 """
@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
+from outreach.core.i18n import _
 from outreach.geography.places import village_key
 from outreach.models import GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
 from outreach.models.base import utcnow
@@ -31,7 +32,7 @@ def _type_name(name: str) -> str:
 
 
 class VillageError(DomainError):
-    """A village change was refused; the message is Vietnamese and shown as is."""
+    """A village change was refused; the message is in the user's language and shown as is."""
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,14 @@ def _province_of(unit: GeoUnit) -> int:
 def _village(session: Session, village_id: int, province_id: int) -> GeoUnit:
     unit = session.get(GeoUnit, village_id)
     if unit is None or unit.kind != UnitKind.VILLAGE or _province_of(unit) != province_id:
-        raise VillageError("Không tìm thấy thôn, tổ dân phố.")
+        raise VillageError(_("Không tìm thấy thôn, tổ dân phố."))
     return unit
 
 
 def _commune(session: Session, commune_id: int, province_id: int) -> GeoUnit:
     unit = session.get(GeoUnit, commune_id)
     if unit is None or unit.kind != UnitKind.COMMUNE or _province_of(unit) != province_id:
-        raise VillageError("Không tìm thấy xã, phường, đặc khu.")
+        raise VillageError(_("Không tìm thấy xã, phường, đặc khu."))
     return unit
 
 
@@ -110,18 +111,21 @@ def rename_village(
     village = _village(session, village_id, province_id)
     name = " ".join(name.split())
     if not name:
-        raise VillageError("Hãy nhập tên thôn, tổ dân phố.")
+        raise VillageError(_("Hãy nhập tên thôn, tổ dân phố."))
     if len(name) > 200:
-        raise VillageError("Tên thôn, tổ dân phố tối đa 200 ký tự.")
+        raise VillageError(_("Tên thôn, tổ dân phố tối đa 200 ký tự."))
     key = village_key(name)
     if not key:
-        raise VillageError("Tên thôn, tổ dân phố cần có chữ hoặc số.")
+        raise VillageError(_("Tên thôn, tổ dân phố cần có chữ hoặc số."))
     twin = _same_key_sibling(
         session, commune_id=village.parent_id, key=key, except_ids=[village.id]
     )
     if twin is not None:
         raise VillageError(
-            f"Xã đã có “{twin.name}” trùng tên này; hãy gộp hai thôn thay vì đổi tên."
+            _(
+                "Xã đã có “%(name)s” trùng tên này; hãy gộp hai thôn thay vì đổi tên.",
+                name=twin.name,
+            )
         )
     old = village.name
     if old != name:
@@ -149,12 +153,14 @@ def merge_villages(
     into = _village(session, into_id, province_id)
     ids = sorted({int(i) for i in from_ids} - {into.id})
     if not ids:
-        raise VillageError("Hãy chọn ít nhất một thôn khác để gộp vào.")
+        raise VillageError(_("Hãy chọn ít nhất một thôn khác để gộp vào."))
     merged = [_village(session, i, province_id) for i in ids]
     if any(v.parent_id != into.parent_id for v in merged):
-        raise VillageError("Chỉ gộp được các thôn, tổ dân phố trong cùng một xã.")
+        raise VillageError(_("Chỉ gộp được các thôn, tổ dân phố trong cùng một xã."))
     if session.exec(select(User.id).where(User.scope_unit_id.in_(ids))).first() is not None:
-        raise VillageError("Có người dùng đang có phạm vi là thôn bị gộp; hãy đổi phạm vi trước.")
+        raise VillageError(
+            _("Có người dùng đang có phạm vi là thôn bị gộp; hãy đổi phạm vi trước.")
+        )
     moved = session.execute(
         update(Household)
         .where(Household.village_id.in_(ids))
@@ -212,7 +218,7 @@ def move_village(
     to_commune = _commune(session, to_commune_id, province_id)
     from_commune_id = village.parent_id
     if to_commune.id == from_commune_id:
-        raise VillageError("Thôn này đã thuộc xã được chọn.")
+        raise VillageError(_("Thôn này đã thuộc xã được chọn."))
     twin = _same_key_sibling(
         session,
         commune_id=to_commune.id,
@@ -220,7 +226,13 @@ def move_village(
         except_ids=[village.id],
     )
     if twin is not None:
-        raise VillageError(f"{to_commune.name} đã có “{twin.name}”; hãy đổi tên trước khi chuyển.")
+        raise VillageError(
+            _(
+                "%(commune)s đã có “%(name)s”; hãy đổi tên trước khi chuyển.",
+                commune=to_commune.name,
+                name=twin.name,
+            )
+        )
     household_ids = select(Household.id).where(Household.village_id == village.id)
     session.execute(
         update(Person)

@@ -95,12 +95,3 @@ def admin_totals(session: Session, *, province_id: int) -> dict[str, int]:
             .where(ImportBatch.province_id == province_id)
         ).one(),
     }
-
-
-def active_campaign(session: Session, *, province_id: int) -> Campaign | None:
-    """The province's active campaign ending last, if any."""
-    return session.exec(
-        select(Campaign)
-        .where(Campaign.province_id == province_id, Campaign.is_active)
-        .order_by(Campaign.ends_on.desc())
-    ).first()

@@ -7,6 +7,7 @@ from datetime import datetime, time
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from outreach.campaigns import service as campaigns
 from outreach.core.clock import VIETNAM
 from outreach.db import get_session
 from outreach.home import service as overview
@@ -35,11 +36,11 @@ def index():
         now = datetime.combine(request_today(), time.max, tzinfo=VIETNAM)
         context["totals"] = overview.scope_totals(session, scope=scope, now=now)
         context["communes"] = overview.commune_counts(session, scope=scope, now=now)
-        context["campaign"] = overview.active_campaign(session, province_id=scope.province_id)
+        context["campaign"] = campaigns.active_campaign(session, province_id=scope.province_id)
         return render_template("home/leader.html", **context)
     if current_user.role == Role.ADMIN:
         context["totals"] = overview.admin_totals(session, province_id=scope.province_id)
-        campaign = overview.active_campaign(session, province_id=scope.province_id)
+        campaign = campaigns.active_campaign(session, province_id=scope.province_id)
         context["campaign"] = campaign
         context["board"] = (
             summary_board(session, campaign=campaign, today=request_today(), count=2)

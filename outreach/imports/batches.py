@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
 from outreach.core.formatting import safe_cell
+from outreach.core.i18n import _, _l
 from outreach.imports.reading import ImportFileError, RowError, stream_rows
 from outreach.imports.reading.headers import FIELD_LABELS, KIND_FIELDS
 from outreach.imports.reading.readers import CSV_EXTENSIONS, open_table
@@ -39,22 +40,27 @@ from outreach.models.codes import RUNNING_STATUSES, BatchStatus, ImportKind
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 STALE_AFTER_SECONDS = 120  # a running job writes progress at least every chunk (~0.1 s)
 ERRORS_SHOWN = 50
-# From this many rows a second process reads and parses while this one writes (imports/worker.py);
+# From this many rows a second process reads and parses while this one writes (imports/reading/worker.py);
 # a .csv does not say how many rows it has, so its size decides (about 150 bytes a row).
 PARSE_IN_CHILD_FROM = 20_000
 BYTES_PER_CSV_ROW = 150
 BYTES_PER_XLSX_ROW = 50  # compressed: ~100 with text inline, less with shared strings
-KIND_LABELS = {
-    ImportKind.PARTICIPANTS: "Người đang tham gia BHXH tự nguyện",
-    ImportKind.UNEMPLOYMENT: "Người hưởng trợ cấp thất nghiệp",
-    ImportKind.RESERVED: "Người bảo lưu thời gian đóng",
-    ImportKind.POTENTIAL: "Đối tượng tiềm năng",
-    ImportKind.PAYMENTS: "Danh sách thu (biên lai đóng tiền)",
+KIND_LABELS = {  # translated where shown
+    ImportKind.PARTICIPANTS: _l("Người đang tham gia BHXH tự nguyện"),
+    ImportKind.UNEMPLOYMENT: _l("Người hưởng trợ cấp thất nghiệp"),
+    ImportKind.RESERVED: _l("Người bảo lưu thời gian đóng"),
+    ImportKind.POTENTIAL: _l("Đối tượng tiềm năng"),
+    ImportKind.PAYMENTS: _l("Danh sách thu (biên lai đóng tiền)"),
 }
+# Stored on the batch by whichever page finds the job dead: in Vietnamese (the msgid), as every
+# message a job stores, whatever the language of the admin who happened to open the page.
+INTERRUPTED = _l(
+    "Việc xử lý bị gián đoạn (máy chủ khởi động lại); không có dữ liệu nào được ghi. Hãy chạy lại."
+)
 
 
 class BatchError(DomainError):
-    """An upload or a step that cannot go ahead, with the Vietnamese reason."""
+    """An upload or a step that cannot go ahead, with the reason."""
 
 
 # --- files beside the database --------------------------------------------------------------
@@ -79,14 +85,14 @@ def store_upload(
 ) -> ImportBatch:
     """Keep the uploaded bytes and open a batch for them (committed)."""
     if kind not in set(ImportKind):
-        raise BatchError("Hãy chọn loại danh sách.")
+        raise BatchError(_("Hãy chọn loại danh sách."))
     if not data:
-        raise BatchError("Tệp rỗng: không có dữ liệu nào để nhập.")
+        raise BatchError(_("Tệp rỗng: không có dữ liệu nào để nhập."))
     if len(data) > MAX_UPLOAD_BYTES:
-        raise BatchError("Tệp quá lớn (tối đa 200 MB); hãy chia danh sách thành nhiều tệp.")
+        raise BatchError(_("Tệp quá lớn (tối đa 200 MB); hãy chia danh sách thành nhiều tệp."))
     suffix = Path(filename).suffix.lower()
     if suffix not in (".xlsx", ".xlsm", ".xls", ".ods", ".csv"):
-        raise BatchError("Chỉ nhận tệp Excel (.xlsx, .xls), .ods hoặc .csv.")
+        raise BatchError(_("Chỉ nhận tệp Excel (.xlsx, .xls), .ods hoặc .csv."))
     batch = ImportBatch(
         kind=kind,
         filename=Path(filename).name[:300],
@@ -158,9 +164,9 @@ def errors_workbook(batch: ImportBatch, errors: list[RowError]) -> bytes:
     """The error list as .xlsx for the admin to fix the file by (cells are text, never formulas)."""
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False})
-    sheet = book.add_worksheet("Lỗi")
+    sheet = book.add_worksheet(_("Lỗi"))
     bold = book.add_format({"bold": True})
-    sheet.write_row(0, 0, ["Dòng", "Cột", "Lỗi"], bold)
+    sheet.write_row(0, 0, [_("Dòng"), _("Cột"), _("Lỗi")], bold)
     for index, error in enumerate(errors, start=1):
         sheet.write_number(index, 0, error.row_number)
         sheet.write_string(index, 1, safe_cell(error.column_header))
@@ -168,7 +174,7 @@ def errors_workbook(batch: ImportBatch, errors: list[RowError]) -> bytes:
     sheet.set_column(0, 0, 8)
     sheet.set_column(1, 1, 24)
     sheet.set_column(2, 2, 90)
-    sheet.write_string(len(errors) + 2, 0, f"Tệp: {batch.filename}")
+    sheet.write_string(len(errors) + 2, 0, _("Tệp: %(name)s", name=batch.filename))
     book.close()
     return out.getvalue()
 
@@ -291,8 +297,11 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
             if report.rejected and not batch.skip_rejected:
                 session.rollback()
                 raise BatchError(
-                    f"Có {report.rejected} dòng lỗi: hãy sửa tệp rồi tải lên lại, hoặc chọn bỏ "
-                    "qua các dòng lỗi."
+                    _(
+                        "Có %(count)s dòng lỗi: hãy sửa tệp rồi tải lên lại, hoặc chọn bỏ qua "
+                        "các dòng lỗi.",
+                        count=report.rejected,
+                    )
                 )
             stored = session.get(ImportBatch, batch.id)
             for name, value in _counts(report).items():
@@ -320,13 +329,18 @@ def _expected_rows(row_estimate: int | None, path: Path) -> int:
 
 
 def _summary_message(report: ImportReport) -> str:
-    parts = [f"{report.new_households} hộ mới"]
+    parts = [_("%(count)s hộ mới", count=report.new_households)]
     if report.new_villages:
-        parts.append(f"{report.new_villages} thôn, tổ dân phố mới")
+        parts.append(_("%(count)s thôn, tổ dân phố mới", count=report.new_villages))
     if report.converted_addresses:
-        parts.append(f"{report.converted_addresses} địa chỉ cũ đã chuyển sang xã, phường mới")
+        parts.append(
+            _(
+                "%(count)s địa chỉ cũ đã chuyển sang xã, phường mới",
+                count=report.converted_addresses,
+            )
+        )
     if report.payments:
-        parts.append(f"{report.payments} biên lai")
+        parts.append(_("%(count)s biên lai", count=report.payments))
     return "; ".join(parts)
 
 
@@ -347,7 +361,7 @@ def _guarded(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Out
     try:
         outcome = _run(engine, folder, batch_id, write=write)
         if outcome.report is None:
-            message = "Chưa nhận ra cột: " + ", ".join(outcome.missing)
+            message = _("Chưa nhận ra cột: %(columns)s", columns=", ".join(outcome.missing))
             _set_status(engine, batch_id, BatchStatus.MAPPING, message=message)
         elif not write:
             _set_status(engine, batch_id, BatchStatus.PREVIEWED, **_counts(outcome.report))
@@ -359,7 +373,10 @@ def _guarded(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Out
             engine,
             batch_id,
             BatchStatus.FAILED,
-            message=f"Lỗi khi xử lý tệp; không có dữ liệu nào được ghi ({type(error).__name__}).",
+            message=_(
+                "Lỗi khi xử lý tệp; không có dữ liệu nào được ghi (%(error)s).",
+                error=type(error).__name__,
+            ),
         )
         raise
     finally:
@@ -387,8 +404,7 @@ def fail_interrupted(session: Session, *, folder: Path, now: datetime | None = N
         .where(ImportBatch.status.in_(running))
         .values(
             status=BatchStatus.FAILED,
-            message="Việc xử lý bị gián đoạn (máy chủ khởi động lại); không có dữ liệu nào được "
-            "ghi. Hãy chạy lại.",
+            message=str.__str__(INTERRUPTED),  # the Vietnamese text, untranslated
         )
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -399,7 +415,10 @@ def fail_interrupted(session: Session, *, folder: Path, now: datetime | None = N
 
 
 def field_choices(kind: str) -> list[tuple[str, str]]:
-    """(field, Vietnamese label) pairs an admin may map a header to, for this kind of list."""
+    """(field, label) pairs an admin may map a header to, for this kind of list.
+
+    The labels are the fields' usual Vietnamese column headers (`FIELD_LABELS`), as in the file.
+    """
     return sorted(
         (
             (name, FIELD_LABELS[name])

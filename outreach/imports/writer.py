@@ -32,6 +32,7 @@ from outreach.core.bulk import (
     sqlite_bulk_settings,
 )
 from outreach.core.clock import add_months_end, month_end
+from outreach.core.i18n import _
 from outreach.core.memory import gc_paused
 from outreach.core.text import compact_key, fold
 from outreach.geography.places import Place, PlaceError, PlaceIndex
@@ -330,7 +331,10 @@ class _Writer:
                     self._reject(
                         row.parsed,
                         "Mã số BHXH",
-                        "Không tìm thấy người này; để thêm người mới hãy ghi họ tên và xã, phường.",
+                        _(
+                            "Không tìm thấy người này; để thêm người mới hãy ghi họ tên và "
+                            "xã, phường."
+                        ),
                     )
                     self.report.rejected += 1
                     continue
@@ -452,7 +456,7 @@ class _Writer:
             self._reject(
                 row.parsed,
                 "Mã số BHXH",
-                "Mã số BHXH và số CCCD này thuộc hai người khác nhau đã có trong hệ thống.",
+                _("Mã số BHXH và số CCCD này thuộc hai người khác nhau đã có trong hệ thống."),
             )
             self.report.rejected += 1
             return _CONFLICT
@@ -528,7 +532,7 @@ class _Writer:
         for row in rows:
             values = row.parsed.values
             if not values.get("full_name"):
-                self._reject(row.parsed, "Họ và tên", "Thiếu họ và tên của người mới.")
+                self._reject(row.parsed, "Họ và tên", _("Thiếu họ và tên của người mới."))
                 self.report.rejected += 1
                 continue
             commune_id = row.place.commune_id
@@ -832,8 +836,8 @@ class _FirstLoad:
         if self.file is None:
             return
         self.file.seek(0)
-        for _ in range(self.frames):
-            _, payload = read_frame(self.file)
+        for _frame in range(self.frames):
+            _tag, payload = read_frame(self.file)
             yield [decode_row(data) for data in payload]
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
+from outreach.core.i18n import _
 from outreach.core.periods import period_containing
 from outreach.core.scope import Scope, apply_scope, scope_for
 from outreach.models import GeoUnit, Household, User, Visit
@@ -31,7 +32,7 @@ MAX_SELECTED = 2000
 
 
 class AssignmentError(DomainError):
-    """An assignment that cannot be made; the message is Vietnamese and nothing was changed."""
+    """An assignment that cannot be made (the message says why); nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -137,18 +138,21 @@ def villages_in_scope(session: Session, *, scope: Scope) -> list[tuple[GeoUnit, 
 def _canvasser(
     session: Session, *, scope: Scope, canvasser_id: int | None, active: bool = True
 ) -> User:
-    """A canvasser of the leader's scope (an active one to hand work to), or a Vietnamese refusal."""
+    """A canvasser of the leader's scope (an active one to hand work to), or a refusal."""
     user = session.get(User, canvasser_id) if canvasser_id else None
     if user is None or user.role != Role.CANVASSER:
-        raise AssignmentError("Không tìm thấy cán bộ vận động này.")
+        raise AssignmentError(_("Không tìm thấy cán bộ vận động này."))
     unit = session.get(GeoUnit, user.scope_unit_id)
     if unit is None or (unit.province_id or unit.id) != scope.province_id:
-        raise AssignmentError("Cán bộ này không thuộc phạm vi của bạn.")
+        raise AssignmentError(_("Cán bộ này không thuộc phạm vi của bạn."))
     if scope.commune_ids is not None and user.scope_unit_id not in scope.commune_ids:
-        raise AssignmentError("Cán bộ này không thuộc phạm vi của bạn.")
+        raise AssignmentError(_("Cán bộ này không thuộc phạm vi của bạn."))
     if active and not user.is_active:
         raise AssignmentError(
-            f"Tài khoản của {user.full_name} đang bị khóa: không thể giao thêm việc."
+            _(
+                "Tài khoản của %(name)s đang bị khóa: không thể giao thêm việc.",
+                name=user.full_name,
+            )
         )
     return user
 
@@ -163,8 +167,11 @@ def _check_communes(
     if outside:
         name = session.get(GeoUnit, outside[0])
         raise AssignmentError(
-            f"{canvasser.full_name} không phụ trách {name.name if name else 'xã này'}: "
-            "hãy chọn cán bộ của xã đó."
+            _(
+                "%(name)s không phụ trách %(commune)s: hãy chọn cán bộ của xã đó.",
+                name=canvasser.full_name,
+                commune=name.name if name else _("xã này"),
+            )
         )
     return communes
 
@@ -222,7 +229,7 @@ def assign_village(
         or village.province_id != scope.province_id
         or not scope.covers_commune(village.parent_id)
     ):
-        raise AssignmentError("Thôn, tổ dân phố này không thuộc phạm vi của bạn.")
+        raise AssignmentError(_("Thôn, tổ dân phố này không thuộc phạm vi của bạn."))
     canvasser = _canvasser(session, scope=scope, canvasser_id=canvasser_id)
     communes = _check_communes(session, canvasser=canvasser, commune_ids=[village.parent_id])
     return _reassign(
@@ -247,18 +254,17 @@ def assign_households(
     """Give hand-picked households in scope to an active canvasser, all or none; returns how many."""
     ids = sorted(set(household_ids))
     if not ids:
-        raise AssignmentError("Hãy chọn ít nhất một hộ.")
+        raise AssignmentError(_("Hãy chọn ít nhất một hộ."))
     if len(ids) > MAX_SELECTED:
-        raise AssignmentError(
-            f"Mỗi lần chỉ giao được tối đa {MAX_SELECTED:,} hộ.".replace(",", ".")
-        )
+        most = f"{MAX_SELECTED:,}".replace(",", ".")
+        raise AssignmentError(_("Mỗi lần chỉ giao được tối đa %(count)s hộ.", count=most))
     found = session.exec(
         apply_scope(select(Household.id, Household.commune_id), Household, scope).where(
             Household.id.in_(ids)
         )
     ).all()
     if len(found) != len(ids):
-        raise AssignmentError("Có hộ không thuộc phạm vi của bạn; chưa giao hộ nào.")
+        raise AssignmentError(_("Có hộ không thuộc phạm vi của bạn; chưa giao hộ nào."))
     canvasser = _canvasser(session, scope=scope, canvasser_id=canvasser_id)
     communes = _check_communes(session, canvasser=canvasser, commune_ids=[c for _, c in found])
     return _reassign(
@@ -283,7 +289,7 @@ def move_work(
     """Hand all of one canvasser's households in scope (say, one who left) to another; how many."""
     source = _canvasser(session, scope=scope, canvasser_id=from_canvasser_id, active=False)
     if from_canvasser_id == to_canvasser_id:
-        raise AssignmentError("Hãy chọn hai cán bộ khác nhau.")
+        raise AssignmentError(_("Hãy chọn hai cán bộ khác nhau."))
     canvasser = _canvasser(session, scope=scope, canvasser_id=to_canvasser_id)
     mine = apply_scope(select(Household.commune_id), Household, scope).where(
         Household.assigned_canvasser_id == source.id

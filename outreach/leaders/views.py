@@ -10,11 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
+from outreach.campaigns.service import active_campaign
 from outreach.core.clock import VIETNAM
 from outreach.core.periods import half_month_start, local_midnight
 from outreach.core.scope import Scope
 from outreach.db import committing, get_session
-from outreach.home.service import active_campaign
 from outreach.leaders import assignment, review
 from outreach.leaders.followthrough import GRACE_DAYS, followthrough
 from outreach.models import GeoUnit, User

@@ -21,165 +21,27 @@ from sqlmodel import Session, SQLModel, select
 from outreach.accounts.service import hash_password
 from outreach.calculator.policy import seed_policy_rates
 from outreach.core.bulk import bulk_insert, next_id, reset_sequence
-from outreach.core.clock import add_months_end
 from outreach.core.errors import DomainError
 from outreach.core.text import compact_key, fold
 from outreach.geography.service import load_province
 from outreach.models import Campaign, GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
-from outreach.models.codes import Channel, Outcome, RefusalReason, Role, SupportGroup, UnitKind
+from outreach.models.codes import Channel, Outcome, Role, SupportGroup, UnitKind
+from outreach.operations.demo_data import (
+    FAMILY,
+    OUTCOME_WEIGHTS,
+    REFUSALS,
+    invented_name,
+    mobile,
+    person_facts,
+    poisson,
+    split,
+    village_names,
+    weighted,
+)
 from outreach.tallies.service import rebuild_tallies
 
 DEMO_PASSWORD = "Demo@2026"
 PROVINCE_CODE = "24"
-
-FAMILY = [
-    ("Nguyễn", 38),
-    ("Trần", 11),
-    ("Lê", 9),
-    ("Phạm", 7),
-    ("Hoàng", 5),
-    ("Vũ", 4),
-    ("Đỗ", 4),
-    ("Ngô", 3),
-    ("Bùi", 3),
-    ("Đặng", 2),
-    ("Dương", 2),
-    ("Đào", 2),
-    ("Hà", 2),
-    ("Thân", 2),
-    ("Giáp", 1),
-    ("Lương", 1),
-    ("Chu", 1),
-    ("Trịnh", 1),
-    ("Nông", 1),
-    ("La", 1),
-]
-MIDDLE_M = ["Văn", "Đức", "Minh", "Quang", "Hữu", "Xuân", "Công", "Thanh", "Ngọc", "Đình"]
-MIDDLE_F = ["Thị", "Thị", "Thị", "Thu", "Thanh", "Ngọc", "Minh", "Hồng", "Kim", "Phương"]
-GIVEN_M = [
-    "An",
-    "Bình",
-    "Cường",
-    "Dũng",
-    "Đạt",
-    "Hải",
-    "Hùng",
-    "Huy",
-    "Khánh",
-    "Long",
-    "Mạnh",
-    "Nam",
-    "Phong",
-    "Quân",
-    "Sơn",
-    "Tài",
-    "Thắng",
-    "Thành",
-    "Trung",
-    "Tuấn",
-    "Việt",
-    "Vinh",
-]
-GIVEN_F = [
-    "Anh",
-    "Chi",
-    "Dung",
-    "Giang",
-    "Hà",
-    "Hạnh",
-    "Hằng",
-    "Hoa",
-    "Hương",
-    "Lan",
-    "Liên",
-    "Linh",
-    "Mai",
-    "Nga",
-    "Ngân",
-    "Nhung",
-    "Oanh",
-    "Phương",
-    "Thảo",
-    "Trang",
-    "Vân",
-    "Yến",
-]
-VILLAGE_RURAL = [
-    "Đông",
-    "Tây",
-    "Nam",
-    "Bắc",
-    "Trung",
-    "Thượng",
-    "Hạ",
-    "Chùa",
-    "Đình",
-    "Giếng",
-    "Cầu",
-    "Mới",
-    "Hòa",
-    "An",
-    "Phú",
-    "Lạc",
-    "Tân",
-    "Yên",
-    "Bến",
-    "Đồng",
-]
-# Mobile prefixes in use since the 2018 renumbering (Viettel, MobiFone, VinaPhone, Vietnamobile, Gmobile).
-MOBILE_PREFIXES = [
-    "32",
-    "33",
-    "34",
-    "35",
-    "36",
-    "37",
-    "38",
-    "39",
-    "86",
-    "96",
-    "97",
-    "98",
-    "70",
-    "76",
-    "77",
-    "78",
-    "79",
-    "90",
-    "93",
-    "81",
-    "82",
-    "83",
-    "84",
-    "85",
-    "88",
-    "91",
-    "94",
-    "56",
-    "58",
-    "59",
-]
-
-OUTCOME_WEIGHTS = [
-    (Outcome.NOT_HOME, 24),
-    (Outcome.CONSIDERING, 20),
-    (Outcome.PROMISED, 14),
-    (Outcome.REFUSED, 14),
-    (Outcome.RENEWED, 11),
-    (Outcome.ENROLLED_NEW, 9),
-    (Outcome.ALREADY_COVERED, 3),
-    (Outcome.MOVED, 2),
-    (Outcome.WRONG_INFO, 2),
-    (Outcome.DECEASED, 1),
-]
-REFUSALS = [
-    (RefusalReason.NO_MONEY, 40),
-    (RefusalReason.DISTRUST, 18),
-    (RefusalReason.ALREADY_COMPULSORY, 8),
-    (RefusalReason.WANTS_WITHDRAWAL, 14),
-    (RefusalReason.TOO_OLD, 12),
-    (RefusalReason.OTHER, 8),
-]
 
 HOUSEHOLD_COLS = (
     "id",
@@ -287,36 +149,6 @@ class DemoReport:
     logins: list[DemoLogin] = field(default_factory=list)
 
 
-def _weighted(rng: random.Random, pairs):
-    values, weights = zip(*pairs, strict=True)
-    return rng.choices(values, weights)[0]
-
-
-def _name(rng: random.Random, sex: str, family: str | None = None) -> str:
-    family = family or _weighted(rng, FAMILY)
-    if sex == "male":
-        return f"{family} {rng.choice(MIDDLE_M)} {rng.choice(GIVEN_M)}"
-    return f"{family} {rng.choice(MIDDLE_F)} {rng.choice(GIVEN_F)}"
-
-
-def _mobile(rng: random.Random) -> str:
-    return f"+84{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**7):07d}"
-
-
-def _village_names(commune: GeoUnit, count: int) -> list[tuple[str, str]]:
-    """(type, name) of villages: residential groups in wards, thôn elsewhere."""
-    if commune.type_name == "Phường":
-        return [("Tổ dân phố", f"Tổ dân phố số {i}") for i in range(1, count + 1)]
-    return [
-        (
-            "Thôn",
-            f"Thôn {VILLAGE_RURAL[i % len(VILLAGE_RURAL)]}"
-            + (f" {i // len(VILLAGE_RURAL) + 1}" if i >= len(VILLAGE_RURAL) else ""),
-        )
-        for i in range(count)
-    ]
-
-
 def database_is_empty(session: Session) -> bool:
     """True when there are no users and no households yet (make run loads the demo only then)."""
     users = session.exec(select(func.count()).select_from(User)).one()
@@ -362,7 +194,7 @@ def build_demo(
     villages: dict[int, list[GeoUnit]] = {}
     for commune in communes:
         villages[commune.id] = []
-        for n, (type_name, name) in enumerate(_village_names(commune, per_commune), start=1):
+        for n, (type_name, name) in enumerate(village_names(commune, per_commune), start=1):
             unit = GeoUnit(
                 kind=UnitKind.VILLAGE,
                 code=f"{commune.code}-{n:02d}",
@@ -391,7 +223,7 @@ def build_demo(
         "outcome": next_id(conn, VisitOutcome.__table__),
     }
     campaign_start = date(today.year, 7, 1) if today.month >= 7 else date(today.year, 1, 1)
-    share = _split(persons, len(communes), rng)
+    share = split(persons, len(communes), rng)
     _create_targets(
         session, campaign, province, list(zip(communes, share, strict=True)), visits_per_person
     )
@@ -461,16 +293,6 @@ def _commune_centers() -> dict[str, tuple[float, float]]:
     }
 
 
-def _split(total: int, parts: int, rng: random.Random) -> list[int]:
-    """Split persons over communes unevenly (wards are denser), summing exactly to `total`."""
-    weights = [rng.uniform(0.5, 1.5) for _ in range(parts)]
-    scale = total / sum(weights)
-    counts = [int(w * scale) for w in weights]
-    for i in range(total - sum(counts)):
-        counts[i % parts] += 1
-    return counts
-
-
 def _create_users(session, rng, province, communes, persons) -> dict:
     # One hash for every demo account: hashing 1,500 passwords one by one adds a minute.
     shared_hash = hash_password(DEMO_PASSWORD)
@@ -485,7 +307,7 @@ def _create_users(session, rng, province, communes, persons) -> dict:
             role=role,
             scope_unit_id=unit.id,
             organization=organization,
-            phone=_mobile(rng),
+            phone=mobile(rng),
         )
         session.add(user)
         created.append(user)
@@ -507,7 +329,7 @@ def _create_users(session, rng, province, communes, persons) -> dict:
     for commune in communes:
         add(
             f"lanhdao.{commune.code}",
-            _name(rng, rng.choice(["male", "female"])),
+            invented_name(rng, rng.choice(["male", "female"])),
             Role.LEADER,
             commune,
             f"UBND {commune.name}",
@@ -518,7 +340,7 @@ def _create_users(session, rng, province, communes, persons) -> dict:
             canvassers[commune.id].append(
                 add(
                     f"canbo.{commune.code}.{n}",
-                    _name(rng, rng.choice(["male", "female"])),
+                    invented_name(rng, rng.choice(["male", "female"])),
                     Role.CANVASSER,
                     commune,
                     org,
@@ -570,39 +392,6 @@ def _create_targets(session, campaign, province, persons_of: list, visits_per_pe
     )
 
 
-def _person_facts(rng: random.Random, today: date) -> dict:
-    """List facts for one person: every category of brief §5 appears in proportion."""
-    kind = rng.choices(["participant", "benefit", "reserved", "potential"], [36, 14, 10, 40])[0]
-    facts = {
-        "is_participant": False,
-        "paid_through": None,
-        "payment_frequency": None,
-        "income_basis": None,
-        "benefit_start": None,
-        "benefit_end": None,
-        "reserved_months": None,
-        "is_potential": False,
-    }
-    if kind == "participant":
-        frequency = rng.choices([1, 3, 6, 12], [30, 30, 20, 20])[0]
-        # Paid through somewhere from 10 months ago (lapsed for most frequencies) to 11 months ahead.
-        facts.update(
-            is_participant=True,
-            payment_frequency=frequency,
-            paid_through=add_months_end(today, rng.randint(-10, 11)),
-            income_basis=rng.choice([1_500_000, 1_500_000, 2_000_000, 3_000_000, 5_000_000]),
-        )
-    elif kind == "benefit":
-        months = rng.randint(3, 12)
-        end = today + timedelta(days=rng.randint(-20, 200))
-        facts.update(benefit_end=end, benefit_start=end - timedelta(days=30 * months))
-    elif kind == "reserved":
-        facts.update(reserved_months=rng.randint(12, 240))
-    else:
-        facts.update(is_potential=True)
-    return facts
-
-
 def _build_commune(
     rng,
     province_id,
@@ -629,11 +418,11 @@ def _build_commune(
         village = villages[village_index]
         hid = ids["household"]
         ids["household"] += 1
-        family = _weighted(rng, FAMILY)
+        family = weighted(rng, FAMILY)
         head_sex = rng.choice(["male", "female"])
-        head = _name(rng, head_sex, family)
+        head = invented_name(rng, head_sex, family)
         address = f"Số {house_no}, {village.name}"
-        phone = _mobile(rng) if rng.random() < 0.8 else None
+        phone = mobile(rng) if rng.random() < 0.8 else None
         lat = round(lat0 + rng.uniform(-0.03, 0.03), 6) if rng.random() < 0.6 else None
         lon = round(lon0 + rng.uniform(-0.03, 0.03), 6) if lat is not None else None
         canvasser = canvassers[village_index % len(canvassers)]
@@ -642,7 +431,9 @@ def _build_commune(
             pid = ids["person"]
             ids["person"] += 1
             sex = head_sex if m == 0 else rng.choice(["male", "female"])
-            name = head if m == 0 else _name(rng, sex, family if rng.random() < 0.6 else None)
+            name = (
+                head if m == 0 else invented_name(rng, sex, family if rng.random() < 0.6 else None)
+            )
             born = date(rng.randint(1966, 2006), rng.randint(1, 12), rng.randint(1, 28))
             legacy_id = rng.random() < 0.02
             century = 0 if born.year < 2000 else 2
@@ -652,7 +443,7 @@ def _build_commune(
                 if legacy_id
                 else f"024{sex_digit}{born.year % 100:02d}{pid * 7919 % 10**6:06d}"
             )
-            facts = _person_facts(rng, today)
+            facts = person_facts(rng, today)
             has_bhxh = facts["is_participant"] or facts["reserved_months"] or rng.random() < 0.3
             persons.append(
                 (
@@ -667,7 +458,7 @@ def _build_commune(
                     f"24{pid * 7919 % 10**8:08d}" if has_bhxh else None,
                     citizen,
                     legacy_id,
-                    phone if m == 0 else (_mobile(rng) if rng.random() < 0.5 else None),
+                    phone if m == 0 else (mobile(rng) if rng.random() < 0.5 else None),
                     rng.choices(list(SupportGroup), [5, 7, 8, 80])[0],
                     facts["is_participant"],
                     facts["paid_through"],
@@ -683,7 +474,7 @@ def _build_commune(
             )
             members.append(pid)
         last_visit = None
-        n_visits = _poisson(rng, visits_per_person * size)
+        n_visits = poisson(rng, visits_per_person * size)
         span_days = max((today - campaign_start).days, 1)
         for _ in range(n_visits):
             vid = ids["visit"]
@@ -747,7 +538,7 @@ def _build_commune(
 def _outcome_row(rng, ids, visit_id, person_id, place: tuple, at: datetime) -> tuple:
     oid = ids["outcome"]
     ids["outcome"] += 1
-    outcome = _weighted(rng, OUTCOME_WEIGHTS)
+    outcome = weighted(rng, OUTCOME_WEIGHTS)
     follow_up = amount = months = receipt = reason = None
     if outcome in (Outcome.PROMISED, Outcome.CONSIDERING):
         follow_up = at.date() + timedelta(days=rng.randint(1, 30))
@@ -758,7 +549,7 @@ def _outcome_row(rng, ids, visit_id, person_id, place: tuple, at: datetime) -> t
         amount = 330_000 * months
         receipt = f"BL{rng.randrange(10**8):08d}" if rng.random() < 0.5 else None
     elif outcome == Outcome.REFUSED:
-        reason = _weighted(rng, REFUSALS)
+        reason = weighted(rng, REFUSALS)
     return (
         oid,
         visit_id,
@@ -773,16 +564,6 @@ def _outcome_row(rng, ids, visit_id, person_id, place: tuple, at: datetime) -> t
         reason,
         at,
     )
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    # Knuth's method is fine for the small means used here (a few visits per household).
-    limit, k, p = pow(2.718281828459045, -mean), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
 
 
 def _analyze(session: Session) -> None:

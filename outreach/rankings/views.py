@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
-
 from flask import Blueprint, Response, abort, request
 from flask_babel import gettext as _
 from sqlmodel import select
 
+from outreach.campaigns import service as campaign_service
+from outreach.core.formatting import parse_day
 from outreach.db import get_session
-from outreach.home import service as overview
 from outreach.models import Campaign, GeoUnit
 from outreach.models.codes import Role, UnitKind
 from outreach.rankings.service import (
@@ -33,32 +31,11 @@ from outreach.web.guards import today as request_today
 
 bp = Blueprint("rankings", __name__)
 
-_DAY_VN = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_DAY_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def parse_day(text: str) -> date:
-    """A date typed as 15/11/2026 or sent by a date field as 2026-11-15; ValueError otherwise."""
-    text = text.strip()
-    if match := _DAY_VN.match(text):
-        day, month, year = (int(g) for g in match.groups())
-    elif match := _DAY_ISO.match(text):
-        year, month, day = (int(g) for g in match.groups())
-    else:
-        raise ValueError(text)
-    return date(year, month, day)
-
-
 def _campaigns() -> list[Campaign]:
-    province_id = current_scope().province_id
-    return list(
-        get_session().exec(
-            select(Campaign)
-            .where(Campaign.province_id == province_id)
-            .order_by(Campaign.ends_on.desc())
-        )
-    )
+    return campaign_service.list_campaigns(get_session(), province_id=current_scope().province_id)
 
 
 def _campaign(campaigns: list[Campaign]) -> Campaign:
@@ -69,7 +46,7 @@ def _campaign(campaigns: list[Campaign]) -> Campaign:
         if found is None:
             abort(404)
         return found
-    campaign = overview.active_campaign(get_session(), province_id=current_scope().province_id)
+    campaign = campaign_service.active_campaign(get_session(), province_id=current_scope().province_id)
     if campaign is None:
         abort(404)
     return campaign

@@ -6,10 +6,10 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from outreach.campaigns import service as campaigns
 from outreach.core.formatting import format_clock
 from outreach.core.periods import Period, period_from_key
 from outreach.db import committing, get_session
-from outreach.home import service as overview
 from outreach.models import Summary
 from outreach.models.codes import Role, SummaryStatus
 from outreach.summaries.document import render_document_html, render_document_pdf
@@ -36,7 +36,7 @@ def clock(value) -> str:
 
 
 def _campaign():
-    campaign = overview.active_campaign(get_session(), province_id=current_scope().province_id)
+    campaign = campaigns.active_campaign(get_session(), province_id=current_scope().province_id)
     if campaign is None:
         abort(404)
     return campaign

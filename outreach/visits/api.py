@@ -2,19 +2,33 @@
 
 Answers are always JSON, never an HTML page or a redirect to the login form: the browser's outbox
 code reads them to decide whether to keep a visit, drop it, or ask the user to log in again.
+The OpenAPI document is built here from the routes' description (`openapi_document`) and the JSON
+Schemas of the contract's models (`contract.component_schemas`), the ones that check the requests
+and build the answers.
 """
 
 from __future__ import annotations
 
-from functools import wraps
-from importlib import resources
+import json
+from functools import cache, wraps
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user
+from pydantic import ValidationError
 
 from outreach.db import get_session
 from outreach.models.codes import Role
-from outreach.visits.sync import MAX_BATCH, counts, scope_token, sync_visits
+from outreach.visits.contract import (
+    MAX_BATCH,
+    REF,
+    ApiError,
+    ItemResult,
+    ItemStatus,
+    SyncRequest,
+    SyncResponse,
+    component_schemas,
+)
+from outreach.visits.sync import SCOPE_TOKEN_MAX_AGE_DAYS, counts, scope_token, sync_visits
 from outreach.web.extensions import csrf
 from outreach.web.guards import current_scope
 from outreach.web.guards import today as request_today
@@ -58,7 +72,8 @@ def is_api_request() -> bool:
 def json_error(status: int, *, code: str | None = None, message: str | None = None) -> Response:
     """A JSON error: {"error": Vietnamese message, "code": machine-readable reason}."""
     default_code, default_message = ERRORS.get(status, ERRORS[500])
-    response = jsonify(error=message or default_message, code=code or default_code)
+    body = ApiError(error=message or default_message, code=code or default_code)
+    response = jsonify(body.model_dump(mode="json"))
     response.status_code = status
     return response
 
@@ -118,24 +133,26 @@ def _read_batch() -> list | Response:
         body = request.get_json(silent=True)
     except RecursionError:  # absurdly nested JSON
         body = None
-    if not isinstance(body, dict):
+    try:
+        # The items themselves are checked one by one (sync.parse_item), not here.
+        return SyncRequest.model_validate(body).visits
+    except ValidationError as error:
+        problem = error.errors(include_url=False)[0]
+    if problem["loc"] == ():
         return json_error(
             400,
             code="bad_json",
             message='Dữ liệu gửi lên phải là JSON dạng {"visits": [...]}.',
         )
-    visits = body.get("visits")
-    if not isinstance(visits, list):
-        return json_error(
-            400, code="bad_json", message="Trường visits phải là một danh sách lượt thăm."
-        )
-    if len(visits) > MAX_BATCH:
+    if problem["type"] == "too_long":
         return json_error(
             400,
             code="too_many",
             message=f"Mỗi lần gửi tối đa {MAX_BATCH} lượt thăm; hãy chia nhỏ rồi gửi lại.",
         )
-    return visits
+    return json_error(
+        400, code="bad_json", message="Trường visits phải là một danh sách lượt thăm."
+    )
 
 
 @bp.post("/visits/sync")
@@ -153,11 +170,195 @@ def sync():
         today=request_today(),
         secret=current_app.config["SECRET_KEY"],
     )
-    return jsonify(results=[r.as_json() for r in results], **counts(results))
+    answer = SyncResponse(results=results, **counts(results))
+    return jsonify(answer.model_dump(mode="json"))
 
 
 @bp.get("/openapi.json")
 def openapi():
-    """The hand-written OpenAPI 3.1 description of this API (public: it holds no data)."""
-    document = resources.files("outreach").joinpath("api_openapi.json").read_bytes()
+    """The OpenAPI 3.1 description of this API (public: it holds no data)."""
+    document = json.dumps(openapi_document(), ensure_ascii=False, indent=2)
     return Response(document, mimetype="application/json")
+
+
+# --- the OpenAPI document -------------------------------------------------------------------------
+
+API_DESCRIPTION = """\
+The browser keeps visits recorded offline in an outbox (IndexedDB) and sends them in batches when \
+the signal returns. Each visit carries a UUID made on the phone, so a batch can be sent again \
+after a lost answer without storing anything twice.
+
+Authentication is the web app's own cookie session (log in through /login); every POST also needs \
+the page's CSRF token in the `X-CSRFToken` header. Answers are always JSON, never an HTML page or \
+a redirect. Messages (`error`, `errors`) are in Vietnamese, for the user; `code` and `status` are \
+for the program.
+
+What the outbox should do with each answer:
+- 200, item `stored` or `duplicate`: the visit is on the server; remove it from the outbox.
+- 200, item `rejected`: not stored; keep it and show `errors` so the user can correct or discard \
+it. Sending it again unchanged gives the same answer.
+- 401 (`login_required`): keep the outbox, ask the user to log in, then send again.
+- 400 `csrf`: keep the outbox, get a fresh token (reload a page), then send again.
+- 400 `bad_json` / `too_many`, 413: the request itself is wrong (split batches to at most \
+{max_batch} visits).
+- 500 or no answer: keep everything and send the same batch later; items already stored then come \
+back as `duplicate`."""
+
+SYNC_DESCRIPTION = """\
+Canvassers only. Each item is handled on its own, in order, and committed on its own: a rejected \
+item does not stop the others, and the answer has one result per item in the order sent. \
+Idempotent by `client_uuid`: an item whose UUID was already stored with the same household, \
+channel and outcomes is a `duplicate` (nothing new is stored); the same UUID with other content \
+is `rejected`. Visits are append-only, so two canvassers visiting the same household (with their \
+own UUIDs) both count.
+
+Scope: the household must be in the canvasser's scope. If it has left the scope since the page \
+was served, the visit is still stored, with `out_of_scope: true` for the leader to review, when \
+the item carries the `scope_token` the household page gave for this canvasser and household \
+(valid {token_days} days). Without a valid token such a visit is rejected with `errors.household`."""
+
+SYNC_REQUEST_EXAMPLE = {
+    "visits": [
+        {
+            "client_uuid": "0b7e6c1a-3f7d-4a8e-9f1e-2c4d5b6a7e80",
+            "household_id": 1234,
+            "channel": "home",
+            "visited_at": "2026-11-22T09:30:00+07:00",
+            "outcomes": [
+                {
+                    "person_id": 5678,
+                    "outcome": "promised",
+                    "follow_up_on": "2026-11-30",
+                    "amount": 792000,
+                },
+                {"person_id": 5679, "outcome": "refused", "refusal_reason": "no_money"},
+            ],
+            "note": "Hẹn cuối tháng đóng 3 tháng.",
+            "latitude": 21.2731,
+            "longitude": 106.1946,
+            "accuracy_m": 15,
+            "scope_token": "WzEyLDEyMzRd.Z0BkAA.abc…",
+        }
+    ]
+}
+
+
+def _json(schema: str, example: dict) -> dict:
+    return {"application/json": {"schema": {"$ref": REF + schema}, "example": example}}
+
+
+def _error_answer(
+    status: int, description: str, *, code: str | None = None, message: str | None = None
+) -> dict:
+    default_code, default_message = ERRORS[status]
+    example = ApiError(error=message or default_message, code=code or default_code)
+    return {
+        "description": description,
+        "content": _json("ApiError", example.model_dump(mode="json")),
+    }
+
+
+def _sync_answer_example() -> dict:
+    results = [
+        ItemResult(
+            client_uuid="0b7e6c1a-3f7d-4a8e-9f1e-2c4d5b6a7e80",
+            status=ItemStatus.STORED,
+            visit_id=2000123,
+        ),
+        ItemResult(
+            client_uuid="5d2f0c9e-1b7a-4c3d-8e6f-7a9b0c1d2e3f",
+            status=ItemStatus.REJECTED,
+            errors={"outcomes[0].follow_up_on": "Ngày phải theo dạng YYYY-MM-DD."},
+        ),
+    ]
+    return SyncResponse(results=results, **counts(results)).model_dump(mode="json")
+
+
+@cache
+def openapi_document() -> dict:
+    """The OpenAPI 3.1 document: the routes described here, the schemas from the contract."""
+    session_and_csrf = [{"sessionCookie": [], "csrfToken": []}]
+    sync = {
+        "operationId": "syncVisits",
+        "summary": "Store a batch of visits recorded offline",
+        "description": SYNC_DESCRIPTION.format(token_days=SCOPE_TOKEN_MAX_AGE_DAYS),
+        "tags": ["visits"],
+        "security": session_and_csrf,
+        "requestBody": {"required": True, "content": _json("SyncRequest", SYNC_REQUEST_EXAMPLE)},
+        "responses": {
+            "200": {
+                "description": "One result per item, in the order sent, and the counts.",
+                "content": _json("SyncResponse", _sync_answer_example()),
+            },
+            "400": _error_answer(
+                400,
+                "The request as a whole is wrong: body not a JSON object, `visits` not a list, "
+                f"more than {MAX_BATCH} visits (`too_many`), or a missing or stale CSRF token "
+                "(`csrf`).",
+                code="bad_json",
+                message="Trường visits phải là một danh sách lượt thăm.",
+            ),
+            "401": _error_answer(401, "Not logged in, or the session expired. Nothing was stored."),
+            "403": _error_answer(403, "Logged in, but not as a canvasser."),
+            "413": _error_answer(413, f"The body is larger than {MAX_BODY // 1024 // 1024} MB."),
+            "500": _error_answer(
+                500,
+                "A server fault. Items before the fault may have been stored; send the same batch "
+                "again later (they come back as `duplicate`).",
+            ),
+        },
+    }
+    document = {
+        "summary": "This document",
+        "operationId": "getOpenApi",
+        "description": "Public: it describes the API and holds no data.",
+        "tags": ["meta"],
+        "security": [],
+        "responses": {
+            "200": {
+                "description": "The OpenAPI 3.1 document.",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "outreach API",
+            "version": "1.0.0",
+            "summary": "Syncing the visits canvassers recorded offline.",
+            "description": API_DESCRIPTION.format(max_batch=MAX_BATCH),
+            "license": {"name": "MIT", "identifier": "MIT"},
+        },
+        "servers": [{"url": "/"}],
+        "security": session_and_csrf,
+        "paths": {
+            "/api/visits/sync": {"post": sync},
+            "/api/openapi.json": {"get": document},
+        },
+        "components": {
+            "securitySchemes": {
+                "sessionCookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "The web app's signed session cookie, set by logging in at "
+                    "/login (HttpOnly, SameSite=Lax; Secure in production). It expires after the "
+                    "configured idle time (120 minutes by default).",
+                },
+                "csrfToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-CSRFToken",
+                    "description": "The CSRF token of the session, as every page carries it in "
+                    '<meta name="csrf-token" content="…">. Checked after the login: an expired '
+                    "session gives 401, not a CSRF error.",
+                },
+            },
+            "schemas": component_schemas(),
+        },
+        "tags": [
+            {"name": "visits", "description": "Visits recorded in the field."},
+            {"name": "meta", "description": "About the API itself."},
+        ],
+    }

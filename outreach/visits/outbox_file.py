@@ -16,6 +16,7 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from outreach.core.errors import DomainError
+from outreach.core.i18n import _
 from outreach.core.scope import scope_for
 from outreach.models import User
 from outreach.models.codes import Role
@@ -25,7 +26,7 @@ FORMAT = "outreach-outbox"
 
 
 class OutboxFileError(DomainError):
-    """A file that is not an exported outbox, with the Vietnamese reason."""
+    """A file that is not an exported outbox, with the reason (in the user's language)."""
 
 
 @dataclass
@@ -41,12 +42,12 @@ def read_outbox_file(data: bytes) -> dict[int | None, list]:
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as error:
-        raise OutboxFileError("Tệp không phải dữ liệu lượt thăm xuất từ ứng dụng.") from error
+        raise OutboxFileError(_("Tệp không phải dữ liệu lượt thăm xuất từ ứng dụng.")) from error
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise OutboxFileError("Tệp không phải dữ liệu lượt thăm xuất từ ứng dụng.")
+        raise OutboxFileError(_("Tệp không phải dữ liệu lượt thăm xuất từ ứng dụng."))
     entries = document.get("visits")
     if not isinstance(entries, list):
-        raise OutboxFileError("Tệp không có danh sách lượt thăm.")
+        raise OutboxFileError(_("Tệp không có danh sách lượt thăm."))
     by_user: dict[int | None, list] = defaultdict(list)
     for entry in entries:
         if isinstance(entry, dict):
@@ -65,7 +66,11 @@ def import_outbox(
         if canvasser is None or canvasser.role != Role.CANVASSER:
             outcome.counts["rejected"] += len(visits)
             outcome.problems.append(
-                f"{len(visits)} lượt thăm không rõ của cán bộ nào (mã người dùng {user_id})."
+                _(
+                    "%(count)s lượt thăm không rõ của cán bộ nào (mã người dùng %(user_id)s).",
+                    count=len(visits),
+                    user_id=user_id,
+                )
             )
             continue
         scope = scope_for(session, canvasser)
@@ -86,4 +91,9 @@ def import_outbox(
 
 def _problem(canvasser: User, result: ItemResult) -> str:
     reasons = " ".join(result.errors.values())
-    return f"{canvasser.username}, lượt thăm {result.client_uuid or '?'}: {reasons}"
+    return _(
+        "%(username)s, lượt thăm %(uuid)s: %(reasons)s",
+        username=canvasser.username,
+        uuid=result.client_uuid or "?",
+        reasons=reasons,
+    )

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from outreach.core.clock import VIETNAM
 from outreach.core.errors import DomainError
+from outreach.core.i18n import _
 from outreach.core.periods import half_month_start, local_midnight
 from outreach.core.scope import Scope, get_in_scope
 from outreach.models import Household, Person, User, Visit, VisitOutcome
@@ -72,27 +73,27 @@ def _check_outcome(
     o: OutcomeInput, member_ids: set[int], today: date, key: str, errors: dict
 ) -> None:
     if o.person_id not in member_ids:
-        errors[key] = "Người này không thuộc hộ đang thăm."
+        errors[key] = _("Người này không thuộc hộ đang thăm.")
         return
     if o.outcome not in set(Outcome):
-        errors[key] = "Kết quả không hợp lệ."
+        errors[key] = _("Kết quả không hợp lệ.")
         return
     if o.outcome in FOLLOW_UP_OUTCOMES:
         if o.follow_up_on is None:
-            errors[key] = "Hãy chọn ngày hẹn."
+            errors[key] = _("Hãy chọn ngày hẹn.")
         elif o.follow_up_on < today:
-            errors[key] = "Ngày hẹn phải từ hôm nay trở đi."
+            errors[key] = _("Ngày hẹn phải từ hôm nay trở đi.")
         elif o.follow_up_on > today + timedelta(days=366):
-            errors[key] = "Ngày hẹn quá xa (tối đa một năm)."
+            errors[key] = _("Ngày hẹn quá xa (tối đa một năm).")
     if o.outcome == Outcome.REFUSED and o.refusal_reason not in set(RefusalReason):
-        errors[key] = "Hãy chọn lý do từ chối."
+        errors[key] = _("Hãy chọn lý do từ chối.")
     if o.outcome in PAYMENT_OUTCOMES:
         if o.months_paid is None or not 1 <= o.months_paid <= 120:
-            errors[key] = "Số tháng đóng phải từ 1 đến 120."
+            errors[key] = _("Số tháng đóng phải từ 1 đến 120.")
         elif o.amount is None or not 0 < o.amount <= 1_000_000_000:
-            errors[key] = "Hãy nhập số tiền đã đóng (đồng)."
+            errors[key] = _("Hãy nhập số tiền đã đóng (đồng).")
         elif o.receipt_number and len(o.receipt_number) > 40:
-            errors[key] = "Số biên lai quá dài."
+            errors[key] = _("Số biên lai quá dài.")
 
 
 def validate_visit(data: VisitInput, *, members: list[Person], today: date, now: datetime) -> None:
@@ -101,29 +102,29 @@ def validate_visit(data: VisitInput, *, members: list[Person], today: date, now:
     try:
         uuid_module.UUID(data.client_uuid)
     except (ValueError, TypeError, AttributeError):
-        errors["client_uuid"] = "Mã lượt thăm không hợp lệ."
+        errors["client_uuid"] = _("Mã lượt thăm không hợp lệ.")
     if data.channel not in set(Channel):
-        errors["channel"] = "Hãy chọn hình thức: đến nhà, gọi điện hoặc họp."
+        errors["channel"] = _("Hãy chọn hình thức: đến nhà, gọi điện hoặc họp.")
     if not data.outcomes:
-        errors["outcomes"] = "Hãy ghi kết quả cho ít nhất một người đã gặp."
+        errors["outcomes"] = _("Hãy ghi kết quả cho ít nhất một người đã gặp.")
     seen: set[int] = set()
     member_ids = {m.id for m in members}
     for o in data.outcomes:
         key = f"person_{o.person_id}"
         if o.person_id in seen:
-            errors[key] = "Mỗi người chỉ ghi một kết quả cho một lượt thăm."
+            errors[key] = _("Mỗi người chỉ ghi một kết quả cho một lượt thăm.")
             continue
         seen.add(o.person_id)
         _check_outcome(o, member_ids, today, key, errors)
     if len(data.note) > MAX_NOTE:
-        errors["note"] = f"Ghi chú tối đa {MAX_NOTE} ký tự."
+        errors["note"] = _("Ghi chú tối đa %(n)s ký tự.", n=MAX_NOTE)
     if (data.latitude is None) != (data.longitude is None) or (
         data.latitude is not None
         and not (-90 <= data.latitude <= 90 and -180 <= data.longitude <= 180)
     ):
-        errors["gps"] = "Tọa độ không hợp lệ."
+        errors["gps"] = _("Tọa độ không hợp lệ.")
     if data.visited_at is not None and data.visited_at > now + timedelta(minutes=10):
-        errors["visited_at"] = "Thời gian thăm không được ở tương lai."
+        errors["visited_at"] = _("Thời gian thăm không được ở tương lai.")
     if errors:
         raise VisitError(errors)
 
@@ -175,7 +176,7 @@ def record_visit(
         )
         if existing.canvasser_id != canvasser.id or not _same_content(existing, outcomes, data):
             raise VisitError(
-                {"client_uuid": "Mã lượt thăm này đã được dùng cho một lượt thăm khác."}
+                {"client_uuid": _("Mã lượt thăm này đã được dùng cho một lượt thăm khác.")}
             )
         return RecordedVisit(existing, outcomes, replayed=True)
 
@@ -192,7 +193,7 @@ def record_visit(
         ).first()
         out_of_scope = household is not None
     if household is None:
-        raise VisitError({"household": "Hộ này không thuộc phạm vi của bạn."})
+        raise VisitError({"household": _("Hộ này không thuộc phạm vi của bạn.")})
     if members is None:
         members = list(session.exec(_MEMBERS, params={"household_id": household.id}))
     # A visit saved offline days ago is checked against its own day: a promise "for tomorrow"

@@ -1,6 +1,6 @@
 """Gzip for text responses, by Flask-Compress: gunicorn serves the app with no proxy in front.
 
-DESIGN §10 wants the pages light over a weak signal; gzip cuts the worklist's HTML, app.css and
+brief §10 wants the pages light over a weak signal; gzip cuts the worklist's HTML, app.css and
 htmx to about a third (docs/decisions.md, "Gzip: Flask-Compress"). Why the settings are so:
 
 - gzip only: every phone browser accepts it, and one encoding means one cached variant per URL

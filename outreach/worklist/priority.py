@@ -1,6 +1,6 @@
 """The priority engine: a pure function of a person's facts, their visit history and "today".
 
-It returns a score and the reasons behind it, strongest first (DESIGN §5), so every worklist row
+It returns a score and the reasons behind it, strongest first (brief §5), so every worklist row
 can say in plain words why it is there. Nothing here touches the database.
 """
 
@@ -17,7 +17,7 @@ from outreach.models.codes import CLOSING_OUTCOMES, Outcome
 
 # Every weight in one place. A campaign may override any of them (Campaign.priority_weights, JSON).
 DEFAULT_WEIGHTS: dict[str, int] = {
-    # Base score of each reason, in the order of DESIGN §5.
+    # Base score of each reason, in the order of brief §5.
     "follow_up_due": 1000,  # a promise or revisit date that has come
     "lapsed": 800,  # the payment deadline has passed
     "benefit_ending": 600,  # unemployment benefit ends within 30 days
@@ -111,7 +111,7 @@ def weights_for(overrides: str | Mapping[str, int] | None) -> dict[str, int]:
 def _list_reasons(
     facts: PersonFacts, today: date, w: Mapping[str, int]
 ) -> list[tuple[int, ReasonLine]]:
-    """Reasons 2–7 of DESIGN §5 with their scores."""
+    """Reasons 2–7 of brief §5 with their scores."""
     found: list[tuple[int, ReasonLine]] = []
     cap = w["urgency_cap"]
     if facts.is_participant and facts.paid_through is not None:

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import delete
 from sqlmodel import select
 
+from outreach.campaigns.service import active_campaign
 from outreach.core.clock import VIETNAM
 from outreach.core.scope import scope_for
-from outreach.home.service import active_campaign
 from outreach.leaders.followthrough import GRACE_DAYS, followthrough, promise_status
 from outreach.models import GeoUnit, Payment, Person, User, Visit, VisitOutcome
 from tests.conftest import DEMO_TODAY

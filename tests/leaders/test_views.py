@@ -346,9 +346,7 @@ def test_a_returned_visit_stays_in_its_commune_when_the_canvasser_moves(app, log
     client = login_as("lanhdao.07210")
     token = csrf_token(client, "/leader/review")
     comment = "Ghi chú trả lại chỉ xã cũ được đọc"
-    client.post(
-        f"/leader/review/{visit.id}/return", data={"csrf_token": token, "comment": comment}
-    )
+    client.post(f"/leader/review/{visit.id}/return", data={"csrf_token": token, "comment": comment})
     canvasser = _user(session, "canbo.07210.2")
     before = app.test_client()
     login(before, "lanhdao.07210")

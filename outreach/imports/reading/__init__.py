@@ -1,4 +1,4 @@
-"""List imports (DESIGN §8). This package is the pure parsing layer: bytes in, validated rows out.
+"""List imports (brief §8). This package is the pure parsing layer: bytes in, validated rows out.
 
 readers.py reads .xlsx/.xls/.ods/.csv into rows of cells, tcvn3.py recovers text still in the
 legacy TCVN3 encoding, headers.py finds the header and matches columns to fields, cells.py parses

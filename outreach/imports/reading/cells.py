@@ -1,4 +1,4 @@
-"""Cell parsers for imported lists: one value in, a clean value out, or a `CellError` in Vietnamese.
+"""Cell parsers for imported lists: one value in, a clean value out, or a `CellError` saying why.
 
 A cell arrives as the reader gave it: text (csv, or a text cell), a number (Excel keeps numbers as
 floats and drops leading zeros), a date or datetime (a date-formatted cell), or a bool. Each parser
@@ -19,18 +19,33 @@ import phonenumbers
 
 from outreach.core.clock import month_end
 from outreach.core.errors import DomainError
+from outreach.core.i18n import _, _l
 from outreach.core.text import compact_key
 from outreach.models.codes import PAYMENT_FREQUENCIES, Sex, SupportGroup
 
 Cell = str | int | float | bool | date | datetime | None
+Row = list[Cell]
 
 MIN_YEAR = 1900
 MAX_YEAR = 2100
 MAX_NAME_CHARS = 200  # Person.full_name
+# Field names in the messages, translated when a message is made (see `core.i18n`).
+BHXH_LABEL = _l("Mã số BHXH")
+CITIZEN_ID_LABEL = _l("Số CCCD")
+NUMBER_LABEL = _l("Số")
+AMOUNT_LABEL = _l("Số tiền")
+
+
+class ImportFileError(DomainError):
+    """A file that cannot be read as a list, with a message for the admin."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class CellError(DomainError):
-    """A cell that cannot be read as its field, with a Vietnamese message for the admin."""
+    """A cell that cannot be read as its field, with a message for the admin."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -76,14 +91,14 @@ _LETTER = re.compile(r"[^\W\d_]")
 def parse_name(value: Cell) -> str:
     """A person's name, spaces collapsed, NFC; ALL CAPS or all lowercase turned to Title Case."""
     if not isinstance(value, str):
-        raise CellError(f"Họ tên không hợp lệ: {_show(value)}")
+        raise CellError(_("Họ tên không hợp lệ: %(value)s", value=_show(value)))
     name = _nfc(" ".join(value.split()))
     if not name:
-        raise CellError("Thiếu họ tên")
+        raise CellError(_("Thiếu họ tên"))
     if len(name) > MAX_NAME_CHARS:
-        raise CellError(f"Họ tên quá dài (tối đa {MAX_NAME_CHARS} ký tự)")
+        raise CellError(_("Họ tên quá dài (tối đa %(count)s ký tự)", count=MAX_NAME_CHARS))
     if _NAME_FORBIDDEN.search(name) or not _LETTER.search(name):
-        raise CellError(f"Họ tên có ký tự không hợp lệ: {_show(name)}")
+        raise CellError(_("Họ tên có ký tự không hợp lệ: %(value)s", value=_show(name)))
     if name.isupper() or name.islower():
         # Many offices type names in capitals; the app shows them as people write them.
         name = " ".join(word.capitalize() for word in name.split(" "))
@@ -95,7 +110,7 @@ def parse_text(value: Cell, max_chars: int = 300) -> str:
     if value.__class__ is str:  # the usual cell first
         text = _nfc(" ".join(value.split()))  # type: ignore[union-attr]
     elif isinstance(value, bool):
-        raise CellError(f"Giá trị không hợp lệ: {_show(value)}")
+        raise CellError(_("Giá trị không hợp lệ: %(value)s", value=_show(value)))
     elif isinstance(value, int | float):
         digits = _number_digits(value)
         text = digits if digits is not None else str(value)
@@ -104,9 +119,9 @@ def parse_text(value: Cell, max_chars: int = 300) -> str:
     else:
         text = _nfc(" ".join(str(value).split()))
     if not text:
-        raise CellError("Ô trống")
+        raise CellError(_("Ô trống"))
     if len(text) > max_chars:
-        raise CellError(f"Nội dung quá dài (tối đa {max_chars} ký tự)")
+        raise CellError(_("Nội dung quá dài (tối đa %(count)s ký tự)", count=max_chars))
     return text
 
 
@@ -125,18 +140,24 @@ _MY = re.compile(r"(?:tháng|thang|th|t)?\.?\s*(\d{1,2})\s*(?:[/.\-]|năm|nam)\s
 _YM = re.compile(r"(\d{4})\s*[/.\-]\s*(\d{1,2})")
 
 
+def _year_range(shown: str) -> str:
+    return _(
+        "Năm ngoài khoảng %(first)s–%(last)s: %(value)s", first=MIN_YEAR, last=MAX_YEAR, value=shown
+    )
+
+
 def _make_date(year: int, month: int, day: int, shown: str) -> date:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise CellError(f"Năm ngoài khoảng {MIN_YEAR}–{MAX_YEAR}: {shown}")
+        raise CellError(_year_range(shown))
     try:
         return date(year, month, day)
     except ValueError:
-        raise CellError(f"Ngày không hợp lệ: {shown}") from None
+        raise CellError(_("Ngày không hợp lệ: %(value)s", value=shown)) from None
 
 
 def _from_serial(serial: float, shown: str) -> date:
     if not _MIN_SERIAL <= serial <= _MAX_SERIAL:
-        raise CellError(f"Ngày không hợp lệ: {shown}")
+        raise CellError(_("Ngày không hợp lệ: %(value)s", value=shown))
     return _EXCEL_EPOCH + timedelta(days=int(serial))
 
 
@@ -145,20 +166,20 @@ def _date_from_text(text: str) -> date | int:
     if (m := _DMY.fullmatch(text)) is not None:
         day, month, year = m.groups()
         if len(year) != 4:
-            raise CellError(f"Năm phải đủ 4 chữ số: {text}")
+            raise CellError(_("Năm phải đủ 4 chữ số: %(value)s", value=text))
         return _make_date(int(year), int(month), int(day), text)
     if (m := _YMD.fullmatch(text)) is not None:
         return _make_date(int(m[1]), int(m[2]), int(m[3]), text)
     if text.isascii() and text.isdigit():
         if len(text) == 4:
             if not MIN_YEAR <= int(text) <= MAX_YEAR:
-                raise CellError(f"Năm ngoài khoảng {MIN_YEAR}–{MAX_YEAR}: {text}")
+                raise CellError(_year_range(text))
             return int(text)
         if len(text) == 8:  # yyyymmdd, as BHXH's own exports write dates
             return _make_date(int(text[:4]), int(text[4:6]), int(text[6:]), text)
         if len(text) == 5:  # an Excel serial that went through a csv
             return _from_serial(int(text), text)
-    raise CellError(f"Ngày không hợp lệ: {_show(text)} (cần dạng ngày/tháng/năm)")
+    raise CellError(_("Ngày không hợp lệ: %(value)s (cần dạng ngày/tháng/năm)", value=_show(text)))
 
 
 def _date_or_year(value: Cell) -> date | int:
@@ -167,12 +188,12 @@ def _date_or_year(value: Cell) -> date | int:
     if isinstance(value, date):
         return value
     if isinstance(value, bool):
-        raise CellError(f"Ngày không hợp lệ: {_show(value)}")
+        raise CellError(_("Ngày không hợp lệ: %(value)s", value=_show(value)))
     if isinstance(value, int | float):
         return _date_from_number(value)
     if isinstance(value, str):
         return _date_from_text(value.strip())
-    raise CellError(f"Ngày không hợp lệ: {_show(value)}")
+    raise CellError(_("Ngày không hợp lệ: %(value)s", value=_show(value)))
 
 
 def _date_from_number(value: int | float) -> date | int:
@@ -189,7 +210,7 @@ def parse_date(value: Cell) -> date:
     """A day: dd/mm/yyyy (also d/m, - and .), yyyy-mm-dd, yyyymmdd, an Excel serial or a date cell."""
     result = _date_or_year(value)
     if isinstance(result, int):
-        raise CellError(f"Thiếu ngày và tháng: {result}")
+        raise CellError(_("Thiếu ngày và tháng: %(value)s", value=result))
     return result
 
 
@@ -220,7 +241,9 @@ def _month_from_text(value: str) -> date:
 def _month_of(value: Cell) -> date:
     result = _date_or_year(value)
     if isinstance(result, int):
-        raise CellError(f"Thiếu tháng: {result} (cần dạng tháng/năm, ví dụ 11/2026)")
+        raise CellError(
+            _("Thiếu tháng: %(value)s (cần dạng tháng/năm, ví dụ 11/2026)", value=result)
+        )
     return month_end(result.year, result.month)
 
 
@@ -228,9 +251,9 @@ def _month_end(match: re.Match[str], text: str) -> date:
     first, second = int(match[1]), int(match[2])
     month, year = (first, second) if match.re is _MY else (second, first)
     if not 1 <= month <= 12:
-        raise CellError(f"Tháng không hợp lệ: {text}")
+        raise CellError(_("Tháng không hợp lệ: %(value)s", value=text))
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise CellError(f"Năm ngoài khoảng {MIN_YEAR}–{MAX_YEAR}: {text}")
+        raise CellError(_year_range(text))
     return month_end(year, month)
 
 
@@ -241,17 +264,17 @@ def _month_end(match: re.Match[str], text: str) -> date:
 _ID_JUNK = str.maketrans("", "", " .-\u00a0\u200b\t'")
 
 
-def _id_digits(value: Cell, label: str) -> tuple[str, bool]:
+def _id_digits(value: Cell, label: str) -> tuple[str, bool]:  # label: translated when shown
     """The digits of an identifier cell, and whether it was a number (so may have lost zeros)."""
     if isinstance(value, bool):
-        raise CellError(f"{label} không hợp lệ: {_show(value)}")
+        raise CellError(_("%(label)s không hợp lệ: %(value)s", label=label, value=_show(value)))
     if isinstance(value, int | float):
         digits = _number_digits(value)
         if digits is None:
-            raise CellError(f"{label} không hợp lệ: {_show(value)}")
+            raise CellError(_("%(label)s không hợp lệ: %(value)s", label=label, value=_show(value)))
         return digits, True
     if not isinstance(value, str):
-        raise CellError(f"{label} không hợp lệ: {_show(value)}")
+        raise CellError(_("%(label)s không hợp lệ: %(value)s", label=label, value=_show(value)))
     if value.isdigit() and value.isascii():
         return value, False  # the usual cell: nothing to clean
     text = value.strip()
@@ -259,44 +282,61 @@ def _id_digits(value: Cell, label: str) -> tuple[str, bool]:
         text = text[:-2]  # a number written out by a tool that thought it was a float
     digits = text.translate(_ID_JUNK)
     if not (digits.isascii() and digits.isdigit()):
-        raise CellError(f"{label} chỉ được gồm chữ số: {_show(value)}")
+        raise CellError(
+            _("%(label)s chỉ được gồm chữ số: %(value)s", label=label, value=_show(value))
+        )
     return digits, False
 
 
 def parse_bhxh(value: Cell) -> str:
     """A social-insurance number: exactly 10 digits (a numeric cell's lost leading zero restored)."""
-    digits, numeric = _id_digits(value, "Mã số BHXH")
+    digits, numeric = _id_digits(value, BHXH_LABEL)
     if len(digits) == 10:
         return digits
     if numeric and len(digits) == 9:
         # Excel shows 0123456789 typed into a number cell as 123456789.
         return "0" + digits
-    hint = " Nếu Excel đã bỏ số 0 ở đầu, hãy định dạng cột là Văn bản." if len(digits) == 9 else ""
-    raise CellError(f"Mã số BHXH phải có 10 chữ số (ô có {len(digits)}): {_show(value)}.{hint}")
+    message = _(
+        "Mã số BHXH phải có 10 chữ số (ô có %(count)s): %(value)s.",
+        count=len(digits),
+        value=_show(value),
+    )
+    if len(digits) == 9:
+        message += " " + _("Nếu Excel đã bỏ số 0 ở đầu, hãy định dạng cột là Văn bản.")
+    raise CellError(message)
 
 
 def parse_citizen_id(value: Cell) -> tuple[str, bool]:
     """A CCCD (12 digits) or a legacy CMND (9 digits), and whether it is the legacy kind."""
-    digits, numeric = _id_digits(value, "Số CCCD")
+    digits, numeric = _id_digits(value, CITIZEN_ID_LABEL)
     if numeric and len(digits) in (10, 11):
         digits = digits.zfill(12)  # a CCCD starts with its 0-led province code: 001 Hà Nội…
     elif numeric and len(digits) == 8:
         digits = digits.zfill(9)  # Hà Nội's CMND numbers start with 0
     if len(digits) == 12:
         if not 1 <= int(digits[:3]) <= 96:
-            raise CellError(f"Số CCCD không hợp lệ (3 chữ số đầu là mã tỉnh 001–096): {digits}")
+            raise CellError(
+                _(
+                    "Số CCCD không hợp lệ (3 chữ số đầu là mã tỉnh 001–096): %(value)s",
+                    value=digits,
+                )
+            )
         return digits, False
     if len(digits) == 9:
         return digits, True
     raise CellError(
-        f"Số CCCD phải có 12 chữ số (CMND cũ: 9 chữ số), ô có {len(digits)}: {_show(value)}"
+        _(
+            "Số CCCD phải có 12 chữ số (CMND cũ: 9 chữ số), ô có %(count)s: %(value)s",
+            count=len(digits),
+            value=_show(value),
+        )
     )
 
 
 # ---------------------------------------------------------------------------------------------
 # Phones
 
-# The 2018 renumbering of 11-digit mobiles (DESIGN §4): old 4-digit prefix → new 3-digit prefix,
+# The 2018 renumbering of 11-digit mobiles (brief §4): old 4-digit prefix → new 3-digit prefix,
 # the last 7 digits kept. `phonenumbers` rejects the old numbers, so they are converted first.
 OLD_MOBILE_PREFIXES = {
     **{f"016{d}": f"03{d}" for d in range(2, 10)},  # Viettel 0162–0169 → 032–039
@@ -347,7 +387,7 @@ def _is_mobile(digits: str) -> bool:
 
 def _phone_digits(value: Cell) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise CellError(f"Số điện thoại không hợp lệ: {_show(value)}")
+        raise CellError(_("Số điện thoại không hợp lệ: %(value)s", value=_show(value)))
     if isinstance(value, str) and value.isdigit() and value.isascii() and value[:1] == "0":
         return value  # the usual cell: a national number, nothing to clean
     if isinstance(value, str):
@@ -365,7 +405,7 @@ def _phone_digits(value: Cell) -> str:
     elif len(digits) in (9, 10) and digits[:1] not in ("", "0"):
         digits = "0" + digits  # a number cell drops the leading 0 (0912…, and old 0166…)
     if not (digits.isascii() and digits.isdigit()):
-        raise CellError(f"Số điện thoại không hợp lệ: {_show(value)}")
+        raise CellError(_("Số điện thoại không hợp lệ: %(value)s", value=_show(value)))
     return digits
 
 
@@ -379,9 +419,9 @@ def parse_phone(value: Cell) -> str:
     try:
         number = phonenumbers.parse(digits, "VN")
     except phonenumbers.NumberParseException:
-        raise CellError(f"Số điện thoại không hợp lệ: {_show(value)}") from None
+        raise CellError(_("Số điện thoại không hợp lệ: %(value)s", value=_show(value))) from None
     if not phonenumbers.is_valid_number(number):
-        raise CellError(f"Số điện thoại không hợp lệ: {_show(value)}")
+        raise CellError(_("Số điện thoại không hợp lệ: %(value)s", value=_show(value)))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -399,33 +439,56 @@ _ZERO_DECIMALS = re.compile(r"(\d+)[.,]0+")
 
 
 def parse_int(
-    value: Cell, *, minimum: int | None = None, maximum: int | None = None, label: str = "Số"
+    value: Cell,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    label: str = NUMBER_LABEL,
 ) -> int:
-    """A whole number: 12, 12.0, "1.125.000", "1,125,000", "1 125 000"; optionally within bounds."""
+    """A whole number: 12, 12.0, "1.125.000", "1,125,000", "1 125 000"; optionally within bounds.
+
+    `label` names the field in the messages: a lazy `_l` text, translated only for an error.
+    """
     number = _whole_number(value, label)
     if minimum is not None and number < minimum:
-        raise CellError(f"{label} phải từ {minimum} trở lên: {_show(value)}")
+        raise CellError(
+            _(
+                "%(label)s phải từ %(minimum)s trở lên: %(value)s",
+                label=label,
+                minimum=minimum,
+                value=_show(value),
+            )
+        )
     if maximum is not None and number > maximum:
-        raise CellError(f"{label} phải không quá {maximum}: {_show(value)}")
+        raise CellError(
+            _(
+                "%(label)s phải không quá %(maximum)s: %(value)s",
+                label=label,
+                maximum=maximum,
+                value=_show(value),
+            )
+        )
     return number
 
 
 def parse_amount(value: Cell) -> int:
     """An amount in đồng, more than zero: 1125000, 1125000.0, "1.125.000", "1,125,000 đ"."""
-    return parse_int(value, minimum=1, maximum=10**11, label="Số tiền")
+    return parse_int(value, minimum=1, maximum=10**11, label=AMOUNT_LABEL)
 
 
 def _whole_number(value: Cell, label: str) -> int:
     if isinstance(value, bool):
-        raise CellError(f"{label} không hợp lệ: {_show(value)}")
+        raise CellError(_("%(label)s không hợp lệ: %(value)s", label=label, value=_show(value)))
     if isinstance(value, int):
         return value
     if isinstance(value, float):
         if not value.is_integer():
-            raise CellError(f"{label} phải là số nguyên: {_show(value)}")
+            raise CellError(
+                _("%(label)s phải là số nguyên: %(value)s", label=label, value=_show(value))
+            )
         return int(value)
     if not isinstance(value, str):
-        raise CellError(f"{label} không hợp lệ: {_show(value)}")
+        raise CellError(_("%(label)s không hợp lệ: %(value)s", label=label, value=_show(value)))
     text = value.strip()
     if text.isascii() and text.isdigit():
         return int(text)
@@ -437,7 +500,7 @@ def _whole_number(value: Cell, label: str) -> int:
             return int(m[1].replace(".", "").replace(",", ""))
     if (m := _ZERO_DECIMALS.fullmatch(text)) is not None:
         return int(m[1])
-    raise CellError(f"{label} không hợp lệ: {_show(value)}")
+    raise CellError(_("%(label)s không hợp lệ: %(value)s", label=label, value=_show(value)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,11 +516,13 @@ _SEXES = {
 def parse_sex(value: Cell) -> Sex:
     """Nam / Nữ (also M/F, 1 = male, 0 or 2 = female)."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise CellError(f"Giới tính không hợp lệ: {_show(value)}")
+        raise CellError(_("Giới tính không hợp lệ: %(value)s", value=_show(value)))
     key = _key(_show(value)) if not isinstance(value, str) else _key(value)
     sex = _SEXES.get(key)
     if sex is None:
-        raise CellError(f"Giới tính không hợp lệ: {_show(value)} (cần Nam hoặc Nữ)")
+        raise CellError(
+            _("Giới tính không hợp lệ: %(value)s (cần Nam hoặc Nữ)", value=_show(value))
+        )
     return sex
 
 
@@ -488,7 +553,10 @@ def parse_payment_frequency(value: Cell) -> int:
         months = None
     if months is None:
         raise CellError(
-            f"Phương thức đóng không hợp lệ: {_show(value)} (chỉ nhận 1, 3, 6 hoặc 12 tháng)"
+            _(
+                "Phương thức đóng không hợp lệ: %(value)s (chỉ nhận 1, 3, 6 hoặc 12 tháng)",
+                value=_show(value),
+            )
         )
     return months
 
@@ -507,12 +575,15 @@ _SUPPORT_GROUPS = {
 def parse_support_group(value: Cell) -> SupportGroup:
     """Hộ nghèo / hộ cận nghèo / dân tộc thiểu số / khác, as a `SupportGroup` code."""
     if not isinstance(value, str):
-        raise CellError(f"Nhóm đối tượng không hợp lệ: {_show(value)}")
+        raise CellError(_("Nhóm đối tượng không hợp lệ: %(value)s", value=_show(value)))
     group = _SUPPORT_GROUPS.get(_key(value))
     if group is None:
         raise CellError(
-            f"Nhóm đối tượng không hợp lệ: {_show(value)} "
-            "(cần Hộ nghèo, Hộ cận nghèo, Dân tộc thiểu số hoặc Khác)"
+            _(
+                "Nhóm đối tượng không hợp lệ: %(value)s "
+                "(cần Hộ nghèo, Hộ cận nghèo, Dân tộc thiểu số hoặc Khác)",
+                value=_show(value),
+            )
         )
     return group
 
@@ -544,7 +615,9 @@ def parse_bool(value: Cell) -> bool:
     """Yes / no: x, ✓, có, 1, TRUE … / không, 0, FALSE, "-"."""
     result = _bool_or_none(value)
     if result is None:
-        raise CellError(f"Giá trị không hợp lệ: {_show(value)} (cần Có hoặc Không)")
+        raise CellError(
+            _("Giá trị không hợp lệ: %(value)s (cần Có hoặc Không)", value=_show(value))
+        )
     return result
 
 
@@ -558,7 +631,9 @@ def parse_new_enrollment(value: Cell) -> bool:
             return False
     result = _bool_or_none(value)
     if result is None:
-        raise CellError(f"Giá trị không hợp lệ: {_show(value)} (cần Mới hoặc Đóng tiếp)")
+        raise CellError(
+            _("Giá trị không hợp lệ: %(value)s (cần Mới hoặc Đóng tiếp)", value=_show(value))
+        )
     return result
 
 

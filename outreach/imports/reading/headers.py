@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from outreach.core.i18n import _
 from outreach.core.text import compact_key
 from outreach.imports.reading.cells import Cell
 from outreach.imports.reading.tcvn3 import looks_like_tcvn3, tcvn3_to_unicode
@@ -221,8 +222,16 @@ class HeaderMatch:
         return not self.missing
 
     def missing_labels(self) -> list[str]:
-        """The missing requirements in Vietnamese: ["Mã số BHXH hoặc Số CCCD", "Xã"]."""
-        return [" hoặc ".join(FIELD_LABELS[name] for name in group) for group in self.missing]
+        """The missing requirements by their usual headers: ["Mã số BHXH hoặc Số CCCD", "Xã"]."""
+        return [either(FIELD_LABELS[name] for name in group) for group in self.missing]
+
+
+def either(labels: Iterable[str]) -> str:
+    """Labels joined as alternatives: "Mã số BHXH hoặc Số CCCD" ("… or …" in English)."""
+    result = ""
+    for label in labels:
+        result = _("%(first)s hoặc %(second)s", first=result, second=label) if result else label
+    return result
 
 
 def header_text(cell: Cell) -> str:

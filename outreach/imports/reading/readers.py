@@ -15,7 +15,7 @@ Workbooks are read with python-calamine, the Python binding of the Rust `calamin
 Every cell comes out as str, int, float, bool, date, datetime or None (blank). Rows keep their
 position in the sheet, so row index + 1 is the row number Excel shows and error messages can point
 at it. Merged cells are filled with their top-left value, as a person reading the sheet sees them.
-A file that cannot be read raises `ImportFileError` with a Vietnamese message and nothing else.
+A file that cannot be read raises `ImportFileError` with a message for the admin and nothing else.
 
 Memory: calamine loads the whole sheet before handing over a row (about 1.3 KB a row of 14
 columns, in Rust), and `Table` holds the rows in Python (about 1 KB more): 300,000 rows peak at
@@ -43,11 +43,9 @@ from typing import IO
 
 import python_calamine
 
-from outreach.core.errors import DomainError
-from outreach.imports.reading.cells import Cell
+from outreach.core.i18n import _
+from outreach.imports.reading.cells import ImportFileError, Row
 from outreach.imports.reading.tcvn3 import TCVN3_TO_UNICODE, VIETNAMESE_LETTERS, looks_like_tcvn3
-
-Row = list[Cell]
 
 WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_EXTENSIONS = (".csv",)
@@ -68,14 +66,6 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_OOXML = "EncryptedPackage".encode("utf-16-le")
 
 
-class ImportFileError(DomainError):
-    """A file that cannot be read as a list, with a Vietnamese message for the admin."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
 @dataclass(slots=True)
 class Table:
     """The rows of one sheet, where they came from and how the text was decoded."""
@@ -92,10 +82,13 @@ def read_table(data: bytes, filename: str) -> Table:
     suffix = PurePath(filename).suffix.lower()
     if suffix not in WORKBOOK_EXTENSIONS + CSV_EXTENSIONS:
         raise ImportFileError(
-            f"Không đọc được tệp {filename}: chỉ nhận tệp Excel (.xlsx, .xls), .ods hoặc .csv"
+            _(
+                "Không đọc được tệp %(name)s: chỉ nhận tệp Excel (.xlsx, .xls), .ods hoặc .csv",
+                name=filename,
+            )
         )
     if not data:
-        raise ImportFileError(f"Không đọc được tệp {filename}: tệp rỗng")
+        raise ImportFileError(_("Không đọc được tệp %(name)s: tệp rỗng", name=filename))
     if suffix in CSV_EXTENSIONS:
         return _read_csv(data, filename)
     return _read_workbook(data, filename, suffix)
@@ -197,14 +190,19 @@ def open_table(path: Path, filename: str | None = None) -> StreamTable:
     suffix = PurePath(filename).suffix.lower()
     if suffix not in WORKBOOK_EXTENSIONS + CSV_EXTENSIONS:
         raise ImportFileError(
-            f"Không đọc được tệp {filename}: chỉ nhận tệp Excel (.xlsx, .xls), .ods hoặc .csv"
+            _(
+                "Không đọc được tệp %(name)s: chỉ nhận tệp Excel (.xlsx, .xls), .ods hoặc .csv",
+                name=filename,
+            )
         )
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise ImportFileError(f"Không đọc được tệp {filename}: tệp bị hỏng hoặc thiếu") from exc
+        raise ImportFileError(
+            _("Không đọc được tệp %(name)s: tệp bị hỏng hoặc thiếu", name=filename)
+        ) from exc
     if size == 0:
-        raise ImportFileError(f"Không đọc được tệp {filename}: tệp rỗng")
+        raise ImportFileError(_("Không đọc được tệp %(name)s: tệp rỗng", name=filename))
     if suffix in CSV_EXTENSIONS:
         return _open_csv(path, filename)
     with path.open("rb") as file:
@@ -257,12 +255,18 @@ def _read_workbook(data: bytes, filename: str, suffix: str) -> Table:
             name = sheet.name
     except python_calamine.PasswordError:
         raise ImportFileError(
-            f"Không đọc được tệp {filename}: tệp có mật khẩu, hãy bỏ mật khẩu rồi tải lại"
+            _(
+                "Không đọc được tệp %(name)s: tệp có mật khẩu, hãy bỏ mật khẩu rồi tải lại",
+                name=filename,
+            )
         ) from None
     except Exception as exc:  # calamine reports broken files with assorted error types
         # The library's own (English) words stay in the chained exception, for the log.
         raise ImportFileError(
-            f"Không đọc được tệp {filename}: tệp hỏng, thiếu một phần hoặc không phải tệp Excel"
+            _(
+                "Không đọc được tệp %(name)s: tệp hỏng, thiếu một phần hoặc không phải tệp Excel",
+                name=filename,
+            )
         ) from exc
     # Cleaned in place, so each raw row is freed as its clean copy is made (half the peak memory).
     for index, row in enumerate(raw):
@@ -281,19 +285,29 @@ def _check_container(data: bytes, filename: str, suffix: str) -> None:
         if suffix != ".xls" and _ENCRYPTED_OOXML in data[:65536]:
             # An encrypted .xlsx is an OLE container holding the encrypted package.
             raise ImportFileError(
-                f"Không đọc được tệp {filename}: tệp có mật khẩu, hãy bỏ mật khẩu rồi tải lại"
+                _(
+                    "Không đọc được tệp %(name)s: tệp có mật khẩu, hãy bỏ mật khẩu rồi tải lại",
+                    name=filename,
+                )
             )
         return
     stripped = data[:512].lstrip().lower()
     if stripped.startswith((b"<html", b"<!doctype", b"<table", b"<?xml")):
         # Some software saves an HTML table under the name .xls; Excel opens it, calamine cannot.
         raise ImportFileError(
-            f"Không đọc được tệp {filename}: đây là trang web (HTML) mang đuôi Excel. "
-            "Hãy mở bằng Excel và lưu lại dạng .xlsx"
+            _(
+                "Không đọc được tệp %(name)s: đây là trang web (HTML) mang đuôi Excel. "
+                "Hãy mở bằng Excel và lưu lại dạng .xlsx",
+                name=filename,
+            )
         )
     if head.startswith(b"%PDF"):
-        raise ImportFileError(f"Không đọc được tệp {filename}: đây là tệp PDF, không phải Excel")
-    raise ImportFileError(f"Không đọc được tệp {filename}: không phải tệp Excel hợp lệ")
+        raise ImportFileError(
+            _("Không đọc được tệp %(name)s: đây là tệp PDF, không phải Excel", name=filename)
+        )
+    raise ImportFileError(
+        _("Không đọc được tệp %(name)s: không phải tệp Excel hợp lệ", name=filename)
+    )
 
 
 def _check_zip(source: bytes | Path, filename: str) -> None:
@@ -304,7 +318,9 @@ def _check_zip(source: bytes | Path, filename: str) -> None:
         ) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ImportFileError(f"Không đọc được tệp {filename}: tệp bị hỏng hoặc thiếu") from exc
+        raise ImportFileError(
+            _("Không đọc được tệp %(name)s: tệp bị hỏng hoặc thiếu", name=filename)
+        ) from exc
     total = sum(entry.file_size for entry in entries)
     worst = max(
         (entry.file_size / max(entry.compress_size, 1) for entry in entries if entry.file_size),
@@ -312,7 +328,10 @@ def _check_zip(source: bytes | Path, filename: str) -> None:
     )
     if total > MAX_UNCOMPRESSED_BYTES or worst > MAX_COMPRESSION_RATIO:
         raise ImportFileError(
-            f"Không đọc được tệp {filename}: nội dung giải nén quá lớn (nghi là tệp độc hại)"
+            _(
+                "Không đọc được tệp %(name)s: nội dung giải nén quá lớn (nghi là tệp độc hại)",
+                name=filename,
+            )
         )
 
 
@@ -381,7 +400,7 @@ def _read_csv(data: bytes, filename: str) -> Table:
             for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         ]
     except csv.Error as exc:
-        raise ImportFileError(f"Không đọc được tệp {filename}: {_csv_problem(exc)}") from exc
+        raise ImportFileError(_csv_problem(exc, filename)) from exc
     return Table(rows=rows, encoding=encoding, delimiter=delimiter)
 
 
@@ -421,7 +440,7 @@ def _csv_records(reader: Iterator[list[str]], stream: IO[str], filename: str) ->
         for record in reader:
             yield [cell if cell.strip() else None for cell in record]
     except csv.Error as exc:
-        raise ImportFileError(f"Không đọc được tệp {filename}: {_csv_problem(exc)}") from exc
+        raise ImportFileError(_csv_problem(exc, filename)) from exc
     finally:
         stream.close()
 
@@ -437,7 +456,9 @@ def _csv_encoding(path: Path, sample: bytes, filename: str) -> tuple[str, str, i
         _check_decodes(path, "utf-16", 0, filename)
         return "utf-16", "utf-16", 0
     if b"\x00" in sample[:4096]:
-        raise ImportFileError(f"Không đọc được tệp {filename}: không phải tệp văn bản CSV")
+        raise ImportFileError(
+            _("Không đọc được tệp %(name)s: không phải tệp văn bản CSV", name=filename)
+        )
     if _decodes(path, "utf-8", 0):
         return "utf-8", "utf-8", 0
     if _is_tcvn3(sample):
@@ -464,10 +485,15 @@ def _check_decodes(path: Path, codec: str, skip: int, filename: str) -> None:
         raise _encoding_error(filename)
 
 
-def _csv_problem(exc: csv.Error) -> str:
+def _csv_problem(exc: csv.Error, filename: str) -> str:
     if "field larger than field limit" in str(exc):
-        return f"có ô dài hơn {csv.field_size_limit():,} ký tự".replace(",", ".")
-    return f"tệp CSV sai định dạng ({exc})"
+        limit = f"{csv.field_size_limit():,}".replace(",", ".")
+        return _(
+            "Không đọc được tệp %(name)s: có ô dài hơn %(count)s ký tự", name=filename, count=limit
+        )
+    return _(
+        "Không đọc được tệp %(name)s: tệp CSV sai định dạng (%(error)s)", name=filename, error=exc
+    )
 
 
 def _decode(data: bytes, filename: str) -> tuple[str, str]:
@@ -481,7 +507,9 @@ def _decode(data: bytes, filename: str) -> tuple[str, str]:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _checked(data, "utf-16", filename), "utf-16"  # Excel's "Unicode Text"
     if b"\x00" in data[:4096]:
-        raise ImportFileError(f"Không đọc được tệp {filename}: không phải tệp văn bản CSV")
+        raise ImportFileError(
+            _("Không đọc được tệp %(name)s: không phải tệp văn bản CSV", name=filename)
+        )
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -502,8 +530,11 @@ def _checked(data: bytes, encoding: str, filename: str) -> str:
 
 def _encoding_error(filename: str) -> ImportFileError:
     return ImportFileError(
-        f"Không đọc được tệp {filename}: không nhận ra bảng mã. "
-        "Hãy lưu lại dạng CSV UTF-8 (Excel: Lưu thành → CSV UTF-8)"
+        _(
+            "Không đọc được tệp %(name)s: không nhận ra bảng mã. "
+            "Hãy lưu lại dạng CSV UTF-8 (Excel: Lưu thành → CSV UTF-8)",
+            name=filename,
+        )
     )
 
 

@@ -14,6 +14,7 @@ from datetime import date
 from itertools import chain, islice
 from typing import Any, NamedTuple
 
+from outreach.core.i18n import _, _l
 from outreach.core.memory import gc_paused
 from outreach.imports.reading.cells import (
     Cell,
@@ -40,6 +41,7 @@ from outreach.imports.reading.headers import (
     REQUIRED,
     Header,
     HeaderMatch,
+    either,
     match_headers,
     read_header,
 )
@@ -134,13 +136,21 @@ def _sex_column(sex: Sex) -> Store:
     def store(values: Values, cell: Cell) -> None:
         birth = None if is_mark(cell) else parse_birth_date(cell)
         if values.get("sex", sex.value) != sex.value:
-            raise CellError("Chỉ điền một trong hai cột Nam và Nữ")
+            raise CellError(_("Chỉ điền một trong hai cột Nam và Nữ"))
         values["sex"] = sex.value
         if birth is not None:
             values["date_of_birth"], values["date_of_birth_year_only"] = birth
 
     return store
 
+
+# Field names in messages, and what a duplicate row is reported as (translated when shown).
+RESERVED_MONTHS_LABEL = _l("Số tháng bảo lưu")
+MONTHS_LABEL = _l("Số tháng")
+DUPLICATE_BHXH = _l("Trùng mã số BHXH với dòng %(row)s")
+DUPLICATE_CITIZEN_ID = _l("Trùng số CCCD với dòng %(row)s")
+DUPLICATE_RECEIPT = _l("Trùng số biên lai với dòng %(row)s")
+DUPLICATE_PAYMENT = _l("Trùng khoản nộp với dòng %(row)s")
 
 # Most fields take one cell to one value of the same name.
 PARSERS: dict[str, Callable[[Cell], Any]] = {
@@ -159,12 +169,12 @@ PARSERS: dict[str, Callable[[Cell], Any]] = {
     "benefit_start": parse_date,
     "benefit_end": parse_date,
     "reserved_months": lambda cell: parse_int(
-        cell, minimum=0, maximum=600, label="Số tháng bảo lưu"
+        cell, minimum=0, maximum=600, label=RESERVED_MONTHS_LABEL
     ),
     "support_group": lambda cell: parse_support_group(cell).value,
     "paid_on": parse_date,
     "amount": parse_amount,
-    "months": lambda cell: parse_int(cell, minimum=1, maximum=600, label="Số tháng"),
+    "months": lambda cell: parse_int(cell, minimum=1, maximum=600, label=MONTHS_LABEL),
     "receipt_number": _text(40),  # Payment.receipt_number
     "is_new_enrollment": parse_new_enrollment,
     "note": _text(500),
@@ -415,7 +425,8 @@ def _parse_row(number: int, row: Sequence[Cell], columns: list[_Column]) -> Pars
 
 
 def _too_long(cell: str) -> str:
-    return f"Ô quá dài ({len(cell):,} ký tự)".replace(",", ".")
+    length = f"{len(cell):,}".replace(",", ".")
+    return _("Ô quá dài (%(count)s ký tự)", count=length)
 
 
 def _check_row(
@@ -435,7 +446,7 @@ def _check_row(
             RowError(
                 parsed.row_number,
                 headers.get("benefit_end", FIELD_LABELS["benefit_end"]),
-                "Ngày kết thúc hưởng trước ngày bắt đầu hưởng",
+                _("Ngày kết thúc hưởng trước ngày bắt đầu hưởng"),
             )
         )
 
@@ -444,9 +455,11 @@ def _report_missing(parsed: ParsedRow, headers: Mapping[str, str], group: tuple[
     group_headers = [headers[name] for name in group if name in headers]
     if any(error.column_header in group_headers for error in parsed.errors):
         return  # there, but wrong: already said
-    label = " hoặc ".join(FIELD_LABELS[name] for name in group)
+    label = either(FIELD_LABELS[name] for name in group)
     parsed.errors.append(
-        RowError(parsed.row_number, " / ".join(group_headers) or label, f"Thiếu {label}")
+        RowError(
+            parsed.row_number, " / ".join(group_headers) or label, _("Thiếu %(label)s", label=label)
+        )
     )
 
 
@@ -465,7 +478,7 @@ class _Duplicates:
             if earlier != parsed.row_number:
                 header = self.headers.get(name, FIELD_LABELS.get(name, name))
                 parsed.errors.append(
-                    RowError(parsed.row_number, header, f"{message} với dòng {earlier}")
+                    RowError(parsed.row_number, header, message % {"row": earlier})
                 )
                 return
 
@@ -474,12 +487,12 @@ class _Duplicates:
         if not self.payments:
             keys: list[tuple[str, Hashable, str]] = []
             if bhxh:
-                keys.append(("bhxh_number", _id_key("1", bhxh), "Trùng mã số BHXH"))
+                keys.append(("bhxh_number", _id_key("1", bhxh), DUPLICATE_BHXH))
             if cccd:
-                keys.append(("citizen_id", _id_key("2", cccd), "Trùng số CCCD"))
+                keys.append(("citizen_id", _id_key("2", cccd), DUPLICATE_CITIZEN_ID))
             return keys
         if receipt := values.get("receipt_number"):
-            return [("receipt_number", ("receipt", receipt), "Trùng số biên lai")]
+            return [("receipt_number", ("receipt", receipt), DUPLICATE_RECEIPT)]
         same = (
             "row",
             bhxh,
@@ -488,7 +501,7 @@ class _Duplicates:
             values.get("amount"),
             values.get("months"),
         )
-        return [("paid_on", same, "Trùng khoản nộp")]
+        return [("paid_on", same, DUPLICATE_PAYMENT)]
 
 
 def _id_key(namespace: str, digits: str) -> Hashable:

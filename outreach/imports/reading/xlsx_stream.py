@@ -53,8 +53,7 @@ from typing import Any
 from isal import isal_zlib
 
 from outreach.core.memory import gc_paused
-from outreach.imports.reading.cells import Cell
-from outreach.imports.reading.readers import ImportFileError, Row
+from outreach.imports.reading.cells import Cell, ImportFileError, Row
 
 CHUNK_BYTES = 1 << 20  # XML unzipped per step: big enough to amortise the per-chunk checks
 # Above this size sharedStrings.xml is kept as one UTF-8 buffer and offsets, not a list of str:
