@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
 from outreach.core.i18n import _
+from outreach.core.text import place_key
 from outreach.models import Campaign, GeoUnit, Target, User
 from outreach.models.codes import UnitKind
 from outreach.tallies.service import rebuild_reach
@@ -215,10 +216,11 @@ def commune_targets(session: Session, *, campaign: Campaign) -> list[tuple[GeoUn
         for t in session.exec(select(Target).where(Target.campaign_id == campaign.id)).all()
     }
     communes = session.exec(
-        select(GeoUnit)
-        .where(GeoUnit.province_id == campaign.province_id, GeoUnit.kind == UnitKind.COMMUNE)
-        .order_by(GeoUnit.name)
+        select(GeoUnit).where(
+            GeoUnit.province_id == campaign.province_id, GeoUnit.kind == UnitKind.COMMUNE
+        )
     ).all()
+    communes = sorted(communes, key=lambda c: place_key(c.name, c.type_name))
     return [
         (
             c,

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from outreach.core.errors import DomainError
 from outreach.core.i18n import _
 from outreach.core.scope import Scope
-from outreach.core.text import compact_key
+from outreach.core.text import compact_key, place_key
 from outreach.geography.places import PlaceError, PlaceIndex, village_key
 from outreach.imports.reading import ImportFileError, read_table
 from outreach.models import Campaign, GeoUnit, Target
@@ -223,14 +223,14 @@ def targets_for(
         children = session.exec(
             select(GeoUnit).where(GeoUnit.parent_id == commune.id, GeoUnit.kind == UnitKind.VILLAGE)
         ).all()
-        units = [commune, *sorted(children, key=lambda u: (u.name_key, u.name))]
+        units = [commune, *sorted(children, key=lambda u: place_key(u.name, u.type_name))]
     else:
         stmt = select(GeoUnit).where(
             GeoUnit.province_id == campaign.province_id, GeoUnit.kind == UnitKind.COMMUNE
         )
         if scope.commune_ids is not None:
             stmt = stmt.where(GeoUnit.id.in_(sorted(scope.commune_ids)))
-        units = sorted(session.exec(stmt).all(), key=lambda u: (u.name_key, u.name))
+        units = sorted(session.exec(stmt).all(), key=lambda u: place_key(u.name, u.type_name))
     return _lines(session, campaign, units)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import false
 from sqlalchemy.sql import Select
 from sqlmodel import Session, select
 
+from outreach.core.text import place_key
 from outreach.models import GeoUnit, User, Visit
 from outreach.models.codes import Role, UnitKind
 
@@ -152,7 +153,7 @@ def communes_in(session: Session, scope: Scope) -> list[GeoUnit]:
         GeoUnit.province_id == scope.province_id,
         *commune_condition(GeoUnit.id, scope),
     )
-    return sorted(session.exec(stmt).all(), key=lambda u: u.name_key)
+    return sorted(session.exec(stmt).all(), key=lambda u: place_key(u.name, u.type_name))
 
 
 def village_in_scope(session: Session, *, scope: Scope, village_id: int) -> GeoUnit | None:

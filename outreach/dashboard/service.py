@@ -38,6 +38,7 @@ from sqlmodel import Session, select
 
 from outreach.core.periods import Period
 from outreach.core.scope import Scope, communes_in, within_scope
+from outreach.core.text import place_key
 from outreach.models import (
     Campaign,
     GeoUnit,
@@ -285,7 +286,7 @@ def _village_rows(
         counts[None] = counts.get(None, Counter()) + counts.pop(key)
     whole = sum(sizes.values())
     rows = []
-    for v in sorted(villages, key=lambda u: u.name_key):
+    for v in sorted(villages, key=lambda u: place_key(u.name, u.type_name)):
         row = _fill(Row("village", v.id, v.name), counts.get(v.id, Counter()))
         if v.id in own:
             row.target_new, row.target_renewals = own[v.id]
@@ -403,10 +404,10 @@ def list_overdue(
 
 def _sort(rows: list[Row], sort: str, descending: bool) -> list[Row]:
     if sort == "name":
-        return sorted(rows, key=lambda r: r.name.casefold(), reverse=descending)
+        return sorted(rows, key=lambda r: place_key(r.name), reverse=descending)
     present = [r for r in rows if getattr(r, sort) is not None]
     missing = [r for r in rows if getattr(r, sort) is None]
-    present.sort(key=lambda r: (getattr(r, sort), r.name.casefold()), reverse=descending)
+    present.sort(key=lambda r: (getattr(r, sort), place_key(r.name)), reverse=descending)
     return present + missing  # rows without a value (no target, no household) always last
 
 

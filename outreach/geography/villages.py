@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
 from outreach.core.i18n import _
+from outreach.core.text import place_key
 from outreach.geography.places import village_key
 from outreach.models import GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
 from outreach.models.base import utcnow
@@ -97,10 +98,9 @@ def villages_of(session: Session, *, commune_id: int) -> list[VillageRow]:
         ).all()
     )
     villages = session.exec(
-        select(GeoUnit)
-        .where(GeoUnit.parent_id == commune_id, GeoUnit.kind == UnitKind.VILLAGE)
-        .order_by(GeoUnit.name)
+        select(GeoUnit).where(GeoUnit.parent_id == commune_id, GeoUnit.kind == UnitKind.VILLAGE)
     ).all()
+    villages = sorted(villages, key=lambda v: place_key(v.name, v.type_name))
     return [VillageRow(v, counts.get(v.id, 0)) for v in villages]
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from outreach.core.scope import Scope, apply_scope
+from outreach.core.text import place_key
 from outreach.models import Campaign, GeoUnit, Household, ImportBatch, Person, User, Visit
 from outreach.models.base import utcnow
 from outreach.models.codes import Role, UnitKind
@@ -67,7 +68,7 @@ def commune_counts(
         CommuneCount(
             u.id, u.name, households.get(u.id, 0), persons.get(u.id, 0), visits.get(u.id, 0)
         )
-        for u in sorted(units, key=lambda u: u.name_key)
+        for u in sorted(units, key=lambda u: place_key(u.name, u.type_name))
         if scope.covers_commune(u.id)
     ]
 

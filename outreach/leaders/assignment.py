@@ -22,6 +22,7 @@ from outreach.core.errors import DomainError
 from outreach.core.i18n import _
 from outreach.core.periods import period_containing
 from outreach.core.scope import Scope, apply_scope, scope_for
+from outreach.core.text import person_key
 from outreach.models import GeoUnit, Household, User, Visit
 from outreach.models.base import utcnow
 from outreach.models.codes import Role, UnitKind
@@ -60,7 +61,7 @@ def canvassers_in_scope(session: Session, *, scope: Scope, active_only: bool = F
         stmt = stmt.where(User.scope_unit_id.in_(sorted(scope.commune_ids)))
     if active_only:
         stmt = stmt.where(User.is_active)
-    return list(session.exec(stmt.order_by(User.full_name, User.username)).all())
+    return sorted(session.exec(stmt).all(), key=lambda u: (person_key(u.full_name), u.username))
 
 
 def workload(session: Session, *, scope: Scope, today: date) -> list[CanvasserLoad]:

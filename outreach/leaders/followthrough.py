@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 from outreach.core.clock import VIETNAM
 from outreach.core.periods import local_midnight
 from outreach.core.scope import Scope, apply_scope
+from outreach.core.text import place_key
 from outreach.models import Campaign, GeoUnit, Payment, VisitOutcome
 from outreach.models.codes import Outcome, UnitKind
 
@@ -182,7 +183,7 @@ def followthrough(
     )
     for commune_id, line in per_commune.items():
         line.name = names.get(commune_id, "")
-    report.communes = sorted(per_commune.values(), key=lambda line: line.name)
+    report.communes = sorted(per_commune.values(), key=lambda line: place_key(line.name))
     return report
 
 

@@ -14,6 +14,7 @@ from outreach.campaigns.service import active_campaign
 from outreach.core.clock import VIETNAM
 from outreach.core.periods import half_month_start, local_midnight
 from outreach.core.scope import Scope
+from outreach.core.text import place_key
 from outreach.db import committing, get_session
 from outreach.leaders import assignment, review
 from outreach.leaders.followthrough import GRACE_DAYS, followthrough
@@ -51,7 +52,7 @@ def _communes(scope: Scope) -> list[GeoUnit]:
     )
     if scope.commune_ids is not None:
         stmt = stmt.where(GeoUnit.id.in_(sorted(scope.commune_ids)))
-    return list(get_session().exec(stmt.order_by(GeoUnit.name_key)).all())
+    return sorted(get_session().exec(stmt).all(), key=lambda u: place_key(u.name, u.type_name))
 
 
 @bp.get("/assign")

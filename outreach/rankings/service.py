@@ -34,6 +34,7 @@ from outreach.campaigns.targets import effective_targets
 from outreach.core.errors import DomainError
 from outreach.core.formatting import format_day, safe_cell
 from outreach.core.scope import Scope
+from outreach.core.text import place_key
 from outreach.models import Campaign, GeoUnit
 from outreach.models.codes import Outcome, UnitKind
 from outreach.tallies import figures
@@ -178,7 +179,7 @@ def rank_units(
             )
         )
     _mark(rows)
-    names = {u.id: (u.name_key, u.name) for u in units}
+    names = {u.id: place_key(u.name, u.type_name) for u in units}
     rows.sort(key=lambda r: (r.ratio is None, -(r.ratio or 0), names[r.unit_id]))
     return rows
 

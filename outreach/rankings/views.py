@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from outreach.campaigns import service as campaign_service
 from outreach.core.formatting import parse_day
+from outreach.core.text import place_key
 from outreach.db import get_session
 from outreach.models import Campaign, GeoUnit
 from outreach.models.codes import Role, UnitKind
@@ -46,7 +47,9 @@ def _campaign(campaigns: list[Campaign]) -> Campaign:
         if found is None:
             abort(404)
         return found
-    campaign = campaign_service.active_campaign(get_session(), province_id=current_scope().province_id)
+    campaign = campaign_service.active_campaign(
+        get_session(), province_id=current_scope().province_id
+    )
     if campaign is None:
         abort(404)
     return campaign
@@ -83,7 +86,7 @@ def _request_ranking() -> dict:
         )
         if scope.commune_ids is not None:
             stmt = stmt.where(GeoUnit.id.in_(sorted(scope.commune_ids)))
-        communes = sorted(session.exec(stmt).all(), key=lambda u: (u.name_key, u.name))
+        communes = sorted(session.exec(stmt).all(), key=lambda u: place_key(u.name, u.type_name))
         if level == "village" and commune_id is None:
             context["error"] = context["error"] or _("Chọn xã, phường để xếp hạng các thôn.")
     context.update(

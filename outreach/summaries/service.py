@@ -27,6 +27,7 @@ from outreach.core.formatting import format_day, format_number, format_ratio, sa
 from outreach.core.i18n import _
 from outreach.core.periods import Period, ensure_period, period_containing, previous_period
 from outreach.core.scope import province_scope
+from outreach.core.text import place_key
 from outreach.models import (
     Campaign,
     GeoUnit,
@@ -166,7 +167,10 @@ def _communes(session: Session, province_id: int) -> list[tuple[GeoUnit, GeoUnit
     """The province's communes with their old-district group where the province uses one."""
     units = session.exec(select(GeoUnit).where(GeoUnit.province_id == province_id)).all()
     by_id = {u.id: u for u in units}
-    communes = sorted((u for u in units if u.kind == UnitKind.COMMUNE), key=lambda u: u.name_key)
+    communes = sorted(
+        (u for u in units if u.kind == UnitKind.COMMUNE),
+        key=lambda u: place_key(u.name, u.type_name),
+    )
     return [
         (
             c,
@@ -223,7 +227,7 @@ def compute_figures(
             groups.setdefault(group.id, {"id": group.id, "name": group.name, "members": []})
             groups[group.id]["members"].append(row)
     group_rows = []
-    for g in sorted(groups.values(), key=lambda g: g["name"]):
+    for g in sorted(groups.values(), key=lambda g: place_key(g["name"])):
         members = g.pop("members")
         row = {**g, "period": _totals([m["period"] for m in members])}
         row["total"] = _totals([m["total"] for m in members])

@@ -8,6 +8,7 @@ from flask import (
 )
 from sqlmodel import select
 
+from outreach.core.text import place_key
 from outreach.db import get_session
 from outreach.models import GeoUnit
 from outreach.models.codes import UnitKind
@@ -36,15 +37,14 @@ def admin_units() -> dict[str, list[GeoUnit]]:
     units = (
         get_session()
         .exec(
-            select(GeoUnit)
-            .where(
+            select(GeoUnit).where(
                 (GeoUnit.id == province_id)
                 | ((GeoUnit.province_id == province_id) & (GeoUnit.kind != UnitKind.VILLAGE))
             )
-            .order_by(GeoUnit.name)
         )
         .all()
     )
+    units = sorted(units, key=lambda u: place_key(u.name, u.type_name))
     grouped: dict[str, list[GeoUnit]] = {
         UnitKind.PROVINCE: [],
         UnitKind.GROUP: [],

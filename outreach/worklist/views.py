@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlmodel import select
 
 from outreach.core.scope import unit_in_scope
+from outreach.core.text import person_key, place_key
 from outreach.db import get_session
 from outreach.leaders.review import returned_visits_for
 from outreach.models import GeoUnit, User
@@ -64,20 +65,20 @@ def show():
         limit=PAGE,
         **filters,
     )
+    # Everything the page needs, whichever answer is asked for: a request for "more rows" without
+    # htmx (a bookmark, a reload, a crawler) gets the whole page (render_page_or_fragment picks).
     context = {
         "worklist": worklist,
         "canvasser": canvasser,
         "filters": filters,
         "offset": offset,
         "page_size": PAGE,
+        "tally": canvasser_tally(session, canvasser_id=canvasser.id, today=today),
+        "returned": returned_visits_for(session, canvasser_id=canvasser.id, scope=current_scope()),
     }
-    if request.headers.get("HX-Target") == "worklist-rows" or offset:
-        return render_page_or_fragment("worklist/show.html", "worklist/_rows.html", **context)
-    context["tally"] = canvasser_tally(session, canvasser_id=canvasser.id, today=today)
-    context["returned"] = returned_visits_for(
-        session, canvasser_id=canvasser.id, scope=current_scope()
-    )
-    return render_page_or_fragment("worklist/show.html", "worklist/_list.html", **context)
+    more_rows = request.headers.get("HX-Target") == "worklist-rows" or offset
+    fragment = "worklist/_rows.html" if more_rows else "worklist/_list.html"
+    return render_page_or_fragment("worklist/show.html", fragment, **context)
 
 
 @bp.get("/worklist/canvassers")
@@ -93,5 +94,6 @@ def canvassers():
     )
     if scope.commune_ids is not None:
         stmt = stmt.where(User.scope_unit_id.in_(sorted(scope.commune_ids)))
-    rows = session.exec(stmt.order_by(GeoUnit.name, User.username).limit(500)).all()
+    rows = session.exec(stmt.order_by(GeoUnit.id, User.id).limit(500)).all()
+    rows = sorted(rows, key=lambda row: (place_key(row[1]), person_key(row[0].full_name)))
     return render_template("worklist/canvassers.html", rows=rows)

@@ -94,3 +94,71 @@ def test_fold_and_compact_key_by_table_equal_the_full_decomposition(text):
 
     assert fold(text) == slow(text)
     assert compact_key(text) == re.sub(r"[^a-z0-9]+", "", slow(text))
+
+
+# --- Vietnamese alphabetical order ------------------------------------------------------------
+
+
+def test_vietnamese_order_of_letters_tones_and_numbers():
+    from outreach.core.text import vietnamese_key
+
+    expected = [
+        "An",
+        "Ăn",
+        "Ân",
+        "Bảo",
+        "Bắc",
+        "Dung",
+        "Dùng",
+        "Dủng",
+        "Dũng",
+        "Dúng",
+        "Dụng",
+        "Dương",
+        "Đa Mai",
+        "Đồng Kỳ",
+        "Tân An",
+        "Trạm Lộ",
+        "Yên Dũng",
+    ]
+    shuffled = list(reversed(expected))
+    assert sorted(shuffled, key=vietnamese_key) == expected
+    assert sorted(["số 10", "số 2", "Số 1"], key=vietnamese_key) == ["Số 1", "số 2", "số 10"]
+    assert vietnamese_key("TÂN an") == vietnamese_key("Tân An")
+
+
+def test_places_sort_by_their_own_name_and_people_by_given_name():
+    from outreach.core.text import person_key, place_key
+
+    places = ["Phường Đa Mai", "Xã Bảo Đài", "Phường Bắc Giang", "Thị trấn Ăn", "Xã An Lạc"]
+    assert sorted(places, key=place_key) == [
+        "Xã An Lạc",
+        "Thị trấn Ăn",
+        "Xã Bảo Đài",
+        "Phường Bắc Giang",
+        "Phường Đa Mai",
+    ]
+    assert place_key("Phường Bắc Giang", "Phường") == place_key("Phường Bắc Giang")
+    people = ["Lê Thị Bình", "Trần Văn An", "Nguyễn Văn Đức", "Phạm Thị Dung"]
+    assert sorted(people, key=person_key) == [
+        "Trần Văn An",
+        "Lê Thị Bình",
+        "Phạm Thị Dung",
+        "Nguyễn Văn Đức",
+    ]
+
+
+def test_every_page_lists_communes_in_vietnamese_order(session):
+    from sqlmodel import select
+
+    from outreach.core.scope import communes_in, scope_for
+    from outreach.core.text import place_key
+    from outreach.models import User
+
+    admin = session.exec(select(User).where(User.username == "admin")).one()
+    communes = communes_in(session, scope_for(session, admin))
+    keys = [place_key(c.name, c.type_name) for c in communes]
+    assert keys == sorted(keys) and len(communes) == 99
+    types = [c.type_name for c in communes]
+    # Wards and communes side by side, not all "Phường" first.
+    assert {"Phường", "Xã"} <= set(types[:20])
