@@ -46,9 +46,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 node-deps: node_modules/.package-lock.json
 
+# ruff, then the layer contracts of docs/architecture.md (import-linter, pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 unit-sqlite: install
 	$(BIN)/pytest
@@ -70,7 +72,7 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 # Benchmarks: `make bench` (province scale) or `make bench SCALE=small` (a few minutes);
 # `ONLY=web`, `ONLY=imports`, `ONLY=lighthouse`, `ONLY=load` (200 canvassers on gunicorn +
 # PostgreSQL for 2 minutes) runs one part; `ONLY=web,load` runs two on one PostgreSQL build.
-bench: install $(BENCH_STAMP)
+bench: install system-deps node-deps $(BENCH_STAMP)
 	@dir=$$(mktemp -d /tmp/outreach-pg.XXXXXX); \
 	url=$$(scripts/pg.sh start $$dir) || exit 1; \
 	OUTREACH_BENCH_POSTGRES=$$url $(BIN)/python -m benchmarks.run --scale $(SCALE) --only $(ONLY); \

@@ -96,4 +96,4 @@ def register_blueprints(app: Flask) -> None:
         audit.bp,
     ):
         app.register_blueprint(blueprint)
-    errors.register(app)
+    errors.register(app, api=api)

@@ -29,7 +29,7 @@ when a household moves; merging villages carries it over.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
@@ -45,7 +45,6 @@ from outreach.models import (
     Household,
     LatestOutcome,
     Person,
-    Target,
     User,
 )
 from outreach.models.codes import RefusalReason, Role, UnitKind
@@ -194,39 +193,6 @@ def _fill(row: Row, counts: Counter) -> Row:
 # --- targets ------------------------------------------------------------------------------
 
 
-def _targets(session: Session, campaign: Campaign) -> dict[int, tuple[int, int]]:
-    # Plain columns, not Target objects: a province has a target row per commune and village.
-    rows = session.execute(
-        select(Target.unit_id, Target.new_participants, Target.renewals).where(
-            Target.campaign_id == campaign.id
-        )
-    ).all()
-    return {unit_id: (new, renewals) for unit_id, new, renewals in rows}
-
-
-def commune_targets(
-    session: Session, *, campaign: Campaign, commune_ids: list[int]
-) -> dict[int, tuple[int, int]]:
-    """Each commune's target: its own row, else the sum of its villages' targets (else 0, 0)."""
-    targets = _targets(session, campaign)
-    villages: dict[int, list[int]] = defaultdict(list)
-    if commune_ids:
-        for vid, parent in session.exec(
-            select(GeoUnit.id, GeoUnit.parent_id).where(
-                GeoUnit.kind == UnitKind.VILLAGE, GeoUnit.parent_id.in_(commune_ids)
-            )
-        ).all():
-            villages[parent].append(vid)
-    out = {}
-    for cid in commune_ids:
-        if cid in targets:
-            out[cid] = targets[cid]
-        else:
-            parts = [targets[v] for v in villages[cid] if v in targets]
-            out[cid] = (sum(p[0] for p in parts), sum(p[1] for p in parts))
-    return out
-
-
 def _share(total: tuple[int, int], part: int, whole: int) -> tuple[int, int]:
     """A target shared in proportion to households (an estimate for rows without a target)."""
     if not whole:
@@ -278,7 +244,7 @@ def _village_rows(
             GeoUnit.parent_id.in_(sorted(scope.commune_ids or ())),
         )
     ).all()
-    all_targets = _targets(session, session.get(Campaign, campaign_id))
+    all_targets = figures.own_targets(session, session.get(Campaign, campaign_id))
     own = {v.id: all_targets[v.id] for v in villages if v.id in all_targets}
     # Visits to households now in a village of another commune, or in none: one "other" row.
     known = {v.id for v in villages}
@@ -462,14 +428,16 @@ def dashboard_for(
     tallied = figures.commune_counts(session, scope=scope, first=first, last=last)
     refusals = _refusals(tallied)
     reached = figures.campaign_households(session, scope=scope, campaign=campaign, last=last)
-    targets = commune_targets(session, campaign=campaign, commune_ids=[c.id for c in communes])
+    targets = figures.commune_targets(
+        session, campaign=campaign, commune_ids=[c.id for c in communes]
+    )
     commune_rows = _commune_rows(communes, tallied, reached, targets)
 
     totals = Row("total", unit.id, unit.name)
     for r in commune_rows:
         for name in ("visits", "households", "promises", "new", "renewals"):
             setattr(totals, name, getattr(totals, name) + getattr(r, name))
-    own = _targets(session, campaign)
+    own = figures.own_targets(session, campaign)
     if unit.kind == UnitKind.COMMUNE:
         totals.target_new, totals.target_renewals = targets.get(unit.id, (0, 0))
     elif unit.id in own:

@@ -39,9 +39,8 @@ from outreach.models import Campaign, GeoUnit
 from outreach.models.codes import Outcome, UnitKind
 from outreach.tallies import figures
 
-RANKED = 3  # units praised at the top and criticised at the bottom
 LEVELS = ("commune", "village")
-PRAISE, CRITICISM = "praise", "criticism"
+PRAISE, CRITICISM = figures.PRAISE, figures.CRITICISM
 MARK_LABELS = {PRAISE: "Biểu dương", CRITICISM: "Phê bình"}
 _COUNTED = {Outcome.ENROLLED_NEW.value: "new", Outcome.RENEWED.value: "renewals"}
 
@@ -112,22 +111,10 @@ def _units(
 
 
 def _mark(rows: list[RankRow]) -> None:
-    """Competition ranks (ties share), then praise the top and criticise the bottom."""
-    ranked = sorted((r for r in rows if r.ratio is not None), key=lambda r: -r.ratio)
-    count = min(RANKED, len(ranked) // 2)
-    for position, row in enumerate(ranked):
-        if position and row.ratio == ranked[position - 1].ratio:
-            row.rank = ranked[position - 1].rank
-        else:
-            row.rank = position + 1
-    for row in ranked:
-        # Counted from the bottom the same way: 1 + how many rank strictly below.
-        from_bottom = 1 + sum(1 for other in ranked if other.ratio < row.ratio)
-        top, bottom = row.rank <= count, from_bottom <= count
-        if top and not bottom:
-            row.mark = PRAISE
-        elif bottom and not top:
-            row.mark = CRITICISM
+    """Ranks and marks by the one rule of tallies.figures.ranks_and_marks."""
+    marks = figures.ranks_and_marks({row.unit_id: row.ratio for row in rows})
+    for row in rows:
+        row.rank, row.mark = marks.get(row.unit_id, (None, None))
 
 
 def rank_units(

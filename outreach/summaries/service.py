@@ -34,12 +34,12 @@ from outreach.models import (
     Payment,
     ReportPeriod,
     Summary,
-    Target,
 )
 from outreach.models.base import utcnow
 from outreach.models.codes import RefusalReason, SummaryStatus, UnitKind
 from outreach.summaries.document import render_document_pdf
 from outreach.tallies import figures
+from outreach.tallies.figures import commune_targets, own_targets
 from outreach.tallies.service import REFUSED_PREFIX
 
 SOURCE = "Ứng dụng vận động BHXH tự nguyện (outreach), số liệu cán bộ vận động ghi nhận"
@@ -208,13 +208,17 @@ def compute_figures(
         if previous_p.ends_on >= campaign.starts_on
         else None
     )
-    targets = {
-        t.unit_id: (t.new_participants, t.renewals)
-        for t in session.exec(select(Target).where(Target.campaign_id == campaign.id))
-    }
+    targets = own_targets(session, campaign)
+    province_communes = _communes(session, province.id)
+    # A commune without a target of its own takes its villages' (the one rule: docs/figures.md).
+    targets.update(
+        commune_targets(
+            session, campaign=campaign, commune_ids=[c.id for c, _ in province_communes]
+        )
+    )
     communes = []
     groups: dict[int, dict] = {}
-    for unit, group in _communes(session, province.id):
+    for unit, group in province_communes:
         row = {
             "id": unit.id,
             "name": unit.name,
@@ -534,10 +538,14 @@ CSV_HEADER = [
 
 
 def figures_csv(figures: dict) -> bytes:
-    """The per-commune table as CSV (UTF-8 with BOM so Excel shows Vietnamese), formula-safe."""
+    """The per-commune table as CSV (UTF-8 with BOM so Excel shows Vietnamese), formula-safe.
+
+    Every cell goes through safe_cell and every field is quoted: a separator inside a name can
+    never split it into a cell that starts a formula, whatever separator the spreadsheet uses.
+    """
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
+    writer.writerow(safe_cell(title) for title in CSV_HEADER)
     for row in [*figures["communes"], {**figures["totals"], "group": None}]:
         p, t = row["period"], row["total"]
         writer.writerow(

@@ -25,8 +25,17 @@ from sqlmodel import Session, select
 
 from outreach.core.periods import Period, half_month_start, local_midnight, period_containing
 from outreach.core.scope import Scope, commune_condition, within_scope
-from outreach.models import Campaign, CampaignReach, DailyTally, User, Visit, VisitOutcome
-from outreach.models.codes import Outcome, Role
+from outreach.models import (
+    Campaign,
+    CampaignReach,
+    DailyTally,
+    GeoUnit,
+    Target,
+    User,
+    Visit,
+    VisitOutcome,
+)
+from outreach.models.codes import Outcome, Role, UnitKind
 from outreach.tallies.service import HOUSEHOLDS, REFUSED_PREFIX, VISITS
 
 # The tally metric of each figure. A refusal also counts under "refused:<reason>".
@@ -284,3 +293,63 @@ def canvasser_tally(session: Session, *, canvasser_id: int, today: date) -> Tall
         )
 
     return Tallies(today=tally(visits_today, day), period=tally(visits_period, period))
+
+
+RANKED = 3  # units praised at the top and criticised at the bottom
+PRAISE, CRITICISM = "praise", "criticism"
+
+
+def ranks_and_marks(ratios: dict, *, ranked: int = RANKED) -> dict:
+    """Competition ranks (ties share: 1, 2, 2, 4) by ratio, highest first, and the marks a review
+    meeting and the bulletin give: the top `ranked` ranks praised, the bottom `ranked` criticised,
+    with fewer than 2 × `ranked` units half of them each way; every unit tied at a boundary is
+    marked alike, and a tie reaching across both ends marks nobody in it. Units with no ratio
+    (no target) are neither ranked nor marked. Returns {key: (rank, mark or None)}."""
+    present = {key: ratio for key, ratio in ratios.items() if ratio is not None}
+    order = sorted(present.values(), reverse=True)
+    count = min(ranked, len(order) // 2)
+    out = {}
+    for key, ratio in present.items():
+        rank = 1 + sum(1 for other in order if other > ratio)
+        from_bottom = 1 + sum(1 for other in order if other < ratio)
+        top, bottom = rank <= count, from_bottom <= count
+        mark = PRAISE if top and not bottom else CRITICISM if bottom and not top else None
+        out[key] = (rank, mark)
+    return out
+
+
+# --- targets --------------------------------------------------------------------------------
+
+
+def own_targets(session: Session, campaign: Campaign) -> dict[int, tuple[int, int]]:
+    """Each unit's own target row of the campaign: {unit id: (new participants, renewals)}."""
+    # Plain columns, not Target objects: a province has a target row per commune and village.
+    rows = session.execute(
+        select(Target.unit_id, Target.new_participants, Target.renewals).where(
+            Target.campaign_id == campaign.id
+        )
+    ).all()
+    return {unit_id: (new, renewals) for unit_id, new, renewals in rows}
+
+
+def commune_targets(
+    session: Session, *, campaign: Campaign, commune_ids: list[int]
+) -> dict[int, tuple[int, int]]:
+    """Each commune's target: its own row, else the sum of its villages' targets (else 0, 0)."""
+    targets = own_targets(session, campaign)
+    villages: dict[int, list[int]] = defaultdict(list)
+    if commune_ids:
+        for vid, parent in session.exec(
+            select(GeoUnit.id, GeoUnit.parent_id).where(
+                GeoUnit.kind == UnitKind.VILLAGE, GeoUnit.parent_id.in_(commune_ids)
+            )
+        ).all():
+            villages[parent].append(vid)
+    out = {}
+    for cid in commune_ids:
+        if cid in targets:
+            out[cid] = targets[cid]
+        else:
+            parts = [targets[v] for v in villages[cid] if v in targets]
+            out[cid] = (sum(p[0] for p in parts), sum(p[1] for p in parts))
+    return out

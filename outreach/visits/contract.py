@@ -3,8 +3,9 @@
 `VisitItem.model_validate` checks one visit of a batch (`sync.parse_item`), `SyncRequest` the body
 around them (`api.py`), and `ItemResult`/`SyncResponse`/`ApiError` build the answers. The same
 models give the JSON Schemas of the OpenAPI document (`component_schemas`, served by `api.py`), so
-the document cannot say something the checks do not do. A refused item gets its errors field by
-field, with the Vietnamese messages the outbox shows (`item_errors`).
+the document and the checks say the same (tests/visits/test_api.py holds them to it, and lists the
+few things JSON Schema cannot say). A refused item gets its errors field by field, with the
+Vietnamese messages the outbox shows (`item_errors`).
 
 The models check what one item says on its own: types, bounds, lengths, formats. The rules that need
 the database or the clock (the household's scope and members, a follow-up date from today to a
@@ -211,8 +212,11 @@ class SyncRequest(BaseModel):
 
 
 class ItemStatus(StrEnum):
-    """stored: stored now. duplicate: the same visit was stored before; nothing new stored.
-    rejected: not stored, see errors."""
+    """What became of one item of a batch.
+
+    stored: stored now. duplicate: the same visit was stored before; nothing new stored.
+    rejected: not stored, see errors.
+    """
 
     STORED = "stored"
     DUPLICATE = "duplicate"
@@ -346,7 +350,7 @@ def _message(field: str, kind: str) -> str:
 
 
 def _kind(error: dict) -> str:
-    # A required field sent as null is as good as missing ("Thiếu …"), as before.
+    # A required field sent as null counts as missing ("Thiếu …").
     if error["type"] == "missing" or error.get("input", 0) is None:
         return "missing"
     if error["type"] in {"string_too_long", "too_long"}:

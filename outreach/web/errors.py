@@ -1,14 +1,14 @@
 """Vietnamese error pages for 400, 403, 404, 405, 413, 429 and 500 (JSON answers under /api/)."""
 
+from types import ModuleType
+
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 
-from outreach.visits import api
 
-
-def _too_many_requests(_error: RateLimitExceeded):
+def _too_many_requests(api: ModuleType, _error: RateLimitExceeded):
     """429 from the login throttle: a page, a short text for htmx, JSON for scripts.
 
     Flask-Limiter adds Retry-After (seconds) to whichever answer this returns.
@@ -24,8 +24,12 @@ def _too_many_requests(_error: RateLimitExceeded):
     return render_template("errors/too_many.html", message=message), 429
 
 
-def register(app: Flask) -> None:
-    """Render errors as pages in the base layout (or a short fragment for htmx, or JSON for the API)."""
+def register(app: Flask, *, api: ModuleType) -> None:
+    """Render errors as pages in the base layout (or a short fragment for htmx, or JSON for the API).
+
+    `api` is the JSON API's module (visits.api: `is_api_request`, `json_error`, `csrf_error`),
+    handed in by create_app so that web/ imports no feature.
+    """
 
     def render(code: int):
         if api.is_api_request():
@@ -40,4 +44,4 @@ def register(app: Flask) -> None:
     app.register_error_handler(
         CSRFError, lambda _e: api.csrf_error() if api.is_api_request() else render(400)
     )
-    app.register_error_handler(RateLimitExceeded, _too_many_requests)
+    app.register_error_handler(RateLimitExceeded, lambda e: _too_many_requests(api, e))

@@ -14,13 +14,13 @@ from outreach.core.clock import VIETNAM
 from outreach.core.scope import narrow_scope, scope_for
 from outreach.dashboard.service import (
     Row,
-    commune_targets,
     count_overdue,
     dashboard_for,
     forecast_for,
 )
 from outreach.models import Campaign, GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
 from outreach.models.codes import Outcome, RefusalReason, UnitKind
+from outreach.tallies.figures import commune_targets
 from outreach.visits.service import OutcomeInput, VisitInput, record_visit
 from tests.conftest import DEMO_TODAY
 

@@ -16,7 +16,7 @@ from sqlmodel import select
 from outreach.core.clock import today_local
 from outreach.models import Household, Person, User, Visit
 from outreach.visits.api import LOGIN_REQUIRED, openapi_document
-from outreach.visits.sync import MAX_BATCH, scope_token
+from outreach.visits.sync import MAX_BATCH, parse_item, scope_token
 from tests.conftest import csrf_token
 
 URL = "/api/visits/sync"
@@ -139,23 +139,25 @@ def test_the_schema_check_catches_undocumented_and_mistyped_keys(openapi):
 # --- authentication, CSRF, roles -----------------------------------------------------------------
 
 
-def test_logged_out_gets_401_json_not_a_redirect(client, session, mine):
+def test_logged_out_gets_401_json_not_a_redirect(client, session, mine, openapi):
     before = _count(session)
     for token in (None, "stale-token"):
         response = _post(client, {"visits": [_visit(*mine)]}, token=token)
         assert response.status_code == 401 and response.mimetype == "application/json"
+        _conforms(response.get_json(), _documented(openapi, URL, "post", 401), openapi)
         assert "Location" not in response.headers
         assert response.get_json() == {"error": LOGIN_REQUIRED, "code": "login_required"}
     assert "các lượt thăm chưa gửi vẫn được giữ trên máy" in LOGIN_REQUIRED
     assert _count(session) == before
 
 
-def test_missing_or_wrong_csrf_token_is_400_json(canvasser_client, session, mine):
+def test_missing_or_wrong_csrf_token_is_400_json(canvasser_client, session, mine, openapi):
     client, token = canvasser_client
     before = _count(session)
     for bad in (None, token[:-4] + "xxxx"):
         response = _post(client, {"visits": [_visit(*mine)]}, token=bad)
         assert response.status_code == 400 and response.mimetype == "application/json"
+        _conforms(response.get_json(), _documented(openapi, URL, "post", 400), openapi)
         body = response.get_json()
         assert body["code"] == "csrf" and "tải lại trang" in body["error"]
     assert _count(session) == before
@@ -170,11 +172,12 @@ def test_the_html_pages_keep_their_csrf_error_page(login_as, session, mine):
 
 
 @pytest.mark.parametrize("username", ["lanhdao.07210", "admin", "baochi"])
-def test_other_roles_get_403_json(login_as, session, mine, username):
+def test_other_roles_get_403_json(login_as, session, mine, openapi, username):
     client = login_as(username)
     before = _count(session)
     response = _post(client, {"visits": [_visit(*mine)]}, token=csrf_token(client, "/"))
     assert response.status_code == 403 and response.mimetype == "application/json"
+    _conforms(response.get_json(), _documented(openapi, URL, "post", 403), openapi)
     assert response.get_json()["code"] == "forbidden"
     assert _count(session) == before
 
@@ -271,7 +274,7 @@ def test_an_oversized_body_is_413_json(canvasser_client, openapi):
     _conforms(response.get_json(), _documented(openapi, URL, "post", 413), openapi)
 
 
-def test_other_methods_and_unknown_api_paths_answer_json(canvasser_client):
+def test_other_methods_and_unknown_api_paths_answer_json(canvasser_client, openapi):
     client, _ = canvasser_client
     wrong_method = client.get(URL)
     assert wrong_method.status_code == 405 and wrong_method.get_json()["code"] == (
@@ -279,6 +282,8 @@ def test_other_methods_and_unknown_api_paths_answer_json(canvasser_client):
     )
     missing = client.get("/api/khong-co")
     assert missing.status_code == 404 and missing.get_json()["code"] == "not_found"
+    for answer in (wrong_method, missing):
+        _conforms(answer.get_json(), _component("ApiError"), openapi)
     # Elsewhere the pages stay HTML.
     assert client.get("/khong-co").mimetype == "text/html"
 
@@ -337,9 +342,9 @@ def test_an_undocumented_api_route_would_be_caught(app):
 
 def test_the_documented_examples_match_the_documented_schemas(openapi):
     checked = 0
-    for path, operations in openapi["paths"].items():
+    for operations in openapi["paths"].values():
         for operation in operations.values():
-            for status, response in operation["responses"].items():
+            for response in operation["responses"].values():
                 content = response["content"]["application/json"]
                 if "example" in content:
                     _conforms(content["example"], content["schema"], openapi)
@@ -353,8 +358,8 @@ def test_the_served_document_is_generated_from_the_contract(openapi):
     assert openapi == json.loads(json.dumps(openapi_document()))
     schemas = openapi["components"]["schemas"]
     assert {"SyncRequest", "VisitItem", "OutcomeItem", "SyncResponse", "ItemResult"} <= set(schemas)
-    for name, schema in schemas.items():
-        Draft202012Validator.check_schema(schema), name
+    for schema in schemas.values():
+        Draft202012Validator.check_schema(schema)
     item = schemas["VisitItem"]
     assert item["required"] == ["client_uuid", "household_id", "channel", "visited_at", "outcomes"]
     assert "Unknown fields are ignored" in item["description"]
@@ -363,8 +368,6 @@ def test_the_served_document_is_generated_from_the_contract(openapi):
 
 
 def test_the_documented_request_example_is_accepted_by_the_checks(openapi):
-    from outreach.visits.sync import parse_item
-
     request = openapi["paths"][URL]["post"]["requestBody"]["content"]["application/json"]
     for item in request["example"]["visits"]:
         assert parse_item(item).household_id == item["household_id"]
@@ -442,7 +445,10 @@ def _refused(household, members) -> list[tuple[object, str]]:
         ([], "item"),
         (_visit(household, members, client_uuid=None), "client_uuid"),
         (_visit(household, members, client_uuid="1234"), "client_uuid"),
-        ({k: v for k, v in _visit(household, members).items() if k != "household_id"}, "household_id"),
+        (
+            {k: v for k, v in _visit(household, members).items() if k != "household_id"},
+            "household_id",
+        ),
         (_visit(household, members, household_id="1"), "household_id"),
         (_visit(household, members, household_id=0), "household_id"),
         (_visit(household, members, household_id=2**31), "household_id"),
@@ -489,7 +495,8 @@ def _fields_refused_by(validator: Draft202012Validator, item: object) -> set[str
     for error in validator.iter_errors(item):
         paths = [list(error.absolute_path)]
         if error.validator == "required":
-            paths = [[*paths[0], name] for name in error.validator_value if name not in item]
+            missing = [name for name in error.validator_value if name not in error.instance]
+            paths = [[*paths[0], name] for name in missing]
         for path in paths:
             key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
             fields.add(key.removeprefix(".") or "item")
@@ -506,8 +513,9 @@ def test_the_document_accepts_what_the_api_stores_and_refuses_what_it_refuses(
         assert not list(item.iter_errors(sent)), sent
     for sent, field in refused:
         assert _fields_refused_by(item, sent) == {field}, (sent, field)
+    _conforms({"visits": accepted}, _documented_request(openapi), openapi)
+    # The document asks for good items; the API takes any JSON value and rejects a bad item alone.
     batch = {"visits": accepted + [sent for sent, _ in refused]}
-    _conforms(batch, _documented_request(openapi), openapi)
 
     before = _count(session)
     body = _post(client, batch, token=token).get_json()
@@ -539,7 +547,7 @@ def test_the_document_and_the_checks_differ_only_where_json_schema_cannot_say_it
     # hyphenated one.
     looser = [
         _visit(h, members, client_uuid=uuid.uuid4().hex),
-        _visit(h, members, client_uuid="{%s}" % uuid.uuid4()),
+        _visit(h, members, client_uuid=f"{{{uuid.uuid4()}}}"),
     ]
     for sent, _field in stricter:
         assert not list(item.iter_errors(sent))

@@ -17,6 +17,7 @@ from outreach.core.scope import scope_for
 from outreach.models import GeoUnit, Household, Person, User, Visit, VisitOutcome
 from outreach.models.codes import UnitKind
 from outreach.visits import sync as sync_module
+from outreach.visits.contract import OutcomeItem, VisitItem
 from outreach.visits.service import record_visit
 from outreach.visits.sync import (
     MAX_BATCH,
@@ -245,6 +246,33 @@ def test_every_bad_field_is_reported_at_once():
         "visited_at",
         "outcomes",
     }
+
+
+def test_every_field_of_the_contract_has_its_own_message():
+    generic = "Giá trị không hợp lệ."
+    for name in VisitItem.model_fields:
+        with pytest.raises(SyncItemError) as caught:
+            parse_item(_with(**{name: {"sai": 1}}))
+        assert caught.value.errors[name] != generic, name
+    for name in OutcomeItem.model_fields:
+        with pytest.raises(SyncItemError) as caught:
+            parse_item(_outcome(**{name: {"sai": 1}}))
+        assert caught.value.errors[f"outcomes[0].{name}"] != generic, name
+
+
+def test_an_enum_or_an_empty_list_the_service_would_refuse_is_refused_with_its_message():
+    # Checked by the contract (so the document lists the values), with the service's messages.
+    cases = [
+        (_with(channel="bay"), "channel", "Hãy chọn hình thức: đến nhà, gọi điện hoặc họp."),
+        (_with(outcomes=[]), "outcomes", "Hãy ghi kết quả cho ít nhất một người đã gặp."),
+        (_outcome(outcome="bogus"), "outcomes[0].outcome", "Kết quả không hợp lệ."),
+    ]
+    for raw, key, message in cases:
+        with pytest.raises(SyncItemError) as caught:
+            parse_item(raw)
+        assert caught.value.errors == {key: message}
+    # A refusal reason is checked against the list only for a refusal (by the service), as before.
+    assert parse_item(_outcome(outcome="not_home", refusal_reason="khác")).outcomes
 
 
 json_values = st.recursive(
