@@ -39,7 +39,13 @@ from outreach.models.base import utcnow
 from outreach.models.codes import RefusalReason, SummaryStatus, UnitKind
 from outreach.summaries.document import render_document_pdf
 from outreach.tallies import figures
-from outreach.tallies.figures import commune_targets, own_targets
+from outreach.tallies.figures import (
+    CRITICISM,
+    PRAISE,
+    commune_targets,
+    own_targets,
+    ranks_and_marks,
+)
 from outreach.tallies.service import REFUSED_PREFIX
 
 SOURCE = "Ứng dụng vận động BHXH tự nguyện (outreach), số liệu cán bộ vận động ghi nhận"
@@ -248,10 +254,13 @@ def compute_figures(
     previous_totals = (
         _totals([previous.commune(c["id"]) for c in communes]) if previous is not None else None
     )
+    marks = ranks_and_marks({c["id"]: c["ratio"] for c in communes}, ranked=RANKED)
+    for c in communes:
+        c["rank"], c["mark"] = marks.get(c["id"], (None, None))
     ranked = sorted(
-        (c for c in communes if c["ratio"] is not None), key=lambda c: (-c["ratio"], c["name"])
+        (c for c in communes if c["ratio"] is not None),
+        key=lambda c: (-c["ratio"], place_key(c["name"])),
     )
-    count = min(RANKED, len(ranked) // 2)
     has_payments = session.exec(
         select(func.count()).select_from(Payment).where(Payment.province_id == province.id)
     ).one()
@@ -282,8 +291,9 @@ def compute_figures(
         "communes": communes,
         "groups": group_rows,
         "ranking": {
-            "top": [_rank_entry(c) for c in ranked[:count]],
-            "bottom": [_rank_entry(c) for c in ranked[len(ranked) - count :]] if count else [],
+            # Every unit tied at a boundary is named, as on the rankings page.
+            "top": [_rank_entry(c) for c in ranked if c["mark"] == PRAISE],
+            "bottom": [_rank_entry(c) for c in ranked if c["mark"] == CRITICISM],
             "ranked": len(ranked),
         },
         "trend": _trend(session, campaign, period),

@@ -129,3 +129,43 @@ def test_the_read_model_sums_communes_to_the_province(session):
     # Distinct households over the campaign never exceed the sum of each half-month's.
     for commune_id, n in reached.items():
         assert n <= by_commune[commune_id]["households"]
+
+
+def test_ranks_and_marks_name_every_unit_of_a_tie():
+    ratios = {"a": 0.9, "b": 0.8, "c": 0.5, "d": 0.2, "e": 0.2, "f": 0.2, "g": 0.1, "x": None}
+    marks = figures.ranks_and_marks(ratios)
+    assert {k: rank for k, (rank, _) in marks.items()} == {
+        "a": 1,
+        "b": 2,
+        "c": 3,
+        "d": 4,
+        "e": 4,
+        "f": 4,
+        "g": 7,
+    }
+    praised = {k for k, (_, mark) in marks.items() if mark == figures.PRAISE}
+    criticised = {k for k, (_, mark) in marks.items() if mark == figures.CRITICISM}
+    assert praised == {"a", "b", "c"}
+    assert criticised == {"d", "e", "f", "g"}  # the whole tie, not one of it
+    # A tie reaching across both ends marks nobody in it.
+    even = figures.ranks_and_marks({"a": 0.5, "b": 0.5, "c": 0.5, "d": 0.5})
+    assert {mark for _, mark in even.values()} == {None}
+
+
+@pytest.mark.usefixtures("visited")
+def test_the_bulletin_names_exactly_the_units_the_rankings_mark(session):
+    campaign = session.exec(select(Campaign)).first()
+    leader = _user(session, "lanhdao.tinh")
+    ranked = rank_units(
+        session, scope=scope_for(session, leader), campaign=campaign, as_of=DEMO_TODAY
+    )
+    period = period_containing(DEMO_TODAY)
+    cutoff = datetime.combine(DEMO_TODAY + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    bulletin = compute_figures(session, campaign=campaign, period=period, cutoff=cutoff)
+    marked = {
+        mark: {r.name for r in ranked if r.mark == mark}
+        for mark in (figures.PRAISE, figures.CRITICISM)
+    }
+    assert marked[figures.PRAISE] and marked[figures.CRITICISM]
+    assert {e["name"] for e in bulletin["ranking"]["top"]} == marked[figures.PRAISE]
+    assert {e["name"] for e in bulletin["ranking"]["bottom"]} == marked[figures.CRITICISM]
