@@ -15,13 +15,13 @@ import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import distinct, func
 from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
-from outreach.core.clock import VIETNAM
+from outreach.core.clock import VIETNAM, today_local
 from outreach.core.errors import DomainError
 from outreach.core.formatting import format_day, format_number, format_ratio, safe_cell
 from outreach.core.i18n import _
@@ -208,10 +208,13 @@ def compute_figures(
     first = campaign.starts_on
     current = _window(session, campaign, period.starts_on, period, whole_campaign=False)
     cumulative = _window(session, campaign, first, period, whole_campaign=True)
-    previous_p = previous_period(period)
+    as_of = min(cutoff.astimezone(VIETNAM).date(), period.ends_on)
+    days = (as_of - period.starts_on).days + 1
+    partial = as_of < period.ends_on
+    previous_p = _like_for_like(previous_period(period), days if partial else None)
     previous = (
         _window(session, campaign, previous_p.starts_on, previous_p, whole_campaign=False)
-        if previous_p.ends_on >= campaign.starts_on
+        if previous_p.ends_on >= campaign.starts_on and days > 0
         else None
     )
     targets = own_targets(session, campaign)
@@ -283,7 +286,13 @@ def compute_figures(
             "ends_on": previous_p.ends_on.isoformat(),
         },
         "cutoff_at": cutoff.isoformat(),
-        "as_of": min(cutoff.astimezone(VIETNAM).date(), period.ends_on).isoformat(),
+        "as_of": as_of.isoformat(),
+        # A period drafted before its end is compared with as many days of the previous one.
+        "comparison": {
+            "partial": partial,
+            "days": max(days, 0),
+            "days_in_period": (period.ends_on - period.starts_on).days + 1,
+        },
         "source": SOURCE,
         "has_payments": bool(has_payments),
         "totals": province_row,
@@ -312,12 +321,23 @@ def _rank_entry(commune: dict) -> dict:
     return {"name": commune["name"], "ratio": commune["ratio"]}
 
 
-def _change(now: int, before: int) -> str:
+def _like_for_like(previous: Period, days: int | None) -> Period:
+    """The previous period, or only its first `days` days when this one is not over yet."""
+    if days is None:
+        return previous
+    last = previous.starts_on + timedelta(days=max(days, 1) - 1)
+    return Period(previous.starts_on, min(last, previous.ends_on))
+
+
+def _change(now: int, before: int, comparison: dict | None = None) -> str:
+    against = "kỳ trước"
+    if comparison and comparison.get("partial"):
+        against = f"{comparison['days']} ngày đầu kỳ trước"
     if before == 0:
-        return "" if now == 0 else "(kỳ trước chưa có)"
+        return "" if now == 0 else f"({against} chưa có)"
     delta = (now - before) / before
     word = "tăng" if delta >= 0 else "giảm"
-    return f"{word} {format_ratio(abs(delta))} so với kỳ trước"
+    return f"{word} {format_ratio(abs(delta))} so với {against}"
 
 
 def lead_paragraph(figures: dict) -> str:
@@ -325,9 +345,13 @@ def lead_paragraph(figures: dict) -> str:
     total, period = figures["totals"]["total"], figures["totals"]["period"]
     as_of = format_day(date.fromisoformat(figures["as_of"]))
     starts = date.fromisoformat(figures["period"]["starts_on"])
-    ends = date.fromisoformat(figures["period"]["ends_on"])
+    ends = min(
+        date.fromisoformat(figures["period"]["ends_on"]), date.fromisoformat(figures["as_of"])
+    )
+    cut = datetime.fromisoformat(figures["cutoff_at"]).astimezone(VIETNAM)
     parts = [
-        f"Tính đến ngày {as_of}, toàn tỉnh {figures['province']['short_name']} có "
+        f"Tính đến ngày {as_of} (số liệu chốt lúc {cut:%H:%M} ngày {format_day(cut.date())}), "
+        f"toàn tỉnh {figures['province']['short_name']} có "
         f"{format_number(total['new'])} người tham gia BHXH tự nguyện mới và "
         f"{format_number(total['renewals'])} người đóng tiếp trong chiến dịch "
         f"“{figures['campaign']['name']}”"
@@ -344,7 +368,8 @@ def lead_paragraph(figures: dict) -> str:
         f"{format_number(period['promises'])} người hẹn đóng"
     )
     previous = figures.get("previous")
-    change = _change(period["new"], previous["new"]) if previous else ""
+    comparison = figures.get("comparison")
+    change = _change(period["new"], previous["new"], comparison) if previous else ""
     parts.append(sentence + (f"; số người tham gia mới {change}" if change else "") + ".")
     ranking = figures["ranking"]
     if ranking["top"]:
@@ -361,6 +386,42 @@ def lead_paragraph(figures: dict) -> str:
 def _names(entries: list[dict]) -> str:
     names = [f"{e['name']} ({format_ratio(e['ratio'])})" for e in entries]
     return ", ".join(names[:-1]) + " và " + names[-1] if len(names) > 1 else "".join(names)
+
+
+def _unit_figures(row: dict) -> dict:
+    """One unit's figures as the bulletin shows them, for machines (the CLI's --json)."""
+    out = {"id": row["id"], "name": row["name"]}
+    for key in ("period", "total"):
+        counts = row[key]
+        out[key] = {
+            name: counts[name] for name in ("new", "renewals", "visits", "households", "promises")
+        }
+        out[key]["refusals"] = counts["refusals"]
+        out[key]["refusals_by_reason"] = dict(counts["refusal_reasons"])
+    out["target"] = {"new": row["target_new"], "renewals": row["target_renewals"]}
+    out["achieved"] = row["ratio"]
+    out["achieved_new"] = row["ratio_new"]
+    if "rank" in row:
+        out["rank"], out["mark"] = row["rank"], row["mark"]
+    return out
+
+
+def machine_figures(figures: dict) -> dict:
+    """The figures of a bulletin, as it shows them, as plain JSON: province, groups, communes
+    (new, renewals, visits, households reached, promises, refusals by reason, target, share of
+    the target achieved, rank and mark), the period, its cut-off and its comparison."""
+    return {
+        "period": figures["period"],
+        "cutoff_at": figures["cutoff_at"],
+        "as_of": figures["as_of"],
+        "comparison": figures.get("comparison"),
+        "campaign": figures["campaign"],
+        "province": _unit_figures({**figures["totals"], **figures["province"]}),
+        "previous": figures.get("previous"),
+        "groups": [_unit_figures(g) for g in figures["groups"]],
+        "communes": [_unit_figures(c) for c in figures["communes"]],
+        "lead": figures["lead"],
+    }
 
 
 # --- drafts, publishing, versions ------------------------------------------------------------
@@ -420,10 +481,13 @@ def publish_summary(
     reason: str = "",
     ip: str = "",
     now: datetime | None = None,
+    today: date | None = None,
+    early: bool = False,
 ) -> Summary:
     """Freeze a draft: render its PDF from its stored figures (what the admin checked), store the
-    bytes and their SHA-256; a later version of the period needs a reason. Flushes; the caller
-    commits. A PDF that cannot be rendered raises `PdfError` (nothing is changed)."""
+    bytes and their SHA-256; a later version of the period needs a reason, and a period not over
+    by `today` (Vietnam's day) needs `early`, the admin's explicit confirmation. Flushes; the
+    caller commits. A PDF that cannot be rendered raises `PdfError` (nothing is changed)."""
     summary = session.get(Summary, summary_id)
     if summary is None:
         raise SummaryError(_("Không tìm thấy bản tin."))
@@ -441,6 +505,15 @@ def publish_summary(
         )
     if len(reason) > 1000:
         raise SummaryError(_("Lý do đính chính tối đa 1.000 ký tự."))
+    period = period_of(session, summary)
+    if not early and (today or today_local()) <= period.ends_on:
+        raise SummaryError(
+            _(
+                "Kỳ này chưa kết thúc (đến hết ngày %(day)s): số liệu còn thay đổi. Muốn công bố "
+                "sớm, hãy đánh dấu xác nhận công bố khi kỳ chưa kết thúc.",
+                day=format_day(period.ends_on),
+            )
+        )
     pdf = render_document_pdf(figures_of(summary))
     summary.pdf = pdf
     summary.content_hash = hashlib.sha256(pdf).hexdigest()

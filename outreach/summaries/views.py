@@ -88,6 +88,7 @@ def period(key: str):
         draft=draft,
         document=render_document_html(figures_of(draft), heading_level=2) if draft else None,
         published=entry.published if entry else [],
+        period_open=request_today() <= period.ends_on,
     )
 
 
@@ -120,6 +121,8 @@ def publish(key: str):
                 username=current_user.username,
                 reason=request.form.get("reason", ""),
                 ip=request.remote_addr or "",
+                today=request_today(),
+                early=request.form.get("early") == "1",
             )
     except SummaryError as error:
         flash(str(error), "error")

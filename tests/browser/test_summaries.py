@@ -35,7 +35,13 @@ def test_admin_publishes_and_media_downloads_the_pdf(
     check_a11y("summary draft")
     lead = document.locator(".doc-lead p").last.inner_text()
 
-    page.get_by_role("button", name=re.compile(r"^Công bố phiên bản \d+$")).tap()
+    # The 22nd: the period runs to the 30th, so publishing needs an explicit confirmation.
+    expect(page.locator("#period-open")).to_contain_text("Kỳ này chưa kết thúc")
+    publish = page.get_by_role("button", name=re.compile(r"^Công bố phiên bản \d+$"))
+    publish.tap()
+    expect(page.locator("#published-versions")).to_have_count(0)  # the box is required
+    page.get_by_label("Tôi xác nhận công bố khi kỳ chưa kết thúc").check()
+    publish.tap()
     expect(page.locator(".flash")).to_contain_text(re.compile(r"Đã công bố phiên bản \d+\."))
     expect(page.locator("#published-versions")).to_contain_text("Phiên bản")
     _log_out(page)

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from outreach.core.clock import VIETNAM
-from outreach.core.periods import period_containing, period_from_key
+from outreach.core.periods import Period, period_containing, period_from_key
 from outreach.core.scope import scope_for
 from outreach.models import Campaign, Household, Person, Summary, User, Visit, VisitOutcome
 from outreach.summaries.document import render_document_pdf
@@ -28,6 +28,7 @@ from outreach.visits.service import OutcomeInput, VisitInput, record_visit
 from tests.conftest import DEMO_TODAY
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+NOW_DAY = NOW.astimezone(VIETNAM).date()
 
 
 @pytest.fixture
@@ -91,8 +92,17 @@ def test_figures_match_a_recount_from_raw_visits(session, campaign):
     assert figures["totals"]["total"]["households"] == len(households["total"])
     assert figures["totals"]["total"]["new"] == sum(c["total"]["new"] for c in figures["communes"])
     previous = period_from_key("2026-11-15")
-    prev_counted, _ = recount(session, campaign, previous)
+    # Drafted before the period ends: compared with as many days of the previous one.
+    comparison = figures["comparison"]
+    assert comparison["partial"] and comparison["days"] == (NOW_DAY - period.starts_on).days + 1
+    like = Period(previous.starts_on, previous.starts_on + timedelta(days=comparison["days"] - 1))
+    prev_counted, _ = recount(session, campaign, like)
     assert figures["previous"]["new"] == sum(c["new"] for c in prev_counted["period"].values())
+    assert figures["previous_period"]["ends_on"] == like.ends_on.isoformat()
+    assert (
+        f"so với {comparison['days']} ngày đầu kỳ trước" in figures["lead"]
+        or not figures["previous"]["new"]
+    )
     assert sum(t["new"] for t in figures["trend"]) == figures["totals"]["total"]["new"]
 
 
@@ -110,7 +120,9 @@ def test_targets_percentages_and_ranking(session, campaign):
     assert figures["ranking"]["bottom"][-1]["name"] == ranked[-1]["name"]
     assert len(figures["ranking"]["top"]) == 3
     lead = figures["lead"]
-    assert lead.startswith("Tính đến ngày 22/11/2026, toàn tỉnh Bắc Ninh có ")
+    assert lead.startswith(
+        "Tính đến ngày 22/11/2026 (số liệu chốt lúc 10:00 ngày 22/11/2026), toàn tỉnh Bắc Ninh có "
+    )
     assert ranked[0]["name"] in lead and ranked[-1]["name"] in lead
     groups = figures["groups"]
     assert (

@@ -30,7 +30,25 @@ def _draft_and_publish(client, **form):
     assert _post(client, f"/summaries/{KEY}/draft").status_code == 302
     page = client.get(f"/summaries/{KEY}").get_data(as_text=True)
     summary_id = re.search(r'name="summary_id" value="(\d+)"', page).group(1)
+    form = {"early": "1", **form}  # the 22nd: the period is not over, the admin confirms
     return _post(client, f"/summaries/{KEY}/publish", summary_id=summary_id, **form), summary_id
+
+
+def test_a_period_not_over_is_published_only_with_an_explicit_confirmation(login_as, session):
+    client = login_as("admin")
+    assert _post(client, f"/summaries/{KEY}/draft").status_code == 302
+    page = client.get(f"/summaries/{KEY}").get_data(as_text=True)
+    assert 'id="period-open"' in page and 'name="early"' in page
+    summary_id = re.search(r'name="summary_id" value="(\d+)"', page).group(1)
+    refused = _post(client, f"/summaries/{KEY}/publish", summary_id=summary_id)
+    assert refused.status_code == 303
+    assert session.get(Summary, int(summary_id)).status == "draft"
+    assert "chưa kết thúc" in client.get(f"/summaries/{KEY}").get_data(as_text=True)
+    published, _ = _draft_and_publish(client)
+    session.expire_all()
+    assert session.get(Summary, int(summary_id)).status == "published"
+    figures = figures_of(session.get(Summary, int(summary_id)))
+    assert figures["comparison"]["partial"] and "ngày đầu kỳ trước" in figures["lead"]
 
 
 def test_admin_drafts_checks_and_publishes(login_as, session):
