@@ -10,17 +10,14 @@ without writing, which is what the preview shows.
 
 from __future__ import annotations
 
-import heapq
-import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import chain, islice
-from typing import IO
+from itertools import islice
 
-from sqlalchemy import Index, Table, bindparam, func, update
+from sqlalchemy import Index, bindparam, func, update
 from sqlmodel import Session, select
 
 from outreach.core.bulk import (
@@ -34,13 +31,22 @@ from outreach.core.bulk import (
 from outreach.core.clock import add_months_end, month_end
 from outreach.core.i18n import _
 from outreach.core.memory import gc_paused
-from outreach.core.text import compact_key, fold
+from outreach.core.text import fold
 from outreach.geography.places import Place, PlaceError, PlaceIndex
+from outreach.imports.households import VILLAGE_COLUMNS, HouseholdPlacement
+from outreach.imports.matching import (
+    CONFLICT,
+    FirstLoad,
+    ImportRow,
+    matching_rows,
+    name_key_of,
+    numbers_differ,
+    row_name_key,
+)
 from outreach.imports.reading import ParsedRow, RowError
-from outreach.imports.reading.worker import decode_row, encode_row, read_frame, write_frame
-from outreach.models import GeoUnit, Household, Payment, Person, User
+from outreach.models import GeoUnit, Household, Payment, Person
 from outreach.models.base import utcnow
-from outreach.models.codes import ImportKind, Role, UnitKind
+from outreach.models.codes import ImportKind
 from outreach.worklist.service import mark_stale
 
 CHUNK = 2000
@@ -48,7 +54,7 @@ CHUNK = 2000
 # new people touch at random; 256 MB made the inserts 3x faster (26 -> 8 us a row, measured).
 IMPORT_CACHE_KB = 256 * 1024
 # A "first load": a file of at least this many rows into a database holding no more people than
-# the file has rows. Its rows are matched in memory and appended (see `_FirstLoad`).
+# the file has rows. Its rows are matched in memory and appended (see `FirstLoad`).
 FIRST_LOAD_FROM = 100_000
 # On SQLite a first load drops these and builds them again at its end, with every index of the
 # household table. Their keys are spread at random (numbers, names, addresses): measured at a
@@ -124,7 +130,6 @@ PAYMENT_COLUMNS = (
     "receipt_number",
     "batch_id",
 )
-VILLAGE_COLUMNS = tuple(GeoUnit.__table__.columns.keys())
 COMMUNE_HEADER = "Xã, phường"
 
 
@@ -170,7 +175,7 @@ def import_rows(
     Rows with errors are never written; the caller decides whether a file with rejected rows may
     be imported at all (the admin chooses to skip them). Nothing is committed here.
     `expected_rows` (the file's own estimate) lets a large first load match in memory and
-    append (`_FirstLoad`).
+    append (`FirstLoad`).
     """
     kind = ImportKind(kind)
     conn = session.connection()
@@ -220,24 +225,7 @@ def _chunks(rows: Iterable[ParsedRow], size: int) -> Iterator[list[ParsedRow]]:
         yield chunk
 
 
-class _Row:
-    """One valid row on its way in: where it lives, whom it names, and its keys for matching.
-
-    The keys are made here, not in the parsing child: that half of a large import is the
-    slower one now, and folding a million names and addresses takes ~3 s.
-    """
-
-    __slots__ = ("parsed", "place", "person", "name_key", "address_key")
-
-    def __init__(self, parsed: ParsedRow, place: Place | None) -> None:
-        self.parsed, self.place = parsed, place
-        self.person: dict | None = None  # the matched person's current columns, when known
-        values = parsed.values
-        self.name_key = fold(values.get("full_name"))  # "nguyen van a"
-        self.address_key = compact_key(values.get("address"))  # "so5ngo2thonmoilap"
-
-
-class _Writer:
+class _Writer(HouseholdPlacement):
     """State kept across the chunks of one file: places, households and canvassers by commune."""
 
     def __init__(self, session, kind, province_id, write, batch_id, now, first_load=False):
@@ -264,7 +252,7 @@ class _Writer:
         self.new_households: dict[tuple[int, str], int] = {}
         self.load: dict[int, list[tuple[int, int]]] = {}  # commune -> heap of (households, user)
         self.analyze_at = CHUNK  # rows inserted when PostgreSQL's statistics are next refreshed
-        self.first_load = _FirstLoad(self.conn) if first_load else None
+        self.first_load = FirstLoad(self.conn) if first_load else None
         self.new_person = self._new_person_layout()
         if first_load:  # every household a new person could join is known from the start
             self._load_households()
@@ -305,26 +293,26 @@ class _Writer:
             return
         for parsed in self.first_load.set_aside_rows():
             self._keep_statistics()
-            self._apply([_Row(p, self._place_of(p.values)) for p in parsed])
+            self._apply([ImportRow(p, self._place_of(p.values)) for p in parsed])
 
     def close(self) -> None:
         """Let go of what the import kept on disk."""
         if self.first_load is not None:
             self.first_load.close()
 
-    def _apply(self, rows: list[_Row]) -> None:
+    def _apply(self, rows: list[ImportRow]) -> None:
         """Match placed rows to the people stored, then insert, update or leave each one, as if
         one row at a time: a row naming someone the same rows are adding waits until they are in."""
         while rows:
             rows = self._apply_once(rows)
 
-    def _apply_once(self, rows: list[_Row]) -> list[_Row]:
+    def _apply_once(self, rows: list[ImportRow]) -> list[ImportRow]:
         known = self._known_people(rows)
         new_people, changes, payments, later = [], [], [], []
         adding: set[str] = set()  # name keys of the people this pass inserts
         for row in rows:
             match = self._match(row, known)
-            if match is _CONFLICT:
+            if match is CONFLICT:
                 continue
             if match is None:
                 if row.place is None:
@@ -338,7 +326,7 @@ class _Writer:
                     )
                     self.report.rejected += 1
                     continue
-                key = _row_name_key(row)
+                key = row_name_key(row)
                 if key in adding:  # matched (or not) once the earlier row's person is stored
                     later.append(row)
                     continue
@@ -368,7 +356,7 @@ class _Writer:
         parsed.errors.append(RowError(parsed.row_number, column, message))
         self.report.errors.append(parsed.errors[-1])
 
-    def _placed(self, chunk: list[ParsedRow]) -> list[_Row]:
+    def _placed(self, chunk: list[ParsedRow]) -> list[ImportRow]:
         rows = []
         for parsed in chunk:
             if parsed.errors:
@@ -378,7 +366,7 @@ class _Writer:
             values = parsed.values
             if self.kind == ImportKind.PAYMENTS and not values.get("commune"):
                 # Placed by the person it names.
-                rows.append(_Row(parsed, None))
+                rows.append(ImportRow(parsed, None))
                 continue
             try:
                 place = self._place_of(values)
@@ -388,7 +376,7 @@ class _Writer:
                 continue
             if place.converted_from:
                 self.report.converted_addresses += 1
-            rows.append(_Row(parsed, place))
+            rows.append(ImportRow(parsed, place))
         return rows
 
     def _place_of(self, values: dict) -> Place:
@@ -396,7 +384,7 @@ class _Writer:
             values.get("commune", ""), values.get("old_district", ""), values.get("village", "")
         )
 
-    def _known_people(self, rows: list[_Row]) -> dict[str, dict]:
+    def _known_people(self, rows: list[ImportRow]) -> dict[str, dict]:
         """People of the province this chunk names, by "b:<bhxh>", "c:<cccd>" and "n:<name>".
 
         One indexed query per way of matching (an OR across them makes SQLite scan the table),
@@ -435,7 +423,7 @@ class _Writer:
         return found
 
     def _remember(self, found: dict[str, dict], keys: tuple[str, ...], wanted: set) -> None:
-        result = _matching(self.session, Person.__table__, PERSON_COLUMNS, keys, wanted)
+        result = matching_rows(self.session, Person.__table__, PERSON_COLUMNS, keys, wanted)
         for row in result:
             person = found.get(f"b:{row['bhxh_number']}") or found.get(f"c:{row['citizen_id']}")
             if person is None or person["id"] != row["id"]:
@@ -445,10 +433,11 @@ class _Writer:
             if person["citizen_id"]:
                 found[f"c:{person['citizen_id']}"] = person
             found.setdefault(
-                _name_key(person["commune_id"], person["name_key"], person["date_of_birth"]), person
+                name_key_of(person["commune_id"], person["name_key"], person["date_of_birth"]),
+                person,
             )
 
-    def _match(self, row: _Row, known: dict[str, dict]):
+    def _match(self, row: ImportRow, known: dict[str, dict]):
         values = row.parsed.values
         by_bhxh = known.get(f"b:{values['bhxh_number']}") if values.get("bhxh_number") else None
         by_cid = known.get(f"c:{values['citizen_id']}") if values.get("citizen_id") else None
@@ -459,11 +448,11 @@ class _Writer:
                 _("Mã số BHXH và số CCCD này thuộc hai người khác nhau đã có trong hệ thống."),
             )
             self.report.rejected += 1
-            return _CONFLICT
+            return CONFLICT
         person = by_bhxh or by_cid
-        if person is None and (key := _row_name_key(row)):
+        if person is None and (key := row_name_key(row)):
             person = known.get(key)
-            if person is not None and _numbers_differ(values, person):
+            if person is not None and numbers_differ(values, person):
                 person = None  # a namesake born the same day, but someone else
         if person is not None and row.place is None:
             row.place = Place(self.session.get(GeoUnit, person["commune_id"]))
@@ -520,13 +509,13 @@ class _Writer:
 
         return new_person
 
-    def _changes(self, row: _Row) -> dict:
+    def _changes(self, row: ImportRow) -> dict:
         facts = self._facts(row.parsed.values, row.person, row.name_key)
         return {k: v for k, v in facts.items() if row.person.get(k) != v}
 
     # -- writes -------------------------------------------------------------------------------
 
-    def _insert_people(self, rows: list[_Row]) -> None:
+    def _insert_people(self, rows: list[ImportRow]) -> None:
         households, persons = [], []
         new_person = self.new_person
         for row in rows:
@@ -550,148 +539,6 @@ class _Writer:
             bulk_insert(self.conn, Household.__table__, HOUSEHOLD_COLUMNS, households)
             bulk_insert(self.conn, Person.__table__, PERSON_COLUMNS, persons)
 
-    def _household_for(self, row: _Row, households: list[tuple]) -> int:
-        values, commune_id = row.parsed.values, row.place.commune_id
-        code = (values.get("household_code") or "").strip()
-        address = (values.get("address") or "").strip()
-        key = (commune_id, f"code:{code}") if code else None
-        if key is None and address:
-            key = (commune_id, f"addr:{row.address_key}")
-        if key and key in self.new_households:
-            return self.new_households[key]
-        village_id = self._village(row.place)
-        household_id = self.ids["household"]
-        self.ids["household"] += 1
-        households.append(
-            (
-                household_id,
-                self.province_id,
-                commune_id,
-                village_id,
-                code or None,
-                address,
-                row.address_key if address else "",
-                values.get("full_name", ""),
-                values.get("phone"),
-                self._canvasser_for(commune_id),
-                self.now,
-                self.now,
-            )
-        )
-        if key:
-            self.new_households[key] = household_id
-        self.report.new_households += 1
-        return household_id
-
-    def _prefetch_households(self, rows: list[_Row]) -> None:
-        """Existing households the chunk's new people join, by household code or address."""
-        codes, addresses = set(), set()
-        for row in rows:
-            values, commune_id = row.parsed.values, row.place.commune_id
-            if (values.get("household_code") or "").strip():
-                codes.add((commune_id, values["household_code"].strip()))
-            elif (values.get("address") or "").strip():
-                addresses.add((commune_id, row.address_key))
-        # Households met earlier in the file (or found for it) are known: not looked up again.
-        known = self.new_households
-        codes = {(c, code) for c, code in codes if (c, f"code:{code}") not in known}
-        addresses = {(c, key) for c, key in addresses if (c, f"addr:{key}") not in known}
-        columns = ("id", "commune_id", "code", "address_key")
-        found = []
-        for keys, wanted in (
-            (("commune_id", "code"), codes),
-            (("commune_id", "address_key"), addresses),
-        ):
-            if wanted:
-                found += _matching(self.session, Household.__table__, columns, keys, wanted)
-        found.sort(key=lambda row: row["id"])  # oldest first: `setdefault` keeps the first seen
-        for household_id, commune_id, code, address_key in (r.values() for r in found):
-            if code and (commune_id, code) in codes:
-                self.new_households.setdefault((commune_id, f"code:{code}"), household_id)
-            if address_key and (commune_id, address_key) in addresses:
-                self.new_households.setdefault((commune_id, f"addr:{address_key}"), household_id)
-
-    def _load_households(self) -> None:
-        """Every stored household of the province, by code and by address (oldest first, as
-        `_prefetch_households` keeps them), so that a first load never looks one up."""
-        table = Household.__table__
-        found = self.conn.execute(
-            select(table.c.id, table.c.commune_id, table.c.code, table.c.address_key)
-            .where(table.c.province_id == self.province_id)
-            .order_by(table.c.id)
-        )
-        for household_id, commune_id, code, address_key in found:
-            if code:
-                self.new_households.setdefault((commune_id, f"code:{code}"), household_id)
-            if address_key:
-                self.new_households.setdefault((commune_id, f"addr:{address_key}"), household_id)
-
-    def _load_canvassers(self) -> None:
-        """Every commune's canvassers with their households, in two queries, once per import (a
-        first load does it before its household indexes are set aside)."""
-        counts: dict[int, dict[int | None, int]] = defaultdict(dict)
-        for commune_id, canvasser_id, households in self.session.execute(
-            select(Household.commune_id, Household.assigned_canvasser_id, func.count())
-            .where(Household.province_id == self.province_id)
-            .group_by(Household.commune_id, Household.assigned_canvasser_id)
-        ):
-            counts[commune_id][canvasser_id] = households
-        users: dict[int, list[int]] = defaultdict(list)
-        for user_id, commune_id in self.session.execute(
-            select(User.id, User.scope_unit_id).where(User.role == Role.CANVASSER)
-        ):
-            users[commune_id].append(user_id)
-        for commune in self.places.communes_by_code.values():
-            heap = [(counts[commune.id].get(u, 0), u) for u in users[commune.id]]
-            heapq.heapify(heap)
-            self.load[commune.id] = heap
-
-    def _village(self, place: Place) -> int | None:
-        if not place.village_key:
-            return None
-        key = (place.commune_id, place.village_key)
-        # As a plain int: read for every new household, where the ORM attribute costs more.
-        village_id = self.village_ids.get(key)
-        if village_id is None:
-            village_id = self.village_ids[key] = self._village_unit(place, key).id
-        return village_id
-
-    def _village_unit(self, place: Place, key: tuple[int, str]) -> GeoUnit:
-        village = self.places.villages.get(key)
-        if village is None:
-            name = place.village_name
-            village = GeoUnit(
-                kind=UnitKind.VILLAGE.value,
-                code=f"{place.commune.code}-{compact_key(name)[:20]}",
-                name=name,
-                type_name=name.split(" ")[0] if " " in name else "",
-                name_key=place.village_key,
-                parent_id=place.commune_id,
-                province_id=self.province_id,
-                is_island=False,
-                is_active=True,
-            )
-            self.report.new_villages += 1
-            if self.write:  # inserted with the chunk's households (one flush each cost 6%)
-                village.id = self.ids["village"]
-                self.ids["village"] += 1
-                self.new_villages.append(tuple(getattr(village, c) for c in VILLAGE_COLUMNS))
-            else:
-                village.id = -len(self.places.villages) - 1  # a placeholder in a dry run
-            self.places.villages[key] = village
-        return village
-
-    def _canvasser_for(self, commune_id: int) -> int | None:
-        """The commune's canvasser with the fewest households (leaders reassign later)."""
-        if not self.load:
-            self._load_canvassers()
-        load = self.load.get(commune_id)  # a heap of (households, canvasser): least loaded on top
-        if not load:
-            return None
-        households, canvasser = load[0]
-        heapq.heapreplace(load, (households + 1, canvasser))
-        return canvasser
-
     def _update_people(self, changes: list[tuple[int, dict]]) -> None:
         if not self.write or not changes:
             return
@@ -708,7 +555,9 @@ class _Writer:
             )
             self.conn.execute(stmt, params)
 
-    def _new_receipts(self, known: list[_Row], created: list[_Row]) -> list[tuple[int, dict]]:
+    def _new_receipts(
+        self, known: list[ImportRow], created: list[ImportRow]
+    ) -> list[tuple[int, dict]]:
         """Store the receipts not seen before; each new one extends its payer's paid-through.
 
         A receipt already stored (same person, day, amount and months) is unchanged, so
@@ -767,151 +616,6 @@ class _Writer:
         if self.write and self.report.communes:
             # New facts change priorities: those communes are recomputed on their next request.
             mark_stale(self.session, commune_ids=self.report.communes)
-
-
-_CONFLICT = object()
-
-
-class _FirstLoad:
-    """What a first load knows without asking the database: the numbers and name keys of
-    everyone stored, and the name keys of the rows met so far.
-
-    A row none of whose keys is among them names someone new for sure (the parser already
-    rejects a BHXH number or CCCD repeated within the file), so it is inserted as it comes,
-    with no lookup. The others (someone stored, a namesake born the same day in the same
-    commune) are set aside on disk, in file order, and matched the usual way once the indexes
-    are back. Name keys are kept as hashes, 8 bytes each: a collision only sets a row aside.
-    """
-
-    def __init__(self, conn) -> None:
-        table = Person.__table__
-        self.bhxh: set[str] = set()
-        self.citizen_ids: set[str] = set()
-        self.names: set[int] = set()
-        stored = conn.execute(
-            select(
-                table.c.bhxh_number,
-                table.c.citizen_id,
-                table.c.commune_id,
-                table.c.name_key,
-                table.c.date_of_birth,
-            )
-        )
-        for bhxh, citizen_id, commune_id, name_key, born in stored:
-            if bhxh:
-                self.bhxh.add(bhxh)
-            if citizen_id:
-                self.citizen_ids.add(citizen_id)
-            if name_key and born:
-                self.names.add(hash((commune_id, name_key, born)))
-        self.file: IO[bytes] | None = None  # made when a first row is set aside
-        self.frames = 0
-
-    def is_new(self, row: _Row) -> bool:
-        """True when no one stored or met so far shares a key with the row (remembered)."""
-        values = row.parsed.values
-        new = (
-            values.get("bhxh_number") not in self.bhxh
-            and values.get("citizen_id") not in self.citizen_ids
-        )
-        born = values.get("date_of_birth")
-        if born and row.place is not None and row.name_key:  # as `_row_name_key` has one
-            key = hash((row.place.commune_id, row.name_key, born))
-            if key in self.names:
-                return False
-            self.names.add(key)
-        return new
-
-    def set_aside(self, rows: list[_Row]) -> None:
-        """Keep rows on disk (as the parsing child sends them) until the indexes are back."""
-        if not rows:
-            return
-        if self.file is None:  # kept across chunks, closed by `close` (import_rows sees to it)
-            self.file = tempfile.TemporaryFile(prefix="outreach-import-")  # noqa: SIM115
-        write_frame(self.file, "rows", [encode_row(row.parsed) for row in rows])
-        self.frames += 1
-
-    def set_aside_rows(self) -> Iterator[list[ParsedRow]]:
-        """The rows set aside, a chunk at a time, in file order."""
-        if self.file is None:
-            return
-        self.file.seek(0)
-        for _frame in range(self.frames):
-            _tag, payload = read_frame(self.file)
-            yield [decode_row(data) for data in payload]
-
-    def close(self) -> None:
-        """Drop the file of rows set aside."""
-        if self.file is not None:
-            self.file.close()
-
-
-def _matching(
-    session: Session, table: Table, columns: Sequence[str], keys: tuple[str, ...], wanted: set
-) -> list[dict]:
-    """Rows of `table` whose `keys` columns equal one of the `wanted` tuples, typed as the ORM
-    reads them.
-
-    A VALUES list joined on the index, sent straight to the driver: one statement per chunk (a
-    row-value IN makes SQLite scan the whole index; a query per commune costs a round trip each;
-    SQLAlchemy's bound-parameter machinery costs more than the query, 4,000 at a time).
-    """
-    conn = session.connection()
-    dialect = conn.dialect
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    names = [f"k{i}" for i in range(len(keys))]
-    one = "(" + ", ".join([mark] * len(keys)) + ")"
-    on = " AND ".join(f"t.{key} = wanted.{name}" for key, name in zip(keys, names, strict=True))
-    selected = ", ".join(f"t.{c}" for c in columns)
-    found = f"{table.name} t ON {on}"
-    if dialect.name == "postgresql":
-        # PostgreSQL would hash-join a seq scan of the whole table, chunk after chunk (quadratic
-        # over a large file); a lateral subquery it cannot flatten (OFFSET 0) probes the index.
-        found = f"LATERAL (SELECT {selected} FROM {table.name} t WHERE {on} OFFSET 0) t ON true"
-    sql = (
-        f"WITH wanted({', '.join(names)}) AS (VALUES {', '.join([one] * len(wanted))}) "
-        f"SELECT {selected} FROM wanted JOIN {found}"
-    )
-    processors = [_processor(table.c[c], dialect, "result") for c in columns]
-    binds = [_processor(table.c[key], dialect, "bind") for key in keys]
-    if any(binds):  # a date in the key (SQLite keeps it as text): converted where it sits
-        wanted = [
-            tuple(bind(v) if bind else v for bind, v in zip(binds, values, strict=True))
-            for values in wanted
-        ]
-    params = tuple(chain.from_iterable(wanted))
-    rows = conn.exec_driver_sql(sql, params).all()
-    return [
-        {c: (p(v) if p else v) for c, p, v in zip(columns, processors, row, strict=True)}
-        for row in rows
-    ]
-
-
-def _processor(column, dialect, way: str):
-    """How SQLAlchemy turns a value into the driver's and back (SQLite keeps dates as text)."""
-    kind = column.type.dialect_impl(dialect)
-    return kind.result_processor(dialect, None) if way == "result" else kind.bind_processor(dialect)
-
-
-def _row_name_key(row: _Row) -> str:
-    """The row's key for matching by name, birth date and commune ("" when it lacks one)."""
-    values = row.parsed.values
-    if row.place is None or not row.name_key or not values.get("date_of_birth"):
-        return ""
-    return _name_key(row.place.commune_id, row.name_key, values["date_of_birth"])
-
-
-def _numbers_differ(values: dict, person: dict) -> bool:
-    """True when the row and the person both have a BHXH number, or both a CCCD, and they
-    differ: a BHXH number is a person's for life, so the name and birth date are a coincidence."""
-    return any(
-        values.get(name) and person[name] and values[name] != person[name]
-        for name in ("bhxh_number", "citizen_id")
-    )
-
-
-def _name_key(commune_id: int, name_key: str, born: date | None) -> str:
-    return f"n:{commune_id}:{name_key}:{born.isoformat() if born else ''}"
 
 
 def _paid_through_after(values: dict, person: dict | None) -> date | None:

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, inspect
 from sqlmodel import select
 
+from outreach.imports import matching
 from outreach.imports import writer as importing
 from outreach.imports.reading import read_table, stream_rows
 from outreach.imports.writer import import_rows
@@ -314,13 +315,13 @@ def test_a_first_load_ends_exactly_as_matching_row_by_row_would(session, monkeyp
     ]
     province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
     set_aside: list[int] = []
-    original = importing._FirstLoad.set_aside
+    original = matching.FirstLoad.set_aside
 
     def watched(self, rows):
         set_aside.extend(row.parsed.row_number for row in rows)
         return original(self, rows)
 
-    monkeypatch.setattr(importing._FirstLoad, "set_aside", watched)
+    monkeypatch.setattr(matching.FirstLoad, "set_aside", watched)
 
     def load(first_from: int):
         monkeypatch.setattr(importing, "FIRST_LOAD_FROM", first_from)
