@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import click
@@ -17,6 +18,7 @@ from outreach.core.periods import period_from_key
 from outreach.db import vacuum
 from outreach.imports.reading import ImportFileError
 from outreach.models import Campaign, GeoUnit, ImportBatch, User
+from outreach.models.base import utcnow
 from outreach.models.codes import ImportKind, Role, UnitKind
 from outreach.operations.demo import (
     DEMO_PASSWORD,
@@ -25,7 +27,14 @@ from outreach.operations.demo import (
     database_is_empty,
     demo_logins,
 )
-from outreach.summaries.service import SummaryError, draft_summary, figures_of, publish_summary
+from outreach.summaries.service import (
+    SummaryError,
+    compute_figures,
+    draft_summary,
+    figures_of,
+    machine_figures,
+    publish_summary,
+)
 from outreach.worklist.service import refresh_commune
 
 
@@ -172,9 +181,19 @@ def refresh_priorities_command(today):
 @click.option(
     "--user", "username", default="", help="Tên đăng nhập của người công bố (ghi nhật ký)"
 )
+@click.option(
+    "--early", is_flag=True, help="Xác nhận công bố khi kỳ chưa kết thúc (so sánh cùng số ngày)"
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="In số liệu của kỳ dạng JSON như bản tin sẽ hiển thị; không lưu, không công bố",
+)
 @with_appcontext
-def summary_command(period_key, publish, reason, out, username):
-    """Draft (and with --publish, publish) a period's media summary; write its PDF."""
+def summary_command(period_key, publish, reason, out, username, early, as_json):
+    """Draft (and with --publish, publish) a period's media summary; write its PDF. With --json,
+    print the figures the bulletin would show and change nothing."""
     from outreach.summaries.document import render_document_pdf
 
     try:
@@ -194,6 +213,10 @@ def summary_command(period_key, publish, reason, out, username):
         ).first()
         if campaign is None:
             raise click.ClickException("Chưa có chiến dịch nào đang chạy.")
+        if as_json:
+            figures = compute_figures(session, campaign=campaign, period=period, cutoff=utcnow())
+            click.echo(json.dumps(machine_figures(figures), ensure_ascii=False, indent=2))
+            return
         summary = draft_summary(
             session, campaign=campaign, period=period, user_id=user.id if user else None
         )
@@ -206,6 +229,7 @@ def summary_command(period_key, publish, reason, out, username):
                     username=username or "cli",
                     reason=reason,
                     ip="cli",
+                    early=early,
                 )
             except SummaryError as exc:
                 raise click.ClickException(str(exc)) from exc
@@ -299,23 +323,42 @@ def import_command(path, kind, office, dry_run, skip_rejected):
 
 @click.command("import-outbox")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--user", "username", default="", help="Tên đăng nhập của quản trị viên nhập tệp (ghi nhật ký)"
+)
 @with_appcontext
-def import_outbox_command(path):
-    """Store the visits of a phone's exported outbox ("Xuất dữ liệu chưa gửi")."""
+def import_outbox_command(path, username):
+    """Store the visits of a phone's exported outbox ("Xuất dữ liệu chưa gửi").
+
+    Only visits signed for their canvasser by this server are stored; the import, refused or not,
+    is audited (who ran it, the file's SHA-256, the counts).
+    """
+    import getpass
     from pathlib import Path
 
     from outreach.visits.outbox_file import OutboxFileError, import_outbox
 
     with _session() as session:
+        user = (
+            session.exec(select(User).where(User.username == username)).first()
+            if username
+            else None
+        )
+        if username and (user is None or user.role != Role.ADMIN):
+            raise click.ClickException(f"Không có quản trị viên {username}.")
         try:
             outcome = import_outbox(
                 session,
                 data=Path(path).read_bytes(),
                 today=today_local(),
                 secret=current_app.secret_key,
+                run_by=user,
+                run_as=getpass.getuser(),
             )
         except OutboxFileError as exc:
+            session.commit()  # the refusal's audit entry is kept, as a failed login's is
             raise click.ClickException(str(exc)) from exc
+        session.commit()  # the import's audit entry (each visit was committed as it was stored)
     c = outcome.counts
     click.echo(
         f"Đã lưu {c['stored']} lượt thăm mới; {c['duplicates']} đã có từ trước; "

@@ -170,3 +170,55 @@ def test_import_checks_then_imports_in_one_go(db_url, tmp_path):
         statuses = [b.status for b in s.exec(select(ImportBatch).order_by(ImportBatch.id))]
     assert statuses == ["previewed", "previewed", "done"]  # the refused one was only checked
     app.extensions["engine"].dispose()
+
+
+def test_summary_json_is_what_the_bulletin_shows_and_changes_nothing(db_url, tmp_path):
+    import json
+    import subprocess
+
+    from outreach.core.formatting import format_number
+    from outreach.models import Summary
+    from outreach.summaries.service import figures_of
+
+    app, runner = _runner(db_url)
+    result = runner.invoke(args=["summary", "--period", "2026-11-15", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    with Session(app.extensions["engine"]) as s:
+        assert s.exec(select(Summary)).first() is None  # nothing drafted, nothing published
+    province = data["province"]["total"]
+    assert province["new"] == sum(c["total"]["new"] for c in data["communes"]) > 0
+    assert all({"rank", "mark", "target", "achieved"} <= set(c) for c in data["communes"])
+    assert set(data["communes"][0]["total"]["refusals_by_reason"]) >= {"no_money", "distrust"}
+
+    pdf = tmp_path / "v1.pdf"
+    published = runner.invoke(
+        args=["summary", "--period", "2026-11-15", "--publish", "--out", str(pdf)]
+    )
+    assert published.exit_code == 0, published.output
+    with Session(app.extensions["engine"]) as s:
+        stored = figures_of(s.exec(select(Summary)).one())
+    # The same figures went into the PDF: every commune's numbers, and the province's in its text.
+    for printed, frozen in zip(data["communes"], stored["communes"], strict=True):
+        assert printed["total"]["new"] == frozen["total"]["new"]
+        assert printed["period"]["visits"] == frozen["period"]["visits"]
+        assert (printed["rank"], printed["mark"]) == (frozen["rank"], frozen["mark"])
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert format_number(province["new"]) in text and format_number(province["renewals"]) in text
+    app.extensions["engine"].dispose()
+
+
+def test_publishing_a_period_before_it_ends_needs_an_explicit_confirmation(db_url):
+    from outreach.core.clock import today_local
+    from outreach.core.periods import period_containing
+    from outreach.models import Summary
+
+    app, runner = _runner(db_url)
+    current = period_containing(today_local()).key  # never over today
+    refused = runner.invoke(args=["summary", "--period", current, "--publish"])
+    assert refused.exit_code != 0 and "chưa kết thúc" in refused.output
+    with Session(app.extensions["engine"]) as s:
+        assert s.exec(select(Summary).where(Summary.status == "published")).first() is None
+    early = runner.invoke(args=["summary", "--period", current, "--publish", "--early"])
+    assert early.exit_code == 0, early.output
+    app.extensions["engine"].dispose()

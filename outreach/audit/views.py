@@ -47,6 +47,9 @@ ACTION_LABELS = {
     "export_rankings": _l("Tải bảng xếp hạng"),
     "view_household": _l("Xem hồ sơ hộ"),
     "view_person_calculator": _l("Tính mức đóng cho người"),
+    "view_visit_form": _l("Mở phiếu ghi lượt thăm"),
+    "outbox.import": _l("Nhập tệp lượt thăm chưa gửi"),
+    "outbox.import_refused": _l("Từ chối tệp lượt thăm chưa gửi"),
     "audit.export": _l("Xuất nhật ký truy cập"),
 }
 # The kinds of object the entries point at (a fixed list: a DISTINCT over the log would scan it).
@@ -63,6 +66,7 @@ OBJECT_LABELS = {
     "summary": _l("Bản tin"),
     "visit": _l("Lượt thăm"),
     "audit_log": _l("Nhật ký truy cập"),
+    "outbox_file": _l("Tệp lượt thăm chưa gửi"),
 }
 
 
@@ -113,7 +117,9 @@ def _filters() -> tuple[AuditFilter, str | None]:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 19 else None
+    # ASCII digits only: "²" is a digit to isdigit() and not to int().
+    ok = value and value.isascii() and value.isdigit() and len(value) < 19
+    return int(value) if ok else None
 
 
 @bp.get("")
@@ -151,7 +157,7 @@ def export():
     """The filtered log as CSV, itself audited; cells that look like formulas are written as text."""
     filters, error = _filters()
     if error:
-        return Response(error, status=400, mimetype="text/plain")
+        return index()  # the log's page with the message (400), not a bare line of text
     audit("audit.export", object_type="audit_log", detail=filters.as_args())
     labels = {key: str(label) for key, label in ACTION_LABELS.items()}
     province_id = current_scope().province_id

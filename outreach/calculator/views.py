@@ -26,7 +26,13 @@ from outreach.core.scope import get_in_scope
 from outreach.db import get_session
 from outreach.models import GeoUnit, Person
 from outreach.models.codes import Role, SupportGroup
-from outreach.web.guards import audit, current_scope, render_page_or_fragment, roles_required
+from outreach.web.guards import (
+    audit,
+    current_scope,
+    parse_id,
+    render_page_or_fragment,
+    roles_required,
+)
 
 bp = Blueprint("calculator", __name__)
 
@@ -78,7 +84,7 @@ def _person(session, scope) -> tuple[Person | None, GeoUnit | None]:
     """The person named by ?person=, only if in the user's scope; anything else is a 404."""
     if "person" not in request.args:
         return None, None
-    person_id = request.args.get("person", type=int)
+    person_id = parse_id(request.args.get("person"))  # past an INTEGER column: no one
     person = get_in_scope(session, Person, person_id, scope) if person_id else None
     if person is None:
         abort(404)
@@ -141,9 +147,15 @@ def _quick_picks(policy: Policy | None) -> list[int]:
     return [policy.floor, *(v for v in QUICK_PICKS if policy.floor < v <= policy.ceiling)]
 
 
-def _audit_prefill(person: Person) -> None:
-    # Opening the calculator for a person reads their record (income, group): audited like a view.
-    audit("view_person_calculator", object_type="person", object_id=person.id)
+def _audit_person(person: Person, *, recalculated: bool) -> None:
+    # Every answer for a person shows their record (the page: name and income basis; the result:
+    # how often they pay), so each is audited like a view, a recalculation as much as the prefill.
+    audit(
+        "view_person_calculator",
+        object_type="person",
+        object_id=person.id,
+        detail={"recalculated": True} if recalculated else None,
+    )
 
 
 def _income(form: CalculatorForm, policy: Policy) -> int:
@@ -162,8 +174,8 @@ def index():
     session = get_session()
     scope = current_scope()
     person, commune = _person(session, scope)
-    if person is not None and "income" not in request.args:
-        _audit_prefill(person)
+    if person is not None:
+        _audit_person(person, recalculated="income" in request.args)
     form = _form(request.args, person, commune)
     policy = result = error = error_field = None
     try:

@@ -169,11 +169,13 @@ def export_csv(
     """The matching entries as CSV text chunks (UTF-8 with BOM for Excel), newest first, bounded.
 
     Every cell goes through safe_cell: a user name or detail starting with =, +, - or @ is text.
+    Every field is quoted, so a separator inside a value ("a;=1+1;b" opened where ";" separates
+    lists) can never split it into a cell that starts a formula.
     """
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     out.write("\ufeff")
-    writer.writerow([str(title) for title in EXPORT_HEADER])  # csv writes a str subclass raw
+    writer.writerow([safe_cell(title) for title in EXPORT_HEADER])  # a plain str, not lazy
     stmt = _filtered(select(AuditLog), filters, province_id)
     stmt = stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
     for n, entry in enumerate(session.exec(stmt.execution_options(yield_per=1000)), start=1):

@@ -34,7 +34,15 @@ from sqlmodel import Session
 from outreach.core.bulk import upsert_statement
 from outreach.core.clock import VIETNAM
 from outreach.core.periods import local_midnight, period_containing
-from outreach.models import Campaign, CampaignReach, DailyTally, LatestOutcome, Visit, VisitOutcome
+from outreach.models import (
+    Campaign,
+    CampaignReach,
+    DailyTally,
+    Household,
+    LatestOutcome,
+    Visit,
+    VisitOutcome,
+)
 from outreach.models.codes import FOLLOW_UP_OUTCOMES
 
 VISITS = "visits"
@@ -66,6 +74,14 @@ _EARLIEST_OTHER_VISIT = select(func.min(Visit.visited_at)).where(
     Visit.visited_at < bindparam("ends_before"),
     Visit.id != bindparam("visit_id"),
 )
+# The household's row, locked until the visit's transaction ends. FOR NO KEY UPDATE (what a plain
+# UPDATE of the row takes), not FOR UPDATE: each transaction already holds the KEY SHARE lock its
+# visit's foreign key took, and FOR UPDATE waits for those, so two syncs would deadlock.
+_LOCK_HOUSEHOLD = (
+    select(Household.id)
+    .where(Household.id == bindparam("household_id"))
+    .with_for_update(key_share=True)
+)
 _CAMPAIGNS_ON = select(Campaign.id).where(
     Campaign.province_id == bindparam("province_id"),
     Campaign.starts_on <= bindparam("day"),
@@ -79,7 +95,14 @@ def _households_move(session: Session, visit: Visit, day: date) -> date | None:
     Returns the day to take the count from when this visit is now the earliest of its
     half-month (visits synced late can be earlier than ones already counted); None when this
     visit changes nothing. `count_visit` adds the count on the new visit's day.
+
+    Two visits to one household stored at once must not both find "no earlier visit": each would
+    count the household (issue 19 #11). On PostgreSQL the household's row is locked first, so the
+    second waits for the first to commit, and its look-up, a new statement under READ COMMITTED,
+    then sees the first visit. SQLite lets one writer in at a time already.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_HOUSEHOLD, {"household_id": visit.household_id})
     period = period_containing(day)
     earliest = session.execute(
         _EARLIEST_OTHER_VISIT,

@@ -34,9 +34,10 @@ from outreach.core.scope import get_in_scope
 from outreach.db import committing, get_session
 from outreach.models import Household, Person
 from outreach.models.codes import Channel, Outcome, RefusalReason, Role
+from outreach.visits.outbox_file import outbox_token
 from outreach.visits.service import OutcomeInput, VisitError, VisitInput, record_visit
 from outreach.visits.sync import scope_token
-from outreach.web.guards import current_scope, roles_required
+from outreach.web.guards import audit, current_scope, roles_required
 from outreach.web.guards import today as request_today
 from outreach.worklist.service import worklist_for
 
@@ -148,6 +149,13 @@ def _render_form(household, members, *, client_uuid, form=None, errors=None, sta
 def new(household_id: int):
     """The visit form, with a fresh UUID so a resubmitted form is the same visit."""
     household, members = _household_and_members(household_id)
+    # The form names every member: a view of the household's record, audited like its page.
+    audit(
+        "view_visit_form",
+        object_type="household",
+        object_id=household.id,
+        detail={"persons": [p.id for p in members]},
+    )
     return _render_form(household, members, client_uuid=str(uuid.uuid4()))
 
 
@@ -326,11 +334,20 @@ def outbox():
 
 @pwa_bp.get("/session.json")
 def session_info():
-    """Who is logged in and a fresh CSRF token, for the outbox before it sends (401 if nobody)."""
+    """Who is logged in and a fresh CSRF token, for the outbox before it sends (401 if nobody).
+
+    A canvasser also gets the outbox token: the phone keeps it with the visits this user records
+    and signs them with it in an export, which `outreach import-outbox` checks.
+    """
     if not current_user.is_authenticated:
         return jsonify(error=_("Chưa đăng nhập.")), 401
+    token = (
+        outbox_token(secret=current_app.secret_key, user_id=current_user.id)
+        if current_user.role == Role.CANVASSER
+        else None
+    )
     # Cache-Control: private, no-store, like every personal answer (web/extensions.py).
-    return jsonify(user_id=current_user.id, csrf_token=generate_csrf())
+    return jsonify(user_id=current_user.id, csrf_token=generate_csrf(), outbox_token=token)
 
 
 @pwa_bp.get("/offline/pages.json")

@@ -1,11 +1,14 @@
 """Vietnamese error pages for 400, 403, 404, 405, 413, 429 and 500 (JSON answers under /api/)."""
 
+from contextlib import suppress
 from types import ModuleType
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+
+from outreach.db import get_session
 
 
 def _too_many_requests(api: ModuleType, _error: RateLimitExceeded):
@@ -39,8 +42,17 @@ def register(app: Flask, *, api: ModuleType) -> None:
         )
         return render_template(template, code=code), code
 
-    for code in (400, 403, 404, 405, 413, 500):
+    def server_error(_error):
+        # Undo whatever the request's session was doing first: after a failed flush it refuses
+        # every query (PendingRollbackError), and the page itself loads the user, so the 500
+        # page would fail too, and go out bare, without its headers (issue 19 #5).
+        with suppress(Exception):  # the connection is gone: still show the page
+            get_session().rollback()
+        return render(500)
+
+    for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, lambda _e, code=code: render(code))
+    app.register_error_handler(500, server_error)
     app.register_error_handler(
         CSRFError, lambda _e: api.csrf_error() if api.is_api_request() else render(400)
     )

@@ -46,6 +46,22 @@
     return meta ? Number(meta.getAttribute("content")) : null;
   }
 
+  // The server's signed token for a canvasser (from /session.json), kept on the phone per user:
+  // an export signs each visit with the token of the user who recorded it, and
+  // `outreach import-outbox` refuses a file with a visit that is not signed for its user_id.
+  var TOKEN_KEY = "outbox-token:";
+
+  function keepToken(me) {
+    if (me && me.user_id != null && me.outbox_token) {
+      try { localStorage.setItem(TOKEN_KEY + me.user_id, me.outbox_token); } catch (e) { /* full */ }
+    }
+    return me;
+  }
+
+  function tokenFor(userId) {
+    try { return localStorage.getItem(TOKEN_KEY + userId); } catch (e) { return null; }
+  }
+
   function uuid4() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     var b = crypto.getRandomValues(new Uint8Array(16));
@@ -66,7 +82,8 @@
     persist();
     var row = {
       client_uuid: visit.client_uuid, user_id: currentUser(), visit: visit, label: label || "",
-      state: "pending", errors: null, saved_at: new Date().toISOString()
+      state: "pending", errors: null, saved_at: new Date().toISOString(),
+      signature: tokenFor(currentUser())
     };
     return tx("readwrite", function (store) { return store.put(row); }).then(refreshBadge);
   }
@@ -93,7 +110,7 @@
       .then(function (response) {
         if (response.status === 401) return sessionOver();
         if (!response.ok) throw new Error("session " + response.status);
-        return response.json();
+        return response.json().then(keepToken);
       });
   }
 
@@ -174,14 +191,16 @@
     if (hint) hint.hidden = !needed;
   }
 
-  // Every visit still on this phone, as a file an admin can import (`outreach import-outbox`).
+  // Every visit still on this phone, as a file an admin can import (`outreach import-outbox`),
+  // each signed with its user's token (the latest the server gave, else the one kept with it).
   function exportFile() {
     return all().then(function (rows) {
       var data = {
-        format: "outreach-outbox", version: 1, exported_at: new Date().toISOString(),
+        format: "outreach-outbox", version: 2, exported_at: new Date().toISOString(),
         visits: rows.map(function (row) {
           return { user_id: row.user_id, state: row.state, errors: row.errors, saved_at: row.saved_at,
-            label: row.label, visit: row.visit };
+            label: row.label, visit: row.visit,
+            signature: tokenFor(row.user_id) || row.signature || null };
         })
       };
       var blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });

@@ -13,7 +13,16 @@ import pytest
 from sqlmodel import select
 
 from outreach.core.audit import record_event
-from outreach.models import AuditLog, Campaign, GeoUnit, Household, ImportBatch, Summary, User
+from outreach.models import (
+    AuditLog,
+    Campaign,
+    GeoUnit,
+    Household,
+    ImportBatch,
+    Person,
+    Summary,
+    User,
+)
 from outreach.models.codes import Role, UnitKind
 from tests.conftest import DEMO_TODAY, csrf_token, login
 from tests.imports.test_views import _batch_id, _settled, _upload
@@ -137,8 +146,10 @@ def test_publishing_and_downloads_by_admin_and_media(from_ip, session):
     assert admin.post(f"/summaries/{key}/draft", data={"csrf_token": token}).status_code == 302
     page = admin.get(f"/summaries/{key}").get_data(as_text=True)
     summary_id = re.search(r'name="summary_id" value="(\d+)"', page).group(1)
+    # The period is not over on the demo's day: publishing it needs the admin's confirmation.
     published = admin.post(
-        f"/summaries/{key}/publish", data={"csrf_token": token, "summary_id": summary_id}
+        f"/summaries/{key}/publish",
+        data={"csrf_token": token, "summary_id": summary_id, "early": "1"},
     )
     assert published.status_code == 302
     _only(session, "summary.publish", username="admin", object_type="summary", object_id=summary_id)
@@ -206,6 +217,55 @@ def test_views_of_a_persons_record(from_ip, session):
     ).first()
     assert client.get(f"/households/{other.id}").status_code == 404
     assert len(_entries(session, "view_household")) == 2
+
+
+def test_the_visit_form_and_a_recalculation_for_a_person_are_views_too(from_ip, session):
+    """Issue 19 #12: both showed a person's data (every member's name; a name and income) and
+    left no trace."""
+    canvasser = _user(session, "canbo.07210.1")
+    household = session.exec(
+        select(Household).where(Household.commune_id == canvasser.scope_unit_id)
+    ).first()
+    members = session.exec(
+        select(Person).where(Person.household_id == household.id).order_by(Person.id)
+    ).all()
+    client = from_ip("canbo.07210.1")
+    html = client.get(f"/households/{household.id}/visits/new").get_data(as_text=True)
+    assert members[0].full_name in html
+    form = _only(
+        session,
+        "view_visit_form",
+        username="canbo.07210.1",
+        object_type="household",
+        object_id=household.id,
+    )
+    assert json.loads(form.detail) == {"persons": [p.id for p in members]}
+    query = "income=2000000&group=other&day=22/11/2026"
+    html = client.get(f"/calculator?person={members[0].id}&{query}").get_data(as_text=True)
+    assert members[0].full_name in html
+    entry = _only(
+        session,
+        "view_person_calculator",
+        username="canbo.07210.1",
+        object_type="person",
+        object_id=members[0].id,
+    )
+    assert json.loads(entry.detail) == {"recalculated": True}
+    # Another commune's household: a 404, nothing read, nothing logged.
+    other = session.exec(
+        select(Household).where(Household.commune_id != canvasser.scope_unit_id)
+    ).first()
+    assert client.get(f"/households/{other.id}/visits/new").status_code == 404
+    assert len(_entries(session, "view_visit_form")) == 1
+
+
+def test_every_audited_action_has_a_label_to_filter_by(app, login_as):
+    from outreach.audit.views import ACTION_LABELS
+
+    for action in ("view_visit_form", "outbox.import", "outbox.import_refused"):
+        assert action in ACTION_LABELS
+    html = login_as("admin").get("/admin/audit?action=view_visit_form").get_data(as_text=True)
+    assert "Mở phiếu ghi lượt thăm" in html
 
 
 # ---- the admins' page -------------------------------------------------------------------------

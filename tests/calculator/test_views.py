@@ -1,5 +1,6 @@
 """The calculator page: Vietnamese figures, the htmx fragment, a person's prefill within scope."""
 
+import json
 import re
 from datetime import date
 
@@ -192,7 +193,31 @@ def test_a_recalculation_for_the_person_uses_the_typed_values(login_as, session)
         f"/calculator?person={person.id}&income=2000000&group=other&day=2026-11-22", headers=HTMX
     )
     assert stat(response.get_data(as_text=True), "payable") == "374.000"
-    # Only opening the record (the prefill) is audited, not every recalculation.
+    # The result still marks how often the person pays: a recalculation is a view too.
+    entry = session.exec(select(AuditLog).where(AuditLog.action == "view_person_calculator")).one()
+    assert (entry.object_type, entry.object_id) == ("person", str(person.id))
+    assert json.loads(entry.detail) == {"recalculated": True}
+
+
+def test_the_whole_page_with_typed_values_shows_the_person_and_is_audited(login_as, session):
+    """Issue 19 #12: the page with income= shows the name and income basis, unaudited before."""
+    person = own_person(session, is_participant=True)
+    html = (
+        login_as(CANVASSER)
+        .get(f"/calculator?person={person.id}&income=2000000&group=other&day=2026-11-22")
+        .get_data(as_text=True)
+    )
+    assert f"Cho: {person.full_name}" in html
+    entries = session.exec(
+        select(AuditLog).where(AuditLog.action == "view_person_calculator")
+    ).all()
+    assert [(e.username, e.object_type, e.object_id) for e in entries] == [
+        (CANVASSER, "person", str(person.id))
+    ]
+
+
+def test_a_calculation_for_nobody_is_not_audited(login_as, session):
+    assert login_as(CANVASSER).get(EXAMPLE).status_code == 200
     assert (
         session.exec(select(AuditLog).where(AuditLog.action == "view_person_calculator")).all()
         == []

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import csv
+import html
 import inspect
 import io
 import re
+import zipfile
 from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import select
 
 from outreach.core import audit
 from outreach.core.audit import AuditFilter, export_csv, record_event, search_events
-from outreach.models import AuditLog, GeoUnit, User
+from outreach.imports.batches import errors_workbook
+from outreach.imports.reading import RowError
+from outreach.models import AuditLog, Campaign, GeoUnit, ImportBatch, User
+from outreach.rankings.service import RankRow, rankings_workbook
+from outreach.summaries.service import figures_csv
 
 
 def _province(session) -> int:
@@ -143,3 +149,153 @@ def test_the_log_table_has_indexes_for_each_filter():
         ("ip", "at"),
     ]:
         assert columns in indexed, columns
+
+
+# ---- every export is formula-safe, whatever separator the spreadsheet splits on ------------------
+
+# Values a user can put in a name, a file or a detail. "a;=1+1;b" is harmless to a reader splitting
+# on commas, but a Vietnamese Excel splits lists on ";" and would start a formula at "=1+1".
+HOSTILE = [
+    "a;=1+1;b",
+    "x,=2+3,y",
+    "t\t=4+5",
+    '=HYPERLINK("http://x","y")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "\t=1+1",
+    "\r=1+1",
+    '"=1+1',
+]
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cells_split_on(text: str, separator: str) -> list[str]:
+    """The cells a spreadsheet reads when it splits on `separator` outside double quotes.
+
+    Lenient like Excel: a quote opens quoting wherever it appears, "" inside quotes is one quote,
+    and text after a closing quote joins the same cell.
+    """
+    cells, cell, quoted, i = [], [], False, 0
+    while i < len(text):
+        char = text[i]
+        if quoted:
+            if char == '"' and text[i + 1 : i + 2] == '"':
+                cell.append('"')
+                i += 1
+            elif char == '"':
+                quoted = False
+            else:
+                cell.append(char)
+        elif char == '"':
+            quoted = True
+        elif char in (separator, "\r", "\n"):
+            cells.append("".join(cell))
+            cell = []
+        else:
+            cell.append(char)
+        i += 1
+    cells.append("".join(cell))
+    return cells
+
+
+def _assert_formula_safe_csv(text: str) -> None:
+    for separator in (",", ";", "\t", "|"):
+        starts = [c for c in _cells_split_on(text, separator) if c.startswith(TRIGGERS)]
+        assert starts == [], (separator, starts)
+    # Read as written (commas), each value is whole, with a ' before a leading trigger.
+    cells = [cell for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) for cell in row]
+    for value in HOSTILE:
+        assert ("'" + value if value.startswith(TRIGGERS) else value) in cells, value
+
+
+def test_the_audit_export_is_formula_safe_whatever_the_separator(session):
+    for n, value in enumerate(HOSTILE):
+        record_event(
+            session,
+            action="login_failed",
+            username=value,
+            object_id=value[:40],
+            ip=value[:64],
+            detail={"n": n, "value": value},
+        )
+    session.commit()
+    text = "".join(
+        export_csv(
+            session,
+            filters=AuditFilter(action="login_failed"),
+            province_id=_province(session),
+            labels={"login_failed": "=Đăng nhập sai"},
+        )
+    )
+    _assert_formula_safe_csv(text)
+    assert "'=Đăng nhập sai" in text
+
+
+def _figures(names: list[str]) -> dict:
+    def row(name, group):
+        return {
+            "name": name,
+            "group": group,
+            "period": {
+                "new": 1,
+                "renewals": 2,
+                "visits": 3,
+                "households": 4,
+                "promises": 5,
+                "refusals": 6,
+            },
+            "total": {"new": 7, "renewals": 8},
+            "target_new": 10,
+            "target_renewals": 20,
+            "ratio": 0.8,
+        }
+
+    return {"communes": [row(name, name) for name in names], "totals": row("Tỉnh", None)}
+
+
+def test_the_summary_csv_is_formula_safe_whatever_the_separator():
+    text = figures_csv(_figures(HOSTILE)).decode("utf-8")
+    assert text.startswith("\ufeff")
+    _assert_formula_safe_csv(text)
+
+
+def _sheet_strings(body: bytes) -> tuple[str, list[str]]:
+    """The first sheet's XML and every string it shows (shared or inline)."""
+    with zipfile.ZipFile(io.BytesIO(body)) as book:
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+        names = book.namelist()
+        shared = (
+            book.read("xl/sharedStrings.xml").decode() if "xl/sharedStrings.xml" in names else ""
+        )
+    found = re.findall(r"<t[^>]*>([^<]*)</t>", shared + sheet)
+    # XML keeps no bare carriage return: xlsxwriter writes it as _x000D_.
+    return sheet, [html.unescape(s).replace("_x000D_", "\r") for s in found]
+
+
+def _assert_formula_safe_sheet(body: bytes) -> None:
+    sheet, strings = _sheet_strings(body)
+    assert "<f>" not in sheet and "<f " not in sheet  # no formula cell at all
+    assert not [s for s in strings if s.startswith(TRIGGERS)]
+    for value in HOSTILE:
+        expected = "'" + value if value.startswith(TRIGGERS) else value
+        assert expected in strings, value
+
+
+def test_the_rankings_workbook_is_formula_safe():
+    rows = [
+        RankRow(n, value, value, 10, 20, 5, 6, 0.5, rank=n + 1) for n, value in enumerate(HOSTILE)
+    ]
+    campaign = Campaign(
+        province_id=1, name="=Chiến dịch", starts_on=date(2026, 10, 1), ends_on=date(2026, 12, 31)
+    )
+    body = rankings_workbook(
+        rows, campaign=campaign, as_of=date(2026, 11, 22), scope_name="@tỉnh", level="commune"
+    )
+    _assert_formula_safe_sheet(body)
+
+
+def test_the_import_error_sheet_is_formula_safe():
+    errors = [RowError(7 + n, value, value) for n, value in enumerate(HOSTILE)]
+    body = errors_workbook(ImportBatch(filename="=ds.csv", kind="participants"), errors)
+    _assert_formula_safe_sheet(body)

@@ -1,17 +1,27 @@
 """The running tallies agree with a rebuild from the raw visits, after any mix of new visits."""
 
 import random
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import select
+import pytest
+from sqlmodel import Session, select
 
 from outreach.core.scope import scope_for
-from outreach.models import CampaignReach, DailyTally, Household, LatestOutcome, Person, User
+from outreach.models import (
+    CampaignReach,
+    DailyTally,
+    Household,
+    LatestOutcome,
+    Person,
+    User,
+    Visit,
+)
 from outreach.models.codes import Outcome, RefusalReason
 from outreach.tallies.service import rebuild_tallies
 from outreach.visits.service import OutcomeInput, VisitInput, record_visit
-from tests.conftest import DEMO_TODAY
+from tests.conftest import DEMO_TODAY, backend
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
@@ -81,6 +91,101 @@ def test_new_visits_keep_the_tallies_equal_to_a_rebuild(session):
     rebuild_tallies(session, province_id=households[0].province_id)
     session.commit()
     rebuilt = _snapshot(session)
+    differ = {
+        k: (maintained[0].get(k), rebuilt[0].get(k))
+        for k in set(maintained[0]) | set(rebuilt[0])
+        if maintained[0].get(k) != rebuilt[0].get(k)
+    }
+    assert differ == {}
+    assert rebuilt == maintained
+
+
+# ---- concurrency: one household's late visits synced at the same moment -------------------------
+
+THREADS = 12
+ROUNDS = 3
+BARRIER_TIMEOUT = 60
+
+
+def _record_at_once(engine, canvasser_id: int, household_id: int, person_id: int, times) -> list:
+    """Each time recorded by its own thread and session, all released together; the errors."""
+    barrier = threading.Barrier(len(times), timeout=BARRIER_TIMEOUT)
+    errors: list[str] = []
+
+    def work(at):
+        try:
+            with Session(engine, expire_on_commit=False) as own:
+                canvasser = own.get(User, canvasser_id)
+                scope = scope_for(own, canvasser)
+                data = VisitInput(
+                    str(uuid.uuid4()),
+                    household_id,
+                    "home",
+                    (OutcomeInput(person_id, Outcome.NOT_HOME),),
+                    visited_at=at,
+                )
+                barrier.wait()
+                record_visit(
+                    own, canvasser=canvasser, scope=scope, data=data, today=DEMO_TODAY, now=NOW
+                )
+                own.commit()
+        except Exception as error:  # reported below, with the thread's traceback
+            errors.append(f"{type(error).__name__}: {error}")
+
+    threads = [threading.Thread(target=work, args=(at,)) for at in times]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(BARRIER_TIMEOUT * 2)
+    assert not any(t.is_alive() for t in threads), "a thread never finished"
+    return errors
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(backend() != "postgresql", reason="SQLite serialises writers itself")
+def test_late_visits_to_one_household_synced_at_once_count_it_once(app, session):
+    """Issue 19 #11: two late syncs at once both saw no earlier visit and both counted the
+    household as reached (30 at once: 5 counted, 2 true). The count now waits for the household."""
+    canvasser = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    period_start = datetime(2026, 11, 15, 17, 0, tzinfo=UTC)  # 16/11 00:00 in Vietnam
+    visited = select(Visit.household_id).where(Visit.visited_at >= period_start)
+    households = session.exec(
+        select(Household)
+        .where(Household.commune_id == canvasser.scope_unit_id, Household.id.not_in(visited))
+        .order_by(Household.id)
+        .limit(ROUNDS)
+    ).all()
+    assert len(households) == ROUNDS
+    rng = random.Random(11)
+    for household in households:
+        person = session.exec(select(Person).where(Person.household_id == household.id)).first()
+        # A visit of today is stored (and counted) first; the others, made earlier in the same
+        # half-month, arrive late and all at once.
+        errors = _record_at_once(
+            app.extensions["engine"], canvasser.id, household.id, person.id, [NOW]
+        )
+        late = [
+            period_start + timedelta(minutes=rng.randint(0, 6 * 24 * 60)) for _ in range(THREADS)
+        ]
+        errors += _record_at_once(
+            app.extensions["engine"], canvasser.id, household.id, person.id, late
+        )
+        assert errors == []
+    session.expire_all()
+    maintained = _snapshot(session)
+    reached = sum(
+        n
+        for (_, day, metric), n in maintained[0].items()
+        if metric == "households" and day >= DEMO_TODAY.replace(day=16)
+    )
+    rebuild_tallies(session, province_id=households[0].province_id)
+    session.commit()
+    rebuilt = _snapshot(session)
+    assert reached == sum(
+        n
+        for (_, day, metric), n in rebuilt[0].items()
+        if metric == "households" and day >= DEMO_TODAY.replace(day=16)
+    )
     differ = {
         k: (maintained[0].get(k), rebuilt[0].get(k))
         for k in set(maintained[0]) | set(rebuilt[0])
