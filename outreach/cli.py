@@ -27,12 +27,12 @@ from outreach.operations.demo import (
     database_is_empty,
     demo_logins,
 )
+from outreach.summaries.exports import machine_figures
 from outreach.summaries.service import (
     SummaryError,
     compute_figures,
     draft_summary,
     figures_of,
-    machine_figures,
     publish_summary,
 )
 from outreach.worklist.service import refresh_commune

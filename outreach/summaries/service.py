@@ -9,9 +9,7 @@ them again. A correction is a new version with a reason.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ from sqlmodel import Session, select
 from outreach.core.audit import record_event
 from outreach.core.clock import VIETNAM, today_local
 from outreach.core.errors import DomainError
-from outreach.core.formatting import format_day, format_number, format_ratio, safe_cell
+from outreach.core.formatting import format_day
 from outreach.core.i18n import _
 from outreach.core.periods import Period, ensure_period, period_containing, previous_period
 from outreach.core.scope import province_scope
@@ -38,6 +36,7 @@ from outreach.models import (
 from outreach.models.base import utcnow
 from outreach.models.codes import RefusalReason, SummaryStatus, UnitKind
 from outreach.summaries.document import render_document_pdf
+from outreach.summaries.lead import lead_paragraph
 from outreach.tallies import figures
 from outreach.tallies.figures import (
     CRITICISM,
@@ -329,101 +328,6 @@ def _like_for_like(previous: Period, days: int | None) -> Period:
     return Period(previous.starts_on, min(last, previous.ends_on))
 
 
-def _change(now: int, before: int, comparison: dict | None = None) -> str:
-    against = "kỳ trước"
-    if comparison and comparison.get("partial"):
-        against = f"{comparison['days']} ngày đầu kỳ trước"
-    if before == 0:
-        return "" if now == 0 else f"({against} chưa có)"
-    delta = (now - before) / before
-    word = "tăng" if delta >= 0 else "giảm"
-    return f"{word} {format_ratio(abs(delta))} so với {against}"
-
-
-def lead_paragraph(figures: dict) -> str:
-    """A short Vietnamese lead a presenter can read on air."""
-    total, period = figures["totals"]["total"], figures["totals"]["period"]
-    as_of = format_day(date.fromisoformat(figures["as_of"]))
-    starts = date.fromisoformat(figures["period"]["starts_on"])
-    ends = min(
-        date.fromisoformat(figures["period"]["ends_on"]), date.fromisoformat(figures["as_of"])
-    )
-    cut = datetime.fromisoformat(figures["cutoff_at"]).astimezone(VIETNAM)
-    parts = [
-        f"Tính đến ngày {as_of} (số liệu chốt lúc {cut:%H:%M} ngày {format_day(cut.date())}), "
-        f"toàn tỉnh {figures['province']['short_name']} có "
-        f"{format_number(total['new'])} người tham gia BHXH tự nguyện mới và "
-        f"{format_number(total['renewals'])} người đóng tiếp trong chiến dịch "
-        f"“{figures['campaign']['name']}”"
-    ]
-    ratio = figures["totals"]["ratio_new"]
-    if ratio is not None:
-        parts[0] += f", đạt {format_ratio(ratio)} kế hoạch người tham gia mới"
-    parts[0] += "."
-    sentence = (
-        f"Riêng từ ngày {format_day(starts)} đến ngày {format_day(ends)}, cán bộ vận động đã "
-        f"thực hiện {format_number(period['visits'])} lượt vận động tại "
-        f"{format_number(period['households'])} hộ, có {format_number(period['new'])} người "
-        f"tham gia mới, {format_number(period['renewals'])} người đóng tiếp và "
-        f"{format_number(period['promises'])} người hẹn đóng"
-    )
-    previous = figures.get("previous")
-    comparison = figures.get("comparison")
-    change = _change(period["new"], previous["new"], comparison) if previous else ""
-    parts.append(sentence + (f"; số người tham gia mới {change}" if change else "") + ".")
-    ranking = figures["ranking"]
-    if ranking["top"]:
-        parts.append(
-            "Dẫn đầu về tỷ lệ hoàn thành kế hoạch là "
-            + _names(ranking["top"])
-            + "; các đơn vị có tỷ lệ thấp nhất là "
-            + _names(ranking["bottom"])
-            + "."
-        )
-    return " ".join(parts)
-
-
-def _names(entries: list[dict]) -> str:
-    names = [f"{e['name']} ({format_ratio(e['ratio'])})" for e in entries]
-    return ", ".join(names[:-1]) + " và " + names[-1] if len(names) > 1 else "".join(names)
-
-
-def _unit_figures(row: dict) -> dict:
-    """One unit's figures as the bulletin shows them, for machines (the CLI's --json)."""
-    out = {"id": row["id"], "name": row["name"]}
-    for key in ("period", "total"):
-        counts = row[key]
-        out[key] = {
-            name: counts[name] for name in ("new", "renewals", "visits", "households", "promises")
-        }
-        out[key]["refusals"] = counts["refusals"]
-        out[key]["refusals_by_reason"] = dict(counts["refusal_reasons"])
-    out["target"] = {"new": row["target_new"], "renewals": row["target_renewals"]}
-    out["achieved"] = row["ratio"]
-    out["achieved_new"] = row["ratio_new"]
-    if "rank" in row:
-        out["rank"], out["mark"] = row["rank"], row["mark"]
-    return out
-
-
-def machine_figures(figures: dict) -> dict:
-    """The figures of a bulletin, as it shows them, as plain JSON: province, groups, communes
-    (new, renewals, visits, households reached, promises, refusals by reason, target, share of
-    the target achieved, rank and mark), the period, its cut-off and its comparison."""
-    return {
-        "period": figures["period"],
-        "cutoff_at": figures["cutoff_at"],
-        "as_of": figures["as_of"],
-        "comparison": figures.get("comparison"),
-        "campaign": figures["campaign"],
-        "province": _unit_figures({**figures["totals"], **figures["province"]}),
-        "previous": figures.get("previous"),
-        "groups": [_unit_figures(g) for g in figures["groups"]],
-        "communes": [_unit_figures(c) for c in figures["communes"]],
-        "lead": figures["lead"],
-    }
-
-
 # --- drafts, publishing, versions ------------------------------------------------------------
 
 
@@ -599,54 +503,3 @@ def published_archive(session: Session, *, province_id: int) -> list[tuple[Perio
         key = period.starts_on
         archive.setdefault(key, (Period(period.starts_on, period.ends_on), []))[1].append(summary)
     return list(archive.values())
-
-
-# --- CSV ---------------------------------------------------------------------------------------
-
-CSV_HEADER = [
-    "Đơn vị",
-    "Cụm (huyện cũ)",
-    "Tham gia mới trong kỳ",
-    "Đóng tiếp trong kỳ",
-    "Lượt vận động trong kỳ",
-    "Hộ được vận động trong kỳ",
-    "Hẹn đóng trong kỳ",
-    "Từ chối trong kỳ",
-    "Tham gia mới lũy kế",
-    "Đóng tiếp lũy kế",
-    "Chỉ tiêu tham gia mới",
-    "Chỉ tiêu đóng tiếp",
-    "Tỷ lệ hoàn thành (%)",
-]
-
-
-def figures_csv(figures: dict) -> bytes:
-    """The per-commune table as CSV (UTF-8 with BOM so Excel shows Vietnamese), formula-safe.
-
-    Every cell goes through safe_cell and every field is quoted: a separator inside a name can
-    never split it into a cell that starts a formula, whatever separator the spreadsheet uses.
-    """
-    out = io.StringIO()
-    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
-    writer.writerow(safe_cell(title) for title in CSV_HEADER)
-    for row in [*figures["communes"], {**figures["totals"], "group": None}]:
-        p, t = row["period"], row["total"]
-        writer.writerow(
-            safe_cell(v)
-            for v in (
-                row["name"],
-                row.get("group") or "",
-                p["new"],
-                p["renewals"],
-                p["visits"],
-                p["households"],
-                p["promises"],
-                p["refusals"],
-                t["new"],
-                t["renewals"],
-                row["target_new"],
-                row["target_renewals"],
-                "" if row["ratio"] is None else f"{row['ratio'] * 100:.2f}".replace(".", ","),
-            )
-        )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")

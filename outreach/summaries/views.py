@@ -13,10 +13,10 @@ from outreach.db import committing, get_session
 from outreach.models import Summary
 from outreach.models.codes import Role, SummaryStatus
 from outreach.summaries.document import render_document_html, render_document_pdf
+from outreach.summaries.exports import figures_csv
 from outreach.summaries.service import (
     SummaryError,
     draft_summary,
-    figures_csv,
     figures_of,
     period_of,
     publish_summary,

@@ -18,7 +18,7 @@ from outreach.imports.batches import errors_workbook
 from outreach.imports.reading import RowError
 from outreach.models import AuditLog, Campaign, GeoUnit, ImportBatch, User
 from outreach.rankings.service import RankRow, rankings_workbook
-from outreach.summaries.service import figures_csv
+from outreach.summaries.exports import figures_csv
 
 
 def _province(session) -> int:

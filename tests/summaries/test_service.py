@@ -16,11 +16,11 @@ from outreach.core.periods import Period, period_containing, period_from_key
 from outreach.core.scope import scope_for
 from outreach.models import Campaign, Household, Person, Summary, User, Visit, VisitOutcome
 from outreach.summaries.document import render_document_pdf
+from outreach.summaries.exports import figures_csv
 from outreach.summaries.service import (
     SummaryError,
     compute_figures,
     draft_summary,
-    figures_csv,
     publish_summary,
     summary_board,
 )
