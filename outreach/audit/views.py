@@ -12,7 +12,13 @@ from outreach.core.audit import AuditFilter
 from outreach.core.formatting import parse_day
 from outreach.db import get_session
 from outreach.models.codes import Role
-from outreach.web.guards import audit, current_scope, render_page_or_fragment, roles_required
+from outreach.web.guards import (
+    audit,
+    bounded_day,
+    current_scope,
+    render_page_or_fragment,
+    roles_required,
+)
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
@@ -48,6 +54,7 @@ ACTION_LABELS = {
     "view_household": _l("Xem hồ sơ hộ"),
     "view_person_calculator": _l("Tính mức đóng cho người"),
     "view_visit_form": _l("Mở phiếu ghi lượt thăm"),
+    "view_list": _l("Xem danh sách hộ"),
     "outbox.import": _l("Nhập tệp lượt thăm chưa gửi"),
     "outbox.import_refused": _l("Từ chối tệp lượt thăm chưa gửi"),
     "audit.export": _l("Xuất nhật ký truy cập"),
@@ -95,7 +102,7 @@ def _filters() -> tuple[AuditFilter, str | None]:
     for name in ("from", "to"):
         text = args.get(name, "").strip()
         try:
-            days[name] = parse_day(text) if text else None
+            days[name] = bounded_day(parse_day(text)) if text else None
         except ValueError:
             return AuditFilter(), _("Ngày phải có dạng dd/mm/yyyy, ví dụ 15/11/2026.")
     if days["from"] and days["to"] and days["from"] > days["to"]:

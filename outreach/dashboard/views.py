@@ -11,7 +11,13 @@ from outreach.dashboard import service
 from outreach.db import get_session
 from outreach.models import Campaign, GeoUnit, User
 from outreach.models.codes import Role, UnitKind
-from outreach.web.guards import current_scope, parse_id, render_page_or_fragment, roles_required
+from outreach.web.guards import (
+    audit,
+    current_scope,
+    parse_id,
+    render_page_or_fragment,
+    roles_required,
+)
 from outreach.web.guards import today as request_today
 
 bp = Blueprint("dashboard", __name__)
@@ -125,6 +131,12 @@ def list_page():
             session, scope=scope, today=today, offset=offset, limit=LIST_PAGE
         )
     unit = session.get(GeoUnit, scope.unit_id)
+    # A list of households and persons: one audit entry per page viewed (brief §9).
+    audit(
+        "view_list",
+        object_type="households",
+        detail={"list": kind, "unit": unit.id, "offset": offset},
+    )
     return render_template(
         "dashboard/list.html",
         kind=kind,
@@ -173,6 +185,11 @@ def cell_page():
         abort(404)
     cell = _cell(scope, campaign)
     offset = _int_arg("offset") or 0
+    audit(
+        "view_list",
+        object_type="households",
+        detail={"list": "cell", "metric": cell.metric, "unit": scope.unit_id, "offset": offset},
+    )
     return render_template(
         "dashboard/cell.html",
         cell=cell,

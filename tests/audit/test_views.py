@@ -441,3 +441,24 @@ def test_the_log_has_only_read_routes_and_writes_are_refused(app, login_as, sess
             assert response.status_code in (404, 405), (method, path)
     session.expire_all()
     assert len(session.exec(select(AuditLog)).all()) == count
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dashboard/list?kind=never_visited",
+        "/dashboard/list?kind=overdue",
+        "/dashboard/cell?metric=visits",
+        "/leader/review",
+    ],
+)
+def test_every_list_of_households_a_leader_opens_is_audited(login_as, session, path):
+    from outreach.models import AuditLog
+
+    client = login_as("lanhdao.07210")
+    before = session.exec(select(AuditLog).where(AuditLog.action == "view_list")).all()
+    assert client.get(path).status_code == 200
+    session.expire_all()
+    after = session.exec(select(AuditLog).where(AuditLog.action == "view_list")).all()
+    assert len(after) == len(before) + 1
+    assert after[-1].username == "lanhdao.07210" and after[-1].object_type == "households"
