@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from outreach.core.scope import scope_for
 from outreach.models import Household, Person, User
-from outreach.visits.service import canvasser_tallies
+from outreach.tallies.figures import canvasser_tally
 from outreach.worklist.service import worklist_for
 
 from .datasets import TODAY
@@ -48,7 +48,7 @@ def app_with_floor(url: str) -> Flask:
                     "filters": {"village_id": None, "reason": None, "query": ""},
                     "offset": 0,
                     "page_size": 30,
-                    "tally": canvasser_tallies(session, canvasser_id=me.id, today=day),
+                    "tally": canvasser_tally(session, canvasser_id=me.id, today=day),
                 }
         return render_template("worklist/show.html", **cache["context"])
 

@@ -138,8 +138,9 @@ def make_participants_xlsx(
             sheet.write_string(r, 6, _phone(rng), text)
         sheet.write_string(r, 7, f"Số {rng.randint(1, 200)}, {village}, {commune}", cell)
         sheet.write_string(r, 8, village, cell)
-        # Communes as offices write them: with or without "Xã"/"Phường", sometimes in capitals.
-        shown = commune if rng.random() < 0.7 else commune.removeprefix(f"{commune_type} ")
+        # Communes as offices write them, sometimes in capitals; with the type word, which a
+        # name needs when it is not unique in the province (places are never guessed).
+        shown = commune
         sheet.write_string(r, 9, shown.upper() if rng.random() < 0.05 else shown, cell)
         paid_year, paid_month = rng.choice((2025, 2026, 2027)), rng.randint(1, 12)
         if rng.random() < 0.6:

@@ -32,7 +32,8 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
-from outreach.accounts.service import create_user, hash_password
+from outreach.accounts.passwords import hash_password
+from outreach.accounts.service import create_user
 from outreach.core.scope import scope_for
 from outreach.db import make_engine, vacuum
 from outreach.leaders.assignment import assign_village

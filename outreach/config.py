@@ -48,6 +48,11 @@ def from_environment() -> dict:
         "PERMANENT_SESSION_LIFETIME": timedelta(
             minutes=int(os.environ.get("OUTREACH_SESSION_MINUTES", "120"))
         ),
+        # …and 12 hours after the password was typed, however busy: a copied cookie kept alive
+        # by its thief ends too. A remember-me token (if ticked) may then start a new session.
+        "SESSION_MAX_LIFETIME": timedelta(
+            hours=int(os.environ.get("OUTREACH_SESSION_MAX_HOURS", "12"))
+        ),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("OUTREACH_SECURE_COOKIES", False),
@@ -67,6 +72,9 @@ def from_environment() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("OUTREACH_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "PROVINCE_CODE": os.environ.get("OUTREACH_PROVINCE_CODE", "24"),
+        # A visit synced more than this many days after it happened is stored but counts on the
+        # day it arrived, flagged "late" for the leader (issue 19 #15; tallies/service.py).
+        "OFFLINE_WINDOW_DAYS": max(1, int(os.environ.get("OUTREACH_OFFLINE_WINDOW_DAYS", "14"))),
         # A fixed "today" (YYYY-MM-DD) for training sessions and tests; empty means the real date.
         "OUTREACH_TODAY": os.environ.get("OUTREACH_TODAY", ""),
         # Uploaded lists, their error lists and job progress (shared by all app servers).

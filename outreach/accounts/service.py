@@ -2,131 +2,25 @@
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
-from werkzeug.security import check_password_hash
 
+from outreach.accounts.logins import clear_failures
+from outreach.accounts.passwords import (
+    generate_temporary_password,
+    hash_password,
+    password_problem,
+    verify_password,
+)
 from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
 from outreach.core.i18n import _
-from outreach.models import AuditLog, GeoUnit, User
-from outreach.models.base import utcnow
+from outreach.models import GeoUnit, User
 from outreach.models.codes import Role, UnitKind
-
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 200
-# The passwords tried first by anyone guessing (lower case; compared without regard to case).
-COMMON_PASSWORDS = frozenset(
-    {
-        "12345678",
-        "123456789",
-        "1234567890",
-        "0123456789",
-        "11111111",
-        "88888888",
-        "password",
-        "password1",
-        "password123",
-        "passw0rd",
-        "qwerty123",
-        "qwertyuiop",
-        "abc123456",
-        "abcd1234",
-        "abc@1234",
-        "abc@12345",
-        "admin123",
-        "admin@123",
-        "admin@1234",
-        "matkhau",
-        "matkhau1",
-        "matkhau123",
-        "matkhau@123",
-        "matkhau1234",
-        "bhxh123456",
-        "bhxh@12345",
-        "vietnam123",
-        "vietnam@123",
-        "iloveyou",
-        "123456aa@",
-        "123456a@",
-    }
-)
-# Argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): memory-hard like the
-# scrypt of werkzeug's default it replaces (N=2^15, itself under OWASP's scrypt minimum of 2^17),
-# and 20 ms of CPU a login instead of 90-100 ms. At the morning's logins of 200 canvassers that
-# CPU is what the other requests queue behind (docs/benchmarks.md, Load).
-_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Checked against when the username is unknown, so both paths cost one verification.
-_DUMMY_HASH = _HASHER.hash("not-a-real-password")
-
-
-class LoginError(StrEnum):
-    BAD_CREDENTIALS = "bad_credentials"
-    LOCKED = "locked"
-    INACTIVE = "inactive"
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    """A successful login carries the user; a failed one its reason and, if locked, until when."""
-
-    user: User | None = None
-    error: LoginError | None = None
-    locked_until: datetime | None = None
 
 
 class AccountError(DomainError):
     """A user could not be created; the message is in the user's language and shown as is."""
-
-
-def password_problem(password: str | None, *, username: str = "") -> str | None:
-    """Why a password is refused (in the user's language), or None when it follows the rules.
-
-    At least 10 characters, not only digits (a birthday or a phone number), not the user name
-    and not one of the passwords everybody tries first.
-    """
-    password = password or ""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return _("Mật khẩu cần ít nhất %(count)s ký tự.", count=MIN_PASSWORD_LENGTH)
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return _("Mật khẩu tối đa %(count)s ký tự.", count=MAX_PASSWORD_LENGTH)
-    if password.isdigit():
-        return _("Mật khẩu không được chỉ gồm chữ số (như ngày sinh hay số điện thoại).")
-    if username and password.strip().lower() == username.strip().lower():
-        return _("Mật khẩu không được trùng với tên đăng nhập.")
-    if password.strip().lower() in COMMON_PASSWORDS:
-        return _("Mật khẩu này quá phổ biến, dễ bị đoán. Hãy chọn mật khẩu khác.")
-    return None
-
-
-def hash_password(password: str) -> str:
-    """Hash with Argon2id (OWASP's parameters, in the hash itself)."""
-    return _HASHER.hash(password)
-
-
-def verify_password(stored: str, password: str) -> bool:
-    """Whether `password` matches the stored hash: Argon2id, or an older werkzeug scrypt/pbkdf2."""
-    if stored.startswith("$argon2"):
-        try:
-            return _HASHER.verify(stored, password)
-        except (VerificationError, InvalidHashError):
-            return False
-    try:
-        return check_password_hash(stored, password)
-    except ValueError:  # not a hash werkzeug knows either
-        return False
-
-
-def needs_rehash(stored: str) -> bool:
-    """True for a hash made before Argon2id or with weaker parameters: redone at the next login."""
-    return not stored.startswith("$argon2") or _HASHER.check_needs_rehash(stored)
 
 
 def create_user(
@@ -172,75 +66,6 @@ def create_user(
     return user
 
 
-def recent_failures(session: Session, *, username: str, since: datetime) -> int:
-    """Failed logins for this name since a moment, known user or not."""
-    return session.exec(
-        select(func.count())
-        .select_from(AuditLog)
-        .where(
-            AuditLog.action == "login_failed", AuditLog.username == username, AuditLog.at >= since
-        )
-    ).one()
-
-
-def authenticate(
-    session: Session,
-    *,
-    username: str,
-    password: str,
-    ip: str = "",
-    max_failures: int = 5,
-    lock_minutes: int = 15,
-    now: datetime | None = None,
-) -> LoginResult:
-    """Check a login, count failures in the audit log, and lock the name after too many.
-
-    The caller commits whatever the result: the audit entry must persist when the login fails too.
-    """
-    now = now or utcnow()
-    username = username.strip().lower()
-    user = session.exec(select(User).where(User.username == username)).first()
-    window_start = now - timedelta(minutes=lock_minutes)
-    if recent_failures(session, username=username, since=window_start) >= max_failures:
-        record_event(
-            session,
-            action="login_locked",
-            username=username,
-            ip=ip,
-            user_id=user.id if user else None,
-        )
-        session.flush()
-        return LoginResult(
-            error=LoginError.LOCKED, locked_until=now + timedelta(minutes=lock_minutes)
-        )
-
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
-    if not ok or user is None:
-        if user is not None:
-            user.failed_logins += 1
-            session.add(user)
-        record_event(
-            session,
-            action="login_failed",
-            username=username,
-            ip=ip,
-            user_id=user.id if user else None,
-        )
-        session.flush()
-        return LoginResult(error=LoginError.BAD_CREDENTIALS)
-    if not user.is_active:
-        record_event(session, action="login_inactive", username=username, ip=ip, user_id=user.id)
-        session.flush()
-        return LoginResult(error=LoginError.INACTIVE)
-    user.last_login_at = now
-    if needs_rehash(user.password_hash):  # the password is known only now: upgrade its hash
-        user.password_hash = hash_password(password)
-    session.add(user)
-    record_event(session, action="login", username=username, ip=ip, user_id=user.id)
-    session.flush()
-    return LoginResult(user=user)
-
-
 # Which kinds of scope unit each role may have (a canvasser works in one commune; brief §2).
 SCOPE_KINDS: dict[str, frozenset[str]] = {
     Role.CANVASSER: frozenset({UnitKind.COMMUNE}),
@@ -248,17 +73,6 @@ SCOPE_KINDS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset({UnitKind.PROVINCE}),
     Role.MEDIA: frozenset({UnitKind.PROVINCE}),
 }
-# No 0/O, 1/l/I: the admin reads the temporary password out over the phone.
-_TEMP_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-TEMP_PASSWORD_LENGTH = 10
-
-
-def generate_temporary_password() -> str:
-    """A random password that is easy to read aloud, always with a digit and a letter."""
-    while True:
-        candidate = "".join(secrets.choice(_TEMP_ALPHABET) for _ in range(TEMP_PASSWORD_LENGTH))
-        if any(c.isdigit() for c in candidate) and any(c.isalpha() for c in candidate):
-            return candidate
 
 
 def _province_of(unit: GeoUnit) -> int:
@@ -393,6 +207,8 @@ def update_user(
     }
     changes = {k: [getattr(user, k), v] for k, v in new.items() if getattr(user, k) != v}
     if changes:
+        if user.is_active and not new["is_active"]:
+            end_sessions(user)  # reactivating later must not bring the old sessions back
         for key, value in new.items():
             setattr(user, key, value)
         session.add(user)
@@ -408,6 +224,7 @@ def deactivate_user(session: Session, *, user_id: int, by_user: User) -> User:
         raise AccountError(_("Bạn không thể tự khóa tài khoản của mình."))
     if user.is_active:
         user.is_active = False
+        end_sessions(user)  # reactivating later must not bring the old sessions back
         session.add(user)
         _audit(session, by_user, "user_deactivated", user, {"username": user.username})
     session.flush()
@@ -423,16 +240,47 @@ def reset_password(session: Session, *, user_id: int, by_user: User) -> str:
         raise AccountError(problem)
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
-    user.failed_logins = 0
-    user.locked_until = None
+    clear_failures(user)  # the person calling for a new password is usually the one locked out
+    end_sessions(user)
     session.add(user)
     _audit(session, by_user, "password_reset", user, {"username": user.username})
     session.flush()
     return temporary
 
 
+def unlock_logins(session: Session, *, user_id: int, by_user: User) -> User:
+    """Lift a user's login and password-form locks: earlier failures no longer count. Audited."""
+    user = _managed_user(session, user_id=user_id, by_user=by_user)
+    clear_failures(user)
+    session.add(user)
+    _audit(session, by_user, "user_unlocked", user, {"username": user.username})
+    session.flush()
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session and remember-me token of the user, on every device, at its next request.
+
+    The caller adds and flushes the user. A view that keeps its own session going (a password
+    change) stamps the new number into it again.
+    """
+    user.session_version += 1
+
+
+def sign_out(session: Session, *, user: User, ip: str = "") -> None:
+    """A logout: audited, and it ends the user's other sessions and tokens too (a copied cookie)."""
+    end_sessions(user)
+    session.add(user)
+    record_event(session, action="logout", user_id=user.id, username=user.username, ip=ip)
+    session.flush()
+
+
 def change_password(session: Session, *, user: User, current: str, new: str) -> User:
-    """Change one's own password after checking the current one; ends a forced change."""
+    """Change one's own password after checking the current one; ends a forced change.
+
+    Every session and remember-me token of the user ends (a thief's copy among them); the view
+    keeps its own going by stamping the new session version into it.
+    """
     if not verify_password(user.password_hash, current or ""):
         raise AccountError(_("Mật khẩu hiện tại không đúng."))
     if problem := password_problem(new, username=user.username):
@@ -441,6 +289,7 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
         raise AccountError(_("Mật khẩu mới phải khác mật khẩu hiện tại."))
     user.password_hash = hash_password(new)
     user.must_change_password = False
+    end_sessions(user)
     session.add(user)
     record_event(
         session,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
+from datetime import datetime
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     abort,
@@ -16,25 +20,23 @@ from flask import (
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from outreach.accounts import logins
 from outreach.accounts import service as accounts
-from outreach.accounts.service import (
-    MIN_PASSWORD_LENGTH,
-    AccountError,
-    LoginError,
-    authenticate,
-    change_password,
-)
+from outreach.accounts.logins import LoginError, authenticate
+from outreach.accounts.passwords import MIN_PASSWORD_LENGTH
+from outreach.accounts.service import AccountError, change_password
+from outreach.core.audit import vietnam_time
 from outreach.db import committing, get_session
 from outreach.models import GeoUnit, User
 from outreach.models.codes import Role
 from outreach.web.admin import admin_bp, admin_units, no_store
-from outreach.web.extensions import limiter
-from outreach.web.guards import audit, current_scope, parse_id, render_page_or_fragment
+from outreach.web.extensions import begin_session, end_session, keep_session, limiter
+from outreach.web.guards import current_scope, parse_id, render_page_or_fragment
 
 auth_bp = Blueprint("auth", __name__)
 
@@ -52,9 +54,35 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("home.index")
+    """`target` when it is a path on this site, else the home page: never an open redirect.
+
+    Refused whole, not repaired: any whitespace, control or invisible (format) character, since
+    browsers drop tabs and newlines from a URL ("/\t/evil.example" is "//evil.example" to them)
+    and a newline in the Location header is a 500; a backslash (read as "/"); anything but a
+    single "/" at the start ("//host" is another site); a scheme or a host.
+    """
+    home = url_for("home.index")
+    if not target or len(target) > 2000:
+        return home
+    if any(c.isspace() or unicodedata.category(c).startswith("C") for c in target):
+        return home
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return home
+    return target
+
+
+def _until(moment: datetime) -> str:
+    """A lock's end as the person reads it: the time, and the day too when it is not within hours."""
+    hours = (moment - datetime.now(moment.tzinfo)).total_seconds() / 3600
+    return format_datetime(moment, "HH:mm" if hours < 12 else "HH:mm dd/MM/yyyy")
+
+
+def _retry_after(moment: datetime) -> dict[str, str]:
+    seconds = int((moment - datetime.now(moment.tzinfo)).total_seconds()) + 1
+    return {"Retry-After": str(max(seconds, 1))}
 
 
 def _login_rate() -> str:
@@ -83,16 +111,20 @@ def login():
                 lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
             )
         if result.user is not None:
-            login_user(result.user, remember=bool(form.remember.data))
+            begin_session(result.user, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")))
         if result.error == LoginError.LOCKED:
             form.form_errors.append(
                 _(
                     "Đăng nhập sai quá nhiều lần. Hãy thử lại sau %(time)s.",
-                    time=format_datetime(result.locked_until, "HH:mm"),
+                    time=_until(result.locked_until),
                 )
             )
-            return render_template("auth/login.html", form=form), 429
+            return (
+                render_template("auth/login.html", form=form),
+                429,
+                _retry_after(result.locked_until),
+            )
         if result.error == LoginError.INACTIVE:
             form.form_errors.append(_("Tài khoản này đã bị khóa. Hãy liên hệ quản trị viên."))
         else:
@@ -104,9 +136,15 @@ def login():
 @auth_bp.post("/logout")
 @login_required
 def logout():
-    """End the session (a POST, so it carries the CSRF token)."""
-    audit("logout")
-    logout_user()
+    """End the session (a POST, so it carries the CSRF token), and every other one of the user.
+
+    A copied cookie or remember-me token must not outlive the logout (SECURITY.md, "Sessions").
+    """
+    with committing(get_session()) as session:
+        accounts.sign_out(
+            session, user=current_user._get_current_object(), ip=request.remote_addr or ""
+        )
+    end_session()
     flash(_("Bạn đã đăng xuất."), "info")
     return redirect(url_for("auth.login"))
 
@@ -124,7 +162,8 @@ def _force_password_change():
     if not current_user.is_authenticated or not current_user.must_change_password:
         return None
     endpoint = request.endpoint or ""
-    if endpoint in _ALLOWED_WHILE_FORCED or endpoint.startswith("pwa."):
+    # The JSON API answers for itself, in JSON (visits/api.py: 403 password_change_required).
+    if endpoint in _ALLOWED_WHILE_FORCED or endpoint.startswith(("pwa.", "api.")):
         return None
     target = url_for("account.password")
     if request.headers.get("HX-Request") == "true":
@@ -135,32 +174,58 @@ def _force_password_change():
 @account_bp.route("/password", methods=["GET", "POST"])
 @login_required
 def password():
-    """Show the form, and change the password when the current one is right."""
-    error = None
+    """Show the form, and change the password when the current one is right.
+
+    Wrong current passwords are counted and audited like failed logins, and the form locks after
+    as many (a stolen session must not guess the password 40 times a second). The change ends
+    every other session of the user; this one stays.
+    """
+    error, status, headers = None, 200, {}
     if request.method == "POST":
         new = request.form.get("new_password", "")
+        current = request.form.get("current_password", "")
+        user = current_user._get_current_object()
+        session = get_session()
         if new != request.form.get("confirm_password", ""):
-            error = _("Hai lần nhập mật khẩu mới không khớp.")
+            error, status = _("Hai lần nhập mật khẩu mới không khớp."), 400
         else:
-            try:
-                with committing(get_session()):
-                    change_password(
-                        get_session(),
-                        user=current_user,
-                        current=request.form.get("current_password", ""),
-                        new=new,
-                    )
-            except AccountError as exc:
-                error = str(exc)
+            with committing(session):  # a failure's audit entry stays whatever the result
+                check = logins.check_current_password(
+                    session,
+                    user=user,
+                    password=current,
+                    ip=request.remote_addr or "",
+                    max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                    lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+                )
+            if check.locked_until is not None:
+                error = _(
+                    "Nhập sai mật khẩu hiện tại quá nhiều lần. Hãy thử lại sau %(time)s.",
+                    time=_until(check.locked_until),
+                )
+                status, headers = 429, _retry_after(check.locked_until)
+            elif not check.ok:
+                error, status = _("Mật khẩu hiện tại không đúng."), 400
             else:
-                flash(_("Đã đổi mật khẩu."), "ok")
-                return redirect(url_for("home.index"))
-    return render_template(
-        "account/password.html",
-        error=error,
-        forced=current_user.must_change_password,
-        min_length=MIN_PASSWORD_LENGTH,
-    ), (400 if error else 200)
+                try:
+                    with committing(session):
+                        change_password(session, user=user, current=current, new=new)
+                except AccountError as exc:
+                    error, status = str(exc), 400
+                else:
+                    keep_session(user)
+                    flash(_("Đã đổi mật khẩu."), "ok")
+                    return redirect(url_for("home.index"))
+    return (
+        render_template(
+            "account/password.html",
+            error=error,
+            forced=current_user.must_change_password,
+            min_length=MIN_PASSWORD_LENGTH,
+        ),
+        status,
+        headers,
+    )
 
 
 prefs_bp = Blueprint("prefs", __name__)
@@ -172,11 +237,8 @@ def set_language():
     lang = request.form.get("lang", "vi")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-    target = request.form.get("next") or ""
     # Only local paths: never an open redirect.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("home.index")
-    return redirect(target)
+    return redirect(_safe_next(request.form.get("next")))
 
 
 USERS_PAGE_SIZE = 50
@@ -249,6 +311,24 @@ def new_user():
     )
 
 
+def _edit_page(user: User, status: int = 200, error: str | None = None):
+    """The user's page: the form, password actions, and their failed logins and lock storms."""
+    trouble = logins.login_trouble(
+        get_session(),
+        user=user,
+        max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+        lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+    )
+    return _user_form(
+        "admin/user_edit.html",
+        status,
+        user=user,
+        error=error,
+        trouble=trouble,
+        local_time=vietnam_time,
+    )
+
+
 def _managed(user_id: int) -> User:
     user = get_session().get(User, user_id)
     if user is None:
@@ -261,12 +341,21 @@ def _managed(user_id: int) -> User:
 
 @admin_bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def edit_user(user_id: int):
-    """Edit a user's name, organization, role, scope and active flag."""
+    """Edit a user's name, organization, role, scope and active flag, or lift their login lock."""
     user = _managed(user_id)
     if request.method == "GET":
-        return _user_form("admin/user_edit.html", user=user, error=None)
+        return _edit_page(user)
     session = get_session()
     form = request.form
+    if form.get("action") == "unlock":  # the "lift the login lock" button of the same page
+        try:
+            with committing(session):
+                accounts.unlock_logins(session, user_id=user.id, by_user=current_user)
+        except AccountError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("Đã gỡ tạm khóa đăng nhập của %(name)s.", name=user.username), "ok")
+        return redirect(url_for(".edit_user", user_id=user.id), 303)
     scope_unit_id = parse_id(form.get("scope_unit_id"))
     try:
         with committing(session):
@@ -283,7 +372,7 @@ def edit_user(user_id: int):
                 by_user=current_user,
             )
     except AccountError as exc:
-        return _user_form("admin/user_edit.html", 400, user=_managed(user_id), error=str(exc))
+        return _edit_page(_managed(user_id), 400, str(exc))
     flash(_("Đã lưu thông tin người dùng %(name)s.", name=user.username), "ok")
     return redirect(url_for(".edit_user", user_id=user.id), 303)
 

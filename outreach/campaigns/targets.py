@@ -18,7 +18,8 @@ from outreach.core.i18n import _
 from outreach.core.scope import Scope
 from outreach.core.text import compact_key, place_key
 from outreach.geography.places import PlaceError, PlaceIndex, village_key
-from outreach.imports.reading import ImportFileError, read_table
+from outreach.imports.reading import ImportFileError
+from outreach.imports.reading.readers import open_table
 from outreach.models import Campaign, GeoUnit, Target
 from outreach.models.codes import UnitKind
 
@@ -27,6 +28,9 @@ MAX_TARGET = 10_000_000
 # "1200", "1.200" or "1 200" as typed in Vietnam; "1,5" or "-3" are not whole counts.
 _WHOLE = re.compile(r"^\d{1,3}(?:[. ]\d{3})+$|^\d+$")
 HEADER_SCAN_ROWS = 20  # a title and notes may sit above the header
+# A province has a few thousand communes and villages: a longer sheet is not a targets sheet (and
+# is not read on, whatever it holds further down).
+MAX_SHEET_ROWS = 20_000
 COLUMNS = {
     "code": ("madonvi", "ma"),
     "commune": ("xaphuong", "xa", "phuong", "xaphuongdackhu"),
@@ -354,44 +358,34 @@ class _Units:
 def import_targets(
     session: Session, *, campaign: Campaign, data: bytes, filename: str, scope: Scope
 ) -> int:
-    """Set the targets a sheet lists, all or nothing (flushed; the caller commits): rows written."""
-    try:
-        table = read_table(data, filename)
-    except ImportFileError as error:
-        raise TargetImportError([error.message]) from None
-    rows = [list(r) for r in table.rows]
-    header_index, columns = _find_header(rows)
-    units = _Units(session, campaign)
+    """Set the targets a sheet lists, all or nothing (flushed; the caller commits): rows written.
+
+    The sheet is read row by row by the imports' bounded reader (`open_table`): nothing in it is
+    expanded past the limits of `imports/reading/cells.py` (a value at XFD1048576 is refused, not
+    allocated), and no more than `MAX_SHEET_ROWS` rows are read."""
     errors: list[str] = []
     wanted: dict[int, tuple[GeoUnit, int, int, int]] = {}
-    for index in range(header_index + 1, len(rows)):
-        row, number = rows[index], index + 1  # the row number the spreadsheet shows
-        code = _text(_cell(row, columns.get("code")))
-        commune = _text(_cell(row, columns.get("commune")))
-        village = _text(_cell(row, columns.get("village")))
-        new, renew = _cell(row, columns["new"]), _cell(row, columns["renewals"])
-        if not (code or commune or village) and new in (None, "") and renew in (None, ""):
-            continue  # a blank line between blocks
-        try:
-            unit = units.find(code, commune, village)
-            try:
-                check_unit(campaign=campaign, unit=unit, scope=scope)
-            except OutOfScope:
-                raise TargetError(
-                    _("%(unit)s nằm ngoài phạm vi bạn quản lý.", unit=unit.name)
-                ) from None
-            if unit.id in wanted:
-                raise TargetError(
-                    _("%(unit)s đã có ở dòng %(row)s.", unit=unit.name, row=wanted[unit.id][3])
-                )
-            wanted[unit.id] = (
-                unit,
-                parse_count(new, _("Chỉ tiêu tham gia mới")),
-                parse_count(renew, _("Chỉ tiêu đóng tiếp")),
-                number,
-            )
-        except TargetError as error:
-            errors.append(_("Dòng %(row)s: %(error)s", row=number, error=error))
+    try:
+        with open_table(data, filename) as table:
+            table.extend_head(HEADER_SCAN_ROWS)
+            header_index, columns = _find_header(table.head)
+            units = _Units(session, campaign)
+            for index, row in enumerate(table):
+                number = index + 1  # the row number the spreadsheet shows
+                if number > MAX_SHEET_ROWS:
+                    most = f"{MAX_SHEET_ROWS:,}".replace(",", ".")
+                    raise TargetImportError(
+                        [
+                            _(
+                                "Tệp quá dài (hơn %(max)s dòng): đây không phải bảng chỉ tiêu.",
+                                max=most,
+                            )
+                        ]
+                    )
+                if index > header_index:
+                    _target_row(row, number, columns, units, campaign, scope, wanted, errors)
+    except ImportFileError as error:
+        raise TargetImportError([error.message]) from None
     if errors:
         raise TargetImportError(errors)
     if not wanted:
@@ -403,3 +397,42 @@ def import_targets(
         session.add(target)
     session.flush()
     return len(wanted)
+
+
+def _target_row(
+    row: list,
+    number: int,
+    columns: dict[str, int],
+    units: _Units,
+    campaign: Campaign,
+    scope: Scope,
+    wanted: dict[int, tuple[GeoUnit, int, int, int]],
+    errors: list[str],
+) -> None:
+    """One row of the sheet into `wanted`, or its problem into `errors`."""
+    code = _text(_cell(row, columns.get("code")))
+    commune = _text(_cell(row, columns.get("commune")))
+    village = _text(_cell(row, columns.get("village")))
+    new, renew = _cell(row, columns["new"]), _cell(row, columns["renewals"])
+    if not (code or commune or village) and new in (None, "") and renew in (None, ""):
+        return  # a blank line between blocks
+    try:
+        unit = units.find(code, commune, village)
+        try:
+            check_unit(campaign=campaign, unit=unit, scope=scope)
+        except OutOfScope:
+            raise TargetError(
+                _("%(unit)s nằm ngoài phạm vi bạn quản lý.", unit=unit.name)
+            ) from None
+        if unit.id in wanted:
+            raise TargetError(
+                _("%(unit)s đã có ở dòng %(row)s.", unit=unit.name, row=wanted[unit.id][3])
+            )
+        wanted[unit.id] = (
+            unit,
+            parse_count(new, _("Chỉ tiêu tham gia mới")),
+            parse_count(renew, _("Chỉ tiêu đóng tiếp")),
+            number,
+        )
+    except TargetError as error:
+        errors.append(_("Dòng %(row)s: %(error)s", row=number, error=error))

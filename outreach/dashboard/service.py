@@ -5,7 +5,10 @@ has passed, in Vietnamese calendar days):
 
 - visits: visits recorded; new participants, renewals, promises: outcomes with those codes;
 - households reached: distinct households visited (per commune from `campaign_reach`);
-- conversion: (new participants + renewals) / households reached;
+- persons met: outcomes recorded for a person, every outcome but `not_home` (a person met on
+  two visits counts twice), from the same tallies (`figures`' "met");
+- conversion: (new participants + renewals) / persons met: a share of the same outcomes, so
+  never above 100% (households reached counts households, not people: it is no denominator);
 - target: the unit's Target row; a commune without one takes the sum of its villages' targets,
   a group or province without one the sum of its communes'. Villages without a target and
   canvassers get an estimate: the commune's target shared by the households in their village or
@@ -16,8 +19,10 @@ has passed, in Vietnamese calendar days):
 - households never visited: households in scope whose `last_visit_at` is empty (ever, not just
   in the campaign);
 - follow-ups overdue: persons whose latest outcome is `promised` or `considering` with a
-  follow-up date before today (no outcome recorded for them since), read from `latest_outcome`,
-  kept with every visit like the tallies.
+  follow-up date before today (no outcome recorded for them since) and not kept (no payment
+  by them dated on or after that visit's day: `worklist.service.promise_kept`, the condition the
+  worklist and the promises page use too), read from `latest_outcome`, kept with every visit
+  like the tallies.
 
 Per-commune figures come from the running tallies (like the media summaries, so the numbers
 match). Village and canvasser rows are counted from the raw visits (the tallies are per commune),
@@ -50,6 +55,7 @@ from outreach.models import (
 from outreach.models.codes import RefusalReason, Role, UnitKind
 from outreach.tallies import figures
 from outreach.tallies.service import REFUSED_PREFIX
+from outreach.worklist.service import promise_kept
 
 GROUPINGS = ("commune", "village", "canvasser")
 SORTS = ("name", "visits", "households", "promises", "new", "renewals", "conversion", "ratio")
@@ -69,6 +75,7 @@ class Row:
     promises: int = 0
     new: int = 0
     renewals: int = 0
+    met: int = 0  # persons met: outcomes other than not_home
     target_new: int = 0
     target_renewals: int = 0
     target_is_estimate: bool = False
@@ -101,8 +108,8 @@ class Row:
 
     @property
     def conversion(self) -> float | None:
-        """New participants and renewals per household reached."""
-        return self.done / self.households if self.households else None
+        """New participants and renewals among the persons met (at most 1: each is one of them)."""
+        return self.done / self.met if self.met else None
 
 
 @dataclass(frozen=True)
@@ -184,8 +191,11 @@ def _refusals(tallied: dict[int, Counter]) -> Counter:
     return out
 
 
+COUNTED = ("visits", "households", "promises", "new", "renewals", "met")
+
+
 def _fill(row: Row, counts: Counter) -> Row:
-    for name in ("visits", "households", "promises", "new", "renewals"):
+    for name in COUNTED:
         setattr(row, name, int(counts.get(name, 0)))
     return row
 
@@ -310,10 +320,12 @@ def never_visited_filter(scope: Scope) -> list:
 
 
 def overdue_filter(scope: Scope, today: date) -> list:
-    """Conditions for persons whose latest outcome set a follow-up date before today."""
+    """Conditions for persons whose latest outcome set a follow-up date before today and who
+    have not kept it (paid since: `promise_kept`)."""
     conditions = [
         *within_scope(LatestOutcome, scope),
         LatestOutcome.follow_up_on < today,  # set only by a promise or "considering"
+        ~promise_kept(LatestOutcome.person_id, LatestOutcome.visited_at),
     ]
     if _village_id(scope) is not None:
         conditions.append(
@@ -333,7 +345,8 @@ def count_never_visited(session: Session, *, scope: Scope) -> int:
 
 
 def count_overdue(session: Session, *, scope: Scope, today: date) -> int:
-    """Persons in scope whose promise or revisit date has passed with no visit since."""
+    """Persons in scope whose promise or revisit date has passed with no visit and no payment
+    since."""
     stmt = select(func.count()).select_from(LatestOutcome).where(*overdue_filter(scope, today))
     return session.exec(stmt).one()
 
@@ -435,7 +448,7 @@ def dashboard_for(
 
     totals = Row("total", unit.id, unit.name)
     for r in commune_rows:
-        for name in ("visits", "households", "promises", "new", "renewals"):
+        for name in COUNTED:
             setattr(totals, name, getattr(totals, name) + getattr(r, name))
     own = figures.own_targets(session, campaign)
     if unit.kind == UnitKind.COMMUNE:

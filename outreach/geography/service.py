@@ -1,8 +1,11 @@
 """Provinces and communes of the post-2025 map from `vietnamadminunits`, and old → new conversion.
 
-The package (MIT) ships the official NSO list for both maps in an SQLite file and a converter table
-of old (province, district, ward) keys to new wards. We read those data files directly rather than
-importing the package, whose top level pulls in geopy and shapely for geocoding we never do.
+The package (MIT) ships the official NSO list for both maps in an SQLite file, the converter table
+of old (province, district, ward) keys to new wards, and the alias keys its own `convert_address`
+recognises old units by (a district dissolved on 1/1/2025, wards merged in 12/2024, a former type
+or spelling). We read those data files directly rather than importing the package, whose top level
+pulls in geopy and shapely for geocoding we never do. `legacy_map` is the old map with those
+aliases; `places.PlaceIndex` matches the names typed in lists against it, strictly.
 """
 
 from __future__ import annotations
@@ -32,6 +35,53 @@ class OfficialCommune:
     key: str  # the package's key with type prefix, e.g. "phuongbacgiang"
     latitude: float | None
     longitude: float | None
+    keywords: tuple[str, ...] = ()  # the package's keys for it, aliases included
+
+
+@dataclass(frozen=True)
+class LegacyDistrict:
+    """A district of the map before July 2025, or a name the package keeps for one that is gone.
+
+    `keywords` are the package's keys (no tone marks), with and without the type word, aliases
+    included ("huyenyendung" for the dissolved Yên Dũng under Thành phố Bắc Giang). A row naming the
+    district may be in any of the districts `searched_in` (itself, and those it was divided into).
+    """
+
+    key: str  # "huyenyenthe"
+    name: str  # "Huyện Yên Thế"; "" for a district known only by its keys
+    type_name: str  # "Huyện"
+    short_name: str  # "Yên Thế"
+    keywords: tuple[str, ...]
+    searched_in: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LegacyCommune:
+    """A commune of the map before July 2025, the package's keys for it and where it went."""
+
+    district_key: str
+    key: str  # "thitranphuongson"
+    code: str  # the old NSO code
+    name: str  # "Thị trấn Phương Sơn"
+    type_name: str  # "Thị trấn"
+    short_name: str  # "Phương Sơn"
+    district_name: str  # "Huyện Lục Nam"
+    district_type: str  # "Huyện"
+    district_short: str  # "Lục Nam"
+    province_name: str  # "Tỉnh Bắc Giang"
+    # The package's keys (no tone marks), aliases included: a unit merged into this one before
+    # 2025 ("xanhamson" under Phường Nham Biền), a former type ("xasongmai"), a spelling.
+    keywords: tuple[str, ...]
+    new_commune_codes: tuple[str, ...]  # empty: now outside the province; several: split
+
+
+@dataclass(frozen=True)
+class LegacyMap:
+    """The old districts and communes that make up a province of the new map."""
+
+    province_names: tuple[str, ...]  # "Tỉnh Bắc Giang", "Tỉnh Bắc Ninh"
+    districts: tuple[LegacyDistrict, ...]
+    communes: tuple[LegacyCommune, ...]
 
 
 @dataclass(frozen=True)
@@ -73,21 +123,38 @@ def province_name(province_code: str) -> str:
 def official_communes(province_code: str) -> tuple[OfficialCommune, ...]:
     """Every commune, ward and special zone of a province in the post-2025 official list."""
     rows = _rows(
-        "SELECT ward, wardCode, wardType, wardKey, wardLat, wardLon FROM admin_units "
+        "SELECT ward, wardCode, wardType, wardKey, wardLat, wardLon, wardKeywords FROM admin_units "
         "WHERE provinceCode = ? ORDER BY wardCode",
         province_code,
     )
     return tuple(
         OfficialCommune(
-            r["wardCode"], r["ward"], r["wardType"], r["wardKey"], r["wardLat"], r["wardLon"]
+            r["wardCode"],
+            r["ward"],
+            r["wardType"],
+            r["wardKey"],
+            r["wardLat"],
+            r["wardLon"],
+            _keywords(r["wardKeywords"]),
         )
         for r in rows
     )
 
 
+def _keywords(text: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(text)) if text else ()
+
+
 @cache
 def _converter() -> dict:
     return json.loads((_data_dir() / "converter_2025.json").read_text(encoding="utf-8"))
+
+
+@cache
+def _divided_districts() -> dict:
+    """The package's districts whose communes went to several districts (or that share a name)."""
+    data = json.loads((_data_dir() / "parser_legacy.json").read_text(encoding="utf-8"))
+    return data["DICT_PROVINCE_DISTRICT_DIVIDED"]
 
 
 @cache
@@ -128,34 +195,86 @@ def _legacy_index(province_code: str) -> dict[str, LegacyMatch]:
     return index
 
 
-def convert_legacy_commune(
-    province_code: str, old_district: str, old_commune: str
-) -> LegacyMatch | None:
-    """Find where an old district + commune went on the new map; None when it is unknown.
-
-    Names may come with or without their type ("Huyện Yên Dũng" / "Yên Dũng", "Xã Tân An" /
-    "Tân An"), in any case and with or without diacritics.
-    """
-    district, commune = compact_key(old_district), compact_key(old_commune)
+@cache
+def legacy_map(province_code: str) -> LegacyMap:
+    """The old (pre-July-2025) districts and communes of a province, with the package's aliases."""
     keys = _legacy_province_keys(province_code)
     marks = ",".join("?" * len(keys))
     rows = _rows(
-        f"SELECT DISTINCT provinceKey, districtKey, wardKey FROM admin_units_legacy "
-        f"WHERE provinceKey IN ({marks}) AND (districtKey = ? OR districtShortKey = ?) "
-        f"AND (wardKey = ? OR wardShortKey = ?)",
+        f"SELECT provinceKey, province, districtKey, district, districtType, districtShort, "
+        f"districtKeywords, wardKey, wardCode, ward, wardType, wardShort, wardKeywords "
+        f"FROM admin_units_legacy WHERE provinceKey IN ({marks}) ORDER BY wardCode",
         *keys,
-        district,
-        district,
-        commune,
-        commune,
     )
     index = _legacy_index(province_code)
-    matches = {index.get(f"{r['provinceKey']}_{r['districtKey']}_{r['wardKey']}") for r in rows}
-    matches.discard(None)
-    if not matches:
-        return None
-    # Ambiguous short names across old units count as a split: the row needs a human to place it.
-    return LegacyMatch(tuple(sorted({code for m in matches for code in m.new_commune_codes})))
+    districts: dict[str, LegacyDistrict] = {}
+    communes = []
+    for r in rows:
+        if r["districtKey"] not in districts:
+            districts[r["districtKey"]] = LegacyDistrict(
+                key=r["districtKey"],
+                name=r["district"],
+                type_name=r["districtType"],
+                short_name=r["districtShort"],
+                keywords=_keywords(r["districtKeywords"]),
+                searched_in=(r["districtKey"],),
+            )
+        if not r["ward"]:  # an island district without communes
+            continue
+        match = index.get(f"{r['provinceKey']}_{r['districtKey']}_{r['wardKey']}")
+        communes.append(
+            LegacyCommune(
+                district_key=r["districtKey"],
+                key=r["wardKey"],
+                code=r["wardCode"],
+                name=r["ward"],
+                type_name=r["wardType"],
+                short_name=r["wardShort"],
+                district_name=r["district"],
+                district_type=r["districtType"],
+                district_short=r["districtShort"],
+                province_name=r["province"],
+                keywords=_keywords(r["wardKeywords"]),
+                new_commune_codes=match.new_commune_codes if match else (),
+            )
+        )
+    for province_key in keys:
+        for key, divided in _divided_districts().get(province_key, {}).items():
+            parts = tuple(sorted(set(divided["districts"]) | ({key} & districts.keys())))
+            known = districts.get(key)
+            words = tuple(divided["dividedDistrictKeywords"])
+            districts[key] = LegacyDistrict(
+                key=key,
+                name=known.name if known else "",
+                type_name=known.type_name if known else "",
+                short_name=known.short_name if known else "",
+                keywords=tuple(dict.fromkeys((known.keywords if known else ()) + words)),
+                searched_in=parts,
+            )
+    names = tuple(dict.fromkeys(r["province"] for r in rows))
+    return LegacyMap(names, tuple(districts.values()), tuple(communes))
+
+
+def convert_legacy_commune(
+    province_code: str, old_district: str, old_commune: str
+) -> LegacyMatch | None:
+    """Where an old district + commune went by the package's keys alone; None when unknown.
+
+    The keys have no tone marks: this is the package's own matching, aliases included, for a
+    quick look-up. Rows go through `places.PlaceIndex`, which also checks tone marks and types
+    and refuses a name that could be two places.
+    """
+    district, commune = compact_key(old_district), compact_key(old_commune)
+    old = legacy_map(province_code)
+    searched = {part for d in old.districts if district in d.keywords for part in d.searched_in}
+    codes = {
+        code
+        for c in old.communes
+        if c.district_key in searched and commune in c.keywords
+        for code in c.new_commune_codes
+    }
+    # Several new communes, from a split or from two old units: a person must place the row.
+    return LegacyMatch(tuple(sorted(codes))) if codes else None
 
 
 def _main_old_district(province_code: str) -> dict[str, str]:

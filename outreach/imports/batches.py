@@ -29,7 +29,7 @@ from outreach.core.errors import DomainError
 from outreach.core.formatting import safe_cell
 from outreach.core.i18n import _, _l
 from outreach.imports.reading import ImportFileError, RowError, stream_rows
-from outreach.imports.reading.headers import FIELD_LABELS, KIND_FIELDS
+from outreach.imports.reading.headers import FIELD_LABELS, KIND_FIELDS, read_header
 from outreach.imports.reading.readers import CSV_EXTENSIONS, open_table
 from outreach.imports.reading.worker import ChildRows
 from outreach.imports.writer import ImportReport, import_rows
@@ -38,6 +38,7 @@ from outreach.models.base import utcnow
 from outreach.models.codes import RUNNING_STATUSES, BatchStatus, ImportKind
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+MAX_FILENAME_CHARS = 300  # ImportBatch.filename
 STALE_AFTER_SECONDS = 120  # a running job writes progress at least every chunk (~0.1 s)
 ERRORS_SHOWN = 50
 # From this many rows a second process reads and parses while this one writes (imports/reading/worker.py);
@@ -95,7 +96,7 @@ def store_upload(
         raise BatchError(_("Chỉ nhận tệp Excel (.xlsx, .xls), .ods hoặc .csv."))
     batch = ImportBatch(
         kind=kind,
-        filename=Path(filename).name[:300],
+        filename=_stored_name(filename),
         file_hash=hashlib.sha256(data).hexdigest(),
         office=office.strip()[:200],
         uploaded_by_id=user_id,
@@ -118,6 +119,16 @@ def store_upload(
     )
     session.commit()
     return batch
+
+
+def _stored_name(filename: str) -> str:
+    """The upload's name as the batch keeps it: at most `MAX_FILENAME_CHARS`, its extension
+    kept when it is shortened (the file's format is read from it at every step)."""
+    name = Path(filename).name
+    if len(name) <= MAX_FILENAME_CHARS:
+        return name
+    suffix = Path(name).suffix
+    return name[: MAX_FILENAME_CHARS - len(suffix)] + suffix
 
 
 @dataclass
@@ -158,6 +169,29 @@ def saved_errors(folder: Path, batch: ImportBatch) -> list[RowError]:
 def _save_errors(folder: Path, batch: ImportBatch, errors: list[RowError]) -> None:
     rows = [[e.row_number, e.column_header, e.message] for e in errors]
     _path(folder, batch, ".errors.json").write_text(json.dumps(rows, ensure_ascii=False))
+
+
+def mapping_headers(folder: Path, batch: ImportBatch) -> list[str]:
+    """The file's header cells as its last check read them, for the mapping form.
+
+    The check keeps them beside the upload: a page that polls every few seconds must not read
+    the workbook again each time. A batch checked before they were kept is read once more (the
+    reader is bounded); an unreadable file has no headers to offer.
+    """
+    try:
+        cells = json.loads(_path(folder, batch, ".headers.json").read_text())
+    except (OSError, ValueError):
+        try:
+            with open_table(folder / batch.stored_as, batch.filename) as table:
+                cells = read_header(table.head).cells
+        except ImportFileError:
+            cells = []
+    return [cell for cell in cells if isinstance(cell, str) and cell]
+
+
+def _save_headers(folder: Path, batch: ImportBatch, cells: list) -> None:
+    path = _path(folder, batch, ".headers.json")
+    path.write_text(json.dumps([cell if isinstance(cell, str) else "" for cell in cells]))
 
 
 def errors_workbook(batch: ImportBatch, errors: list[RowError]) -> bytes:
@@ -269,6 +303,7 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
         total = max((table.row_estimate or 0) - 1, 0)
         sheet, rows = stream_rows(table, batch.kind, mapping)
         if not sheet.match.ok:
+            _save_headers(folder, batch, sheet.header.cells)  # for the mapping form
             return Outcome(None, sheet.match.missing_labels(), sheet.header.cells)
         expected = _expected_rows(table.row_estimate, upload)
         if expected >= PARSE_IN_CHILD_FROM:  # the header is good: a child parses the rest

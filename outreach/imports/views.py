@@ -24,8 +24,6 @@ from sqlmodel import select
 
 from outreach.db import committing, get_session
 from outreach.imports import batches
-from outreach.imports.reading.headers import read_header
-from outreach.imports.reading.readers import open_table
 from outreach.models import ImportBatch
 from outreach.models.codes import RUNNING_STATUSES, BatchStatus
 from outreach.web.guards import audit, current_scope, render_page_or_fragment, roles_required
@@ -131,9 +129,9 @@ def show(batch_id: int):
 
 
 def _headers(batch: ImportBatch) -> list[str]:
-    """The file's headers, for the mapping form (any of them may hold the missing field)."""
-    with open_table(_folder() / batch.stored_as, batch.filename) as table:
-        return [cell for cell in read_header(table.head).cells if cell]
+    """The file's headers, for the mapping form (any of them may hold the missing field), as
+    the check kept them: the file is not read again."""
+    return batches.mapping_headers(_folder(), batch)
 
 
 @bp.post("/<int:batch_id>/mapping")

@@ -6,6 +6,11 @@ canvasser, so an assignment leaves them valid and needs no recomputation: `workl
 the communes of the canvasser's scope (or, for a wide scope, of the households now assigned to
 them) when their scores are not from today, so households that were never scored are scored on
 that request rather than hidden with a score of 0.
+
+The workload table counts the work by who did it: households in charge and on the list follow
+the current owner (`Household.assigned_canvasser_id`); visits this half-month follow the visitor
+(`Visit.canvasser_id`, through `tallies.figures.canvasser_visits`), so an assignment moves
+households from one line to another and never a visit.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from outreach.core.text import person_key
 from outreach.models import GeoUnit, Household, User, Visit
 from outreach.models.base import utcnow
 from outreach.models.codes import Role, UnitKind
+from outreach.tallies.figures import canvasser_visits
 from outreach.worklist.service import ensure_fresh
 
 # One request assigns at most this many hand-picked households (a village has a few hundred).
@@ -44,7 +50,8 @@ class CanvasserLoad:
     commune_name: str
     assigned: int  # households assigned, in the leader's scope
     on_list: int  # of those, households on the worklist (priority_score > 0)
-    visited_this_period: int  # of those, households visited (by anyone) this half-month
+    visits_this_period: int  # visits the canvasser made this half-month, in the leader's scope
+    households_visited_this_period: int  # distinct households of those visits
     last_visit_at: datetime | None  # the canvasser's own latest visit, anywhere
     is_active: bool
 
@@ -65,7 +72,8 @@ def canvassers_in_scope(session: Session, *, scope: Scope, active_only: bool = F
 
 
 def workload(session: Session, *, scope: Scope, today: date) -> list[CanvasserLoad]:
-    """Per canvasser in scope: households assigned, on the list, visited this half-month, last visit."""
+    """Per canvasser in scope: households assigned and on the list (the owner's), visits and
+    households visited this half-month (the visitor's), and their last visit."""
     users = canvassers_in_scope(session, scope=scope)
     if not users:
         return []
@@ -74,21 +82,21 @@ def workload(session: Session, *, scope: Scope, today: date) -> list[CanvasserLo
         # `outreach refresh-priorities` instead of recomputing a whole province on one page.
         ensure_fresh(session, commune_ids=scope.commune_ids, today=today)
     ids = [u.id for u in users]
-    period_start = period_containing(today).starts_at
     on_list = func.sum(case((Household.priority_score > 0, 1), else_=0))
-    visited = func.sum(case((Household.last_visit_at >= period_start, 1), else_=0))
     counts = {
-        cid: (int(n), int(listed or 0), int(seen or 0))
-        for cid, n, listed, seen in session.exec(
+        cid: (int(n), int(listed or 0))
+        for cid, n, listed in session.exec(
             apply_scope(
-                select(Household.assigned_canvasser_id, func.count(), on_list, visited),
-                Household,
-                scope,
+                select(Household.assigned_canvasser_id, func.count(), on_list), Household, scope
             )
             .where(Household.assigned_canvasser_id.in_(ids))
             .group_by(Household.assigned_canvasser_id)
         ).all()
     }
+    period = period_containing(today)
+    visited = canvasser_visits(
+        session, scope=scope, canvasser_ids=ids, first=period.starts_on, last=today
+    )
     last = dict(
         session.exec(
             select(Visit.canvasser_id, func.max(Visit.visited_at))
@@ -105,9 +113,10 @@ def workload(session: Session, *, scope: Scope, today: date) -> list[CanvasserLo
         CanvasserLoad(
             user=u,
             commune_name=names.get(u.scope_unit_id, ""),
-            assigned=counts.get(u.id, (0, 0, 0))[0],
-            on_list=counts.get(u.id, (0, 0, 0))[1],
-            visited_this_period=counts.get(u.id, (0, 0, 0))[2],
+            assigned=counts.get(u.id, (0, 0))[0],
+            on_list=counts.get(u.id, (0, 0))[1],
+            visits_this_period=visited.get(u.id, (0, 0))[0],
+            households_visited_this_period=visited.get(u.id, (0, 0))[1],
             last_visit_at=_aware(last.get(u.id)),
             is_active=u.is_active,
         )

@@ -1,16 +1,21 @@
 """Promise follow-through: did the promises canvassers recorded turn into payments BHXH confirms?
 
-Only meaningful where payments lists (kind "payments") have been imported; `has_payments` says so.
+Only meaningful where payments lists (kind "payments") have been imported for the province:
+`known_through` is the latest day paid in them (None without any), and says how far they can tell.
 
 Definitions, per promise (a VisitOutcome "promised" recorded during the campaign, in scope):
 
 - its day is the Vietnamese calendar day of the visit; its deadline is the promised date
   (`follow_up_on`, or the visit day when none was given) plus `GRACE_DAYS` days, because receipts
   reach the imported lists a few days late and people often pay a little after the day they named;
-- **kept**: the person has a Payment with `paid_on` between the visit day and the deadline, both
-  included;
-- **broken**: not kept, and the deadline is before today;
-- **pending**: not kept, and the deadline is today or later.
+- **kept**: the person has a Payment dated on or after the visit day, however late
+  (`worklist.service.promise_kept`: the one condition, which also takes the follow-up off the
+  canvasser's worklist and out of the leaders' overdue follow-ups at the same moment);
+- **pending**: not kept, and the deadline is today or later;
+- **broken**: not kept, the deadline has passed, and the province's payments lists reach the
+  deadline (`known_through` on or after it): they would show the payment;
+- **unknown** (chưa rõ): not kept and the deadline has passed, but no payments list reaching the
+  deadline has been imported: nobody can tell whether the person paid.
 
 Enrollments: **reported** are persons with an "enrolled_new" outcome recorded during the campaign;
 **confirmed** are those of them with a Payment marked `is_new_enrollment` paid on or after the
@@ -32,25 +37,30 @@ from outreach.core.scope import Scope, apply_scope
 from outreach.core.text import place_key
 from outreach.models import Campaign, GeoUnit, Payment, VisitOutcome
 from outreach.models.codes import Outcome, UnitKind
+from outreach.worklist.service import promise_kept
 
 GRACE_DAYS = 7
 
 
+STATUSES = ("kept", "broken", "pending", "unknown")
+
+
 @dataclass
 class Followthrough:
-    """Promises kept, broken, pending and enrollments reported vs confirmed, for one unit."""
+    """Promises kept, broken, pending, unknown and enrollments reported vs confirmed, for one unit."""
 
     name: str = ""
     kept: int = 0
     broken: int = 0
     pending: int = 0
+    unknown: int = 0
     reported: int = 0
     confirmed: int = 0
 
     @property
     def promises(self) -> int:
         """All promises counted."""
-        return self.kept + self.broken + self.pending
+        return self.kept + self.broken + self.pending + self.unknown
 
     @property
     def kept_ratio(self) -> float | None:
@@ -68,67 +78,76 @@ class Followthrough:
 class FollowthroughReport:
     """The whole scope's figures and one line per commune that had any."""
 
-    has_payments: bool
+    known_through: date | None  # the latest day paid in the province's payments lists
     total: Followthrough = field(default_factory=Followthrough)
     communes: list[Followthrough] = field(default_factory=list)
 
+    @property
+    def has_payments(self) -> bool:
+        """Whether any payments list has been imported for the province."""
+        return self.known_through is not None
+
 
 def promise_status(
-    *, visit_day: date, follow_up_on: date | None, payments: list[date], today: date
+    *,
+    kept: bool,
+    visit_day: date,
+    follow_up_on: date | None,
+    today: date,
+    known_through: date | None,
 ) -> str:
-    """ "kept", "broken" or "pending" for one promise, given the person's payment days."""
-    deadline = (follow_up_on or visit_day) + timedelta(days=GRACE_DAYS)
-    if any(visit_day <= paid <= deadline for paid in payments):
+    """ "kept", "pending", "broken" or "unknown" for one promise (`kept`: `promise_kept`)."""
+    if kept:
         return "kept"
-    return "broken" if deadline < today else "pending"
+    deadline = (follow_up_on or visit_day) + timedelta(days=GRACE_DAYS)
+    if deadline >= today:
+        return "pending"
+    return "broken" if known_through is not None and known_through >= deadline else "unknown"
+
+
+def payments_known_through(session: Session, *, province_id: int) -> date | None:
+    """The latest day paid in the province's imported payments lists (None: none imported)."""
+    latest = session.execute(
+        select(func.max(Payment.paid_on)).where(Payment.province_id == province_id)
+    ).scalar()
+    if latest is None or isinstance(latest, date):
+        return latest
+    return date.fromisoformat(str(latest))
 
 
 def followthrough(
     session: Session, *, scope: Scope, campaign: Campaign, today: date
 ) -> FollowthroughReport:
-    """Promises kept, broken, pending and enrollments reported vs confirmed, in scope and campaign."""
-    has_payments = (
-        session.exec(apply_scope(select(Payment.id), Payment, scope).limit(1)).first() is not None
-    )
-    report = FollowthroughReport(has_payments=has_payments, total=Followthrough(name=""))
+    """Promises kept, broken, pending, unknown and enrollments reported vs confirmed, in scope
+    and campaign."""
+    known_through = payments_known_through(session, province_id=scope.province_id)
+    report = FollowthroughReport(known_through=known_through, total=Followthrough(name=""))
     starts_at = local_midnight(campaign.starts_on)
     ends_before = local_midnight(campaign.ends_on + timedelta(days=1))
     in_campaign = and_(VisitOutcome.visited_at >= starts_at, VisitOutcome.visited_at < ends_before)
     per_commune: dict[int, Followthrough] = defaultdict(Followthrough)
 
-    # Each promise with the days its person paid from the campaign's start on (a left join: a
-    # promise with no payment comes back once with None). Narrow rows, grouped in Python.
+    # Each promise, and whether it is kept (one narrow row each: the rule is the SQL condition).
     promises = session.execute(
         apply_scope(
             select(
-                VisitOutcome.id,
                 VisitOutcome.commune_id,
                 VisitOutcome.visited_at,
                 VisitOutcome.follow_up_on,
-                Payment.paid_on,
+                promise_kept(VisitOutcome.person_id, VisitOutcome.visited_at).label("kept"),
             ),
             VisitOutcome,
             scope,
-        )
-        .outerjoin(
-            Payment,
-            and_(
-                Payment.person_id == VisitOutcome.person_id,
-                Payment.paid_on >= campaign.starts_on - timedelta(days=1),
-            ),
-        )
-        .where(VisitOutcome.outcome == Outcome.PROMISED, in_campaign)
+        ).where(VisitOutcome.outcome == Outcome.PROMISED, in_campaign)
     ).all()
-    grouped: dict[int, tuple[int, date, date | None, list[date]]] = {}
-    for outcome_id, commune_id, visited_at, follow_up_on, paid_on in promises:
-        if outcome_id not in grouped:
-            moment = visited_at.replace(tzinfo=UTC) if visited_at.tzinfo is None else visited_at
-            grouped[outcome_id] = (commune_id, moment.astimezone(VIETNAM).date(), follow_up_on, [])
-        if paid_on is not None:
-            grouped[outcome_id][3].append(paid_on)
-    for commune_id, visit_day, follow_up_on, paid in grouped.values():
+    for commune_id, visited_at, follow_up_on, kept in promises:
+        moment = visited_at.replace(tzinfo=UTC) if visited_at.tzinfo is None else visited_at
         status = promise_status(
-            visit_day=visit_day, follow_up_on=follow_up_on, payments=paid, today=today
+            kept=bool(kept),
+            visit_day=moment.astimezone(VIETNAM).date(),
+            follow_up_on=follow_up_on,
+            today=today,
+            known_through=known_through,
         )
         for line in (per_commune[commune_id], report.total):
             setattr(line, status, getattr(line, status) + 1)

@@ -8,9 +8,13 @@ The flags, over the visits in a leader's scope recorded in a window [since, unti
   least `BURST_RUN` visits each less than `BURST_GAP` after the one before; every visit of such a
   run is flagged (two quick visits to neighbours are normal, a third within minutes is not);
 - "same_outcome": a canvasser has at least `SAME_OUTCOME_MIN` visits in the window and every
-  outcome recorded in them has the same code; all those visits are flagged.
+  outcome recorded in them has the same code; all those visits are flagged;
+- "late": the visit arrived in the window but counts on the day it arrived, not its own
+  (`Visit.counted_on`, set by tallies/service.py): it arrived later than the offline window
+  allows, or its half-month was already published (issue 19 #15). Flagged whenever it happened,
+  were it years before the window, so a leader confirms (or returns) every one.
 
-Flags are computed when asked for, never stored: a leader's look is cheap for a commune and
+Flags are computed when asked for, from what is stored: a leader's look is cheap for a commune and
 bounded by the window for a province. A returned visit stays on the canvasser's list ("Lượt thăm
 bị trả lại") until a leader confirms it.
 """
@@ -26,6 +30,7 @@ from sqlalchemy import Integer, bindparam, func
 from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
+from outreach.core.clock import VIETNAM
 from outreach.core.errors import DomainError
 from outreach.core.scope import Scope, apply_scope, get_in_scope, personal_rows
 from outreach.models import GeoUnit, Household, User, Visit, VisitOutcome
@@ -41,6 +46,7 @@ EARTH_RADIUS_M = 6_371_000.0
 # most 334 m, both under 500/√2 = 353 m, so every pair farther than 500 m differs by more than
 # this in latitude or longitude. The exact distance is then computed for those candidates only.
 _DEGREES_PREFILTER = 0.003
+_JUST_BEFORE = timedelta(microseconds=1)  # `until` is excluded: its day counts only if after it
 
 
 class ReviewError(DomainError):
@@ -177,6 +183,16 @@ def review_flags(
             )
         ).all():
             reasons[visit_id].append("same_outcome")
+
+    # Late: by the day it arrived (= counted on), the window's Vietnamese days, from its index.
+    first_day = since.astimezone(VIETNAM).date()
+    last_day = (until - _JUST_BEFORE).astimezone(VIETNAM).date()
+    for (visit_id,) in session.execute(
+        apply_scope(select(Visit.id), Visit, scope).where(
+            Visit.counted_on >= first_day, Visit.counted_on <= last_day
+        )
+    ).all():
+        reasons[visit_id].append("late")
 
     if not reasons:
         return []

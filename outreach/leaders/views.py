@@ -20,7 +20,14 @@ from outreach.leaders import assignment, review
 from outreach.leaders.followthrough import GRACE_DAYS, followthrough
 from outreach.models import GeoUnit, User
 from outreach.models.codes import Role, UnitKind
-from outreach.web.guards import current_scope, parse_id, render_page_or_fragment, roles_required
+from outreach.web.guards import (
+    audit,
+    bounded_day,
+    current_scope,
+    parse_id,
+    render_page_or_fragment,
+    roles_required,
+)
 from outreach.web.guards import today as request_today
 
 bp = Blueprint("leader", __name__, url_prefix="/leader")
@@ -87,6 +94,12 @@ def assign():
         if chosen_village
         else [],
     )
+    if chosen_village:  # the village's households, with their heads' names
+        audit(
+            "view_list",
+            object_type="households",
+            detail={"list": "assign", "village": chosen_village.id},
+        )
     return render_page_or_fragment("leader/assign.html", "leader/_households.html", **context)
 
 
@@ -163,8 +176,8 @@ def _review_window() -> tuple[date, date, str | None]:
     if not raw_from and not raw_to:
         return (*default, None)
     try:
-        first = date.fromisoformat(raw_from) if raw_from else default[0]
-        last = date.fromisoformat(raw_to) if raw_to else today
+        first = bounded_day(date.fromisoformat(raw_from)) if raw_from else default[0]
+        last = bounded_day(date.fromisoformat(raw_to)) if raw_to else today
     except ValueError:
         return (*default, _("Ngày không hợp lệ; đang xem nửa tháng này."))
     if last < first:
@@ -188,6 +201,11 @@ def review_list():
         since=local_midnight(first),
         until=local_midnight(last + timedelta(days=1)),
         limit=REVIEW_LIMIT,
+    )
+    audit(
+        "view_list",
+        object_type="households",
+        detail={"list": "review", "from": first.isoformat(), "to": last.isoformat()},
     )
     return render_template(
         "leader/review.html",

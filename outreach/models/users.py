@@ -25,6 +25,13 @@ class User(SQLModel, table=True):
     must_change_password: bool = Field(default=False)
     failed_logins: int = Field(default=0)
     locked_until: datetime | None = None
+    # Failed logins and password checks before this moment no longer count towards a lock: an
+    # admin lifted the lock or reset the password (accounts.unlock_logins, reset_password).
+    failures_cleared_at: datetime | None = None
+    # Stamped into each session and remember-me token at login. Raised by a logout, a password
+    # change, an admin's reset and a deactivation: every session and token carrying an older
+    # number is logged out at its next request (web/extensions.py, load_user).
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     last_login_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 

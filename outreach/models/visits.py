@@ -20,6 +20,8 @@ class Visit(SQLModel, table=True):
         Index("ix_visit_commune_time", "commune_id", "visited_at", "village_id", "household_id"),
         # Covering: households reached per commune in a period, from the index alone.
         Index("ix_visit_province_reach", "province_id", "visited_at", "commune_id", "household_id"),
+        # The late visits that arrived in a leader's review window (counted_on is mostly NULL).
+        Index("ix_visit_counted_on", "counted_on"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -33,6 +35,10 @@ class Visit(SQLModel, table=True):
     village_id: int | None = Field(default=None)
     visited_at: datetime  # when it happened on the phone (UTC)
     received_at: datetime = Field(default_factory=utcnow)  # when the server got it
+    # The Vietnamese day the tallies count it on, when not its own: a visit that arrived later
+    # than the offline window allows, or whose half-month was already published for its province,
+    # counts on the day it arrived (tallies/service.py) and is flagged "late" for the leader.
+    counted_on: date | None = Field(default=None)
     channel: str = Field(max_length=16)
     latitude: float | None = None
     longitude: float | None = None

@@ -3,6 +3,10 @@
 Everything derives from `random.Random(seed)` and `today`, so the same arguments give the same
 database. Rows are generated commune by commune with ids assigned here and written in bulk, which
 keeps memory flat and lets `--persons 1000000` finish in minutes.
+
+The demo holds the rules `record_visit` enforces (docs/figures.md): a person is a new participant
+at most once in the campaign and never while their paid-through month covers the visit's day
+(`_one_enrollment`), and every receipt number is the province's only one.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
-from outreach.accounts.service import hash_password
+from outreach.accounts.passwords import hash_password
 from outreach.calculator.policy import seed_policy_rates
 from outreach.core.bulk import bulk_insert, next_id, reset_sequence
+from outreach.core.clock import VIETNAM
 from outreach.core.errors import DomainError
 from outreach.core.text import compact_key, fold
 from outreach.geography.service import load_province
@@ -427,6 +432,7 @@ def _build_commune(
         lon = round(lon0 + rng.uniform(-0.03, 0.03), 6) if lat is not None else None
         canvasser = canvassers[village_index % len(canvassers)]
         members = []
+        paid_through: dict[int, date | None] = {}
         for m in range(size):
             pid = ids["person"]
             ids["person"] += 1
@@ -473,7 +479,9 @@ def _build_commune(
                 )
             )
             members.append(pid)
+            paid_through[pid] = facts["paid_through"]
         last_visit = None
+        household_outcomes = len(outcomes)
         n_visits = poisson(rng, visits_per_person * size)
         span_days = max((today - campaign_start).days, 1)
         for _ in range(n_visits):
@@ -513,6 +521,7 @@ def _build_commune(
                         rng, ids, vid, person_id, (province_id, commune.id, village.id), at
                     )
                 )
+        outcomes[household_outcomes:] = _one_enrollment(outcomes[household_outcomes:], paid_through)
         households.append(
             (
                 hid,
@@ -547,7 +556,11 @@ def _outcome_row(rng, ids, visit_id, person_id, place: tuple, at: datetime) -> t
     elif outcome in (Outcome.ENROLLED_NEW, Outcome.RENEWED):
         months = rng.choice([1, 3, 6, 12])
         amount = 330_000 * months
-        receipt = f"BL{rng.randrange(10**8):08d}" if rng.random() < 0.5 else None
+        if rng.random() < 0.5:
+            # Numbered by the outcome, so no receipt is recorded twice. The random number it
+            # once was is still drawn, so the same seed keeps giving the same province.
+            rng.randrange(10**8)
+            receipt = f"BL{oid:08d}"
     elif outcome == Outcome.REFUSED:
         reason = weighted(rng, REFUSALS)
     return (
@@ -564,6 +577,31 @@ def _outcome_row(rng, ids, visit_id, person_id, place: tuple, at: datetime) -> t
         reason,
         at,
     )
+
+
+# Where an outcome row (OUTCOME_COLS) keeps its person, time and code.
+_PERSON, _AT, _OUTCOME = (OUTCOME_COLS.index(c) for c in ("person_id", "visited_at", "outcome"))
+
+
+def _one_enrollment(rows: list[tuple], paid_through: dict[int, date | None]) -> list[tuple]:
+    """One household's outcome rows (all within the campaign), with "enrolled_new" kept only
+    where the rule allows it: a person's first one in time, on a day their paid-through month
+    does not cover. Any other is what it would really be: a renewal (a payment by a participant).
+    """
+    enrolled: set[int] = set()
+    out = list(rows)
+    for index in sorted(range(len(out)), key=lambda i: (out[i][_AT], out[i][0])):
+        row = out[index]
+        if row[_OUTCOME] != Outcome.ENROLLED_NEW:
+            continue
+        person = row[_PERSON]
+        covered = paid_through.get(person)
+        day = row[_AT].astimezone(VIETNAM).date()
+        if person in enrolled or (covered is not None and covered >= day):
+            out[index] = (*row[:_OUTCOME], Outcome.RENEWED, *row[_OUTCOME + 1 :])
+        else:
+            enrolled.add(person)
+    return out
 
 
 def _analyze(session: Session) -> None:

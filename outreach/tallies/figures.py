@@ -11,7 +11,8 @@ metric map and one village rule (docs/figures.md), so two places can never disag
   (`canvasser_counts`, `canvasser_tally`).
 
 Counts are `Counter`s keyed by figure name: "visits", "households", "new", "renewals",
-"promises", "refusals" and "refused:<reason>" (refusals by reason).
+"promises", "refusals", "met" (persons met: every outcome but `not_home`, counted from the
+outcome metrics) and "refused:<reason>" (refusals by reason).
 """
 
 from __future__ import annotations
@@ -47,9 +48,13 @@ METRIC_NAMES = {
     Outcome.PROMISED.value: "promises",
     Outcome.REFUSED.value: "refusals",
 }
-FIGURES = ("visits", "households", "new", "renewals", "promises", "refusals")
-# Outcomes counted from the raw rows (villages, canvassers): the metric map's outcomes.
-_OUTCOMES = [m for m in METRIC_NAMES if m not in (VISITS, HOUSEHOLDS)]
+FIGURES = ("visits", "households", "new", "renewals", "promises", "refusals", "met")
+# Persons met: an outcome recorded for a person who was there, whatever it was; everything but
+# "not at home". The denominator of conversion, so (new + renewals) / met never passes 100%.
+MET = "met"
+MET_OUTCOMES = frozenset(o.value for o in Outcome if o != Outcome.NOT_HOME)
+# Outcomes counted from the raw rows (villages, canvassers): the metric map's and the met ones.
+_OUTCOMES = sorted({m for m in METRIC_NAMES if m not in (VISITS, HOUSEHOLDS)} | MET_OUTCOMES)
 
 
 def _figure(metric: str) -> str | None:
@@ -57,6 +62,15 @@ def _figure(metric: str) -> str | None:
     if metric.startswith(REFUSED_PREFIX):
         return metric
     return METRIC_NAMES.get(metric)
+
+
+def _add_metric(counts: Counter, metric: str, n: int) -> None:
+    """Add a tally metric's count to the figures it makes: its own, and persons met."""
+    name = _figure(metric)
+    if name is not None:
+        counts[name] += n
+    if metric in MET_OUTCOMES:
+        counts[MET] += n
 
 
 def visited_between(model: type, first: date, last: date) -> tuple:
@@ -84,9 +98,7 @@ def commune_counts(
         .group_by(DailyTally.commune_id, DailyTally.metric)
     ).all()
     for commune_id, metric, n in rows:
-        name = _figure(metric)
-        if name is not None:
-            out[commune_id][name] += int(n)
+        _add_metric(out[commune_id], metric, int(n))
     return out
 
 
@@ -120,10 +132,8 @@ def half_months(
     ).all()
     buckets: dict[date, Counter] = defaultdict(Counter)
     for day, metric, n in rows:
-        name = _figure(metric)
-        if name is not None:
-            day = day if isinstance(day, date) else date.fromisoformat(str(day))
-            buckets[period_containing(day).starts_on][name] += int(n)
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        _add_metric(buckets[period_containing(day).starts_on], metric, int(n))
     out: list[tuple[Period, Counter]] = []
     p = period_containing(first)
     while p.starts_on <= last:
@@ -163,7 +173,7 @@ def village_counts(
         .group_by(VisitOutcome.village_id, VisitOutcome.outcome)
     )
     for village, outcome, n in outcomes:
-        out[village][METRIC_NAMES[outcome]] += int(n)
+        _add_metric(out[village], outcome, int(n))
     return out
 
 
@@ -231,8 +241,29 @@ def canvasser_counts(
         out[canvasser]["households"] = len(households)
     for visit_id, outcome in outcomes:
         # An outcome carries its visit's time and commune, so its visit is among these.
-        out[canvasser_of[visit_id]][METRIC_NAMES[outcome]] += 1
+        _add_metric(out[canvasser_of[visit_id]], outcome, 1)
     return out
+
+
+def canvasser_visits(
+    session: Session, *, scope: Scope, canvasser_ids: list[int], first: date, last: date
+) -> dict[int, tuple[int, int]]:
+    """(visits, households visited) per canvasser on the days [first, last], in the scope's
+    communes: counted for the one who made the visit (`Visit.canvasser_id`), never for whoever
+    owns the household now, so reassigning households or a village moves no visit. From the
+    (canvasser, time) index, for a leader's workload table."""
+    if not canvasser_ids or last < first:
+        return {}
+    rows = session.execute(
+        select(Visit.canvasser_id, func.count(), func.count(distinct(Visit.household_id)))
+        .where(
+            Visit.canvasser_id.in_(sorted(set(canvasser_ids))),
+            *visited_between(Visit, first, last),
+            *within_scope(Visit, scope),
+        )
+        .group_by(Visit.canvasser_id)
+    ).all()
+    return {canvasser: (int(n), int(households)) for canvasser, n, households in rows}
 
 
 @dataclass(frozen=True)

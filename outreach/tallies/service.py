@@ -2,14 +2,21 @@
 
 `count_visit` adds one new visit in the caller's transaction; `rebuild_tallies` recomputes a
 province from the raw visits (after the demo build, a migration, or a campaign's dates changing).
+
+A visit counts on its own Vietnamese day, unless it is late (issue 19 #15): it arrived more than
+the offline window after it happened (`OFFLINE_WINDOW_DAYS`, `OUTREACH_OFFLINE_WINDOW_DAYS` for the
+sync), or its half-month already has a published bulletin for its province. A late visit counts on
+the day it arrived, kept in `Visit.counted_on` so a rebuild counts it there too: a published
+period is never rewritten, and a visit dated years back never lands in years past.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import Date as SQLDate
@@ -24,6 +31,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -40,16 +48,22 @@ from outreach.models import (
     DailyTally,
     Household,
     LatestOutcome,
+    ReportPeriod,
+    Summary,
     Visit,
     VisitOutcome,
 )
-from outreach.models.codes import FOLLOW_UP_OUTCOMES
+from outreach.models.codes import FOLLOW_UP_OUTCOMES, SummaryStatus
 
 VISITS = "visits"
 # A household's first visit in a half-month (so a period's sum is its households reached).
 HOUSEHOLDS = "households"
 REFUSED_PREFIX = "refused:"
 _ONE_DAY = timedelta(days=1)
+# How long after it happened a visit may reach the server and still count on its own day (the
+# default of OUTREACH_OFFLINE_WINDOW_DAYS; the sync sets the configured one, `offline_window`).
+OFFLINE_WINDOW_DAYS = 14
+_WINDOW_KEY = "outreach.offline_window"
 
 
 def refusal_metric(reason: str) -> str:
@@ -68,11 +82,38 @@ def _metrics(outcomes: Iterable[VisitOutcome]) -> Counter:
 
 # The queries each recorded visit makes, built once with parameters: building and keying a
 # statement again on every visit cost more CPU than running it.
-_EARLIEST_OTHER_VISIT = select(func.min(Visit.visited_at)).where(
-    Visit.household_id == bindparam("household_id"),
-    Visit.visited_at >= bindparam("starts_at"),
-    Visit.visited_at < bindparam("ends_before"),
-    Visit.id != bindparam("visit_id"),
+_HOUSEHOLD_ID, _VISIT_ID = bindparam("household_id"), bindparam("visit_id")
+# The household's other visits counted in a half-month: the earliest counted on its own day (by
+# its time), and the earliest of those counted on another day (late ones).
+_EARLIEST_OTHER_VISIT = select(
+    select(func.min(Visit.visited_at))
+    .where(
+        Visit.household_id == _HOUSEHOLD_ID,
+        Visit.visited_at >= bindparam("starts_at"),
+        Visit.visited_at < bindparam("ends_before"),
+        Visit.counted_on.is_(None),
+        Visit.id != _VISIT_ID,
+    )
+    .scalar_subquery(),
+    select(func.min(Visit.counted_on))
+    .where(
+        Visit.household_id == _HOUSEHOLD_ID,
+        Visit.counted_on >= bindparam("first_day"),
+        Visit.counted_on <= bindparam("last_day"),
+        Visit.id != _VISIT_ID,
+    )
+    .scalar_subquery(),
+)
+# A published bulletin of the province for the half-month starting on a day, if any.
+_PUBLISHED = (
+    select(Summary.id)
+    .join(ReportPeriod, ReportPeriod.id == Summary.period_id)
+    .where(
+        Summary.province_id == bindparam("province_id"),
+        Summary.status == SummaryStatus.PUBLISHED,
+        ReportPeriod.starts_on == bindparam("starts_on"),
+    )
+    .limit(1)
 )
 # The household's row, locked until the visit's transaction ends. FOR NO KEY UPDATE (what a plain
 # UPDATE of the row takes), not FOR UPDATE: each transaction already holds the KEY SHARE lock its
@@ -104,25 +145,77 @@ def _households_move(session: Session, visit: Visit, day: date) -> date | None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(_LOCK_HOUSEHOLD, {"household_id": visit.household_id})
     period = period_containing(day)
-    earliest = session.execute(
+    earliest_at, earliest_counted = session.execute(
         _EARLIEST_OTHER_VISIT,
         {
             "household_id": visit.household_id,
             "starts_at": period.starts_at,
             "ends_before": period.ends_before,
+            "first_day": period.starts_on,
+            "last_day": period.ends_on,
             "visit_id": visit.id,
         },
-    ).scalar()
-    if earliest is None:
+    ).one()
+    days = [d for d in (earliest_counted, earliest_at and _local(earliest_at)) if d is not None]
+    if not days:
         return day  # the first one: nothing to take away, the count goes on `day`
-    earlier_day = earliest.astimezone(VIETNAM).date()
+    earlier_day = min(days)
     return earlier_day if earlier_day > day else None
+
+
+def _local(moment: datetime) -> date:
+    return moment.astimezone(VIETNAM).date()
+
+
+@contextmanager
+def offline_window(session: Session, days: int) -> Iterator[None]:
+    """Inside the block, a visit counted by `count_visit` on this session is late when it
+    happened more than `days` days before it arrived (the configured window; 14 otherwise)."""
+    previous = session.info.get(_WINDOW_KEY)
+    session.info[_WINDOW_KEY] = timedelta(days=days)
+    try:
+        yield
+    finally:
+        if previous is None:
+            session.info.pop(_WINDOW_KEY, None)
+        else:
+            session.info[_WINDOW_KEY] = previous
+
+
+def counted_day(session: Session, visit: Visit) -> date:
+    """The day a newly stored visit counts on: its own, or the day it arrived when it is late.
+
+    Late: it happened more than the offline window before `received_at`, or its half-month
+    (earlier than the one it arrived in) has a published bulletin for its province. The day is
+    then kept in `visit.counted_on` (flushed by the caller), which also flags it for the leader.
+    """
+    if visit.counted_on is not None:
+        return visit.counted_on
+    own, arrived = _local(visit.visited_at), _local(visit.received_at)
+    window = session.info.get(_WINDOW_KEY, timedelta(days=OFFLINE_WINDOW_DAYS))
+    late = visit.visited_at < visit.received_at - window
+    own_period = period_containing(own)
+    if not late and own_period.starts_on < period_containing(arrived).starts_on:
+        published = session.execute(
+            _PUBLISHED, {"province_id": visit.province_id, "starts_on": own_period.starts_on}
+        ).first()
+        late = published is not None
+    if not late:
+        return own
+    visit.counted_on = arrived
+    session.add(visit)
+    return arrived
+
+
+def _counted_at(visit: Visit) -> datetime:
+    """The moment a visit counts at: when it happened, or when it arrived for a late one."""
+    return visit.received_at if visit.counted_on is not None else visit.visited_at
 
 
 def count_visit(session: Session, *, visit: Visit, outcomes: list[VisitOutcome]) -> None:
     """Add a newly stored visit and its outcomes to the tallies (in the caller's transaction)."""
     conn = session.connection()
-    day = visit.visited_at.astimezone(VIETNAM).date()
+    day = counted_day(session, visit)
     metrics = _metrics(outcomes)
     moved_from = _households_move(session, visit, day)
     if moved_from is not None:
@@ -153,7 +246,7 @@ def count_visit(session: Session, *, visit: Visit, outcomes: list[VisitOutcome])
                     "household_id": visit.household_id,
                     "province_id": visit.province_id,
                     "commune_id": visit.commune_id,
-                    "first_visit_at": visit.visited_at,
+                    "first_visit_at": _counted_at(visit),
                 }
                 for campaign_id in campaigns
             ],
@@ -241,6 +334,12 @@ def local_day(conn: Connection, column):
     return func.date(column, "+7 hours")
 
 
+def counted_day_sql(conn: Connection, at_column):
+    """SQL for the day a visit (or an outcome, with `visit` joined) counts on: `counted_on`, else
+    the Vietnamese day of `at_column`."""
+    return func.coalesce(Visit.counted_on, local_day(conn, at_column))
+
+
 def half_month_start(conn: Connection, day):
     """SQL for the first day (1st or 16th) of the half-month of a date expression."""
     if conn.dialect.name == "postgresql":
@@ -258,7 +357,7 @@ def rebuild_tallies(session: Session, *, province_id: int) -> None:
     tally = DailyTally.__table__
     conn.execute(delete(tally).where(tally.c.province_id == province_id))
     columns = ["commune_id", "day", "metric", "province_id", "count"]
-    day = local_day(conn, Visit.visited_at)
+    day = counted_day_sql(conn, Visit.visited_at)
     conn.execute(
         insert(tally).from_select(
             columns,
@@ -267,7 +366,7 @@ def rebuild_tallies(session: Session, *, province_id: int) -> None:
             .group_by(Visit.commune_id, day, Visit.province_id),
         )
     )
-    day = local_day(conn, VisitOutcome.visited_at)
+    day = counted_day_sql(conn, VisitOutcome.visited_at)
     for metric, extra in (
         (VisitOutcome.outcome, ()),
         (
@@ -279,6 +378,7 @@ def rebuild_tallies(session: Session, *, province_id: int) -> None:
             insert(tally).from_select(
                 columns,
                 select(VisitOutcome.commune_id, day, metric, VisitOutcome.province_id, func.count())
+                .join(Visit, Visit.id == VisitOutcome.visit_id)
                 .where(VisitOutcome.province_id == province_id, *extra)
                 .group_by(VisitOutcome.commune_id, day, metric, VisitOutcome.province_id),
             )
@@ -328,7 +428,7 @@ def rebuild_latest(conn: Connection, *, province_id: int) -> None:
 
 def _rebuild_households(conn: Connection, tally, columns: list[str], province_id: int) -> None:
     """Each household's first visit day in every half-month it was visited, counted per day."""
-    day = local_day(conn, Visit.visited_at)
+    day = counted_day_sql(conn, Visit.visited_at)
     first_days = (
         select(
             func.min(Visit.commune_id).label("commune_id"),
@@ -357,10 +457,24 @@ def rebuild_reach(session: Session, *, campaign: Campaign) -> None:
     conn = session.connection()
     reach = CampaignReach.__table__
     conn.execute(delete(reach).where(reach.c.campaign_id == campaign.id))
+    starts_at = local_midnight(campaign.starts_on)
+    ends_before = local_midnight(campaign.ends_on + _ONE_DAY)
+    # A late visit counts when it arrived (`_counted_at`).
+    counted_at = case((Visit.counted_on.is_not(None), Visit.received_at), else_=Visit.visited_at)
     within = and_(
         Visit.province_id == campaign.province_id,
-        Visit.visited_at >= local_midnight(campaign.starts_on),
-        Visit.visited_at < local_midnight(campaign.ends_on + _ONE_DAY),
+        or_(
+            and_(
+                Visit.counted_on.is_(None),
+                Visit.visited_at >= starts_at,
+                Visit.visited_at < ends_before,
+            ),
+            and_(
+                Visit.counted_on.is_not(None),
+                Visit.received_at >= starts_at,
+                Visit.received_at < ends_before,
+            ),
+        ),
     )
     conn.execute(
         insert(reach).from_select(
@@ -370,7 +484,7 @@ def rebuild_reach(session: Session, *, campaign: Campaign) -> None:
                 Visit.household_id,
                 Visit.province_id,
                 func.min(Visit.commune_id),
-                func.min(Visit.visited_at),
+                func.min(counted_at),
             )
             .where(within)
             .group_by(Visit.household_id, Visit.province_id),

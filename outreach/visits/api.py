@@ -15,9 +15,12 @@ from functools import cache, wraps
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user
 from pydantic import ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from outreach.core.i18n import _
 from outreach.db import get_session
 from outreach.models.codes import Role
+from outreach.tallies.service import OFFLINE_WINDOW_DAYS
 from outreach.visits.contract import (
     MAX_BATCH,
     REF,
@@ -36,7 +39,9 @@ from outreach.web.guards import today as request_today
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 # A batch of 200 visits with full notes is under 2 MB; the app-wide limit is sized for imports.
+# Enforced on every /api/ request before anything reads its body, chunked or not (issue 19 #3).
 MAX_BODY = 4 * 1024 * 1024
+_READ_PIECE = 64 * 1024
 
 LOGIN_REQUIRED = (
     "Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại; các lượt thăm chưa gửi vẫn được giữ trên máy."
@@ -64,6 +69,14 @@ ERRORS = {
 csrf.exempt(bp)
 
 
+def password_change_message() -> str:
+    """Why a user whose password must be changed gets 403 here (the phone shows it)."""
+    return _(
+        "Bạn cần đổi mật khẩu trước khi gửi lượt thăm. Hãy mở trang Đổi mật khẩu rồi gửi lại; "
+        "các lượt thăm chưa gửi vẫn được giữ trên máy."
+    )
+
+
 def is_api_request() -> bool:
     """True when the request is for the JSON API (its errors are JSON too)."""
     return request.path == bp.url_prefix or request.path.startswith(bp.url_prefix + "/")
@@ -81,6 +94,15 @@ def json_error(status: int, *, code: str | None = None, message: str | None = No
 def csrf_error() -> Response:
     """The JSON answer to a missing or stale CSRF token (the page must be reloaded for a new one)."""
     return json_error(400, code="csrf", message=CSRF_FAILED)
+
+
+@bp.url_value_preprocessor
+def _limit_body(_endpoint, _values) -> None:
+    # Flask runs these before every before_request hook, the app's included (some read a form,
+    # which opens the body): the stream any of them opens is bounded by this limit, not the
+    # app-wide one sized for imports. A body sent chunked, without a Content-Length, then fails
+    # with 413 once it passes the limit, instead of being read whole.
+    request.max_content_length = MAX_BODY
 
 
 @bp.before_request
@@ -105,6 +127,12 @@ def api_roles_required(*roles: str):
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
                 return json_error(401)
+            if current_user.must_change_password:
+                # Not the redirect to the password form the pages get (accounts/views.py lets
+                # /api/ through): the phone would read it as "no signal" and never say why.
+                return json_error(
+                    403, code="password_change_required", message=password_change_message()
+                )
             if current_user.role not in roles:
                 return json_error(403)
             return view(*args, **kwargs)
@@ -123,16 +151,40 @@ def scope_token_for(household_id: int) -> str:
     )
 
 
+def _read_body() -> bytes | None:
+    """The request's body, or None when it is larger than MAX_BODY.
+
+    Read piece by piece, at most MAX_BODY + 1 bytes whatever the headers say: a body sent
+    chunked (no Content-Length) is never held whole, even if a stream was opened before
+    `_limit_body` set the route's limit.
+    """
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return None
+    pieces, size = [], 0
+    try:
+        stream = request.stream
+        while size <= MAX_BODY:
+            piece = stream.read(min(_READ_PIECE, MAX_BODY + 1 - size))
+            if not piece:
+                break
+            pieces.append(piece)
+            size += len(piece)
+    except RequestEntityTooLarge:  # the stream's own limit (`_limit_body`)
+        return None
+    return b"".join(pieces) if size <= MAX_BODY else None
+
+
 def _read_batch() -> list | Response:
     """The `visits` list of the request body, or the 400/413 answer explaining what is wrong."""
-    # Browsers always send a Content-Length with fetch(); a chunked body falls back to the app-wide
-    # limit (the CSRF check has already opened the stream by now).
-    if request.content_length is not None and request.content_length > MAX_BODY:
+    raw = _read_body()
+    if raw is None:
         return json_error(413)
-    try:
-        body = request.get_json(silent=True)
-    except RecursionError:  # absurdly nested JSON
-        body = None
+    body = None
+    if request.is_json:
+        try:
+            body = current_app.json.loads(raw)
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or absurdly nested
+            body = None
     try:
         # The items themselves are checked one by one (sync.parse_item), not here.
         return SyncRequest.model_validate(body).visits
@@ -169,6 +221,7 @@ def sync():
         items=visits,
         today=request_today(),
         secret=current_app.config["SECRET_KEY"],
+        offline_window_days=current_app.config.get("OFFLINE_WINDOW_DAYS", OFFLINE_WINDOW_DAYS),
     )
     answer = SyncResponse(results=results, **counts(results))
     return jsonify(answer.model_dump(mode="json"))
@@ -197,7 +250,11 @@ What the outbox should do with each answer:
 - 200, item `stored` or `duplicate`: the visit is on the server; remove it from the outbox.
 - 200, item `rejected`: not stored; keep it and show `errors` so the user can correct or discard \
 it. Sending it again unchanged gives the same answer.
+- 200, item `conflict`: not stored, because its `client_uuid` is already on the server with other \
+content; keep it (never drop it as if it were stored) and show `errors` for a leader to settle.
 - 401 (`login_required`): keep the outbox, ask the user to log in, then send again.
+- 403 `password_change_required`: keep the outbox, show `error` (the password must be changed \
+first, on /account/password), then send again.
 - 400 `csrf`: keep the outbox, get a fresh token (reload a page), then send again.
 - 400 `bad_json` / `too_many`, 413: the request itself is wrong (split batches to at most \
 {max_batch} visits).
@@ -207,10 +264,13 @@ back as `duplicate`."""
 SYNC_DESCRIPTION = """\
 Canvassers only. Each item is handled on its own, in order, and committed on its own: a rejected \
 item does not stop the others, and the answer has one result per item in the order sent. \
-Idempotent by `client_uuid`: an item whose UUID was already stored with the same household, \
-channel and outcomes is a `duplicate` (nothing new is stored); the same UUID with other content \
-is `rejected`. Visits are append-only, so two canvassers visiting the same household (with their \
-own UUIDs) both count.
+Idempotent by `client_uuid`: an item whose UUID was already stored with the same content \
+(household, channel, time, outcomes, note, position) is a `duplicate` (nothing new is stored); \
+the same UUID with other content, or another canvasser's, is a `conflict`, never stored. A visit \
+made longer ago than the offline window ({window_days} days unless configured), or in a half-month \
+whose bulletin is already published, is stored but counts on the day it arrived, flagged late for \
+the leader: a published period never changes. Visits are append-only, so two canvassers visiting \
+the same household (with their own UUIDs) both count.
 
 Scope: the household must be in the canvasser's scope. If it has left the scope since the page \
 was served, the visit is still stored, with `out_of_scope: true` for the leader to review, when \
@@ -281,7 +341,9 @@ def openapi_document() -> dict:
     sync = {
         "operationId": "syncVisits",
         "summary": "Store a batch of visits recorded offline",
-        "description": SYNC_DESCRIPTION.format(token_days=SCOPE_TOKEN_MAX_AGE_DAYS),
+        "description": SYNC_DESCRIPTION.format(
+            token_days=SCOPE_TOKEN_MAX_AGE_DAYS, window_days=OFFLINE_WINDOW_DAYS
+        ),
         "tags": ["visits"],
         "security": session_and_csrf,
         "requestBody": {"required": True, "content": _json("SyncRequest", SYNC_REQUEST_EXAMPLE)},
@@ -299,8 +361,16 @@ def openapi_document() -> dict:
                 message="Trường visits phải là một danh sách lượt thăm.",
             ),
             "401": _error_answer(401, "Not logged in, or the session expired. Nothing was stored."),
-            "403": _error_answer(403, "Logged in, but not as a canvasser."),
-            "413": _error_answer(413, f"The body is larger than {MAX_BODY // 1024 // 1024} MB."),
+            "403": _error_answer(
+                403,
+                "Logged in, but not as a canvasser (`forbidden`), or the password must be "
+                "changed first (`password_change_required`). Nothing was stored.",
+            ),
+            "413": _error_answer(
+                413,
+                f"The body is larger than {MAX_BODY // 1024 // 1024} MB (sent with a "
+                "Content-Length or chunked). Nothing was stored.",
+            ),
             "500": _error_answer(
                 500,
                 "A server fault. Items before the fault may have been stored; send the same batch "

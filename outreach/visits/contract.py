@@ -169,7 +169,10 @@ class VisitItem(BaseModel):
     channel: Channel = Field(strict=False)
     visited_at: Annotated[datetime, BeforeValidator(_aware_datetime)] = Field(
         description="ISO 8601 with a time-zone offset or Z, e.g. 2026-11-22T09:30:00+07:00; "
-        f"a year from {MIN_YEAR} to {MAX_YEAR}, not more than 10 minutes in the future.",
+        f"a year from {MIN_YEAR} to {MAX_YEAR}, not more than 10 minutes in the future. A visit "
+        "made longer ago than the server's offline window (14 days unless configured) or in a "
+        "half-month whose bulletin is published is still stored, but counts on the day it "
+        "arrived and is flagged late for the leader.",
         json_schema_extra={"maxLength": 40, "pattern": VISITED_AT_PATTERN},
     )
     outcomes: list[OutcomeItem] = Field(
@@ -215,12 +218,14 @@ class ItemStatus(StrEnum):
     """What became of one item of a batch.
 
     stored: stored now. duplicate: the same visit was stored before; nothing new stored.
-    rejected: not stored, see errors.
+    rejected: not stored, see errors. conflict: not stored, because its client_uuid is already
+    stored with other content (or by another canvasser); the phone keeps it, see errors.
     """
 
     STORED = "stored"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
+    CONFLICT = "conflict"
 
 
 ANSWER = ConfigDict(frozen=True, extra="forbid", json_schema_serialization_defaults_required=True)
@@ -236,7 +241,9 @@ class ItemResult(BaseModel):
         "usable UUID."
     )
     status: ItemStatus
-    visit_id: int | None = Field(None, description="The stored visit (null when rejected).")
+    visit_id: int | None = Field(
+        None, description="The stored visit (null when rejected or a conflict)."
+    )
     out_of_scope: bool = Field(
         False,
         description="Stored although the household has left the canvasser's scope (allowed by "
@@ -244,7 +251,8 @@ class ItemResult(BaseModel):
     )
     errors: dict[str, str] = Field(
         default_factory=dict,
-        description="Field → Vietnamese message; empty unless rejected. Keys are request fields "
+        description="Field → Vietnamese message; empty unless rejected or a conflict (then "
+        "client_uuid alone, saying the visit is kept on the phone). Keys are request fields "
         "(client_uuid, household_id, channel, visited_at, outcomes, outcomes[i], "
         "outcomes[i].<field>, note, latitude, longitude, accuracy_m, scope_token), item (not an "
         "object), household (not in scope), gps, or person_<id> (that person's outcome).",
@@ -259,7 +267,8 @@ class SyncResponse(BaseModel):
     results: list[ItemResult] = Field(description="One per item sent, in the same order.")
     stored: int = Field(ge=0)
     duplicates: int = Field(ge=0)
-    rejected: int = Field(ge=0)
+    rejected: int = Field(ge=0, description="Items not stored, conflicts included.")
+    conflicts: int = Field(ge=0, description="Of the rejected, the conflicts.")
 
 
 class ErrorCode(StrEnum):
@@ -271,6 +280,7 @@ class ErrorCode(StrEnum):
     CSRF = "csrf"
     LOGIN_REQUIRED = "login_required"
     FORBIDDEN = "forbidden"
+    PASSWORD_CHANGE_REQUIRED = "password_change_required"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     TOO_LARGE = "too_large"

@@ -3,9 +3,13 @@
 The browser keeps an outbox of visits and sends it in batches when the signal returns. Each item is
 independent: a bad item is rejected with its reasons and the others are still stored; a replay of
 an item already stored is reported as a duplicate, never stored twice (the client's UUID is the
-key). A visit to a household that left the canvasser's scope between the page being served and the
-sync is kept and flagged (`Visit.out_of_scope`) when the item carries the scope token the household
-page embedded; without it, an out-of-scope household is refused like on the form.
+key), and the same UUID with other content is a conflict: not stored, and kept on the phone with
+its message, never dropped as if it were on the server. A visit that arrives later than the
+offline window (`OUTREACH_OFFLINE_WINDOW_DAYS`) is stored and counts on the day it arrived, flagged
+"late" for the leader (tallies/service.py, `counted_day`). A visit to a household that left the
+canvasser's scope between the page being served and the sync is kept and flagged
+(`Visit.out_of_scope`) when the item carries the scope token the household page embedded; without
+it, an out-of-scope household is refused like on the form.
 
 What an item may hold is `contract.VisitItem`, the model the OpenAPI document is generated from.
 """
@@ -20,9 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from outreach.core.errors import DomainError
+from outreach.core.i18n import _
 from outreach.core.scope import Scope
 from outreach.models import User
 from outreach.models.base import utcnow
+from outreach.tallies.service import OFFLINE_WINDOW_DAYS, offline_window
 from outreach.visits.contract import (
     MAX_BATCH,
     MAX_TOKEN,
@@ -149,6 +155,10 @@ def _sync_one(
             )
         except VisitError as exc:
             session.rollback()
+            if set(exc.errors) == {"client_uuid"}:
+                # The UUID (valid: parse_item checked it) is already stored with other content,
+                # or by another canvasser: `record_visit` refuses it with this key alone.
+                return ItemResult(client_uuid=echo, status=ItemStatus.CONFLICT, errors=_conflict())
             return ItemResult(client_uuid=echo, status=ItemStatus.REJECTED, errors=exc.errors)
         except IntegrityError:
             # Another request stored the same UUID between our look-up and our insert (a phone
@@ -176,6 +186,15 @@ def _sync_one(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _conflict() -> dict[str, str]:
+    return {
+        "client_uuid": _(
+            "Máy chủ đã có một lượt thăm mang mã này với nội dung khác, nên lượt thăm này chưa "
+            "được lưu. Lượt thăm vẫn được giữ trên máy; hãy báo trưởng nhóm để đối chiếu."
+        )
+    }
+
+
 def sync_visits(
     session: Session,
     *,
@@ -185,29 +204,37 @@ def sync_visits(
     today: date,
     now: datetime | None = None,
     secret: str,
+    offline_window_days: int = OFFLINE_WINDOW_DAYS,
 ) -> list[ItemResult]:
-    """Store each visit of a batch in its own transaction and say what became of each, in order."""
+    """Store each visit of a batch in its own transaction and say what became of each, in order.
+
+    A visit made more than `offline_window_days` before `now` is late: stored, counted on the day
+    it arrived and flagged for the leader, never in the period it happened.
+    """
     if len(items) > MAX_BATCH:
         raise ValueError(f"at most {MAX_BATCH} visits per batch, got {len(items)}")
     now = now or utcnow()
-    return [
-        _sync_one(
-            session,
-            canvasser=canvasser,
-            scope=scope,
-            item=item,
-            today=today,
-            now=now,
-            secret=secret,
-        )
-        for item in items
-    ]
+    with offline_window(session, offline_window_days):
+        return [
+            _sync_one(
+                session,
+                canvasser=canvasser,
+                scope=scope,
+                item=item,
+                today=today,
+                now=now,
+                secret=secret,
+            )
+            for item in items
+        ]
 
 
 def counts(results: list[ItemResult]) -> dict[str, int]:
-    """How many items were stored, duplicates and rejected (the API's summary fields)."""
+    """How many items were stored, duplicates, not stored (rejected, conflicts included) and, of
+    those, conflicts (the API's summary fields)."""
     return {
         "stored": sum(r.status == ItemStatus.STORED for r in results),
         "duplicates": sum(r.status == ItemStatus.DUPLICATE for r in results),
-        "rejected": sum(r.status == ItemStatus.REJECTED for r in results),
+        "rejected": sum(r.status in (ItemStatus.REJECTED, ItemStatus.CONFLICT) for r in results),
+        "conflicts": sum(r.status == ItemStatus.CONFLICT for r in results),
     }

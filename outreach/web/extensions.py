@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import Babel, get_locale, get_translations
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, login_user, logout_user
+from flask_login.signals import session_protected, user_loaded_from_cookie
 from flask_wtf.csrf import CSRFProtect
+from itsdangerous import BadData, URLSafeTimedSerializer
 from jinja2 import pass_context
 from markupsafe import Markup
 from sqlalchemy import bindparam
@@ -17,19 +24,142 @@ from sqlmodel import select
 from outreach.core import formatting
 from outreach.db import get_session
 from outreach.models import GeoUnit, User
+from outreach.web.guards import clean_input
+
+# What a logged-in session holds besides Flask-Login's own keys: the user's session version when
+# it began (User.session_version; an older one is logged out) and when the password was typed (the
+# absolute lifetime, SESSION_MAX_LIFETIME, counts from it whatever the activity).
+SESSION_VERSION = "_session_version"
+LOGGED_IN_AT = "_logged_in_at"
+_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember_seconds", SESSION_VERSION, LOGGED_IN_AT)
+# The remember-me token: signed and timed (itsdangerous), carrying the user, their session version
+# and a random nonce; never Flask-Login's "<id>|HMAC(id)", the same forever and for every login.
+_REMEMBER_SALT = "outreach.remember-me"
+
+
+def _clock() -> float:
+    """Seconds since the epoch, for the absolute session lifetime (tests move it)."""
+    return time.time()
+
+
+def _fingerprint() -> str:
+    """What "strong" session protection binds a logged-in session to: the browser's User-Agent.
+
+    Not the address (Flask-Login's default, read from X-Forwarded-For, which any client sets): a
+    canvasser's phone changes address with every network it joins, and a session that ended then
+    would send each visit kept offline back to the login page.
+    """
+    return hashlib.sha512((request.headers.get("User-Agent") or "").encode()).hexdigest()
+
+
+def _remember_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=_REMEMBER_SALT)
+
+
+def _remember_duration() -> timedelta:
+    duration = current_app.config.get("REMEMBER_COOKIE_DURATION", timedelta(days=14))
+    return timedelta(seconds=duration) if isinstance(duration, int) else duration
+
+
+def _forget_login() -> None:
+    """Take the login out of the session; its CSRF token and language stay."""
+    for key in _LOGIN_KEYS:
+        session.pop(key, None)
+
+
+def begin_session(user: User, *, remember: bool = False) -> None:
+    """Log `user` in on this request's session, stamped with their session version and the time."""
+    login_user(user, remember=remember)
+    session[SESSION_VERSION] = user.session_version
+    session[LOGGED_IN_AT] = int(_clock())
+
+
+def keep_session(user: User) -> None:
+    """Keep this session (and its remember-me token) after the user raised their session version:
+    their own password change ends every other session, not the one that made it."""
+    session[SESSION_VERSION] = user.session_version
+    if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
+        session["_remember"] = "set"  # a new token, with the new version
+
+
+def end_session() -> None:
+    """Log out this request's session (the user's version is raised by the service)."""
+    logout_user()
+    _forget_login()
 
 
 class _LoginManager(LoginManager):
-    """Flask-Login's, with its session protection for logged-in sessions only."""
+    """Flask-Login's, with session protection that works and a remember-me token that can end.
+
+    Pinned: flask-login 0.6 (these override its private methods).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._session_identifier_generator = _fingerprint
 
     def _session_protection_failed(self) -> bool:
         # An anonymous session holds a CSRF token at most: there is nothing to protect, and the
         # "strong" check (no login fingerprint in it) would rewrite it on every request. Each
         # answer would then carry the cookie from before, and one arriving after a login (the
-        # service worker caching the offline page) would undo it. Pinned: flask-login 0.6.
+        # service worker caching the offline page) would undo it.
         if "_user_id" not in session:
             return False
-        return super()._session_protection_failed()
+        mode = current_app.config.get("SESSION_PROTECTION", self.session_protection)
+        if mode != "strong":
+            return super()._session_protection_failed()
+        # Flask-Login 0.6 only marks a *permanent* session stale, and every logged-in session here
+        # is permanent (the idle timeout): "strong" never fired. A session whose fingerprint does
+        # not match is logged out, its remember-me token with it.
+        if session.get("_id") == self._session_identifier_generator():
+            return False
+        _forget_login()
+        session["_remember"] = "clear"
+        session_protected.send(current_app._get_current_object())
+        return True
+
+    def _set_cookie(self, response) -> None:
+        duration = (
+            timedelta(seconds=session["_remember_seconds"])
+            if "_remember_seconds" in session
+            else _remember_duration()
+        )
+        token = _remember_serializer().dumps(
+            [int(session["_user_id"]), session.get(SESSION_VERSION), secrets.token_urlsafe(16)]
+        )
+        config = current_app.config
+        response.set_cookie(
+            config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+            value=token,
+            expires=datetime.now(UTC) + duration,
+            domain=config.get("REMEMBER_COOKIE_DOMAIN"),
+            path=config.get("REMEMBER_COOKIE_PATH", "/"),
+            secure=config.get("REMEMBER_COOKIE_SECURE", False),
+            httponly=config.get("REMEMBER_COOKIE_HTTPONLY", True),
+            samesite=config.get("REMEMBER_COOKIE_SAMESITE"),
+        )
+
+    def _load_user_from_remember_cookie(self, cookie: str) -> User | None:
+        # The token's age is checked here, not only by the browser's expiry: a copied token ends too.
+        try:
+            user_id, version, _nonce = _remember_serializer().loads(
+                cookie, max_age=int(_remember_duration().total_seconds())
+            )
+        except (BadData, TypeError, ValueError):
+            user_id = version = None
+        row = _user_and_unit(user_id) if isinstance(user_id, int) else None
+        if row is None or version != row[0].session_version:
+            session["_remember"] = "clear"  # a logout, a new password, a reset: the token is over
+            return None
+        user = row[0]
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = False
+        session["_id"] = self._session_identifier_generator()
+        session[SESSION_VERSION] = user.session_version
+        session[LOGGED_IN_AT] = int(_clock())
+        g.scope_unit = row[1]
+        user_loaded_from_cookie.send(current_app._get_current_object(), user=user)
+        return user
 
 
 login_manager = _LoginManager()
@@ -111,13 +241,36 @@ _USER_WITH_UNIT = (
 )
 
 
+def _user_and_unit(user_id: int) -> tuple[User, GeoUnit | None] | None:
+    """An active user and their scope unit, in one query."""
+    if not 0 < user_id < 2**63:
+        return None
+    row = get_session().exec(_USER_WITH_UNIT, params={"user_id": user_id}).first()
+    return row if row is not None and row[0].is_active else None
+
+
+def _session_is_current(user: User) -> bool:
+    """The session began at the user's current version, and less than its lifetime ago."""
+    started = session.get(LOGGED_IN_AT)
+    lifetime = current_app.config.get("SESSION_MAX_LIFETIME", timedelta(hours=12))
+    return (
+        session.get(SESSION_VERSION) == user.session_version
+        and isinstance(started, int)
+        and _clock() - started <= lifetime.total_seconds()
+    )
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """The logged-in user, with the scope unit every page resolves next, in one query."""
-    if not user_id.isdigit():
-        return None
-    row = get_session().exec(_USER_WITH_UNIT, params={"user_id": int(user_id)}).first()
-    if row is None or not row[0].is_active:
+    """The logged-in user, with the scope unit every page resolves next, in one query.
+
+    A session of a deactivated user, from before the user's last logout, password change or
+    reset (an older session version), or older than SESSION_MAX_LIFETIME is logged out here; a
+    remember-me token may then start a new one (`_load_user_from_remember_cookie`).
+    """
+    row = _user_and_unit(int(user_id)) if user_id.isdigit() and len(user_id) < 19 else None
+    if row is None or not _session_is_current(row[0]):
+        _forget_login()
         return None
     # The session holds its rows by weak reference: kept here for the request, the unit is found
     # by `scope_for` (and by pages that show the commune) without asking the database again.
@@ -219,6 +372,9 @@ def init_extensions(app: Flask) -> None:
     @app.before_request
     def _page_title():
         g.setdefault("page_title", _("Vận động BHXH tự nguyện"))
+
+    # No control, bidi or zero-width character reaches a view (web/guards.py).
+    app.before_request(clean_input)
 
     @app.after_request
     def _session_lifetime(response):

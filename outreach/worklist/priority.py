@@ -71,11 +71,17 @@ class PersonFacts:
 
 @dataclass(frozen=True)
 class PastOutcome:
-    """One outcome recorded for the person on a visit."""
+    """One outcome recorded for the person on a visit.
+
+    `kept`: a promise or "considering" the person has since kept, a payment dated on or after
+    its day being known (`worklist.service.promise_kept`, the one definition); its follow-up is
+    then no longer due.
+    """
 
     on: date
     outcome: str
     follow_up_on: date | None = None
+    kept: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,7 @@ def person_priority(
         follow_up is not None
         and last.outcome in (Outcome.PROMISED, Outcome.CONSIDERING)
         and follow_up <= today
+        and not last.kept  # they paid: nothing to follow up
     ):
         late = (today - follow_up).days
         scored.append(

@@ -4,7 +4,14 @@ A household's score depends on "today", so scores are stamped with the day they 
 (`priority_on`), and each commune's whole refresh with its day (`priority_refresh`). A commune is
 refreshed when a page of it is first asked for on a new day (or nightly by
 `outreach refresh-priorities`), and one household whenever a visit to it is recorded. Anything
-that changes persons' facts in bulk (an import) calls `mark_stale` for the communes it touched.
+that changes persons' facts in bulk (an import, a payments list among them) calls `mark_stale`
+for the communes it touched.
+
+A promise is kept (`promise_kept`) once a payment by the person dated on or after the day the
+promise was made is known: the worklist (no follow-up due), the leaders' overdue follow-ups
+(`dashboard.service.overdue_filter`) and the promises page (`leaders.followthrough`) all read
+that one condition. It lives here, in the lowest of the three features' layers, so each of them
+may import it (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -16,14 +23,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Row, bindparam, delete, func, or_, update
+from sqlalchemy import Date, Row, bindparam, case, delete, false, func, or_, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, select
 
 from outreach.core.bulk import upsert_statement
 from outreach.core.clock import VIETNAM
 from outreach.core.scope import Scope, apply_scope
 from outreach.core.text import fold
-from outreach.models import Campaign, GeoUnit, Household, Person, PriorityRefresh, VisitOutcome
+from outreach.models import (
+    Campaign,
+    GeoUnit,
+    Household,
+    Payment,
+    Person,
+    PriorityRefresh,
+    VisitOutcome,
+)
+from outreach.models.codes import FOLLOW_UP_OUTCOMES
 from outreach.worklist.priority import (
     PastOutcome,
     PersonFacts,
@@ -47,11 +65,52 @@ PERSON_FACT_COLUMNS = (
     Person.is_potential,
     Person.updated_at,
 )
+
+
+class vietnam_day(FunctionElement):  # noqa: N801 (used like a SQL function)
+    """SQL for the Vietnamese calendar day of a UTC timestamp column (UTC+7, no daylight saving)."""
+
+    type = Date()
+    name = "vietnam_day"
+    inherit_cache = True
+
+
+@compiles(vietnam_day)
+def _vietnam_day_sqlite(element, compiler, **kw) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, '+7 hours')"
+
+
+@compiles(vietnam_day, "postgresql")
+def _vietnam_day_postgresql(element, compiler, **kw) -> str:
+    return f"CAST(timezone('Asia/Ho_Chi_Minh', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+def promise_kept(person_id, visited_at):
+    """The one definition of a kept promise, as a SQL condition on a promise's (or a
+    "considering"'s) person and visit time: an imported payment by that person dated on or after
+    the Vietnamese day of the visit, however late (a payment closes the follow-up whenever it
+    comes). Correlated: pass the columns of the row that holds the promise (`VisitOutcome` or
+    `LatestOutcome`); answered from the payment index on (person, day paid)."""
+    return (
+        select(Payment.id)
+        .where(Payment.person_id == person_id, Payment.paid_on >= vietnam_day(visited_at))
+        .exists()
+    )
+
+
 OUTCOME_COLUMNS = (
     VisitOutcome.person_id,
     VisitOutcome.visited_at,
     VisitOutcome.outcome,
     VisitOutcome.follow_up_on,
+    # Asked only of follow-ups (a CASE evaluates its branch lazily): is it kept?
+    case(
+        (
+            VisitOutcome.outcome.in_(sorted(FOLLOW_UP_OUTCOMES)),
+            promise_kept(VisitOutcome.person_id, VisitOutcome.visited_at),
+        ),
+        else_=false(),
+    ).label("kept"),
 )
 
 
@@ -129,7 +188,9 @@ def _histories(outcomes: Iterable[VisitOutcome]) -> dict[int, list[PastOutcome]]
     history: dict[int, list[PastOutcome]] = defaultdict(list)
     for o in outcomes:
         history[o.person_id].append(
-            PastOutcome(o.visited_at.astimezone(VIETNAM).date(), o.outcome, o.follow_up_on)
+            PastOutcome(
+                o.visited_at.astimezone(VIETNAM).date(), o.outcome, o.follow_up_on, bool(o.kept)
+            )
         )
     return history
 

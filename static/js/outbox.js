@@ -3,7 +3,8 @@
 // stored (or was already), and a visit the server refuses stays, marked, until the canvasser or an
 // admin deals with it: nothing recorded is ever dropped. Sending happens on page load, when the
 // signal returns, every 30 seconds and on "Gửi ngay"; each visit carries its own UUID, so sending
-// one twice stores it once.
+// one twice stores it once. A "conflict" (its UUID is on the server with other content) stays
+// too, with the server's message, and is not sent again.
 (function () {
   "use strict";
 
@@ -92,8 +93,8 @@
     return tx("readwrite", function (store) { return store.delete(clientUuid); });
   }
 
-  function mark(row, errors) {
-    row.state = "rejected"; row.errors = errors;
+  function mark(row, errors, state) {
+    row.state = state || "rejected"; row.errors = errors;
     return tx("readwrite", function (store) { return store.put(row); });
   }
 
@@ -121,6 +122,14 @@
       body: JSON.stringify({ visits: rows.map(function (row) { return row.visit; }) })
     }).then(function (response) {
       if (response.status === 401) return sessionOver();
+      if (response.status === 403) {
+        // The password must be changed first: say so (the server's words); the outbox stays.
+        return response.json().then(function (body) {
+          var wanted = body && body.code === "password_change_required";
+          if (wanted) return { passwordChange: body.error };
+          throw new Error("sync 403");
+        });
+      }
       if (!response.ok) throw new Error("sync " + response.status);
       return response.json();
     });
@@ -134,11 +143,15 @@
       if (!row) return null;
       if (result.status === "stored" || result.status === "duplicate") return remove(row.client_uuid);
       if (result.status === "rejected") return mark(row, result.errors || {});
-      return null;
+      if (result.status === "conflict") return mark(row, result.errors || {}, "conflict");
+      return null; // any other answer: keep the visit as it is
     }));
   }
 
-  // Send this user's pending visits, in batches. Resolves to "sent", "offline" or "login".
+  // Send this user's pending visits, in batches. Resolves to "sent", "offline", "login" or
+  // "password" (the server wants a new password first; `notice` holds its message).
+  var notice = null;
+
   function send() {
     if (sending) return sending;
     sending = session().then(function (me) {
@@ -154,6 +167,7 @@
               if (status !== "sent") return status;
               return post(me.csrf_token, part).then(function (answer) {
                 if (answer.loggedOut) return "login";
+                if (answer.passwordChange) { notice = answer.passwordChange; return "password"; }
                 return settle(part, answer).then(function () { return "sent"; });
               });
             });
@@ -163,7 +177,11 @@
       });
     }).catch(function () { return "offline"; }).then(function (status) {
       sending = null;
-      return refreshBadge().then(function () { showLoginHint(status === "login"); return status; });
+      return refreshBadge().then(function () {
+        showLoginHint(status === "login");
+        showPasswordHint(status === "password" ? notice : null);
+        return status;
+      });
     });
     return sending;
   }
@@ -174,7 +192,8 @@
       var pending = rows.filter(function (row) {
         return row.state === "pending" && (me === null || row.user_id === me);
       }).length;
-      var rejected = rows.filter(function (row) { return row.state === "rejected"; }).length;
+      // Refused or in conflict: kept, and waiting for someone to look at them.
+      var rejected = rows.filter(function (row) { return row.state !== "pending"; }).length;
       var badge = document.getElementById("outbox-badge");
       if (badge) {
         badge.hidden = pending === 0 && rejected === 0;
@@ -189,6 +208,22 @@
   function showLoginHint(needed) {
     var hint = document.getElementById("outbox-login");
     if (hint) hint.hidden = !needed;
+  }
+
+  // The server's "change your password first" message, above the page, linking to the form.
+  function showPasswordHint(message) {
+    var hint = document.getElementById("outbox-password");
+    if (!message) { if (hint) hint.hidden = true; return; }
+    if (!hint) {
+      hint = document.createElement("p");
+      hint.id = "outbox-password"; hint.className = "login-needed";
+      hint.setAttribute("role", "alert");
+      var main = document.getElementById("main") || document.body;
+      main.insertBefore(hint, main.firstChild);
+    }
+    var link = document.createElement("a");
+    link.href = "/account/password"; link.textContent = message;
+    hint.textContent = ""; hint.appendChild(link); hint.hidden = false;
   }
 
   // Every visit still on this phone, as a file an admin can import (`outreach import-outbox`),

@@ -3,8 +3,10 @@
 import pytest
 from sqlmodel import func, select
 
+from outreach.accounts import logins, passwords
 from outreach.accounts import service as accounts
-from outreach.accounts.service import AccountError, verify_password
+from outreach.accounts.passwords import verify_password
+from outreach.accounts.service import AccountError
 from outreach.models import AuditLog, GeoUnit, User
 from outreach.operations.demo import DEMO_PASSWORD
 
@@ -43,7 +45,7 @@ def test_register_user_gives_a_temporary_password_that_must_be_changed(session):
     session.expire_all()
     stored = _user(session, "canbo.moi")
     assert stored.must_change_password and stored.full_name == "Lê Văn Mới"
-    assert len(temporary) == accounts.TEMP_PASSWORD_LENGTH
+    assert len(temporary) == passwords.TEMP_PASSWORD_LENGTH
     assert verify_password(stored.password_hash, temporary)
     entry = session.exec(select(AuditLog).where(AuditLog.action == "user_created")).one()
     assert entry.user_id == admin.id and entry.object_id == str(user.id)
@@ -192,9 +194,9 @@ def test_deactivate_blocks_login(session):
     accounts.deactivate_user(session, user_id=target.id, by_user=admin)
     session.commit()
     assert _audit_count(session, "user_deactivated") == 1
-    result = accounts.authenticate(session, username="canbo.07210.2", password=DEMO_PASSWORD)
+    result = logins.authenticate(session, username="canbo.07210.2", password=DEMO_PASSWORD)
     session.commit()
-    assert result.user is None and result.error == accounts.LoginError.INACTIVE
+    assert result.user is None and result.error == logins.LoginError.INACTIVE
 
 
 def test_reset_password_replaces_the_old_one(session):
@@ -203,14 +205,13 @@ def test_reset_password_replaces_the_old_one(session):
     temporary = accounts.reset_password(session, user_id=target.id, by_user=admin)
     session.commit()
     assert (
-        accounts.authenticate(session, username="canbo.07210.2", password=DEMO_PASSWORD).user
-        is None
+        logins.authenticate(session, username="canbo.07210.2", password=DEMO_PASSWORD).user is None
     )
-    result = accounts.authenticate(session, username="canbo.07210.2", password=temporary)
+    result = logins.authenticate(session, username="canbo.07210.2", password=temporary)
     session.commit()
     assert result.user is not None and result.user.must_change_password
     assert _audit_count(session, "password_reset") == 1
-    assert accounts.generate_temporary_password() != accounts.generate_temporary_password()
+    assert passwords.generate_temporary_password() != passwords.generate_temporary_password()
 
 
 def test_change_password_rules(session):

@@ -8,8 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
+from outreach.accounts import logins, passwords
 from outreach.accounts import service as accounts
-from outreach.accounts.service import AccountError, create_user, password_problem, verify_password
+from outreach.accounts.passwords import password_problem, verify_password
+from outreach.accounts.service import AccountError, create_user
 from outreach.models import AuditLog, GeoUnit, User
 from outreach.operations.demo import DEMO_PASSWORD
 
@@ -48,7 +50,7 @@ def test_the_rules_hold_for_any_text(password):
         10 <= len(password) <= 200
         and not password.isdigit()
         and password.strip().lower() != "canbo.07210.1"
-        and password.strip().lower() not in accounts.COMMON_PASSWORDS
+        and password.strip().lower() not in passwords.COMMON_PASSWORDS
     )
     assert (problem is None) is ok
 
@@ -61,7 +63,7 @@ def test_digits_only_are_always_refused(number):
 
 def test_generated_temporary_passwords_follow_the_rules():
     for _ in range(200):
-        assert password_problem(accounts.generate_temporary_password(), username="x") is None
+        assert password_problem(passwords.generate_temporary_password(), username="x") is None
 
 
 def _user(session, username) -> User:
@@ -130,4 +132,4 @@ def test_register_and_reset_give_passwords_that_follow_the_rules(session):
 
 def test_the_demo_password_is_kept_for_the_demo_accounts(session):
     # Demo accounts are stored with a ready hash; the rules apply to passwords people choose.
-    assert accounts.authenticate(session, username="admin", password=DEMO_PASSWORD).user
+    assert logins.authenticate(session, username="admin", password=DEMO_PASSWORD).user

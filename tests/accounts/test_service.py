@@ -4,13 +4,9 @@ import pytest
 from sqlmodel import select
 from werkzeug.security import generate_password_hash
 
-from outreach.accounts.service import (
-    AccountError,
-    LoginError,
-    authenticate,
-    create_user,
-    verify_password,
-)
+from outreach.accounts.logins import LoginError, authenticate
+from outreach.accounts.passwords import verify_password
+from outreach.accounts.service import AccountError, create_user
 from outreach.models import AuditLog, GeoUnit, User
 from outreach.models.base import utcnow
 from outreach.operations.demo import DEMO_PASSWORD
@@ -96,7 +92,7 @@ def test_village_is_not_a_valid_scope(session):
         )
 
 
-def test_authenticate_counts_failures_and_locks_the_name(session):
+def test_authenticate_counts_failures_and_locks_the_name_from_that_address(session):
     for _ in range(5):
         result = authenticate(session, username="admin", password="sai", ip="10.0.0.1")
         session.commit()
@@ -104,14 +100,16 @@ def test_authenticate_counts_failures_and_locks_the_name(session):
     failures = session.exec(select(AuditLog).where(AuditLog.action == "login_failed")).all()
     assert len(failures) == 5 and all(f.username == "admin" for f in failures)
     assert session.exec(select(User).where(User.username == "admin")).one().failed_logins == 5
-    # Even the right password is refused while the name is locked.
-    assert (
-        authenticate(session, username="admin", password=DEMO_PASSWORD).error == LoginError.LOCKED
-    )
+    # Even the right password is refused from that address while the name is locked there.
+    locked = authenticate(session, username="admin", password=DEMO_PASSWORD, ip="10.0.0.1")
+    assert locked.error == LoginError.LOCKED
     # After the lock window the right password works again.
     later = utcnow() + timedelta(minutes=16)
     assert (
-        authenticate(session, username="admin", password=DEMO_PASSWORD, now=later).user is not None
+        authenticate(
+            session, username="admin", password=DEMO_PASSWORD, ip="10.0.0.1", now=later
+        ).user
+        is not None
     )
 
 

@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from outreach.accounts.service import verify_password
+from outreach.accounts.passwords import verify_password
 from outreach.models import AuditLog, GeoUnit, User
 from tests.browser.test_login_journeys import forget_session, log_in, path_of
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -217,3 +219,115 @@ def test_the_app_installs_manifest_icons_and_worker(page: Page):
     for icon in manifest["icons"]:
         assert page.request.get(icon["src"]).headers["content-type"] == "image/png"
     _controlled(page)
+
+
+def test_a_conflict_and_a_password_to_change_keep_the_visits_and_say_why(
+    browser, browser_context_args, read_db, user_named
+):
+    """Issue 19 #17 and #18: a visit whose UUID the server holds with other content is kept,
+    with the server's message, never dropped as stored; a password to change is said (JSON 403),
+    not taken for "no signal", and the visits wait for it."""
+    username = "canbo.09370.2"  # no other journey logs in as this canvasser
+    me = user_named(username)
+    context = browser.new_context(**browser_context_args, service_workers="block")
+    page = context.new_page()
+
+    def set_password_change(value: bool) -> None:
+        def update(session):
+            user = session.get(type(me), me.id)
+            user.must_change_password = value
+            session.add(user)
+            session.commit()
+
+        read_db(update)
+
+    def household(session):
+        return session.exec(
+            select(Household.id, Person.id)
+            .join(Person, Person.household_id == Household.id)
+            .where(Household.commune_id == me.scope_unit_id)
+            .order_by(Household.id, Person.id)
+        ).first()
+
+    household_id, person_id = read_db(household)
+
+    def visit(note: str, key: str | None = None) -> dict:
+        return {
+            "client_uuid": key or str(uuid.uuid4()),
+            "household_id": household_id,
+            "channel": "home",
+            "visited_at": datetime.now(UTC).isoformat(),
+            "outcomes": [{"person_id": person_id, "outcome": "not_home"}],
+            "note": note,
+        }
+
+    def outbox() -> dict:
+        rows = page.evaluate("Outbox.all()")
+        return {row["client_uuid"]: row for row in rows}
+
+    try:
+        log_in(page, username)
+        page.goto("/worklist")
+        assert page.evaluate("Outbox.send()") == "sent"  # the page's own send, over
+        stored = visit("Lần đầu")
+        token = page.request.get("/session.json").json()["csrf_token"]
+        answer = page.request.post(
+            "/api/visits/sync",
+            data=json.dumps({"visits": [stored]}),
+            headers={"Content-Type": "application/json", "X-CSRFToken": token},
+        ).json()
+        assert answer["stored"] == 1
+
+        # The same UUID with another note: the server says "conflict", the phone keeps it.
+        other = visit("Sửa lại sau khi đã gửi", key=stored["client_uuid"])
+        status = page.evaluate("v => Outbox.add(v, 'Hộ thử').then(() => Outbox.send())", other)
+        assert status == "sent"
+        row = outbox()[other["client_uuid"]]
+        assert row["state"] == "conflict" and row["visit"]["note"] == other["note"]
+        assert "vẫn được giữ trên máy" in row["errors"]["client_uuid"]
+        expect(page.locator("#outbox-badge")).to_have_text("1 bị từ chối")
+        page.goto("/outbox")
+        expect(page.locator("#outbox-list")).to_contain_text("nội dung khác")
+        page.get_by_role("button", name="Gửi ngay").tap()
+        assert page.evaluate("Outbox.send()") == "sent"  # the send the tap started, once over
+        expect(page.locator("#outbox-list li")).to_have_count(1)
+        assert outbox()[other["client_uuid"]]["state"] == "conflict"
+        notes = read_db(
+            lambda s: list(
+                s.exec(select(Visit.note).where(Visit.client_uuid == stored["client_uuid"]))
+            )
+        )
+        assert notes == ["Lần đầu"]
+
+        # An admin reset the password meanwhile: every page leads to the password form, and the
+        # outbox there says why it cannot send, keeping the visit.
+        waiting = visit("Chờ đổi mật khẩu")
+        page.evaluate("v => Outbox.add(v, 'Hộ thử')", waiting)
+        set_password_change(True)
+        with page.expect_response("**/api/visits/sync") as response:
+            page.goto("/worklist")
+        assert response.value.status == 403
+        expect(page).to_have_url(re.compile(r"/account/password$"))
+        hint = page.locator("#outbox-password")
+        expect(hint).to_be_visible()
+        expect(hint).to_contain_text("đổi mật khẩu")
+        expect(page.locator("#outbox-badge")).to_have_text("1 chưa gửi")
+        assert outbox()[waiting["client_uuid"]]["state"] == "pending"
+        assert not read_db(
+            lambda s: s.exec(
+                select(Visit).where(Visit.client_uuid == waiting["client_uuid"])
+            ).first()
+        )
+
+        set_password_change(False)  # changed: the next send goes through
+        assert page.evaluate("Outbox.send()") == "sent"
+        expect(hint).to_be_hidden()
+        assert waiting["client_uuid"] not in outbox()
+        assert read_db(
+            lambda s: s.exec(
+                select(Visit).where(Visit.client_uuid == waiting["client_uuid"])
+            ).first()
+        )
+    finally:
+        set_password_change(False)
+        context.close()

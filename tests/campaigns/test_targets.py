@@ -261,3 +261,33 @@ def test_import_rejects_a_file_without_the_columns_or_unreadable(session, campai
             filename="x.csv",
             scope=scope,
         )
+
+
+def test_a_sheet_naming_the_last_cell_is_refused_before_anything_is_expanded(
+    session, campaign, monkeypatch
+):
+    """Issue 19 #4: 1.5 KB with a value at XFD1048576 made python-calamine allocate 512 GiB and
+    killed the worker, on every upload, for any leader. The sheet is now read by the bounded
+    reader, and refused by the cell's name. python-calamine is forbidden here: a regression
+    raises instead of killing the test process."""
+    import python_calamine
+
+    from outreach.campaigns import targets
+    from tests.imports.reading import hostile
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("python-calamine reached")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_filelike", refuse)
+    scope = _scope(session, "lanhdao.tinh")
+    commune = _commune(session, "07210")
+    before = _own(session, campaign, commune)
+    for data, name in ((hostile.far_cell_xlsx(), "ct.xlsx"), (hostile.far_cell_xlsx(), "ct.xls")):
+        with pytest.raises(TargetImportError, match="có dữ liệu ở ô XFD1048576"):
+            import_targets(session, campaign=campaign, data=data, filename=name, scope=scope)
+    session.rollback()
+    assert _own(session, campaign, commune) == before
+    monkeypatch.setattr(targets, "MAX_SHEET_ROWS", 3)  # and no sheet is read without end
+    data = _csv("Mã đơn vị,Chỉ tiêu tham gia mới,Chỉ tiêu đóng tiếp", "07210,1,2", "", "", "")
+    with pytest.raises(TargetImportError, match="Tệp quá dài \\(hơn 3 dòng\\)"):
+        import_targets(session, campaign=campaign, data=data, filename="ct.csv", scope=scope)

@@ -18,7 +18,17 @@ from outreach.dashboard.service import (
     dashboard_for,
     forecast_for,
 )
-from outreach.models import Campaign, GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
+from outreach.models import (
+    Campaign,
+    GeoUnit,
+    Household,
+    Payment,
+    Person,
+    Target,
+    User,
+    Visit,
+    VisitOutcome,
+)
 from outreach.models.codes import Outcome, RefusalReason, UnitKind
 from outreach.tallies.figures import commune_targets
 from outreach.visits.service import OutcomeInput, VisitInput, record_visit
@@ -26,6 +36,7 @@ from tests.conftest import DEMO_TODAY
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 COUNTED = {"enrolled_new": "new", "renewed": "renewals", "promised": "promises"}
+MET = {o.value for o in Outcome} - {"not_home"}  # persons met: every outcome but not at home
 
 
 def _user(session, username: str) -> User:
@@ -44,8 +55,26 @@ def _day(value: datetime) -> date:
     return _aware(value).astimezone(VIETNAM).date()
 
 
-def _outcome(rng: random.Random, person_id: int, visit_day: date) -> OutcomeInput:
+def _may_enrol(session, person: Person, visit_day: date) -> bool:
+    """Whether record_visit takes "enrolled_new" for the person on that day: never recorded so in
+    the campaign, and not paid through a month covering the day."""
+    if person.paid_through is not None and person.paid_through >= visit_day:
+        return False
+    return (
+        session.exec(
+            select(VisitOutcome.id).where(
+                VisitOutcome.person_id == person.id, VisitOutcome.outcome == "enrolled_new"
+            )
+        ).first()
+        is None
+    )
+
+
+def _outcome(session, rng: random.Random, person: Person, visit_day: date) -> OutcomeInput:
+    person_id = person.id
     code = rng.choice([o.value for o in Outcome])
+    if code == Outcome.ENROLLED_NEW and not _may_enrol(session, person, visit_day):
+        code = Outcome.RENEWED.value  # what a canvasser records for a participant
     if code in (Outcome.PROMISED, Outcome.CONSIDERING):
         # Some promises fall due before today: they become overdue follow-ups.
         return OutcomeInput(person_id, code, follow_up_on=visit_day + timedelta(days=2))
@@ -78,7 +107,7 @@ def visited(session):
                     str(uuid.uuid4()),
                     h.id,
                     "home",
-                    tuple(_outcome(rng, p.id, _day(at)) for p in met),
+                    tuple(_outcome(session, rng, p, _day(at)) for p in met),
                     visited_at=at,
                 ),
                 today=DEMO_TODAY,
@@ -129,6 +158,8 @@ def _recount(session, *, commune_ids: set[int] | None, campaign: Campaign, today
             if o.outcome in COUNTED:
                 # Outcomes of a visit outside the window cannot be in it (same timestamp).
                 out[name][key(by_visit[o.visit_id])][COUNTED[o.outcome]] += 1
+            if o.outcome in MET:
+                out[name][key(by_visit[o.visit_id])]["met"] += 1
     for (name, k), hh in reached.items():
         out[name][k]["households"] = len(hh)
     out["total"]["visits"] = len(visits)
@@ -136,6 +167,8 @@ def _recount(session, *, commune_ids: set[int] | None, campaign: Campaign, today
     for o in outcomes:
         if o.outcome in COUNTED:
             out["total"][COUNTED[o.outcome]] += 1
+        if o.outcome in MET:
+            out["total"]["met"] += 1
         if o.refusal_reason:
             out["refusals"][o.refusal_reason] += 1
     out["never_visited"] = sum(
@@ -147,6 +180,10 @@ def _recount(session, *, commune_ids: set[int] | None, campaign: Campaign, today
         known = latest.get(o.person_id)
         if known is None or (_aware(o.visited_at), o.id) > (_aware(known.visited_at), known.id):
             latest[o.person_id] = o
+    # A follow-up is kept, so not overdue, once the person paid on or after its day.
+    paid: dict[int, list[date]] = defaultdict(list)
+    for pay in session.exec(select(Payment)).all():
+        paid[pay.person_id].append(pay.paid_on)
     out["overdue"] = sum(
         1
         for o in latest.values()
@@ -154,11 +191,12 @@ def _recount(session, *, commune_ids: set[int] | None, campaign: Campaign, today
         and o.outcome in ("promised", "considering")
         and o.follow_up_on is not None
         and o.follow_up_on < today
+        and not any(day >= _day(o.visited_at) for day in paid[o.person_id])
     )
     return out
 
 
-FIELDS = ("visits", "households", "promises", "new", "renewals")
+FIELDS = ("visits", "households", "promises", "new", "renewals", "met")
 
 
 def _assert_rows(rows: list[Row], expected: dict) -> None:
@@ -495,3 +533,67 @@ def test_village_rows_follow_a_merge(session, visited):
     after = rows()
     assert merged not in after
     assert after[into] == tuple(a + b for a, b in zip(before[into], before[merged], strict=True))
+
+
+def test_conversion_is_a_share_of_the_persons_met_never_above_100(session):
+    """A household whose members all join on one visit: new + renewals over persons met is
+    100%, where "per household reached" said 200% or 300%."""
+    campaign = _campaign(session)
+    leader = _user(session, "lanhdao.07210")
+    scope = scope_for(session, leader)
+    canvasser = _user(session, "canbo.07210.1")
+    household, members = next(
+        (h, members)
+        for h in session.exec(
+            select(Household).where(Household.commune_id == scope.unit_id).order_by(Household.id)
+        ).all()
+        if len(
+            members := [
+                p
+                for p in session.exec(select(Person).where(Person.household_id == h.id)).all()
+                if _may_enrol(session, p, DEMO_TODAY)
+            ]
+        )
+        >= 2
+    )
+    # The household alone in a new village, so the village's row is this one visit.
+    village = GeoUnit(
+        kind=UnitKind.VILLAGE,
+        code="07210-99",
+        name="Thôn Thử",
+        type_name="Thôn",
+        parent_id=scope.unit_id,
+        province_id=scope.province_id,
+    )
+    session.add(village)
+    session.flush()
+    household.village_id = village.id
+    session.add(household)
+    session.commit()
+    record_visit(
+        session,
+        canvasser=canvasser,
+        scope=scope_for(session, canvasser),
+        data=VisitInput(
+            str(uuid.uuid4()),
+            household.id,
+            "home",
+            tuple(
+                OutcomeInput(p.id, "enrolled_new", months_paid=1, amount=330_000) for p in members
+            ),
+            visited_at=NOW,
+        ),
+        today=DEMO_TODAY,
+        now=NOW,
+    )
+    session.commit()
+    board = dashboard_for(
+        session, scope=scope, campaign=campaign, today=DEMO_TODAY, group_by="village"
+    )
+    row = next(r for r in board.rows if r.id == village.id)
+    assert (row.households, row.new, row.met) == (1, len(members), len(members))
+    assert row.conversion == 1.0  # per household reached it was len(members) × 100%
+    for r in [*board.rows, board.totals]:
+        assert r.conversion is None or 0 <= r.conversion <= 1
+        assert r.conversion is None or r.conversion == r.done / r.met
+    assert Row("total", 1, "x", new=2, renewals=1, met=4, households=1).conversion == 0.75

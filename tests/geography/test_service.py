@@ -28,6 +28,24 @@ def test_split_old_commune_is_reported_as_split():
     assert match is not None and match.is_split and len(match.new_commune_codes) == 2
 
 
+def test_units_gone_before_2025_convert_through_the_package_aliases():
+    # Huyện Yên Dũng was dissolved on 1/1/2025: Xã Nham Sơn is under Phường Nham Biền since.
+    match = geography.convert_legacy_commune("24", "Huyện Yên Dũng", "Xã Nham Sơn")
+    assert match is not None and match.new_commune_codes == ("07681",)  # Phường Yên Dũng
+
+
+def test_the_old_map_of_bac_ninh_is_bac_giang_and_bac_ninh():
+    old = geography.legacy_map("24")
+    assert old.province_names == ("Tỉnh Bắc Giang", "Tỉnh Bắc Ninh")
+    assert len(old.communes) == 313
+    assert sum(c.province_name == "Tỉnh Bắc Giang" for c in old.communes) == 192
+    districts = {d.key: d for d in old.districts}
+    assert "huyenyendung" in districts["thanhphobacgiang"].keywords  # dissolved 1/1/2025
+    assert set(districts["huyenlucngan"].searched_in) == {"huyenlucngan", "thixachu"}
+    tien_ninh_ve = next(c for c in old.communes if c.name == "Phường Tiền Ninh Vệ")
+    assert {"phuongninhxa", "phuongvean", "phuongtienan"} <= set(tien_ninh_ve.keywords)
+
+
 def test_unknown_old_commune_is_none():
     assert geography.convert_legacy_commune("24", "Huyện Không Có", "Xã Không Có") is None
 

@@ -241,3 +241,61 @@ def test_a_parsing_child_started_early_stops_when_the_header_needs_a_mapping(
     assert _settled(app, _batch_id(_upload(client, odd))).status == "mapping"
     assert len(started) == 1 and started[0].child.stdout.closed  # stopped, not left to finish
     assert _children() - before == set()
+
+
+# --- issue 19 --------------------------------------------------------------------------------
+
+
+def test_the_mapping_form_shows_the_headers_the_check_kept(app, login_as):
+    """The batch page polls while an admin maps columns: it shows the headers the check read,
+    and never reads the workbook again (here the upload is gone and the page still has them)."""
+    client = login_as("admin")
+    odd = _csv(ROWS[:1]).replace("Xã/Phường".encode(), "Nơi ở hiện nay".encode())
+    batch = _settled(app, _batch_id(_upload(client, odd)))
+    assert batch.status == "mapping"
+    (Path(app.config["IMPORTS_DIR"]) / batch.stored_as).unlink()
+    for _ in range(2):
+        page = client.get(f"/imports/{batch.id}").get_data(as_text=True)
+        assert re.search(r'name="header_\d+" value="Nơi ở hiện nay"', page)
+        assert 'value="Mã số BHXH"' in page
+
+
+def test_a_long_file_name_keeps_its_extension(app, login_as):
+    """A name over 300 characters is shortened before its extension, which says the format."""
+    client = login_as("admin")
+    name = "Danh sách người tham gia " * 20 + ".CSV"
+    batch = _settled(app, _batch_id(_upload(client, _csv(ROWS), name=name)))
+    assert len(batch.filename) == 300 and batch.filename == name[:296] + ".CSV"
+    assert batch.status == "previewed", batch.message
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "message"),
+    [
+        ("far_cell_xlsx", "ds.xlsx", "có dữ liệu ở ô XFD1048576"),
+        ("ods_repeated_bomb", "ds.ods", "có dữ liệu ở ô XFD1"),
+        ("xls_far", "ds.xls", "có dữ liệu ở ô CRXP65536"),
+    ],
+)
+def test_a_workbook_that_would_expand_fails_its_batch_with_the_reason(
+    app, login_as, monkeypatch, make, name, message
+):
+    """Issue 19 #4/#7: a few kilobytes naming a sheet of billions of cells. The batch fails with
+    the cell to remove, and python-calamine is never asked to read it (forbidden here: a
+    regression raises instead of killing the test process)."""
+    import python_calamine
+
+    from tests.imports.reading import hostile
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("python-calamine reached")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_filelike", refuse)
+    data = (
+        hostile.xls_with_far_cell(65535, 65535) if make == "xls_far" else getattr(hostile, make)()
+    )
+    client = login_as("admin")
+    before = _persons(app)
+    batch = _settled(app, _batch_id(_upload(client, data, name=name)))
+    assert batch.status == "failed" and message in batch.message, batch.message
+    assert _persons(app) == before

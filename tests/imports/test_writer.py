@@ -439,3 +439,34 @@ def test_a_new_persons_row_is_laid_out_as_its_facts_say(session, kind):
         }
         laid_out = writer.new_person(values, name_key, 7, 8, 9)
         assert dict(zip(importing.PERSON_COLUMNS, laid_out, strict=True)) == expected
+
+
+def test_a_nul_in_a_cell_rejects_its_row_not_the_whole_import(session):
+    """Issue 19 #13: PostgreSQL cannot store a NUL (one in a list failed the whole import with
+    an opaque DataError; SQLite kept it). The row is refused with its row and column, the others
+    import, and a zero-width space pasted into a name is removed."""
+    import io
+
+    import xlsxwriter
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, HEADER.split(","))
+    for index, line in enumerate(ROWS[:3], start=1):
+        cells = line.split(",")
+        if index == 1:
+            cells[1] = "Nguyễn Thị\x00 Hoa"  # xlsxwriter writes it as _x0000_, read back as NUL
+        if index == 2:
+            cells[1] = "Trần\u200b Văn Nam"
+        sheet.write_row(index, 0, cells)
+    book.close()
+    persons = _count(session, Person)
+    report = _import(session, out.getvalue(), name="ds.xlsx")
+    assert (report.inserted, report.rejected) == (2, 1)
+    assert [(e.row_number, e.column_header) for e in report.errors] == [(2, "Họ và tên")]
+    assert "U+0000" in report.errors[0].message
+    assert _count(session, Person) == persons + 2
+    nam = session.exec(select(Person).where(Person.bhxh_number == "2499000002")).one()
+    assert nam.full_name == "Trần Văn Nam"
+    assert session.exec(select(Person).where(Person.bhxh_number == "2499000001")).first() is None

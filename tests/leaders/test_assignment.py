@@ -1,5 +1,6 @@
 """Assignment: leaders hand villages and households to canvassers, only within their scope."""
 
+import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 
@@ -16,8 +17,9 @@ from outreach.leaders.assignment import (
     move_work,
     workload,
 )
-from outreach.models import AuditLog, GeoUnit, Household, User, Visit
+from outreach.models import AuditLog, GeoUnit, Household, Person, User, Visit
 from outreach.models.codes import UnitKind
+from outreach.visits.service import OutcomeInput, VisitInput, record_visit
 from outreach.worklist.service import worklist_for
 from tests.conftest import DEMO_TODAY
 
@@ -289,17 +291,22 @@ def test_workload_matches_a_recount_from_the_raw_rows(session, username):
     session.expire_all()
     period_start = period_containing(DEMO_TODAY).starts_at
 
-    # The recount: every household and visit row, filtered in Python.
-    expected = defaultdict(lambda: [0, 0, 0])
+    # The recount: every household and visit row, filtered in Python. Households in charge and
+    # on the list are the owner's; visits and households visited this half-month the visitor's.
+    expected = defaultdict(lambda: [0, 0, 0, 0])
     for h in session.exec(select(Household)).all():
         if h.assigned_canvasser_id and scope.covers_commune(h.commune_id):
             row = expected[h.assigned_canvasser_id]
             row[0] += 1
             row[1] += h.priority_score > 0
-            last = h.last_visit_at
-            if last is not None and last.tzinfo is None:
-                last = last.replace(tzinfo=UTC)
-            row[2] += last is not None and last >= period_start
+    visited: dict[int, set[int]] = defaultdict(set)
+    for v in session.exec(select(Visit)).all():
+        at = v.visited_at if v.visited_at.tzinfo else v.visited_at.replace(tzinfo=UTC)
+        if scope.covers_commune(v.commune_id) and at >= period_start:
+            expected[v.canvasser_id][2] += 1
+            visited[v.canvasser_id].add(v.household_id)
+    for canvasser, households in visited.items():
+        expected[canvasser][3] = len(households)
     last_visit: dict[int, datetime] = {}
     for v in session.exec(select(Visit)).all():
         at = v.visited_at if v.visited_at.tzinfo else v.visited_at.replace(tzinfo=UTC)
@@ -316,5 +323,67 @@ def test_workload_matches_a_recount_from_the_raw_rows(session, username):
     # A commune or group scope is scored for today before counting, so some are on the list.
     assert sum(load.on_list for load in loads) > 0
     for load in loads:
-        assert [load.assigned, load.on_list, load.visited_this_period] == expected[load.user.id]
+        assert [
+            load.assigned,
+            load.on_list,
+            load.visits_this_period,
+            load.households_visited_this_period,
+        ] == expected[load.user.id]
         assert load.last_visit_at == last_visit.get(load.user.id)
+
+
+def test_reassigning_a_village_moves_households_in_charge_but_no_visit(
+    session, leader, village_with_households
+):
+    scope = scope_for(session, leader)
+    one, two = _user(session, "canbo.07210.1"), _user(session, "canbo.07210.2")
+
+    def loads():
+        session.expire_all()
+        return {
+            load.user.id: (
+                load.assigned,
+                load.visits_this_period,
+                load.households_visited_this_period,
+            )
+            for load in workload(session, scope=scope, today=DEMO_TODAY)
+        }
+
+    mine = session.exec(
+        select(Household).where(
+            Household.village_id == village_with_households.id,
+            Household.assigned_canvasser_id == one.id,
+        )
+    ).all()
+    assert mine
+    # canbo.07210.1 visits one of their households of the village this half-month.
+    member = session.exec(select(Person).where(Person.household_id == mine[0].id)).first()
+    record_visit(
+        session,
+        canvasser=one,
+        scope=scope_for(session, one),
+        data=VisitInput(
+            str(uuid.uuid4()), mine[0].id, "home", (OutcomeInput(member.id, "not_home"),)
+        ),
+        today=DEMO_TODAY,
+        now=datetime(2026, 11, 22, 3, 0, tzinfo=UTC),
+    )
+    session.commit()
+    before = loads()
+    in_village = len(mine)
+    assert before[one.id][1] > 0 and before[one.id][2] > 0
+    assign_village(
+        session,
+        scope=scope,
+        village_id=village_with_households.id,
+        canvasser_id=two.id,
+        by_user=leader,
+    )
+    session.commit()
+    after = loads()
+    # Households in charge follow the new owner; what each one did stays theirs.
+    assert after[one.id][0] == before[one.id][0] - in_village
+    assert after[two.id][0] == before[two.id][0] + in_village
+    assert {uid: load[1:] for uid, load in after.items()} == {
+        uid: load[1:] for uid, load in before.items()
+    }

@@ -11,7 +11,12 @@ from sqlmodel import select
 from outreach.campaigns.service import active_campaign
 from outreach.core.clock import VIETNAM
 from outreach.core.scope import scope_for
-from outreach.leaders.followthrough import GRACE_DAYS, followthrough, promise_status
+from outreach.leaders.followthrough import (
+    GRACE_DAYS,
+    followthrough,
+    payments_known_through,
+    promise_status,
+)
 from outreach.models import GeoUnit, Payment, Person, User, Visit, VisitOutcome
 from tests.conftest import DEMO_TODAY
 
@@ -34,7 +39,7 @@ def fresh_persons(session):
     for person in session.exec(select(Person).order_by(Person.id)).all():
         by_commune[person.commune_id].append(person)
     commune_id, persons = max(by_commune.items(), key=lambda item: len(item[1]))
-    assert len(persons) >= 9
+    assert len(persons) >= 10
     session.execute(delete(VisitOutcome).where(VisitOutcome.commune_id == commune_id))
     session.commit()
     commune = session.get(GeoUnit, commune_id)
@@ -91,36 +96,43 @@ def test_promise_status_boundaries():
     visit, promised = date(2026, 11, 1), date(2026, 11, 5)
     deadline = promised + timedelta(days=GRACE_DAYS)
     today = date(2026, 11, 22)
-    status = lambda paid, today=today: promise_status(  # noqa: E731
-        visit_day=visit, follow_up_on=promised, payments=paid, today=today
-    )
-    assert status([deadline]) == "kept" and status([visit]) == "kept"
-    assert status([deadline + timedelta(days=1)]) == "broken"
-    assert status([visit - timedelta(days=1)]) == "broken"
-    assert (
-        status([], today=deadline) == "pending"
-        and status([], today=deadline + timedelta(1)) == "broken"
-    )
+
+    def status(*, kept=False, today=today, known=today):
+        return promise_status(
+            kept=kept, visit_day=visit, follow_up_on=promised, today=today, known_through=known
+        )
+
+    assert status(kept=True) == "kept" and status(kept=True, known=None) == "kept"
+    assert status(today=deadline) == "pending" and status(today=deadline, known=None) == "pending"
+    late = deadline + timedelta(days=1)
+    assert status(today=late, known=deadline) == "broken"
+    # The lists stop before the deadline, or there are none: nobody can tell.
+    assert status(today=late, known=deadline - timedelta(days=1)) == "unknown"
+    assert status(today=late, known=None) == "unknown"
 
 
-def test_kept_broken_pending_and_reported_vs_confirmed(session, fresh_persons):
+def test_kept_broken_pending_unknown_and_reported_vs_confirmed(session, fresh_persons):
     canvasser, p, leader, commune_name = fresh_persons
     before = _report(session, leader)
-    assert not before.has_payments
+    assert not before.has_payments and before.known_through is None
     d = date
+    # Without any payments list, a promise whose deadline (21/11) passed is unknown, not broken.
+    _outcome(session, canvasser, p[3], _morning(d(2026, 11, 1)), "promised", d(2026, 11, 14))
+    session.commit()
+    blind = _report(session, leader)
+    assert (blind.total.broken, blind.total.unknown) == (0, before.total.unknown + 1)
     # Kept: paid after the visit, within the promised day + 7.
     _outcome(session, canvasser, p[0], _morning(d(2026, 11, 1)), "promised", d(2026, 11, 5))
     _paid(session, p[0], d(2026, 11, 10))
     # Kept on the last day of the grace.
     _outcome(session, canvasser, p[1], _morning(d(2026, 11, 1)), "promised", d(2026, 11, 5))
     _paid(session, p[1], d(2026, 11, 12))
-    # Broken: paid a day too late, and an older payment before the visit does not count.
+    # Kept late: paid after the grace (the worklist stops chasing them at once too); an older
+    # payment before the visit does not count.
     _outcome(session, canvasser, p[2], _morning(d(2026, 11, 1)), "promised", d(2026, 11, 5))
     _paid(session, p[2], d(2026, 11, 13))
     _paid(session, p[2], d(2026, 10, 30))
-    # Broken: no payment, deadline 21/11 is before today 22/11.
-    _outcome(session, canvasser, p[3], _morning(d(2026, 11, 1)), "promised", d(2026, 11, 14))
-    # Broken: visited 03:00 on 10/11 in Hà Nội (20:00 UTC on 9/11); paid on 9/11, before it.
+    # Not kept: visited 03:00 on 10/11 in Hà Nội (20:00 UTC on 9/11); paid on 9/11, before it.
     _outcome(
         session,
         canvasser,
@@ -141,17 +153,34 @@ def test_kept_broken_pending_and_reported_vs_confirmed(session, fresh_persons):
     session.commit()
 
     after = _report(session, leader)
-    assert after.has_payments
+    assert after.has_payments and after.known_through == d(2026, 11, 13)
     delta = {
         k: getattr(after.total, k) - getattr(before.total, k)
-        for k in ("kept", "broken", "pending", "reported", "confirmed")
+        for k in ("kept", "broken", "pending", "unknown", "reported", "confirmed")
     }
-    assert delta == {"kept": 2, "broken": 3, "pending": 1, "reported": 3, "confirmed": 1}
+    # p[3] (deadline 21/11) and p[4] (deadline 17/11) are not kept, but the lists reach 13/11
+    # only: unknown.
+    assert delta == {
+        "kept": 3,
+        "broken": 0,
+        "pending": 1,
+        "unknown": 2,
+        "reported": 3,
+        "confirmed": 1,
+    }
+    # A list reaching 21/11 (someone else paid that day) tells: both are broken now.
+    _paid(session, p[9], d(2026, 11, 21))
+    session.commit()
+    later = _report(session, leader)
+    assert (later.total.broken - before.total.broken, later.total.unknown) == (
+        2,
+        before.total.unknown,
+    )
     assert [line.name for line in after.communes] == [commune_name]
-    # Another commune's leader sees none of it.
+    # Another commune's leader sees none of it, but the province's lists are theirs too.
     other = _report(session, "lanhdao.07210" if leader != "lanhdao.07210" else "lanhdao.09370")
     assert all(line.name != commune_name for line in other.communes)
-    assert other.total.kept == 0 and not other.has_payments
+    assert other.total.kept == 0 and other.has_payments
 
 
 def test_province_totals_match_a_recount_from_raw_rows(session):
@@ -173,7 +202,9 @@ def test_province_totals_match_a_recount_from_raw_rows(session):
         payments[pay.person_id].append(pay.paid_on)
         if pay.is_new_enrollment and pay.paid_on >= campaign.starts_on:
             new_paid.add(pay.person_id)
-    counts = {"kept": 0, "broken": 0, "pending": 0}
+    known = max(pay.paid_on for pay in session.exec(select(Payment)).all())
+    assert payments_known_through(session, province_id=campaign.province_id) == known
+    counts = {"kept": 0, "broken": 0, "pending": 0, "unknown": 0}
     reported = set()
     for o in session.exec(select(VisitOutcome)).all():
         day = o.visited_at.astimezone(VIETNAM).date()
@@ -184,18 +215,16 @@ def test_province_totals_match_a_recount_from_raw_rows(session):
         if o.outcome != "promised":
             continue
         deadline = (o.follow_up_on or day) + timedelta(days=7)
-        if any(day <= paid <= deadline for paid in payments[o.person_id]):
-            counts["kept"] += 1
-        elif deadline < DEMO_TODAY:
+        if any(paid >= day for paid in payments[o.person_id]):
+            counts["kept"] += 1  # on or after the day of the promise, however late
+        elif deadline >= DEMO_TODAY:
+            counts["pending"] += 1
+        elif known >= deadline:
             counts["broken"] += 1
         else:
-            counts["pending"] += 1
+            counts["unknown"] += 1
     assert counts["kept"] > 0 and counts["broken"] > 0
-    assert (report.total.kept, report.total.broken, report.total.pending) == (
-        counts["kept"],
-        counts["broken"],
-        counts["pending"],
-    )
+    assert {k: getattr(report.total, k) for k in counts} == counts
     assert report.total.reported == len(reported)
     assert report.total.confirmed == len(reported & new_paid) > 0
     assert sum(line.kept for line in report.communes) == report.total.kept

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from outreach.core.clock import VIETNAM
 from outreach.core.scope import scope_for
 from outreach.leaders.review import (
     ReviewError,
@@ -233,3 +234,32 @@ def test_a_visit_out_of_scope_cannot_be_reviewed(session, canvasser, households)
             )
         session.rollback()
     assert session.get(Visit, visit.id).review_status == "none"
+
+
+def test_a_late_visit_is_flagged_in_the_window_it_arrived_in_and_confirmed(
+    session, canvasser, leader, households
+):
+    """Issue 19 #15: a visit counted on the day it arrived (`counted_on`), not its own, is
+    flagged "late" by its arrival, were it dated in 2000; the leader confirms it."""
+    arrived = T0.astimezone(VIETNAM).date()
+    in_2000 = _visit(session, canvasser, households[0], datetime(2000, 1, 5, 2, 0, tzinfo=UTC))
+    last_week = _visit(session, canvasser, households[1], T0 - timedelta(days=7))
+    on_time = _visit(session, canvasser, households[2], T0 - timedelta(days=30))
+    for visit, day in ((in_2000, arrived), (last_week, arrived - timedelta(days=3))):
+        visit.counted_on = day
+        session.add(visit)
+    session.commit()
+    flags = _flags(session, leader)
+    assert flags[in_2000.id].reasons == ("late",)
+    assert flags[in_2000.id].at == datetime(2000, 1, 5, 2, 0, tzinfo=UTC)
+    assert last_week.id not in flags and on_time.id not in flags  # arrived before the window
+    week = review_flags(
+        session, scope=scope_for(session, leader), since=SINCE - timedelta(days=7), until=UNTIL
+    )
+    assert {f.visit.id for f in week if "late" in f.reasons} == {in_2000.id, last_week.id}
+    assert in_2000.id not in _flags(session, _user(session, "lanhdao.09370"))
+
+    confirm_visit(session, scope=scope_for(session, leader), visit_id=in_2000.id, by_user=leader)
+    session.commit()
+    session.expire_all()
+    assert _flags(session, leader)[in_2000.id].visit.review_status == "confirmed"

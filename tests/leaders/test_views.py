@@ -2,12 +2,12 @@
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import select
 
-from outreach.models import GeoUnit, Household, Person, User, Visit, VisitOutcome
+from outreach.models import GeoUnit, Household, Payment, Person, User, Visit, VisitOutcome
 from outreach.models.codes import UnitKind
 from tests.conftest import csrf_token, login
 
@@ -402,3 +402,35 @@ def test_promises_page_says_when_no_payments_list_is_imported(login_as):
     html = client.get("/leader/promises").get_data(as_text=True)
     assert "Chưa nhập danh sách nộp tiền" in html
     assert re.search(r'id="pending"><span class="stat-value">[1-9]', html)
+
+
+def _stat(html: str, name: str) -> int:
+    found = re.search(rf'<div class="stat" id="{name}"><span class="stat-value">([\d.]+)<', html)
+    assert found, name
+    return int(found.group(1).replace(".", ""))
+
+
+def test_without_a_payments_list_a_passed_promise_is_unknown_not_broken(app, login_as, session):
+    app.config["OUTREACH_TODAY"] = "2026-11-22"
+    client = login_as("lanhdao.tinh")
+    html = client.get("/leader/promises").get_data(as_text=True)
+    assert "Chưa nhập danh sách nộp tiền" in html and "chưa rõ" in html
+    # The demo's promises whose deadline passed: none broken, since nothing can tell.
+    assert _stat(html, "broken") == 0 and _stat(html, "unknown") > 0
+    unknown = _stat(html, "unknown")
+    # A payments list reaching today's day: those unpaid are broken now.
+    person = session.exec(select(Person)).first()
+    session.add(
+        Payment(
+            person_id=person.id,
+            province_id=person.province_id,
+            commune_id=person.commune_id,
+            paid_on=date(2026, 11, 22),
+            amount=330_000,
+            months=1,
+        )
+    )
+    session.commit()
+    html = client.get("/leader/promises").get_data(as_text=True)
+    assert "Chưa nhập danh sách nộp tiền" not in html and "22/11/2026" in html
+    assert _stat(html, "unknown") == 0 and 0 < _stat(html, "broken") <= unknown

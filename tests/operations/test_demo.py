@@ -1,12 +1,14 @@
 """The demo province is realistic, complete and deterministic."""
 
 import hashlib
+from datetime import UTC
 
 import phonenumbers
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from outreach.core.clock import VIETNAM
 from outreach.core.lists import ListCategory
 from outreach.db import make_engine
 from outreach.migrate import upgrade
@@ -116,3 +118,27 @@ def test_same_seed_same_province(databases, db_url):
 def test_demo_refuses_a_database_that_has_data(session):
     with pytest.raises(DemoError, match="đã có dữ liệu"):
         build_demo(session, persons=300, seed=1, today=DEMO_TODAY)
+
+
+def test_the_demo_holds_the_rules_of_a_new_participant(session):
+    """No person is new twice in the campaign, nor while paid through the visit's day; no
+    receipt number is recorded twice in the province (the rules record_visit enforces)."""
+    campaign = session.exec(select(Campaign)).one()
+    paid_through = dict(session.exec(select(Person.id, Person.paid_through)).all())
+    new: dict[int, int] = {}
+    receipts: dict[tuple[int, str], int] = {}
+    for o in session.exec(select(VisitOutcome)).all():
+        day = (
+            (o.visited_at if o.visited_at.tzinfo else o.visited_at.replace(tzinfo=UTC))
+            .astimezone(VIETNAM)
+            .date()
+        )
+        if o.outcome == Outcome.ENROLLED_NEW and campaign.starts_on <= day <= campaign.ends_on:
+            new[o.person_id] = new.get(o.person_id, 0) + 1
+            covered = paid_through[o.person_id]
+            assert covered is None or covered < day, (o.person_id, covered, day)
+        if o.receipt_number:
+            key = (o.province_id, o.receipt_number)
+            receipts[key] = receipts.get(key, 0) + 1
+    assert new and max(new.values()) == 1
+    assert receipts and max(receipts.values()) == 1

@@ -36,6 +36,7 @@ from outreach.rankings.service import (
 from outreach.summaries.service import compute_figures
 from outreach.visits.service import OutcomeInput, VisitInput, record_visit
 from tests.conftest import DEMO_TODAY
+from tests.dashboard.test_service import _may_enrol
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
@@ -156,10 +157,17 @@ def test_countdown_to_the_campaign_end(session, campaign):
 
 def _enrol(session, username="canbo.07210.1"):
     canvasser = session.exec(select(User).where(User.username == username)).one()
-    household = session.exec(
-        select(Household).where(Household.commune_id == canvasser.scope_unit_id)
-    ).first()
-    person = session.exec(select(Person).where(Person.household_id == household.id)).first()
+    # Someone the rule lets enrol today: never new in the campaign, not paid up (docs/figures.md).
+    person, household = next(
+        (p, h)
+        for p, h in session.exec(
+            select(Person, Household)
+            .join(Household, Household.id == Person.household_id)
+            .where(Household.commune_id == canvasser.scope_unit_id)
+            .order_by(Household.id, Person.id)
+        )
+        if _may_enrol(session, p, DEMO_TODAY)
+    )
     record_visit(
         session,
         canvasser=canvasser,

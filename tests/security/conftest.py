@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, inspect
 from sqlmodel import Session, select
 
 from outreach import create_app
-from outreach.accounts.service import hash_password
+from outreach.accounts.passwords import hash_password
 from outreach.core.periods import period_from_key
 from outreach.db import make_engine
 from outreach.models import (

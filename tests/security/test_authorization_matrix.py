@@ -86,20 +86,25 @@ def check_status(response, expected) -> None:
 def writers(world, databases, tmp_path_factory):
     """One more app per role, on its own copy of the world, for the requests that write."""
     cache: dict[str, tuple] = {}
+    spare: list = []
 
     def get(role: str, *, new_client: bool = False):
+        if new_client:
+            # A request that ends a session (logout) ends every session of the user (SECURITY.md):
+            # it gets an app and a database of its own, so the role's shared client lives on.
+            app = make_app(copy_database(databases, world.url), tmp_path_factory.mktemp("w"))
+            spare.append(app)
+            client = logged_in(app, role)
+            return client, csrf_for(client)
         if role not in cache:
             app = make_app(copy_database(databases, world.url), tmp_path_factory.mktemp("w"))
             client = logged_in(app, role)
             cache[role] = (app, client, csrf_for(client))
-        app, client, token = cache[role]
-        if new_client:
-            client = logged_in(app, role)
-            token = csrf_for(client)
+        _app, client, token = cache[role]
         return client, token
 
     yield get
-    for app, _client, _token in cache.values():
+    for app in [*(app for app, _client, _token in cache.values()), *spare]:
         app.extensions["engine"].dispose()
 
 

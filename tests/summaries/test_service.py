@@ -26,6 +26,7 @@ from outreach.summaries.service import (
 )
 from outreach.visits.service import OutcomeInput, VisitInput, record_visit
 from tests.conftest import DEMO_TODAY
+from tests.dashboard.test_service import _may_enrol
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 NOW_DAY = NOW.astimezone(VIETNAM).date()
@@ -132,10 +133,17 @@ def test_targets_percentages_and_ranking(session, campaign):
 
 def _visit(session, outcome="enrolled_new"):
     canvasser = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
-    h = session.exec(
-        select(Household).where(Household.commune_id == canvasser.scope_unit_id)
-    ).first()
-    person = session.exec(select(Person).where(Person.household_id == h.id)).first()
+    # Someone the rules let enrol today (never new in the campaign, not paid up: docs/figures.md).
+    person, h = next(
+        (p, household)
+        for p, household in session.exec(
+            select(Person, Household)
+            .join(Household, Household.id == Person.household_id)
+            .where(Household.commune_id == canvasser.scope_unit_id)
+            .order_by(Household.id, Person.id)
+        )
+        if outcome != "enrolled_new" or _may_enrol(session, p, DEMO_TODAY)
+    )
     extra = {"months_paid": 1, "amount": 330_000} if outcome == "enrolled_new" else {}
     record_visit(
         session,

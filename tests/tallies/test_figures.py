@@ -169,3 +169,72 @@ def test_the_bulletin_names_exactly_the_units_the_rankings_mark(session):
     assert marked[figures.PRAISE] and marked[figures.CRITICISM]
     assert {e["name"] for e in bulletin["ranking"]["top"]} == marked[figures.PRAISE]
     assert {e["name"] for e in bulletin["ranking"]["bottom"]} == marked[figures.CRITICISM]
+
+
+@pytest.mark.usefixtures("visited")
+def test_persons_met_is_every_outcome_but_not_home_in_every_view(session):
+    """The "met" figure (conversion's denominator) from the tallies per commune and half-month,
+    and from the raw rows per village and canvasser, equals a recount; new + renewals within it."""
+    campaign = session.exec(select(Campaign)).first()
+    commune = session.exec(select(GeoUnit).where(GeoUnit.code == "07210")).one()
+    scope, _ = narrow_scope(
+        session, scope=scope_for(session, _user(session, "lanhdao.tinh")), unit_id=commune.id
+    )
+    first, last = campaign.starts_on, DEMO_TODAY
+    visits = {v.id: v for v in session.exec(select(Visit)).all()}
+    met = [
+        o
+        for o in session.exec(
+            select(VisitOutcome).where(
+                VisitOutcome.commune_id == commune.id,
+                VisitOutcome.outcome != Outcome.NOT_HOME.value,
+                *figures.visited_between(VisitOutcome, first, last),
+            )
+        ).all()
+    ]
+    assert met and {o.value for o in Outcome} - {"not_home"} == figures.MET_OUTCOMES
+    by_commune = figures.commune_counts(session, scope=scope, first=first, last=last)
+    assert by_commune[commune.id]["met"] == len(met)
+    assert by_commune[commune.id]["new"] + by_commune[commune.id]["renewals"] <= len(met)
+    halves = figures.half_months(session, scope=scope, first=first, last=last)
+    assert sum(counts["met"] for _, counts in halves) == len(met)
+    by_village = figures.village_counts(session, scope=scope, first=first, last=last)
+    assert sum(c["met"] for c in by_village.values()) == len(met)
+    for village, counts in by_village.items():
+        assert counts["met"] == sum(1 for o in met if o.village_id == village)
+    by_canvasser = figures.canvasser_counts(session, scope=scope, first=first, last=last)
+    for canvasser, counts in by_canvasser.items():
+        assert counts["met"] == sum(1 for o in met if visits[o.visit_id].canvasser_id == canvasser)
+        assert counts["new"] + counts["renewals"] <= counts["met"]
+
+
+@pytest.mark.usefixtures("visited")
+def test_visits_by_canvasser_count_the_visitor(session):
+    commune = session.exec(select(GeoUnit).where(GeoUnit.code == "07210")).one()
+    scope, _ = narrow_scope(
+        session, scope=scope_for(session, _user(session, "lanhdao.tinh")), unit_id=commune.id
+    )
+    period = period_containing(DEMO_TODAY)
+    ids = [_user(session, u).id for u in ("canbo.07210.1", "canbo.07210.2")]
+    counted = figures.canvasser_visits(
+        session, scope=scope, canvasser_ids=ids, first=period.starts_on, last=DEMO_TODAY
+    )
+    raw = [
+        v
+        for v in session.exec(
+            select(Visit).where(
+                Visit.commune_id == commune.id,
+                *figures.visited_between(Visit, period.starts_on, DEMO_TODAY),
+            )
+        ).all()
+        if v.canvasser_id in ids
+    ]
+    assert raw
+    assert counted == {
+        uid: (
+            sum(1 for v in raw if v.canvasser_id == uid),
+            len({v.household_id for v in raw if v.canvasser_id == uid}),
+        )
+        for uid in ids
+        if any(v.canvasser_id == uid for v in raw)
+    }

@@ -1,27 +1,43 @@
 """The running tallies agree with a rebuild from the raw visits, after any mix of new visits."""
 
+import hashlib
+import json
 import random
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
+from outreach.core.clock import VIETNAM
+from outreach.core.periods import local_midnight, period_containing
 from outreach.core.scope import scope_for
+from outreach.leaders.review import review_flags
 from outreach.models import (
+    Campaign,
     CampaignReach,
     DailyTally,
     Household,
     LatestOutcome,
     Person,
+    Summary,
     User,
     Visit,
 )
 from outreach.models.codes import Outcome, RefusalReason
+from outreach.summaries.document import render_document_pdf
+from outreach.summaries.service import (
+    compute_figures,
+    draft_summary,
+    figures_of,
+    publish_summary,
+)
 from outreach.tallies.service import rebuild_tallies
 from outreach.visits.service import OutcomeInput, VisitInput, record_visit
+from outreach.visits.sync import sync_visits
 from tests.conftest import DEMO_TODAY, backend
+from tests.dashboard.test_service import _may_enrol
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
@@ -41,8 +57,11 @@ def _snapshot(session):
     return tallies, reach, latest
 
 
-def _outcome(rng, person_id):
+def _outcome(session, rng, person):
+    person_id = person.id
     code = rng.choice([o.value for o in Outcome])
+    if code == Outcome.ENROLLED_NEW and not _may_enrol(session, person, DEMO_TODAY):
+        code = Outcome.RENEWED.value  # what a canvasser records for a participant
     if code in (Outcome.PROMISED, Outcome.CONSIDERING):
         return OutcomeInput(person_id, code, follow_up_on=DEMO_TODAY + timedelta(days=3))
     if code == Outcome.REFUSED:
@@ -76,7 +95,7 @@ def test_new_visits_keep_the_tallies_equal_to_a_rebuild(session):
                         str(uuid.uuid4()),
                         h.id,
                         "home",
-                        tuple(_outcome(rng, p.id) for p in met),
+                        tuple(_outcome(session, rng, p) for p in met),
                         visited_at=at,
                     ),
                     today=DEMO_TODAY,
@@ -193,3 +212,139 @@ def test_late_visits_to_one_household_synced_at_once_count_it_once(app, session)
     }
     assert differ == {}
     assert rebuilt == maintained
+
+
+# ---- late visits: a published bulletin never changes (issue 19 #15) ------------------------------
+
+
+def test_a_visit_dated_in_a_published_period_counts_in_the_period_it_arrived_in(session):
+    """A visit synced into a half-month whose bulletin is published rewrote that half-month's
+    tallies: the published figures no longer matched the dashboard, and the next correction would
+    have carried it. It now counts on the day it arrived, in the current draft, flagged late."""
+    campaign = session.exec(select(Campaign)).one()
+    admin = session.exec(select(User).where(User.username == "admin")).one()
+    canvasser = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    leader = session.exec(select(User).where(User.username == "lanhdao.07210")).one()
+    published_period = period_containing(date(2026, 11, 10))
+    current = period_containing(DEMO_TODAY)
+    draft = draft_summary(
+        session, campaign=campaign, period=published_period, user_id=admin.id, now=NOW
+    )
+    session.commit()
+    published = publish_summary(
+        session, summary_id=draft.id, user_id=admin.id, now=NOW, today=DEMO_TODAY
+    )
+    session.commit()
+    frozen, digest = published.figures_json, published.content_hash
+    draft_before = compute_figures(session, campaign=campaign, period=current, cutoff=NOW)
+
+    (h, members), (h2, members2) = [
+        (h, session.exec(select(Person).where(Person.household_id == h.id)).all())
+        for h in session.exec(
+            select(Household)
+            .where(Household.commune_id == canvasser.scope_unit_id)
+            .order_by(Household.id)
+            .limit(2)
+        )
+    ]
+    # Both dated in the published half-month and within the offline window: a payment too.
+    items = [
+        {
+            "client_uuid": str(uuid.uuid4()),
+            "household_id": h.id,
+            "channel": "home",
+            "visited_at": "2026-11-14T09:00:00+07:00",
+            "outcomes": [
+                {"person_id": members[0].id, "outcome": "renewed", "months_paid": 3, "amount": 1}
+            ],
+        },
+        {
+            "client_uuid": str(uuid.uuid4()),
+            "household_id": h2.id,
+            "channel": "phone",
+            "visited_at": "2026-11-15T20:00:00+07:00",
+            "outcomes": [{"person_id": members2[0].id, "outcome": "not_home"}],
+        },
+    ]
+    results = sync_visits(
+        session,
+        canvasser=canvasser,
+        scope=scope_for(session, canvasser),
+        items=items,
+        today=DEMO_TODAY,
+        now=NOW,
+        secret="late-test",
+    )
+    assert [r.status for r in results] == ["stored", "stored"], results
+    session.expire_all()
+
+    # The published version is untouched, and its half-month still counts what it published.
+    again = session.get(Summary, published.id)
+    assert (again.figures_json, again.content_hash) == (frozen, digest)
+    recount = compute_figures(
+        session, campaign=campaign, period=published_period, cutoff=published.cutoff_at
+    )
+    recount = json.loads(json.dumps(recount, ensure_ascii=False, sort_keys=True))
+    assert recount == figures_of(again)
+    assert hashlib.sha256(render_document_pdf(recount)).hexdigest() == digest
+
+    # The visits are in the current half-month's draft, counted on the day they arrived.
+    draft_after = compute_figures(session, campaign=campaign, period=current, cutoff=NOW)
+
+    def commune(figures):
+        row = next(c for c in figures["communes"] if c["id"] == canvasser.scope_unit_id)
+        return row["period"]
+
+    assert commune(draft_after)["visits"] == commune(draft_before)["visits"] + 2
+    assert commune(draft_after)["renewals"] == commune(draft_before)["renewals"] + 1
+    visits = session.exec(select(Visit).where(Visit.id.in_([r.visit_id for r in results]))).all()
+    assert {v.counted_on for v in visits} == {NOW.astimezone(VIETNAM).date()}
+
+    # Flagged for the leader, who confirms them.
+    flags = review_flags(
+        session,
+        scope=scope_for(session, leader),
+        since=local_midnight(DEMO_TODAY),
+        until=local_midnight(DEMO_TODAY + timedelta(days=1)),
+    )
+    late = {f.visit.id for f in flags if "late" in f.reasons}
+    assert late == {v.id for v in visits}
+
+    # A rebuild from the raw visits counts them where they were counted.
+    maintained = _snapshot(session)
+    rebuild_tallies(session, province_id=campaign.province_id)
+    session.commit()
+    assert _snapshot(session) == maintained
+
+
+def test_late_visits_keep_the_tallies_equal_to_a_rebuild(session):
+    """Households reached and campaign reach follow the counted day too."""
+    canvasser = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    households = session.exec(
+        select(Household).where(Household.commune_id == canvasser.scope_unit_id).limit(4)
+    ).all()
+    rng = random.Random(5)
+    for h in households:
+        person = session.exec(select(Person).where(Person.household_id == h.id)).first()
+        # A household visited now and long ago, in both orders: "reached" once per half-month.
+        for days in rng.sample([0, 40, 400, 1], k=3):
+            record_visit(
+                session,
+                canvasser=canvasser,
+                scope=scope_for(session, canvasser),
+                data=VisitInput(
+                    str(uuid.uuid4()),
+                    h.id,
+                    "home",
+                    (OutcomeInput(person.id, Outcome.NOT_HOME),),
+                    visited_at=NOW - timedelta(days=days, hours=1),
+                ),
+                today=DEMO_TODAY,
+                now=NOW,
+            )
+            session.commit()
+    assert session.exec(select(Visit).where(Visit.counted_on.is_not(None))).first()
+    maintained = _snapshot(session)
+    rebuild_tallies(session, province_id=households[0].province_id)
+    session.commit()
+    assert _snapshot(session) == maintained

@@ -1,9 +1,11 @@
 """The sync API through HTTP: JSON only, login before CSRF, canvassers only, documented in OpenAPI."""
 
+import io
 import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -13,11 +15,12 @@ from referencing.jsonschema import DRAFT202012
 from sqlalchemy import func
 from sqlmodel import select
 
-from outreach.core.clock import today_local
+from outreach.core.clock import VIETNAM, today_local
 from outreach.models import Household, Person, User, Visit
-from outreach.visits.api import LOGIN_REQUIRED, openapi_document
+from outreach.visits.api import LOGIN_REQUIRED, MAX_BODY, openapi_document
 from outreach.visits.sync import MAX_BATCH, parse_item, scope_token
 from tests.conftest import csrf_token
+from tests.crash.conftest import GUNICORN, Client, Server
 
 URL = "/api/visits/sync"
 
@@ -182,6 +185,29 @@ def test_other_roles_get_403_json(login_as, session, mine, openapi, username):
     assert _count(session) == before
 
 
+def test_a_password_to_change_is_403_json_not_the_password_page(
+    canvasser_client, session, mine, openapi
+):
+    """Issue 19 #18: the sync got the redirect to the password form, and the phone, reading no
+    JSON, thought it had no signal. It gets a JSON 403 it can show; pages still redirect."""
+    client, token = canvasser_client
+    me = _me(session)
+    me.must_change_password = True
+    session.add(me)
+    session.commit()
+    before = _count(session)
+    response = _post(client, {"visits": [_visit(*mine)]}, token=token)
+    assert response.status_code == 403 and response.mimetype == "application/json"
+    assert "Location" not in response.headers
+    _conforms(response.get_json(), _documented(openapi, URL, "post", 403), openapi)
+    body = response.get_json()
+    assert body["code"] == "password_change_required"
+    assert "đổi mật khẩu" in body["error"] and "vẫn được giữ trên máy" in body["error"]
+    assert _count(session) == before
+    page = client.get("/worklist")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/account/password")
+
+
 # --- the batch ------------------------------------------------------------------------------------
 
 
@@ -219,6 +245,40 @@ def test_a_batch_gets_one_result_per_item_and_a_replay_stores_nothing(
     assert again["results"][0]["visit_id"] == first["visit_id"]
     assert (again["stored"], again["duplicates"]) == (0, 1)
     assert _count(session) == before + 1
+
+
+def test_a_replay_with_other_content_is_answered_conflict(canvasser_client, session, mine, openapi):
+    client, token = canvasser_client
+    sent = _visit(*mine)
+    assert _post(client, {"visits": [sent]}, token=token).get_json()["stored"] == 1
+    changed = {**sent, "outcomes": [{**sent["outcomes"][0], "amount": 1_584_000}]}
+    response = _post(client, {"visits": [changed, sent]}, token=token)
+    body = response.get_json()
+    _conforms(body, _documented(openapi, URL, "post", 200), openapi)
+    conflict, duplicate = body["results"]
+    assert conflict["status"] == "conflict" and conflict["visit_id"] is None
+    assert "vẫn được giữ trên máy" in conflict["errors"]["client_uuid"]
+    assert duplicate["status"] == "duplicate"
+    assert (body["stored"], body["duplicates"], body["rejected"], body["conflicts"]) == (0, 1, 1, 1)
+
+
+def test_the_offline_window_comes_from_the_configuration(app, canvasser_client, session, mine):
+    client, token = canvasser_client
+    three_days_ago = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+    late, in_time = (_visit(*mine, visited_at=three_days_ago) for _ in range(2))
+    for sent, window in ((late, 2), (in_time, 14)):
+        app.config["OFFLINE_WINDOW_DAYS"] = window
+        body = _post(client, {"visits": [sent]}, token=token).get_json()
+        assert body["stored"] == 1, body
+    counted = dict(
+        session.exec(
+            select(Visit.client_uuid, Visit.counted_on).where(
+                Visit.client_uuid.in_([late["client_uuid"], in_time["client_uuid"]])
+            )
+        ).all()
+    )
+    assert counted[in_time["client_uuid"]] is None
+    assert counted[late["client_uuid"]] == datetime.now(VIETNAM).date()
 
 
 def test_a_household_that_left_the_scope_is_stored_flagged_with_its_token(
@@ -272,6 +332,140 @@ def test_an_oversized_body_is_413_json(canvasser_client, openapi):
     )
     assert response.status_code == 413 and response.mimetype == "application/json"
     _conforms(response.get_json(), _documented(openapi, URL, "post", 413), openapi)
+
+
+class _Chunked(io.RawIOBase):
+    """A body as a chunked upload hands it to the app: pieces of a generator, counted as read."""
+
+    def __init__(self, pieces):
+        self.pieces, self.pending, self.consumed = iter(pieces), b"", 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            self.pending = next(self.pieces, b"")
+            if not self.pending:
+                return 0
+        n = min(len(buffer), len(self.pending))
+        buffer[:n], self.pending = self.pending[:n], self.pending[n:]
+        self.consumed += n
+        return n
+
+
+def _post_chunked(client, token: str, body: _Chunked):
+    # No Content-Length, and the server says it ends the stream itself, as gunicorn does.
+    return client.post(
+        URL,
+        content_type="application/json",
+        headers={"X-CSRFToken": token, "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input": body, "wsgi.input_terminated": True},
+    )
+
+
+def test_a_chunked_body_over_the_limit_is_refused_before_it_is_read_whole(
+    canvasser_client, session, openapi
+):
+    """Issue 19 #3: a chunked body had no Content-Length to check, so the app-wide 210 MB limit
+    applied, and a 100 MB one pushed a worker to ~2.9 GB. It stops at the route's 4 MB now."""
+    client, token = canvasser_client
+    piece = 64 * 1024
+    total = 64 * 1024 * 1024  # produced lazily: the test never holds it either
+
+    def pieces():
+        yield b'{"visits": [{"note": "'
+        for _ in range(total // piece):
+            yield b"x" * piece
+        yield b'"}]}'
+
+    body = _Chunked(pieces())
+    before = _count(session)
+    response = _post_chunked(client, token, body)
+    assert response.status_code == 413 and response.mimetype == "application/json"
+    _conforms(response.get_json(), _documented(openapi, URL, "post", 413), openapi)
+    assert response.get_json()["code"] == "too_large"
+    # Read up to the limit and no further: not the 64 MB sent.
+    assert MAX_BODY <= body.consumed <= MAX_BODY + piece, body.consumed
+    assert _count(session) == before
+
+
+def test_a_chunked_body_under_the_limit_is_synced(canvasser_client, session, mine):
+    client, token = canvasser_client
+    sent = _visit(*mine)
+    data = json.dumps({"visits": [sent]}).encode()
+    body = _Chunked(data[i : i + 7] for i in range(0, len(data), 7))
+    response = _post_chunked(client, token, body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert [r["status"] for r in response.get_json()["results"]] == ["stored"]
+    assert body.consumed == len(data)
+    assert session.exec(select(Visit).where(Visit.client_uuid == sent["client_uuid"])).one()
+
+
+def _peak_kb(pid: int) -> int:
+    """A process's peak resident memory (VmHWM), in kB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmHWM for {pid}")
+
+
+@pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed")
+def test_a_real_gunicorn_stops_reading_a_chunked_body_at_the_limit(databases, tmp_path):
+    """The same through gunicorn (./gunicorn.conf.py, two gthread workers as `make run`), which
+    hands the app chunked bodies with `wsgi.input_terminated`: a 64 MB chunked body costs the
+    workers a few MB, not the ~2.9 GB a 100 MB one did, and they go on serving."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    server = Server(databases.copy_of_template(), instance)
+    server.start()
+    try:
+        client = Client(server).login("canbo.07210.1")
+        token = client.csrf("/worklist")
+        assert client.post_json(URL, {"visits": []}, csrf=token).status == 200  # warmed up
+        workers = server.worker_pids()
+        before = {pid: _peak_kb(pid) for pid in workers}
+        piece, total, sent = 64 * 1024, 64 * 1024 * 1024, [0]
+
+        def pieces():
+            yield b'{"visits": [{"note": "'
+            for _ in range(total // piece):
+                sent[0] += piece
+                yield b"x" * piece
+            yield b'"}]}'
+
+        headers = {"Content-Type": "application/json", "X-CSRFToken": token}
+        try:  # urllib sends an iterable without a Content-Length chunked
+            answer = client.request("POST", URL, body=pieces(), headers=headers)
+        except OSError:  # gunicorn answered 413 and closed the connection while we still sent
+            assert sent[0] < total / 2
+        else:
+            assert answer.status == 413 and answer.json()["code"] == "too_large"
+        grown = sum(_peak_kb(pid) - before[pid] for pid in workers)
+        assert grown < 24 * 1024, f"the workers grew by {grown} kB"
+        assert server.worker_pids() == workers
+        assert client.post_json(URL, {"visits": []}, csrf=token).status == 200
+    finally:
+        server.stop()
+
+
+def test_the_route_limit_is_set_before_any_hook_opens_the_body(app, login_as):
+    """The app's own before_request hooks run first and may open the stream (reading a form):
+    it is bounded by the route's limit, not the app-wide one sized for imports."""
+    from flask import request
+
+    seen = {}
+
+    @app.before_request
+    def _open_the_stream():
+        seen[request.path] = request.max_content_length
+        request.stream  # noqa: B018 - opened here, as a form-reading hook does
+
+    client = login_as("canbo.07210.1")
+    token = csrf_token(client, "/worklist")
+    response = _post(client, {"visits": []}, token=token)
+    assert response.status_code == 200
+    assert seen[URL] == MAX_BODY < seen["/worklist"] == app.config["MAX_CONTENT_LENGTH"]
 
 
 def test_other_methods_and_unknown_api_paths_answer_json(canvasser_client, openapi):

@@ -1,7 +1,7 @@
 """Recording visits: validation in Vietnamese, idempotency by UUID, nothing wrong stored."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func
@@ -10,14 +10,15 @@ from sqlmodel import select
 from outreach.core.clock import VIETNAM
 from outreach.core.periods import half_month_start
 from outreach.core.scope import scope_for
-from outreach.models import Household, Person, User, Visit, VisitOutcome
+from outreach.models import Household, Payment, Person, User, Visit, VisitOutcome
+from outreach.tallies.figures import canvasser_tally
 from outreach.visits.service import (
     OutcomeInput,
     VisitError,
     VisitInput,
-    canvasser_tallies,
     record_visit,
 )
+from outreach.visits.sync import ItemStatus, sync_visits
 from outreach.worklist.priority import Reason
 from outreach.worklist.service import decode_reasons
 from tests.conftest import DEMO_TODAY
@@ -195,7 +196,7 @@ def _recount(session, canvasser_id: int, since) -> tuple[int, int, int]:
 
 def test_tally_counts_today_and_the_period(session, canvasser, household):
     h, (a, b, *_) = household
-    before = canvasser_tallies(session, canvasser_id=canvasser.id, today=DEMO_TODAY).today
+    before = canvasser_tally(session, canvasser_id=canvasser.id, today=DEMO_TODAY).today
     _record(
         session,
         canvasser,
@@ -211,7 +212,7 @@ def test_tally_counts_today_and_the_period(session, canvasser, household):
             ),
         ),
     )
-    tallies = canvasser_tallies(session, canvasser_id=canvasser.id, today=DEMO_TODAY)
+    tallies = canvasser_tally(session, canvasser_id=canvasser.id, today=DEMO_TODAY)
     after, period = tallies.today, tallies.period
     assert (after.visits, after.enrolled_new, after.renewed) == (
         before.visits + 1,
@@ -225,3 +226,178 @@ def test_tally_counts_today_and_the_period(session, canvasser, household):
     assert (period.visits, period.enrolled_new, period.renewed) == _recount(
         session, canvasser.id, half_month_start(DEMO_TODAY)
     )
+
+
+# --- a new participant counts once -----------------------------------------------------------
+
+
+def _paid(o_person, months=1, receipt=None, outcome="enrolled_new"):
+    return OutcomeInput(
+        o_person.id, outcome, months_paid=months, amount=330_000 * months, receipt_number=receipt
+    )
+
+
+def _eligible(session, household):
+    """Household members record_visit takes as new participants today (the demo's rule too)."""
+    _, members = household
+    enrolled = set(
+        session.exec(
+            select(VisitOutcome.person_id).where(VisitOutcome.outcome == "enrolled_new")
+        ).all()
+    )
+    return [
+        p
+        for p in members
+        if p.id not in enrolled and (p.paid_through is None or p.paid_through < DEMO_TODAY)
+    ]
+
+
+def test_a_person_is_a_new_participant_once_in_the_campaign(session, canvasser, household):
+    h, _ = household
+    a, b, *_ = _eligible(session, household)
+    first = VisitInput(str(uuid.uuid4()), h.id, "home", (_paid(a, receipt="BL-NEW-1"),))
+    _record(session, canvasser, first)
+    session.commit()
+    before = _visits(session)
+    # Recorded again, on another visit, with the same receipt or without one: refused, per
+    # person, naming the day of the earlier one; nothing is stored.
+    for receipt in ("BL-NEW-1", None):
+        again = VisitInput(
+            str(uuid.uuid4()),
+            h.id,
+            "phone",
+            (_paid(a, receipt=receipt), OutcomeInput(b.id, "not_home")),
+        )
+        with pytest.raises(VisitError) as refused:
+            _record(session, canvasser, again)
+        session.rollback()
+        assert set(refused.value.errors) == {f"person_{a.id}"}
+        assert "đã được ghi “Tham gia mới” ngày 22/11/2026" in str(refused.value)
+        assert "Đóng tiếp" in str(refused.value)
+    assert _visits(session) == before
+    # A payment by them later is a renewal, with a receipt of its own.
+    _record(
+        session,
+        canvasser,
+        VisitInput(
+            str(uuid.uuid4()), h.id, "home", (_paid(a, receipt="BL-NEW-2", outcome="renewed"),)
+        ),
+    )
+    # A visit synced late, made before the first one, is refused too (one per campaign).
+    earlier = VisitInput(
+        str(uuid.uuid4()), h.id, "home", (_paid(a),), visited_at=NOW - timedelta(days=3)
+    )
+    with pytest.raises(VisitError, match="22/11/2026"):
+        _record(session, canvasser, earlier)
+
+
+def test_a_receipt_number_counts_once_in_the_province(session, canvasser, household):
+    h, _ = household
+    a, b, *_ = _eligible(session, household)
+    _record(
+        session,
+        canvasser,
+        VisitInput(
+            str(uuid.uuid4()), h.id, "home", (_paid(a, receipt="BL-R-1", outcome="renewed"),)
+        ),
+    )
+    session.commit()
+    # The same receipt (spaces aside) for someone else: refused, naming the day it was used.
+    with pytest.raises(VisitError) as refused:
+        _record(
+            session,
+            canvasser,
+            VisitInput(str(uuid.uuid4()), h.id, "home", (_paid(b, receipt=" BL-R-1 "),)),
+        )
+    session.rollback()
+    assert refused.value.errors == {
+        f"person_{b.id}": "Số biên lai BL-R-1 đã được ghi ngày 22/11/2026: mỗi biên lai chỉ "
+        "tính một lần."
+    }
+    # Two persons of one visit with one receipt: the second is refused.
+    with pytest.raises(VisitError) as refused:
+        _record(
+            session,
+            canvasser,
+            VisitInput(
+                str(uuid.uuid4()),
+                h.id,
+                "home",
+                (
+                    _paid(a, receipt="BL-R-2", outcome="renewed"),
+                    _paid(b, receipt="BL-R-2"),
+                ),
+            ),
+        )
+    session.rollback()
+    assert set(refused.value.errors) == {f"person_{b.id}"}
+
+
+def test_a_participant_paid_through_the_day_is_not_new(session, canvasser, household):
+    h, _ = household
+    a, b, *_ = _eligible(session, household)
+    a.is_participant, a.paid_through = True, date(2026, 12, 31)
+    session.add(a)
+    session.commit()
+    with pytest.raises(VisitError) as refused:
+        _record(session, canvasser, VisitInput(str(uuid.uuid4()), h.id, "home", (_paid(a),)))
+    session.rollback()
+    assert set(refused.value.errors) == {f"person_{a.id}"}
+    assert "đến hết tháng 12/2026" in str(refused.value) and "Đã có BHXH" in str(refused.value)
+    # Paid through the month before: a lapsed participant who joins again is new.
+    a.paid_through = date(2026, 10, 31)
+    session.add(a)
+    session.commit()
+    _record(session, canvasser, VisitInput(str(uuid.uuid4()), h.id, "home", (_paid(a),)))
+    # A payments list imported before the phone synced may already show this very enrollment
+    # (its payment on the visit's day moved the paid-through month): that is no refusal.
+    b.is_participant, b.paid_through = True, date(2027, 2, 28)
+    session.add(b)
+    session.add(
+        Payment(
+            person_id=b.id,
+            province_id=b.province_id,
+            commune_id=b.commune_id,
+            paid_on=DEMO_TODAY,
+            amount=990_000,
+            months=3,
+            is_new_enrollment=True,
+        )
+    )
+    session.commit()
+    _record(session, canvasser, VisitInput(str(uuid.uuid4()), h.id, "home", (_paid(b, 3),)))
+
+
+def test_a_synced_item_gets_the_refusal_under_the_person(session, canvasser, household):
+    h, _ = household
+    a, *_ = _eligible(session, household)
+
+    def item():
+        return {
+            "client_uuid": str(uuid.uuid4()),
+            "household_id": h.id,
+            "channel": "home",
+            "visited_at": NOW.isoformat(),
+            "outcomes": [
+                {
+                    "person_id": a.id,
+                    "outcome": "enrolled_new",
+                    "months_paid": 1,
+                    "amount": 330_000,
+                    "receipt_number": "BL-S-1",
+                }
+            ],
+        }
+
+    results = sync_visits(
+        session,
+        canvasser=canvasser,
+        scope=scope_for(session, canvasser),
+        items=[item(), item()],
+        today=DEMO_TODAY,
+        now=NOW,
+        secret="test-secret",
+    )
+    assert [r.status for r in results] == [ItemStatus.STORED, ItemStatus.REJECTED]
+    assert set(results[1].errors) == {f"person_{a.id}"}
+    assert "Tham gia mới" in results[1].errors[f"person_{a.id}"]

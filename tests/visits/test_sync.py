@@ -13,8 +13,9 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from outreach.core.clock import VIETNAM
 from outreach.core.scope import scope_for
-from outreach.models import GeoUnit, Household, Person, User, Visit, VisitOutcome
+from outreach.models import DailyTally, GeoUnit, Household, Person, User, Visit, VisitOutcome
 from outreach.models.codes import UnitKind
 from outreach.visits import sync as sync_module
 from outreach.visits.contract import OutcomeItem, VisitItem
@@ -387,17 +388,71 @@ def test_the_same_uuid_twice_in_one_batch_is_stored_once(session, canvasser, min
     assert results[0].visit_id == results[1].visit_id and _visit_count(session) == before + 1
 
 
-def test_the_same_uuid_with_other_content_is_rejected(session, canvasser, mine):
+def _renewal(person_id: int) -> dict:
+    return {"person_id": person_id, "outcome": "renewed", "months_paid": 3, "amount": 990_000}
+
+
+def test_the_same_uuid_with_other_content_is_a_conflict_never_a_duplicate(session, canvasser, mine):
+    """Issue 19 #17: any other content under a stored UUID (a payment's amount, the time, the
+    note…) was answered "duplicate" unless the outcome codes differed, and the phone dropped it."""
     h, members = mine[0]
-    first = item(h, members)
-    _sync(session, canvasser, [first])
-    other = {**first, "outcomes": [{"person_id": members[0].id, "outcome": "moved"}]}
-    (result,) = _sync(session, canvasser, [other])
-    assert result.status == ItemStatus.REJECTED and result.visit_id is None
-    assert "đã được dùng" in result.errors["client_uuid"]
+    first = item(h, members, outcomes=[_renewal(members[0].id)])
+    (stored,) = _sync(session, canvasser, [first])
+    assert stored.status == ItemStatus.STORED
+    others = [
+        {**first, "outcomes": [{"person_id": members[0].id, "outcome": "moved"}]},
+        {**first, "outcomes": [{**_renewal(members[0].id), "amount": 1_980_000}]},
+        {**first, "outcomes": [{**_renewal(members[0].id), "months_paid": 6}]},
+        {**first, "outcomes": [{**_renewal(members[0].id), "receipt_number": "BL-1"}]},
+        {**first, "visited_at": "2026-11-21T09:15:00+07:00"},
+        {**first, "note": "Hộ khác hẳn."},
+        {**first, "latitude": 21.5},
+        {**first, "channel": "phone"},
+    ]
+    before = _visit_count(session)
+    results = _sync(session, canvasser, others)
+    assert [r.status for r in results] == [ItemStatus.CONFLICT] * len(others)
+    for result in results:
+        assert result.visit_id is None and set(result.errors) == {"client_uuid"}
+        assert "vẫn được giữ trên máy" in result.errors["client_uuid"]
+    assert sync_module.counts(results) == {
+        "stored": 0,
+        "duplicates": 0,
+        "rejected": len(others),
+        "conflicts": len(others),
+    }
+    assert _visit_count(session) == before
     (visit,) = _visits_with(session, [first["client_uuid"]])
     outcomes = session.exec(select(VisitOutcome).where(VisitOutcome.visit_id == visit.id)).all()
-    assert [o.outcome for o in outcomes] == ["not_home"]
+    assert [(o.outcome, o.amount) for o in outcomes] == [("renewed", 990_000)]
+    # The same content in another spelling (of the UUID, the time zone) is the same visit.
+    same = {**first, "client_uuid": first["client_uuid"].upper()}
+    same["visited_at"] = "2026-11-22T02:15:00Z"
+    (again,) = _sync(session, canvasser, [same])
+    assert again.status == ItemStatus.DUPLICATE and again.visit_id == stored.visit_id
+
+
+def test_an_honest_resend_is_a_duplicate_whatever_the_outcome_ignored(session, canvasser, mine):
+    """A stored outcome keeps a refusal reason, a follow-up date, an amount or a receipt only when
+    its code uses them: a resend that carried them anyway is the same visit, not a conflict."""
+    h, members = mine[0]
+    extras = {
+        "refusal_reason": "no_money",
+        "follow_up_on": "2026-11-30",
+        "amount": 50_000,
+        "months_paid": 2,
+        "receipt_number": "BL-9",
+    }
+    sent = item(
+        h, members, outcomes=[{"person_id": members[0].id, "outcome": "not_home", **extras}]
+    )
+    first, again = _sync(session, canvasser, [sent, dict(sent)])
+    assert first.status == ItemStatus.STORED
+    assert again.status == ItemStatus.DUPLICATE and again.visit_id == first.visit_id
+    (outcome,) = session.exec(
+        select(VisitOutcome).where(VisitOutcome.visit_id == first.visit_id)
+    ).all()
+    assert (outcome.refusal_reason, outcome.follow_up_on, outcome.amount) == (None, None, None)
 
 
 def test_a_bad_item_does_not_stop_the_others(session, canvasser, mine):
@@ -427,6 +482,68 @@ def test_a_bad_item_does_not_stop_the_others(session, canvasser, mine):
     assert not _visits_with(session, [bad["client_uuid"], past_promise["client_uuid"]])
 
 
+def _tallies(session) -> dict:
+    return {(t.commune_id, t.day, t.metric): t.count for t in session.exec(select(DailyTally))}
+
+
+def test_a_visit_older_than_the_offline_window_counts_on_the_day_it_arrived(
+    session, canvasser, mine
+):
+    """Issue 19 #15: a visit dated back to 2000 (a payment too) was counted in 2000. One older than
+    the window is stored, counted on the day it arrived and flagged late; none is lost."""
+    (h, members), (h2, members2), (h3, members3) = mine[:3]
+    arrived = NOW.astimezone(VIETNAM).date()
+    in_2000 = item(h, members, visited_at="2000-01-05T09:00:00+07:00")
+    paid = item(
+        h2,
+        members2,
+        visited_at=(NOW - timedelta(days=20)).isoformat(),
+        outcomes=[
+            {"person_id": members2[0].id, "outcome": "renewed", "months_paid": 3, "amount": 990_000}
+        ],
+    )
+    recent = item(h3, members3, visited_at=(NOW - timedelta(days=3)).isoformat())
+    before = _tallies(session)
+    results = _sync(session, canvasser, [in_2000, paid, recent])
+    assert [r.status for r in results] == [ItemStatus.STORED] * 3
+    counted = {
+        v.client_uuid: v.counted_on
+        for v in _visits_with(session, [i["client_uuid"] for i in (in_2000, paid, recent)])
+    }
+    assert counted == {
+        in_2000["client_uuid"]: arrived,
+        paid["client_uuid"]: arrived,
+        recent["client_uuid"]: None,  # within the window: its own day
+    }
+    after = _tallies(session)
+    changed = {k: after.get(k, 0) - before.get(k, 0) for k in set(after) | set(before)}
+    changed = {k: n for k, n in changed.items() if n}
+    recent_day = (NOW - timedelta(days=3)).astimezone(VIETNAM).date()
+    assert {day for _, day, _ in changed} == {arrived, recent_day}
+    commune = canvasser.scope_unit_id
+    assert changed[(commune, arrived, "visits")] == 2
+    assert changed[(commune, arrived, "renewed")] == 1
+    assert not session.exec(select(DailyTally).where(DailyTally.day < date(2026, 1, 1))).first()
+
+
+def test_the_window_is_the_callers(session, canvasser, mine):
+    h, members = mine[0]
+    sent = item(h, members, visited_at=(NOW - timedelta(days=20)).isoformat())
+    (result,) = sync_visits(
+        session,
+        canvasser=canvasser,
+        scope=scope_for(session, canvasser),
+        items=[sent],
+        today=DEMO_TODAY,
+        now=NOW,
+        secret=SECRET,
+        offline_window_days=30,
+    )
+    (visit,) = _visits_with(session, [sent["client_uuid"]])
+    assert result.status == ItemStatus.STORED and visit.counted_on is None
+    assert "outreach.offline_window" not in session.info  # the window ends with the batch
+
+
 def test_two_canvassers_visiting_the_same_household_both_count(session, canvasser, colleague, mine):
     h, members = mine[0]
     assert colleague.scope_unit_id == canvasser.scope_unit_id
@@ -442,7 +559,8 @@ def test_two_canvassers_visiting_the_same_household_both_count(session, canvasse
     }
     # One canvasser cannot replay (or overwrite) another's visit by reusing its UUID.
     (stolen,) = _sync(session, colleague, [mine_visit])
-    assert stolen.status == ItemStatus.REJECTED and _visit_count(session) == before + 2
+    assert stolen.status == ItemStatus.CONFLICT and stolen.visit_id is None
+    assert _visit_count(session) == before + 2
 
 
 def test_a_household_that_left_the_scope_is_kept_and_flagged_with_a_token(
@@ -655,7 +773,7 @@ def test_random_batches_never_store_a_duplicate_or_an_unproven_out_of_scope_visi
                 expected.append(ItemStatus.STORED)
             else:
                 expected.append(
-                    ItemStatus.DUPLICATE if seen[key] == content else ItemStatus.REJECTED
+                    ItemStatus.DUPLICATE if seen[key] == content else ItemStatus.CONFLICT
                 )
         elif kind == "bad":
             name, value = args
@@ -697,8 +815,9 @@ def test_random_batches_never_store_a_duplicate_or_an_unproven_out_of_scope_visi
     assert len(results) == len(batch)
     for sent, want, got in zip(batch, expected, results, strict=True):
         assert want is None or got.status == want, (sent, got)
-        assert (got.visit_id is None) == (got.status == ItemStatus.REJECTED)
-        assert bool(got.errors) == (got.status == ItemStatus.REJECTED)
+        refused = got.status in (ItemStatus.REJECTED, ItemStatus.CONFLICT)
+        assert (got.visit_id is None) == refused
+        assert bool(got.errors) == refused
     stored = [r for r in results if r.status == ItemStatus.STORED]
     # Every "stored" is one new row, and nothing else was written.
     assert _visit_count(session) == before + len(stored)

@@ -214,3 +214,14 @@ def test_campaign_weights_override_the_defaults():
     with pytest.raises(ValueError, match="Trọng số không có"):
         weights_for({"bogus": 1})
     assert weights_for(None) == DEFAULT_WEIGHTS
+
+
+@pytest.mark.parametrize("outcome", ["promised", "considering"])
+def test_a_kept_follow_up_is_no_longer_due(outcome):
+    history = [PastOutcome(date(2026, 11, 1), outcome, date(2026, 11, 20))]
+    kept = [PastOutcome(date(2026, 11, 1), outcome, date(2026, 11, 20), kept=True)]
+    assert top(person_priority(LAPSED_MONTHLY, history, today=TODAY)) == Reason.FOLLOW_UP_DUE
+    reasons = {line.reason for line in person_priority(LAPSED_MONTHLY, kept, today=TODAY).reasons}
+    assert Reason.FOLLOW_UP_DUE not in reasons
+    # What the lists say still counts (a payments list also moves the paid-through month).
+    assert not person_priority(PersonFacts(), kept, today=TODAY).reasons

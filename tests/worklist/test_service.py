@@ -3,9 +3,17 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import select
 
+from outreach.campaigns.service import active_campaign
+from outreach.core.scope import scope_for
+from outreach.dashboard.service import count_overdue, list_overdue
+from outreach.imports.reading import read_table, stream_rows
+from outreach.imports.writer import import_rows
+from outreach.leaders.followthrough import followthrough
 from outreach.models import GeoUnit, Household, Person, User, Visit, VisitOutcome
+from outreach.visits.service import OutcomeInput, VisitInput, record_visit
 from outreach.worklist.priority import Reason
 from outreach.worklist.service import (
     decode_reasons,
@@ -13,6 +21,7 @@ from outreach.worklist.service import (
     refresh_commune,
     refresh_household,
     stale_communes,
+    worklist_for,
 )
 from tests.conftest import DEMO_TODAY
 
@@ -97,9 +106,6 @@ def test_a_promise_due_today_puts_the_household_on_top(session):
 
 
 def test_worklist_pages_follow_on_without_repeats(session):
-    from outreach.core.scope import scope_for
-    from outreach.worklist.service import worklist_for
-
     me = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
     scope = scope_for(session, me)
     whole = worklist_for(session, scope=scope, canvasser_id=me.id, today=DEMO_TODAY, limit=100)
@@ -111,3 +117,98 @@ def test_worklist_pages_follow_on_without_repeats(session):
     assert first.has_more and len(first.rows) == 2
     ids = [r.household.id for r in first.rows + second.rows]
     assert ids == [r.household.id for r in whole.rows[:4]] and len(set(ids)) == len(ids)
+
+
+PAYMENTS_LIST = (
+    "DANH SÁCH NỘP TIỀN BHXH TỰ NGUYỆN\nKỳ tháng 11/2026\n"
+    "STT,Họ và tên,Mã số BHXH,Ngày nộp,Số tiền,Số tháng,Số biên lai\n"
+    "1,{name},{bhxh},{paid},330.000,1,BL-W-0001\n"
+)
+
+
+def _promise_due(session, canvasser, *, considering=False):
+    """A member (with a BHXH number) of one of the canvasser's households promises, ten days
+    ago, to pay five days ago: a follow-up due on the worklist and overdue for the leaders."""
+    person, household = session.exec(
+        select(Person, Household)
+        .join(Household, Household.id == Person.household_id)
+        .where(Household.assigned_canvasser_id == canvasser.id, Person.bhxh_number.is_not(None))
+        .order_by(Person.id)
+    ).first()
+    at = datetime(2026, 11, 12, 3, 0, tzinfo=UTC)  # 10:00 on 12/11 in Hà Nội
+    record_visit(
+        session,
+        canvasser=canvasser,
+        scope=scope_for(session, canvasser),
+        data=VisitInput(
+            str(uuid.uuid4()),
+            household.id,
+            "home",
+            (
+                OutcomeInput(
+                    person.id,
+                    "considering" if considering else "promised",
+                    follow_up_on=DEMO_TODAY - timedelta(days=5),
+                ),
+            ),
+            visited_at=at,
+        ),
+        today=DEMO_TODAY,
+        now=at,
+    )
+    session.commit()
+    return person, household
+
+
+def _import_payment(session, person, paid):
+    data = PAYMENTS_LIST.format(
+        name=person.full_name, bhxh=person.bhxh_number, paid=paid.strftime("%d/%m/%Y")
+    ).encode("utf-8")
+    sheet, rows = stream_rows(read_table(data, "nop-tien.csv"), "payments")
+    assert sheet.match.ok, sheet.match.missing_labels()
+    report = import_rows(
+        session, rows=rows, kind="payments", province_id=person.province_id, write=True
+    )
+    session.commit()
+    assert report.payments == 1, report.errors
+
+
+@pytest.mark.parametrize("considering", [False, True])
+def test_a_payments_list_closes_the_promise_everywhere_at_once(session, considering):
+    me = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    leader = session.exec(select(User).where(User.username == "lanhdao.07210")).one()
+    scope = scope_for(session, leader)
+    campaign = active_campaign(session, province_id=scope.province_id)
+    person, household = _promise_due(session, me, considering=considering)
+
+    def state():
+        session.expire_all()
+        worklist = worklist_for(
+            session, scope=scope_for(session, me), canvasser_id=me.id, today=DEMO_TODAY, limit=500
+        )
+        reasons = {
+            line.reason
+            for row in worklist.rows
+            if row.household.id == household.id
+            for line in row.reasons
+        }
+        overdue = {
+            o.person_id
+            for o, _ in list_overdue(session, scope=scope, today=DEMO_TODAY, offset=0, limit=500)
+        }
+        report = followthrough(session, scope=scope, campaign=campaign, today=DEMO_TODAY)
+        return reasons, overdue, count_overdue(session, scope=scope, today=DEMO_TODAY), report
+
+    reasons, overdue, count, report = state()
+    assert Reason.FOLLOW_UP_DUE in reasons and person.id in overdue
+    # A payment before the promise was made closes nothing.
+    _import_payment(session, person, DEMO_TODAY - timedelta(days=20))
+    assert state()[1] == overdue
+    # The list shows them paid three days ago: the worklist, the overdue follow-ups and the
+    # promises page all know it on the next request.
+    _import_payment(session, person, DEMO_TODAY - timedelta(days=3))
+    after_reasons, after_overdue, after_count, after_report = state()
+    assert Reason.FOLLOW_UP_DUE not in after_reasons
+    assert after_overdue == overdue - {person.id} and after_count == count - 1
+    if not considering:
+        assert after_report.total.kept == report.total.kept + 1

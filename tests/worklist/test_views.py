@@ -101,3 +101,23 @@ def test_village_filter_and_bhxh_search(login_as, session):
     ).first()
     html = client.get("/worklist", query_string={"q": member.bhxh_number}).get_data(as_text=True)
     assert _rows(html.split('id="worklist-rows"')[1]) == [str(member.household_id)]
+
+
+def test_the_next_rows_asked_without_htmx_get_the_whole_page(login_as):
+    """`?offset=` asks for the next rows; a reload or a bookmark of it has no htmx header.
+
+    It once answered 500 ('tally' is undefined): the view left out what only the page shows.
+    (The demo canvasser has three households: an offset of 1 leaves two rows.)
+    """
+    client = login_as("canbo.07210.1")
+    for offset in (1, 30):
+        whole = client.get(f"/worklist?offset={offset}")
+        assert whole.status_code == 200, offset
+        html = whole.get_data(as_text=True)
+        assert "<html" in html and 'class="tally"' in html, offset
+    html = client.get("/worklist?offset=1").get_data(as_text=True)
+    rows = client.get("/worklist?offset=1", headers={"HX-Request": "true"})
+    assert rows.status_code == 200
+    fragment = rows.get_data(as_text=True)
+    assert "<html" not in fragment and 'class="tally"' not in fragment
+    assert len(_rows(fragment)) == 2 and set(_rows(fragment)) <= set(_rows(html))

@@ -23,6 +23,14 @@ columns, in Rust), and `Table` holds the rows in Python (about 1 KB more): 300,0
 instead: .xlsx through xlsx_stream.py (same cells as here, see there), .csv line by line; a
 `StreamTable` holds the first rows (header detection and the TCVN3 sample need them) and hands
 over the rest one by one. Old .xls (65,536 rows at most) and .ods are read whole as here.
+
+Limits (issue 19, cells.py): python-calamine expands a sheet into every cell of its rectangle
+before anything can look at it, so a 1.5 KB workbook with a value at XFD1048576 asked it for
+512 GiB and the process died. No file reaches it unchecked: `_check_extent` walks an .xlsx (its
+first visible sheet, streamed), every table of an .ods and every sheet of an .xls first, and
+refuses one past `MAX_COLUMNS`, `MAX_SHEET_CELLS` or `MAX_EXPANDED_TEXT` by a message naming
+the cell; the streaming reader bounds the cells it hands over (`MAX_STREAMED_CELLS`); `_check_zip`
+refuses a part read whole (styles, workbook, relationships) past `PART_LIMITS` before reading it.
 """
 
 from __future__ import annotations
@@ -45,7 +53,13 @@ import python_calamine
 
 from outreach.core.i18n import _
 from outreach.imports.reading.cells import ImportFileError, Row
+from outreach.imports.reading.extent import check_extent_of
+from outreach.imports.reading.limits import PART_LIMITS
 from outreach.imports.reading.tcvn3 import TCVN3_TO_UNICODE, VIETNAMESE_LETTERS, looks_like_tcvn3
+from outreach.imports.reading.xlsx_stream import (
+    corrupt_file_error,
+    open_xlsx,
+)
 
 WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_EXTENSIONS = (".csv",)
@@ -181,12 +195,21 @@ class StreamTable:
         self.close()
 
 
-def open_table(path: Path, filename: str | None = None) -> StreamTable:
-    """The first sheet of the file at `path`, streamed in bounded memory; `ImportFileError` if
-    unreadable. `filename` (default: the path's name) decides the format and names the file in
-    messages, as for `read_table`."""
-    path = Path(path)
-    filename = filename if filename is not None else path.name
+def open_table(source: Path | bytes, filename: str | None = None) -> StreamTable:
+    """The first sheet of a file, streamed in bounded memory; `ImportFileError` if unreadable.
+
+    `source` is the file's path, or its bytes (an upload held in memory, such as a targets
+    sheet; then `filename` is required). `filename` (default: the path's name) decides the format
+    and names the file in messages, as for `read_table`. No sheet is expanded past the limits of
+    limits.py (`MAX_COLUMNS`, `MAX_STREAMED_CELLS`; `MAX_SHEET_CELLS` for what is read whole)."""
+    in_memory = isinstance(source, bytes)
+    if in_memory:
+        if filename is None:
+            raise TypeError("open_table needs the file's name with its bytes")
+        path = None
+    else:
+        path = Path(source)
+        filename = filename if filename is not None else path.name
     suffix = PurePath(filename).suffix.lower()
     if suffix not in WORKBOOK_EXTENSIONS + CSV_EXTENSIONS:
         raise ImportFileError(
@@ -195,25 +218,37 @@ def open_table(path: Path, filename: str | None = None) -> StreamTable:
                 name=filename,
             )
         )
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ImportFileError(
-            _("Không đọc được tệp %(name)s: tệp bị hỏng hoặc thiếu", name=filename)
-        ) from exc
+    if in_memory:
+        size = len(source)
+    else:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise ImportFileError(
+                _("Không đọc được tệp %(name)s: tệp bị hỏng hoặc thiếu", name=filename)
+            ) from exc
     if size == 0:
         raise ImportFileError(_("Không đọc được tệp %(name)s: tệp rỗng", name=filename))
     if suffix in CSV_EXTENSIONS:
+        if in_memory:
+            table = _read_csv(source, filename)
+            return StreamTable(
+                table.rows[:HEAD_ROWS],
+                iter(table.rows[HEAD_ROWS:]),
+                encoding=table.encoding,
+                delimiter=table.delimiter,
+            )
         return _open_csv(path, filename)
-    with path.open("rb") as file:
-        start = file.read(8)
+    if in_memory:
+        start = source[:8]
+    else:
+        with path.open("rb") as file:
+            start = file.read(8)
     if start.startswith(_ZIP_MAGIC):
-        _check_zip(path, filename)
-        if _is_xlsx(path):
-            # Imported here: xlsx_stream builds on this module's errors and rows.
-            from outreach.imports.reading.xlsx_stream import open_xlsx
-
-            sheet = open_xlsx(path, filename, HEAD_ROWS)
+        container = source if in_memory else path
+        _check_zip(container, filename)
+        if _is_xlsx(container):
+            sheet = open_xlsx(io.BytesIO(source) if in_memory else path, filename, HEAD_ROWS)
             return StreamTable(
                 sheet.head,
                 sheet.rest,
@@ -221,8 +256,9 @@ def open_table(path: Path, filename: str | None = None) -> StreamTable:
                 other_sheets=sheet.other_sheets,
                 row_estimate=sheet.row_estimate,
             )
-    # .xls (at most 65,536 rows), .ods and whatever is not a workbook: read whole, as uploads are.
-    table = read_table(path.read_bytes(), filename)
+    # .xls (at most 65,536 rows), .ods and whatever is not a workbook: read whole, as uploads are,
+    # their extent checked first (`_check_extent`).
+    table = read_table(source if in_memory else path.read_bytes(), filename)
     return StreamTable(
         table.rows[:HEAD_ROWS],
         iter(table.rows[HEAD_ROWS:]),
@@ -232,9 +268,9 @@ def open_table(path: Path, filename: str | None = None) -> StreamTable:
     )
 
 
-def _is_xlsx(path: Path) -> bool:
+def _is_xlsx(source: Path | bytes) -> bool:
     """True for an Office Open XML workbook (.xlsx, .xlsm), whatever the file's extension says."""
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as archive:
         return any(name.lower() == "xl/workbook.xml" for name in archive.namelist())
 
 
@@ -244,6 +280,7 @@ def _is_xlsx(path: Path) -> bool:
 
 def _read_workbook(data: bytes, filename: str, suffix: str) -> Table:
     _check_container(data, filename, suffix)
+    check_extent_of(data, filename)  # python-calamine expands whatever it is given: bound it first
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         with workbook:
@@ -268,6 +305,12 @@ def _read_workbook(data: bytes, filename: str, suffix: str) -> Table:
                 name=filename,
             )
         ) from exc
+    except BaseException as exc:
+        # A panic inside calamine reaches Python as pyo3's PanicException, a BaseException: a
+        # broken file too, not a reason to end the job's thread without a word.
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise corrupt_file_error(filename) from exc
     # Cleaned in place, so each raw row is freed as its clean copy is made (half the peak memory).
     for index, row in enumerate(raw):
         raw[index] = _clean_row(row)
@@ -333,6 +376,22 @@ def _check_zip(source: bytes | Path, filename: str) -> None:
                 name=filename,
             )
         )
+    # The parts read whole (styles, the workbook, its relationships) by their declared size,
+    # before any is read: a 1 MB upload once held a worker parsing 167 MB of styles.xml.
+    for entry in entries:
+        limit = PART_LIMITS.get(entry.filename.lower())
+        if limit is not None and entry.file_size > limit:
+            megabytes = f"{-(-entry.file_size // 1024**2):,}".replace(",", ".")
+            raise ImportFileError(
+                _(
+                    "Không đọc được tệp %(name)s: phần %(part)s trong tệp quá lớn "
+                    "(%(size)s MB, tối đa %(max)s MB; nghi là tệp độc hại)",
+                    name=filename,
+                    part=entry.filename,
+                    size=megabytes,
+                    max=limit // 1024**2,
+                )
+            )
 
 
 def _first_sheet(workbook: python_calamine.CalamineWorkbook) -> tuple[int, list[str]]:

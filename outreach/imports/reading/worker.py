@@ -11,12 +11,19 @@ frames ahead (`FRAMES_AHEAD`): a child that runs further ahead waits, so memory 
 The child knows nothing of the database. If it fails, the parent gets the child's Vietnamese
 message as an `ImportFileError`; if the parent stops reading (an error, a crash), the child is
 killed or dies on the broken pipe.
+
+Both ends use the pipe's file descriptor itself, not a buffered file: `write_all` and
+`read_exact` loop until every byte has gone or come, whatever a single `write` or `read` did. A
+write into a full pipe returns short when the writer is stopped and continued (SIGSTOP, SIGCONT:
+a debugger, a job-control `^Z`, a paused container), and the buffered stdout the child used
+dropped the rest of that write ("bad marshal data", a frame 8,192 bytes short).
 """
 
 from __future__ import annotations
 
 import json
 import marshal
+import os
 import queue
 import struct
 import subprocess
@@ -26,7 +33,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from itertools import islice
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from outreach.core.memory import gc_paused
 from outreach.imports.reading.readers import ImportFileError, open_table
@@ -76,7 +83,7 @@ class ChildRows:
             self.child.stdin.close()
         except OSError:  # it died at once: reading says so
             pass
-        self.frames: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=FRAMES_AHEAD)
+        self.frames: queue.Queue[bytearray | BaseException] = queue.Queue(maxsize=FRAMES_AHEAD)
         self.stopping = threading.Event()
         self.reader = threading.Thread(target=self._read_frames, daemon=True)
         self.reader.start()
@@ -84,13 +91,14 @@ class ChildRows:
     def _read_frames(self) -> None:
         """The reading thread: the child's frames, as bytes, into `frames` as they come; the
         error that ended them last (the end of the pipe, after the "end" frame, included)."""
+        pipe = self.child.stdout.fileno()  # read by file descriptor, never through the buffer
         try:
             while not self.stopping.is_set():
-                self._put(read_frame_body(self.child.stdout))
+                self._put(read_frame_body(pipe))
         except BaseException as error:  # noqa: BLE001 - handed to the iterating thread
             self._put(error)
 
-    def _put(self, item: bytes | BaseException) -> None:
+    def _put(self, item: bytearray | BaseException) -> None:
         while not self.stopping.is_set():
             try:
                 self.frames.put(item, timeout=0.1)
@@ -131,28 +139,78 @@ class ChildRows:
         self.close()
 
 
-def read_frame(stream: BinaryIO) -> tuple[str, object]:
-    """The next (tag, payload) frame of `stream`; an `ImportFileError` if it ends early."""
-    return marshal.loads(read_frame_body(stream))
+class _Readable(Protocol):
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
 
 
-def read_frame_body(stream: BinaryIO) -> bytes:
-    """The next frame of `stream` as marshalled bytes; an `ImportFileError` if it ends early."""
-    head = stream.read(_LENGTH.size)
+def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    """Write every byte of `data` to the file descriptor `fd`, however many calls it takes.
+
+    A pipe's `write` may take part of the data (the writer stopped and continued, a signal) or
+    be interrupted before any (EINTR); both go on with what is left.
+    """
+    view = memoryview(data).cast("B")
+    while view:
+        try:
+            written = os.write(fd, view)
+        except InterruptedError:  # EINTR before anything was written
+            continue
+        view = view[written:]
+
+
+def read_exact(source: int | _Readable, size: int) -> bytearray:
+    """`size` bytes from a file descriptor or a binary file, fewer only where the data ends.
+
+    A pipe's `read` gives what has arrived so far (short reads) or is interrupted (EINTR): both
+    read on into the rest of the buffer.
+    """
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        try:
+            if isinstance(source, int):
+                n = os.readv(source, [view[got:]])
+            else:
+                n = source.readinto(view[got:])
+        except InterruptedError:  # EINTR (Python retries it itself, unless a handler raised)
+            continue
+        if not n:  # the end (None: a non-blocking source with nothing yet, never ours)
+            break
+        got += n
+    del view
+    if got < size:
+        del buffer[got:]
+    return buffer
+
+
+def read_frame(source: int | _Readable) -> tuple[str, object]:
+    """The next (tag, payload) frame of `source`; an `ImportFileError` if it ends early."""
+    return marshal.loads(read_frame_body(source))
+
+
+def read_frame_body(source: int | _Readable) -> bytearray:
+    """The next frame of `source` (a file descriptor or a binary file) as marshalled bytes; an
+    `ImportFileError` if it ends early."""
+    head = read_exact(source, _LENGTH.size)
     if len(head) < _LENGTH.size:  # the child died without saying why
         raise ImportFileError(_FAILED)
     (size,) = _LENGTH.unpack(head)
-    body = stream.read(size)
+    body = read_exact(source, size)
     if len(body) < size:
         raise ImportFileError(_FAILED)
     return body
 
 
-def write_frame(stream: BinaryIO, tag: str, payload: object) -> None:
-    """A frame: 4 bytes of length, then the marshalled (tag, payload)."""
+def write_frame(target: int | BinaryIO, tag: str, payload: object) -> None:
+    """A frame: 4 bytes of length, then the marshalled (tag, payload), to a file descriptor (every
+    byte, `write_all`) or a binary file (whose `write` takes all of it, or raises)."""
     body = marshal.dumps((tag, payload))
-    stream.write(_LENGTH.pack(len(body)))
-    stream.write(body)
+    frame = _LENGTH.pack(len(body)) + body
+    if isinstance(target, int):
+        write_all(target, frame)
+    else:
+        target.write(frame)
 
 
 # The fields that hold dates: marshal has no date type, so they travel as ordinals.
@@ -182,8 +240,9 @@ def decode_row(data: tuple) -> ParsedRow:
 _from_ordinal = date.fromordinal
 
 
-def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """The child's side: read the request, send the rows in chunks, then "end" (or "error")."""
+def serve(stdin: BinaryIO, stdout: int) -> None:
+    """The child's side: read the request, send the rows in chunks, then "end" (or "error"),
+    each frame written whole to the file descriptor `stdout`."""
     request = json.loads(stdin.readline())
     try:
         with open_table(Path(request["path"]), request["filename"]) as table, gc_paused():
@@ -198,11 +257,10 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         write_frame(stdout, "error", f"{_FAILED[:-1]} ({type(error).__name__}).")
     else:
         write_frame(stdout, "end", None)
-    stdout.flush()
 
 
 if __name__ == "__main__":
     try:
-        serve(sys.stdin.buffer, sys.stdout.buffer)
+        serve(sys.stdin.buffer, sys.stdout.fileno())
     except BrokenPipeError:
         sys.exit(0)

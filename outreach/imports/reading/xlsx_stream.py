@@ -36,6 +36,7 @@ once without parsing to find them before the rows are read (about a tenth of the
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import struct
@@ -52,8 +53,16 @@ from typing import Any
 
 from isal import isal_zlib
 
+from outreach.core.i18n import _
 from outreach.core.memory import gc_paused
 from outreach.imports.reading.cells import Cell, ImportFileError, Row
+from outreach.imports.reading.limits import (
+    MAX_COLUMNS,
+    MAX_ROWS,
+    MAX_STREAMED_CELLS,
+    sheet_too_large,
+    sheet_too_wide,
+)
 
 CHUNK_BYTES = 1 << 20  # XML unzipped per step: big enough to amortise the per-chunk checks
 # Above this size sharedStrings.xml is kept as one UTF-8 buffer and offsets, not a list of str:
@@ -146,12 +155,16 @@ _READ_ERRORS = (
     OSError,
     ValueError,
 )
+READ_ERRORS = _READ_ERRORS  # for the other readers of the package (readers.py)
 
 
 def corrupt_file_error(filename: str) -> ImportFileError:
     """The message `read_table` gives for a workbook calamine cannot read."""
     return ImportFileError(
-        f"Không đọc được tệp {filename}: tệp hỏng, thiếu một phần hoặc không phải tệp Excel"
+        _(
+            "Không đọc được tệp %(name)s: tệp hỏng, thiếu một phần hoặc không phải tệp Excel",
+            name=filename,
+        )
     )
 
 
@@ -166,11 +179,13 @@ class XlsxSheet:
     row_estimate: int | None  # the last row of the sheet's <dimension>, when it gives one
 
 
-def open_xlsx(path: Path, filename: str, head_rows: int) -> XlsxSheet:
-    """The first visible worksheet of the workbook at `path`, its first `head_rows` rows read.
+def open_xlsx(path: Path | io.BytesIO, filename: str, head_rows: int) -> XlsxSheet:
+    """The first visible worksheet of the workbook at `path` (or in memory), its first
+    `head_rows` rows read.
 
-    `ImportFileError` when the file is not a workbook calamine would read; the zip container
-    itself (not a zip, zip bomb) is the caller's to check first.
+    `ImportFileError` when the file is not a workbook calamine would read, or reaches past the
+    limits of cells.py; the zip container itself (not a zip, zip bomb, parts too large) is the
+    caller's to check first.
     """
     archive = zipfile.ZipFile(path)
     try:
@@ -180,20 +195,40 @@ def open_xlsx(path: Path, filename: str, head_rows: int) -> XlsxSheet:
         raise
 
 
+def check_extent(data: bytes, filename: str, limit: int) -> None:
+    """Refuse a workbook whose first visible sheet holds values past `MAX_COLUMNS` or
+    `MAX_ROWS`, or whose rectangle from A1 to its last value is more than `limit` cells: what
+    python-calamine would hold for it (`read_table`). The sheet is streamed once, cell by cell,
+    nothing padded or kept. `ImportFileError` as `open_xlsx`, the container checked first."""
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    try:
+        stream = _Workbook(archive, filename).first_stream()[2]
+        rows = columns = 0
+        for index, row in stream.present_rows():
+            rows = index + 1
+            columns = max(columns, len(row))
+            if rows * columns > limit:
+                raise sheet_too_large(filename, rows * columns, limit)
+    except ImportFileError:
+        raise  # a limit's message (ImportFileError is a ValueError, one of the read errors)
+    except _READ_ERRORS as exc:
+        raise corrupt_file_error(filename) from exc
+    finally:
+        archive.close()
+
+
 # ---------------------------------------------------------------------------------------------
 # A member of the zip
 
 
-def open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
+def open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None = None) -> Any:
     """A member of the workbook to read in chunks: a deflated one through `_Inflated`, another
-    (stored, encrypted, or in a zip held in memory) as `zipfile` opens it."""
-    if (
-        info.compress_type != zipfile.ZIP_DEFLATED
-        or info.flag_bits & 0x1
-        or not isinstance(archive.filename, str)
-    ):
+    (stored, encrypted, or in a zip held in memory whose bytes are not given) as `zipfile` opens
+    it. `data`: the bytes of an archive held in memory."""
+    source = archive.filename if isinstance(archive.filename, str) else data
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1 or source is None:
         return archive.open(info)
-    return _Inflated(archive.filename, info)
+    return _Inflated(source, info)
 
 
 class _Inflated:
@@ -202,11 +237,14 @@ class _Inflated:
     A million-row sheet is ~800 MB of XML, unzipped twice (once for the merged ranges at its
     end, once for the rows): zlib took 1.4 s a pass, ISA-L takes 0.6 s. As `ZipExtFile`: the
     local header must name the member, no more than its declared size comes out, and its size
-    and CRC-32 are checked at the end (`zipfile.BadZipFile` otherwise).
+    and CRC-32 are checked at the end (`zipfile.BadZipFile` otherwise). Unlike it, a deflate
+    stream that goes on past the declared size is refused too: every limit was checked against
+    that size, and another reader of the file (python-calamine) might inflate the rest.
     """
 
-    def __init__(self, path: str, info: zipfile.ZipInfo) -> None:
-        self.file = open(path, "rb")  # noqa: SIM115 - closed by close()
+    def __init__(self, source: str | bytes, info: zipfile.ZipInfo) -> None:
+        # A path, or the bytes of an archive held in memory (shared, not copied).
+        self.file = open(source, "rb") if isinstance(source, str) else io.BytesIO(source)  # noqa: SIM115
         try:
             self._skip_local_header(info)
         except BaseException:
@@ -218,6 +256,7 @@ class _Inflated:
         self.expected_crc = info.CRC
         self.inflater = isal_zlib.decompressobj(-15)
         self.pending = b""  # compressed bytes read but not yet inflated
+        self.ended = False  # the end checked
 
     def _skip_local_header(self, info: zipfile.ZipInfo) -> None:
         self.file.seek(info.header_offset)
@@ -252,9 +291,29 @@ class _Inflated:
             self.crc = isal_zlib.crc32(data, self.crc)
             wanted -= len(data)
             self.left -= len(data)
-        if self.left == 0 and self.crc != self.expected_crc:
-            raise zipfile.BadZipFile("bad CRC-32")
+        if self.left == 0 and not self.ended:
+            if self.crc != self.expected_crc:
+                raise zipfile.BadZipFile("bad CRC-32")
+            self._check_end()
+            self.ended = True
         return b"".join(out)
+
+    def _check_end(self) -> None:
+        """The deflate stream must end where the member's declared size does."""
+        while not self.inflater.eof:
+            if not self.pending:
+                if self.compressed_left <= 0:
+                    return  # the stream is cut; its end is the next reader's to find
+                self.pending = self.file.read(min(self.compressed_left, 1 << 16))
+                if not self.pending:
+                    return
+                self.compressed_left -= len(self.pending)
+            before = len(self.pending)
+            if self.inflater.decompress(self.pending, 1):
+                raise zipfile.BadZipFile("member longer than its declared size")
+            self.pending = self.inflater.unconsumed_tail
+            if len(self.pending) == before:
+                return  # nothing more comes out of it
 
     def close(self) -> None:
         """Close the archive file opened for this member."""
@@ -281,28 +340,34 @@ class _Workbook:
     def first_sheet(self, head_rows: int) -> XlsxSheet:
         """The first visible worksheet, as `read_table` picks it, its head read."""
         try:
-            sheets, is_1904 = self._sheets()
-            if not sheets:
-                raise _Corrupt("no sheets")
-            index = next(
-                (i for i, (_, _, visible, worksheet) in enumerate(sheets) if visible and worksheet),
-                0,
-            )
-            name, part, _, _ = sheets[index]
-            info = self.members.get(part.lower())
-            if info is None:
-                raise _Corrupt(f"worksheet {part} not found")
-            formats = self._formats()
-            strings = self._shared_strings()
-            stream = _SheetStream(self.archive, info, strings, formats, is_1904, self.filename)
-            stream.prepare()
+            sheets, index, stream = self.first_stream()
         except _READ_ERRORS as exc:
             self.archive.close()
             raise corrupt_file_error(self.filename) from exc
         rows = _complete_rows(stream, self.archive, head_rows)
         head = list(islice(rows, head_rows))
         others = [n for i, (n, _, _, _) in enumerate(sheets) if i != index]
-        return XlsxSheet(name, others, head, rows, stream.row_estimate)
+        return XlsxSheet(sheets[index][0], others, head, rows, stream.row_estimate)
+
+    def first_stream(self) -> tuple[list[tuple[str, str, bool, bool]], int, _SheetStream]:
+        """The sheets, the index of the first visible worksheet and its cells, prepared (its
+        merged ranges read); `_READ_ERRORS` when the workbook is damaged."""
+        sheets, is_1904 = self._sheets()
+        if not sheets:
+            raise _Corrupt("no sheets")
+        index = next(
+            (i for i, (_, _, visible, worksheet) in enumerate(sheets) if visible and worksheet),
+            0,
+        )
+        part = sheets[index][1]
+        info = self.members.get(part.lower())
+        if info is None:
+            raise _Corrupt(f"worksheet {part} not found")
+        formats = self._formats()
+        strings = self._shared_strings()
+        stream = _SheetStream(self.archive, info, strings, formats, is_1904, self.filename)
+        stream.prepare()
+        return sheets, index, stream
 
     def _xml(self, part: str) -> ET.Element | None:
         info = self.members.get(part)
@@ -670,7 +735,8 @@ class _SheetStream:
         if dimension is not None:
             try:
                 last = dimension.group(1).decode().rpartition(":")[2]
-                self.row_estimate = _parse_ref(last)[0] + 1
+                # Only an estimate, never trusted: the cells themselves are bounded as they come.
+                self.row_estimate = min(_parse_ref(last)[0] + 1, MAX_ROWS)
             except (_Corrupt, ValueError):
                 pass  # only an estimate: calamine does not read it either
 
@@ -741,7 +807,9 @@ class _SheetStream:
                     else:
                         self._track_row_tags(chunk, row_tag)
                 for index, row in rows:
-                    if index <= last:
+                    if index <= last or index >= MAX_ROWS:
+                        if index >= MAX_ROWS:
+                            raise sheet_too_wide(self.filename, index, len(row) - 1)
                         raise _Corrupt(f"row {index + 1} out of order")
                     last = index
                     yield index, row
@@ -866,8 +934,11 @@ class _SheetStream:
                     continue
                 row = []
             column = columns.get(letters)
-            if column is None:
-                column = columns[letters] = _column(letters.decode())
+            if column is None:  # each column once: those past the limit never enter the cache
+                column = _column(letters.decode())
+                if column >= MAX_COLUMNS:
+                    raise sheet_too_wide(self.filename, index, column)
+                columns[letters] = column
             width = len(row)
             if column == width:
                 row.append(value)
@@ -986,6 +1057,8 @@ class _SheetStream:
                 value = self._element_value(cell)
                 if value is _EMPTY:
                     continue
+                if column >= MAX_COLUMNS or position >= MAX_ROWS:
+                    raise sheet_too_wide(self.filename, position, column)
                 if position != index:
                     if row:
                         out.append((index, row))
@@ -1232,6 +1305,11 @@ def _complete_rows(stream: _SheetStream, archive: zipfile.ZipFile, head_rows: in
                 break
             buffered.append(row)
         width = max(map(len, buffered), default=0)
+        # Cells handed over so far, padding included: a few kilobytes can put one value a
+        # million rows down, or each row's value a thousand columns out.
+        expanded = len(buffered) * width
+        if expanded > MAX_STREAMED_CELLS:
+            raise sheet_too_large(stream.filename, expanded, MAX_STREAMED_CELLS)
         for index, row in enumerate(buffered):
             if len(row) < width:
                 row.extend([None] * (width - len(row)))
@@ -1241,6 +1319,9 @@ def _complete_rows(stream: _SheetStream, archive: zipfile.ZipFile, head_rows: in
         del buffered
         if pending is not None:
             for index, row in _chain_one(pending, present):
+                expanded += (index - next_index) * width + max(len(row), width)
+                if expanded > MAX_STREAMED_CELLS:
+                    raise sheet_too_large(stream.filename, expanded, MAX_STREAMED_CELLS)
                 while next_index < index:
                     blank: Row = [None] * width
                     merges.fill(next_index, blank)
@@ -1251,6 +1332,8 @@ def _complete_rows(stream: _SheetStream, archive: zipfile.ZipFile, head_rows: in
                 merges.fill(index, row)
                 yield row
                 next_index = index + 1
+    except ImportFileError:
+        raise  # a limit's message (ImportFileError is a ValueError, one of the read errors)
     except _READ_ERRORS as exc:
         raise corrupt_file_error(stream.filename) from exc
     finally:
