@@ -17,7 +17,8 @@ from outreach.core.errors import DomainError
 from outreach.core.i18n import _
 from outreach.core.scope import Scope
 from outreach.core.text import compact_key, place_key
-from outreach.geography.places import PlaceError, PlaceIndex, village_key
+from outreach.geography.places import PlaceError, PlaceIndex
+from outreach.geography.spelling import village_key
 from outreach.imports.reading import ImportFileError
 from outreach.imports.reading.readers import open_table
 from outreach.models import Campaign, GeoUnit, Target

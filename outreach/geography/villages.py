@@ -17,7 +17,7 @@ from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
 from outreach.core.i18n import _
 from outreach.core.text import place_key
-from outreach.geography.places import village_key
+from outreach.geography.spelling import village_key
 from outreach.models import GeoUnit, Household, Person, Target, User, Visit, VisitOutcome
 from outreach.models.base import utcnow
 from outreach.models.codes import UnitKind

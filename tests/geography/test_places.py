@@ -7,7 +7,8 @@ district is never dropped, a name that could be two places is refused with both 
 import pytest
 from sqlmodel import select
 
-from outreach.geography.places import PlaceError, PlaceIndex, commune_key, spell, village_key
+from outreach.geography.places import PlaceError, PlaceIndex
+from outreach.geography.spelling import commune_key, spell, village_key
 from outreach.models import GeoUnit
 from outreach.models.codes import UnitKind
 

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import func, select
 
 from outreach.geography import villages
-from outreach.geography.places import village_key
+from outreach.geography.spelling import village_key
 from outreach.geography.villages import VillageError
 from outreach.models import (
     AuditLog,
