@@ -527,21 +527,36 @@ def parse_sex(value: Cell) -> Sex:
 
 
 _FREQUENCIES = {
-    **dict.fromkeys(("1", "01", "1t", "1thang", "thang", "hangthang", "moithang"), 1),
-    **dict.fromkeys(("3", "03", "3t", "3thang", "quy", "hangquy", "moiquy", "1quy"), 3),
-    **dict.fromkeys(("6", "06", "6t", "6thang", "nuanam", "moi6thang", "2quy"), 6),
+    **dict.fromkeys(
+        ("1", "01", "1t", "01t", "1thang", "01thang", "thang", "hangthang", "moithang"), 1
+    ),
+    **dict.fromkeys(
+        ("3", "03", "3t", "03t", "3thang", "03thang", "quy", "hangquy", "moiquy", "1quy"), 3
+    ),
+    **dict.fromkeys(
+        ("6", "06", "6t", "06t", "6thang", "06thang", "nuanam", "moi6thang", "2quy"), 6
+    ),
     **dict.fromkeys(
         ("12", "12t", "12thang", "nam", "1nam", "hangnam", "moinam", "motnam", "canam"), 12
     ),
 }
 _FREQUENCY_PREFIXES = ("phuongthucdong", "phuongthuc", "dong")
+# The collection software's codes for a payment that is no period (its months are in another
+# column, or unknown): "VS" (về sau, years paid ahead) and "TH" (còn thiếu, the missing years
+# before retirement). The frequency is left empty (None) rather than the row refused.
+NO_FREQUENCY = frozenset(("vs", "vesau", "th", "conthieu", "dongmotlanchonhieunam"))
 _FREQUENCY_SUFFIXES = ("motlan", "1lan", "lan")
 
 
-def parse_payment_frequency(value: Cell) -> int:
-    """Months per payment: 1, 3, 6 or 12 (also "hằng tháng", "3 tháng", "hằng quý", "hằng năm")."""
+def parse_payment_frequency(value: Cell) -> int | None:
+    """Months per payment: 1, 3, 6 or 12 (also "hằng tháng", "03 tháng", "3T", "Quý", "1 năm").
+
+    None for "VS" / "TH" (`NO_FREQUENCY`): paid once for many years, no period to keep.
+    """
     if isinstance(value, str):
         key = _key(value)
+        if key in NO_FREQUENCY:
+            return None
         for prefix in _FREQUENCY_PREFIXES:
             key = key.removeprefix(prefix)
         for suffix in _FREQUENCY_SUFFIXES:

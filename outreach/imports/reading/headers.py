@@ -12,11 +12,13 @@ the aliases.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 from outreach.core.i18n import _
-from outreach.core.text import compact_key
+from outreach.core.text import compact_key, fold
 from outreach.imports.reading.cells import Cell
 from outreach.imports.reading.tcvn3 import looks_like_tcvn3, tcvn3_to_unicode
 from outreach.models.codes import ImportKind
@@ -78,7 +80,8 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "income_basis": (
         "Mức thu nhập", "Mức thu nhập làm căn cứ đóng", "Mức thu nhập tháng", "Thu nhập",
-        "Thu nhập làm căn cứ đóng", "Mức TN", "MUC_THU_NHAP",
+        "Thu nhập làm căn cứ đóng", "Mức TN", "MUC_THU_NHAP", "Mức tiền đóng",
+        "Mức tiền làm căn cứ đóng", "MucTien",
     ),
     "benefit_start": (
         "Ngày bắt đầu hưởng", "Bắt đầu hưởng", "Hưởng từ ngày", "Từ ngày", "Ngày hưởng",
@@ -113,8 +116,10 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "Tham gia mới", "Mới/tiếp", "Mới/Đóng tiếp", "TG mới", "Tăng mới", "THAM_GIA_MOI",
     ),
     "note": ("Ghi chú", "GHI_CHU"),
-    # Recognised so it is not reported as unknown, then ignored.
+    # Recognised so it is not reported as unknown, then ignored. The collection software's plan
+    # code (ON / TM / DC / GH) must not be read as a commune by "Phương" ~ "Phường".
     "row_index": ("STT", "TT", "Số TT", "Số thứ tự", "No", "#"),
+    "plan_code": ("Phương án", "PA", "Mã phương án", "Loại phương án", "Mã loại PA"),
 }  # fmt: skip
 
 # Labels of the fields that have no alias of their own to borrow one from.
@@ -172,6 +177,11 @@ REQUIRED: dict[ImportKind, tuple[tuple[str, ...], ...]] = {
 
 HEADER_SCAN_ROWS = 40  # title blocks are a handful of rows; 40 leaves room for a cover note
 _MIN_PREFIX = 6  # "Họ và tên người tham gia" starts with "hovaten"; "so" starts with nothing
+# Fields a short alias may start a longer header with ("Xã đang sinh sống", "Huyện/TX/TP").
+_SHORT_PREFIX_FIELDS = frozenset(("commune", "old_district"))
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+# Sub-columns of a time split in parts: none of them is the whole the parent names.
+_TIME_UNITS = frozenset((("nam",), ("thang",), ("ngay",)))
 _PARENS = re.compile(r"\([^)]*\)|\*")
 # "(1)", "1", "A", "(5)=(3)+(4)": the row of column numbers some forms print under the header.
 _NUMBER_CELL = re.compile(
@@ -179,8 +189,26 @@ _NUMBER_CELL = re.compile(
 )
 
 
+def _words(text: str) -> tuple[str, ...]:
+    """A header's folded words: "Xã, thị trấn" → ("xa", "thi", "tran"), "HO_TEN" → ("ho", "ten")."""
+    return tuple(word for word in _NON_WORD.split(fold(text)) if word)
+
+
+def _build_prefixes(lookup: Mapping[str, str]) -> dict[tuple[str, ...], str]:
+    """The aliases a longer header may start with, by their words (whole words only)."""
+    every = chain(FIELD_ALIASES.values(), *(k.values() for k in KIND_ALIASES.values()))
+    prefixes: dict[tuple[str, ...], str] = {}
+    for alias in chain.from_iterable(every):
+        key = compact_key(alias)
+        name = lookup.get(key)
+        if name is not None and (len(key) >= _MIN_PREFIX or name in _SHORT_PREFIX_FIELDS):
+            prefixes.setdefault(_words(alias), name)
+    return prefixes
+
+
 def _build_lookup(kind: ImportKind | None) -> dict[str, str]:
-    fields = KIND_FIELDS[kind] if kind else FIELD_ALIASES.keys()
+    # Recognised in every kind, then dropped (never offered in a mapping).
+    fields = KIND_FIELDS[kind] | {"plan_code"} if kind else FIELD_ALIASES.keys()
     lookup: dict[str, str] = {}
     for name in FIELD_ALIASES:
         if name in fields:
@@ -194,6 +222,7 @@ def _build_lookup(kind: ImportKind | None) -> dict[str, str]:
 
 _ANY_KIND = _build_lookup(None)
 _BY_KIND = {kind: _build_lookup(kind) for kind in ImportKind}
+_PREFIXES = {id(lookup): _build_prefixes(lookup) for lookup in (_ANY_KIND, *_BY_KIND.values())}
 
 
 @dataclass(slots=True)
@@ -247,23 +276,43 @@ def field_for(header: str, kind: ImportKind | None = None) -> str | None:
     return _field_match(header, _BY_KIND[kind] if kind else _ANY_KIND)[0]
 
 
+def is_field_name(text: str) -> bool:
+    """True when a cell is exactly a field's header or code ("Họ tên", "MasoBHXH"), no prefix."""
+    return _field_match(text, _ANY_KIND)[1]
+
+
+def _is_years(header: str) -> bool:
+    """True for a header ending in "Năm" (years), which folds to "nam" like "Nam" (male)."""
+    words = header.split()
+    return bool(words) and unicodedata.normalize("NFC", words[-1]).lower() == "năm"
+
+
 def _field_match(header: str, lookup: Mapping[str, str]) -> tuple[str | None, bool]:
     """The field a header names and whether the match was exact (not by a prefix)."""
     key = compact_key(header)
     if not key:
         return None, False
     if key in lookup:
-        return lookup[key], True
+        name = lookup[key]
+        if name == "sex_male" and _is_years(header):
+            return None, False  # "Năm" under "Thời gian đóng", never a man
+        return name, True
     bare = compact_key(_PARENS.sub(" ", header))  # "Mã số BHXH (10 số)", "Họ tên (*)"
     if bare in lookup:
         return lookup[bare], True
-    # A longer header that starts with an alias: the longest alias wins.
-    best = max(
-        (alias for alias in lookup if len(alias) >= _MIN_PREFIX and key.startswith(alias)),
-        key=len,
-        default=None,
-    )
-    return (lookup[best], False) if best else (None, False)
+    # A longer header that starts with an alias, by whole words ("Phương án" does not start with
+    # "Phường": "phuong" + "an" is not "phuong" + nothing): the longest alias wins.
+    prefixes = _PREFIXES.get(id(lookup))
+    if prefixes is None:
+        prefixes = _build_prefixes(lookup)
+    words = _words(_PARENS.sub(" ", header))
+    if words[-1:] in _TIME_UNITS:
+        return None, False  # "Thời gian đóng BHXH" over "Năm | Tháng": a part, not the whole
+    for length in range(len(words) - 1, 0, -1):
+        name = prefixes.get(words[:length])
+        if name is not None:
+            return name, False
+    return None, False
 
 
 def _score(row: Sequence[Cell]) -> int:
@@ -329,7 +378,7 @@ def _is_sub_header(top: list[str], row: Sequence[Cell]) -> bool:
             return False  # numbers and dates are data
         text = header_text(cell)
         if j <= end and text != top[j] and _under_merge(top, j, end):
-            labels += field_for(text) is not None
+            labels += field_for(text) is not None or _is_years(text) or fold(text) == "thang"
     return labels >= 1
 
 
@@ -375,8 +424,12 @@ def _child_name(parent: str, child: str) -> str:
     own = field_for(child)
     if own is not None and own not in ("sex_male", "sex_female"):
         return child  # "Thôn" under "Địa chỉ" says more than "Địa chỉ Thôn"
+    # "Nam" / "Nữ" is a sex only under a birth or sex heading ("Sinh ngày" over "Nam | Nữ"):
+    # under "Tổng thời gian đóng BHXH" the "Năm" (years) folds to "nam" too: unread, not male.
     both = f"{parent} {child}".strip()
-    return both if field_for(both) is not None or own is None else child
+    if own is None or field_for(both) == own:
+        return both
+    return child if field_for(parent) in ("date_of_birth", "sex") else both
 
 
 def match_headers(
@@ -422,6 +475,7 @@ def match_headers(
                 result.columns[name] = index
     result.unrecognised = [index for index in pending if matches[index][0] is None]
     result.columns.pop("row_index", None)
+    result.columns.pop("plan_code", None)
     result.missing = _missing(kind, result.columns)
     return result
 

@@ -42,6 +42,9 @@ from outreach.imports.reading.headers import (
     Header,
     HeaderMatch,
     either,
+    header_text,
+    is_field_name,
+    is_number_row,
     match_headers,
     read_header,
 )
@@ -98,6 +101,9 @@ class ParsedSheet:
     rows: list[ParsedRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     skipped_rows: int = 0  # blank and pre-numbered rows, totals, signatures
+    # Rows with something in them that are not people, with why (the first SKIPPED_SHOWN):
+    # (row number as Excel shows it, reason in Vietnamese).
+    skipped: list[tuple[int, str]] = field(default_factory=list)
     tcvn3_columns: list[int] = field(default_factory=list)
 
     @property
@@ -250,8 +256,24 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff]")
 _TOTALS = re.compile(r"\s*(?:tổng\s*cộng|tổng\s*số|tổng|cộng|total)\b", re.IGNORECASE)
 _FOOTER = re.compile(
     r"\s*(?:người\s*lập|lập\s*biểu|giám\s*đốc|thủ\s*trưởng|kế\s*toán|xác\s*nhận|chủ\s*tịch"
-    r"|trưởng\s*(?:phòng|ban|thôn|bưu\s*điện)|đại\s*diện)"
-    r"|.*\bngày\s*\d*\s*tháng\s*\d*\s*năm\b",
+    r"|trưởng\s*(?:phòng|ban|thôn|bưu\s*điện)|đại\s*diện|cán\s*bộ\s*thu)"
+    r"|.*\bngày[\s.…_\d]*tháng[\s.…_\d]*năm\b",
+    re.IGNORECASE,
+)
+# Skipped rows listed with their reason; the rest are counted only.
+SKIPPED_SHOWN = 200
+# Section rows of D05-TS / D03-TS: "I", "I.1", "II." alone (the STT column), "I.1 Người tham gia",
+# "I Tăng", "Giảm". Numerals in capitals only, whole words: "Vi Văn An", "Tăng Thị Hoa" are people.
+_SECTION = re.compile(
+    r"\s*(?:(?:[IVX]+|[A-D])\.?|(?:[IVX]+|[A-D]|\d+)(?:\.\d+)+\.?)\s*$"
+    r"|\s*(?:[IVX]+|[A-D]|\d+)(?:\.\d+)+\.?\s"
+    r"|\s*(?:[IVX]+|[A-D])\.?\s+(?i:tăng|giảm)\b"
+    r"|\s*(?i:tăng|giảm)(?:\s+(?i:mới))?\s*$"
+)
+# A row naming a group of the people under it (merged across the table, or alone in it).
+_GROUP = re.compile(
+    r"\s*(?:huyện|quận|thị\s*xã|thành\s*phố|xã|phường|thị\s*trấn|đặc\s*khu|thôn|tổ|xóm|bản"
+    r"|ấp|khu|đội|nhóm|đơn\s*vị|đại\s*lý|điểm\s*thu)\b",
     re.IGNORECASE,
 )
 
@@ -381,22 +403,34 @@ def _iter_data(
         marker = _end_marker(row)
         if marker == "signatures":
             # The signature block ends a printed list: names under "Người lập biểu" are no data.
-            sheet.skipped_rows += sum(
-                1 for _, rest in chain([(index, row)], rows) if _has_value(rest, range(len(rest)))
-            )
+            _skip(sheet, index + 1, _("Phần ký tên cuối danh sách"))
+            sheet.skipped_rows += sum(1 for _, rest in rows if _has_value(rest, range(len(rest))))
             break
         if marker == "totals":
             after_totals = True
-            sheet.skipped_rows += 1
+            _skip(sheet, index + 1, _("Dòng cộng, tổng cộng"))
             continue
         if after_totals and not _has_value(row, required_columns):
-            sheet.skipped_rows += 1
+            if _has_value(row, range(len(row))):
+                _skip(sheet, index + 1, _("Dòng sau dòng cộng không có cột bắt buộc"))
+            else:
+                sheet.skipped_rows += 1
             continue
         parsed = _parse_row(index + 1, row, columns)
         if parsed is None:  # blank, or numbered but empty (a template's spare rows)
-            sheet.skipped_rows += 1
+            reason = _heading(row)
+            if reason is None:
+                sheet.skipped_rows += 1
+            else:
+                _skip(sheet, index + 1, reason)
             continue
         _check_row(parsed, headers, required)
+        if parsed.errors:
+            # Only a row in error is looked at again: a clean row is a person, at no extra cost.
+            reason = _not_a_person(row, columns)
+            if reason is not None:
+                _skip(sheet, index + 1, reason)
+                continue
         seen.check(parsed)
         if parsed.errors:
             sheet.errors.extend(parsed.errors)
@@ -578,6 +612,60 @@ def _end_marker(row: Sequence[Cell]) -> str | None:
     if _TOTALS.match(text) is not None:
         return "totals"
     return "signatures" if _FOOTER.match(text) is not None else None
+
+
+def _skip(sheet: ParsedSheet, number: int, reason: str) -> None:
+    sheet.skipped_rows += 1
+    if len(sheet.skipped) < SKIPPED_SHOWN:
+        sheet.skipped.append((number, reason))
+
+
+def _not_a_person(row: Sequence[Cell], columns: list[_Column]) -> str | None:
+    """Why a row in error is no person (a number row, a repeated header or field codes, a
+    section or group heading), or None: its errors are then the admin's to fix."""
+    cells = [cell for cell in row if not _is_blank(cell)]
+    if not cells:
+        return None
+    if is_number_row(row):
+        return _("Dòng đánh số cột")
+    texts = [header_text(cell) for cell in cells if isinstance(cell, str)]
+    first = texts[0] if texts and cells[0].__class__ is str else None
+    if first is not None and len(set(texts)) == 1 and len(texts) == len(cells):
+        # One text, alone or merged across the table: "Huyện Yên Thế", "I.1 Người tham gia".
+        if _SECTION.match(first) is not None:
+            return _("Dòng mục (tăng, giảm)")
+        if _GROUP.match(first) is not None or len(texts) >= 3:
+            return _("Dòng nhóm: %(text)s", text=first)
+        return None
+    # Exact names only: a person's "Nam", "Xã Yên Phong" must not pass their row for a header.
+    named = sum(1 for text in set(texts) if is_field_name(text))
+    if named >= 3 and named * 2 >= len(cells):
+        return _("Dòng tên cột hoặc mã trường (không phải người tham gia)")
+    if first is not None and _SECTION.match(first) is not None and len(cells) <= 3:
+        mapped = {column.index for column in columns if column.name in _IDENTITY}
+        if not _has_value(row, mapped):
+            return _("Dòng mục (tăng, giảm)")
+    return None
+
+
+_IDENTITY = frozenset(("bhxh_number", "citizen_id"))
+
+
+def _heading(row: Sequence[Cell]) -> str | None:
+    """Why a row with nothing in the mapped columns is listed: a group or section heading in a
+    column of its own ("Xã Đồng Kỳ" in the STT column), else None (blank, a spare number)."""
+    text = _first_text(row)
+    if text is None:
+        return None
+    if _SECTION.match(text) is not None:
+        return _("Dòng mục (tăng, giảm)")
+    if _GROUP.match(text) is not None:
+        return _("Dòng nhóm: %(text)s", text=" ".join(text.split()))
+    return None
+
+
+def _is_blank(cell: Cell) -> bool:
+    return cell is None or (cell.__class__ is str and (not cell or cell.isspace()))
 
 
 def _has_value(row: Sequence[Cell], indexes: Iterable[int]) -> bool:

@@ -538,3 +538,15 @@ def test_parsers_raise_only_cell_errors(parse, value):
         parse(value)
     except CellError as error:
         assert error.message and isinstance(error.message, str)
+
+
+@pytest.mark.parametrize(
+    ("raw", "months"),
+    [
+        ("03 tháng", 3), ("3T", 3), ("Quý", 3), ("6 tháng", 6), ("06 tháng", 6), ("1 năm", 12),
+        ("1 Năm", 12), ("12", 12), ("12 tháng", 12), (12, 12), ("01 tháng", 1),
+        ("VS", None), ("TH", None), ("Về sau", None), ("Còn thiếu", None),
+    ],
+)  # fmt: skip
+def test_parse_payment_frequency_in_every_spelling_seen(raw, months):
+    assert parse_payment_frequency(raw) == months

@@ -85,7 +85,7 @@ def test_every_field_the_brief_names_has_aliases_and_a_parser():
         "support_group", "paid_on", "amount", "months", "receipt_number", "is_new_enrollment",
     }  # fmt: skip
     assert brief <= set(FIELD_ALIASES)
-    assert set(FIELD_ALIASES) - {"row_index"} == set(PARSERS) | set(STORES)
+    assert set(FIELD_ALIASES) - {"row_index", "plan_code"} == set(PARSERS) | set(STORES)
 
 
 def test_no_alias_means_two_fields():
@@ -264,3 +264,48 @@ def test_a_saved_mapping_wins_over_aliases_and_can_ignore_a_column():
 def test_a_stale_mapping_leaves_the_column_to_the_aliases():
     match = match_headers(["Họ tên", "Xã"], "potential", {"Họ tên": "no_such_field"})
     assert match.columns == {"full_name": 0, "commune": 1}
+
+
+@pytest.mark.parametrize(
+    ("header", "kind", "name"),
+    [
+        ("Phương án", "payments", None),  # ON / TM / DC / GH, never "Phường"
+        ("Loại phương án", "participants", None),
+        ("Xã, thị trấn", "participants", "commune"),
+        ("Xã đang sinh sống", "payments", "commune"),
+        ("Huyện/TX/TP", "participants", "old_district"),
+        ("Mức tiền đóng", "participants", "income_basis"),
+        ("Mức tiền làm căn cứ đóng", "participants", "income_basis"),
+        ("Năm", "participants", None),  # years, not "Nam" (male)
+        ("Tổng thời gian đóng BHXH Năm", "reserved", None),
+        ("Thời gian đóng BHXH Tháng", "reserved", None),  # a part of the time, not the whole
+        ("Ngày sinh Năm", "participants", None),
+        ("Ngày sinh Nam", "participants", "sex_male"),
+        ("Phườngxyz", "participants", None),  # whole words only
+    ],
+)
+def test_headers_are_matched_by_whole_words(header, kind, name):
+    assert match_headers([header], kind).columns == ({name: 0} if name else {})
+
+
+def test_the_plan_code_column_is_dropped_not_read_as_a_commune():
+    match = match_headers(["Họ tên", "Mã số BHXH", "Phương án", "Xã đang sinh sống"], "reserved")
+    assert match.columns == {"full_name": 0, "bhxh_number": 1, "commune": 3}
+    assert match.unrecognised == []
+
+
+def test_years_and_months_under_a_merged_heading_stay_unread():
+    top = ["STT", "Họ và tên", "Mã số BHXH", "Tổng thời gian đóng BHXH", "", "Xã"]
+    sub = ["", "", "", "Năm", "Tháng", ""]
+    header = read_header([top, sub, [1, "Nguyễn Văn An", "2412345678", 5, 4, "Xã Yên Phong"]])
+    assert header.first_data_index == 2
+    match = match_headers(header.cells, "reserved")
+    assert match.columns == {"full_name": 1, "bhxh_number": 2, "commune": 5}
+    assert match.unrecognised == [3, 4]
+
+
+@pytest.mark.parametrize("parent", ["Ngày sinh", "Sinh ngày", "Ngày/tháng/năm sinh", "Giới tính"])
+def test_male_and_female_columns_under_a_birth_or_sex_heading(parent):
+    header = read_header([["STT", "Họ và tên", parent, parent], ["", "", "Nam", "Nữ"]])
+    match = match_headers(header.cells, "potential")
+    assert (match.columns["sex_male"], match.columns["sex_female"]) == (2, 3)

@@ -348,3 +348,57 @@ def test_repeated_spellings_parse_the_same_and_a_wrong_one_is_reported_on_every_
         assert got == expected, n
     assert sum(1 for e in sheet.errors if e.column_header == "Đóng đến tháng") == 6
     assert sum(1 for e in sheet.errors if e.column_header == "Phương thức đóng") == 3
+
+
+def test_rows_that_are_not_people_are_skipped_with_a_reason():
+    rows = sheet_of(
+        ["STT", "HoTen", "MasoBHXH", "SoCCCD", "MaXa", "DenThang", "PhuongThuc"],  # field codes
+        ["A", "B", "1", "2", "3", "4", "5"],
+        ["I.1 Tăng mới"] * 7,
+        ["Huyện Yên Thế"] * 7,
+        [1, "Nguyễn Văn An", "2412345678", None, "Xã Yên Phong", "11/2026", "3T"],
+        ["Cộng tăng", None, None, None, None, None, None],
+        ["II", "Giảm", None, None, None, None, None],
+        [2, "Lê Thị Bình", None, None, "Xã Yên Phong", "11/2026", 3],  # a real error
+        ["Tổng cộng", None, None, None, None, None, None],
+        [None, None, None, None, "Bắc Ninh, ngày … tháng … năm …", None, None],
+    )
+    sheet = parse_rows(rows, "participants")
+    assert dict(sheet.skipped) == {
+        5: "Dòng tên cột hoặc mã trường (không phải người tham gia)",
+        6: "Dòng đánh số cột",
+        7: "Dòng mục (tăng, giảm)",
+        8: "Dòng nhóm: Huyện Yên Thế",
+        10: "Dòng cộng, tổng cộng",
+        11: "Dòng mục (tăng, giảm)",
+        13: "Dòng cộng, tổng cộng",
+        14: "Phần ký tên cuối danh sách",
+    }
+    assert [row.row_number for row in sheet.rows] == [9, 12]
+    assert [e.row_number for e in sheet.errors] == [12]
+
+
+def test_a_person_alone_with_a_name_is_still_an_error():
+    sheet = parse_rows(sheet_of([1, "Nguyễn Văn An", None, None, None, None, None]), "potential")
+    assert sheet.skipped == []
+    assert [e.row_number for e in sheet.errors] == [5]
+
+
+def test_a_person_whose_cells_look_like_headers_is_still_an_error():
+    rows = sheet_of(
+        [1, "Nguyễn Văn An", "24123", None, "Xã Yên Phong", "11/2026", "Hằng tháng"],
+        header=["STT", "Họ và tên", "Mã số BHXH", "Số CCCD", "Xã", "Đóng đến tháng", "Phương thức"],
+    )
+    sheet = parse_rows(rows, "participants")
+    assert sheet.skipped == []
+    assert [e.row_number for e in sheet.errors] == [5]
+
+
+def test_people_named_like_section_words_are_still_errors():
+    rows = sheet_of(
+        [None, "Tăng Thị Hoa", None, None, "Xã Yên Phong", None, None],
+        [None, "VI VĂN AN", None, None, None, None, None],
+    )
+    sheet = parse_rows(rows, "participants")
+    assert sheet.skipped == []
+    assert {e.row_number for e in sheet.errors} == {5, 6}
