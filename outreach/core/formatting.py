@@ -1,6 +1,9 @@
 """Vietnamese-style numbers and dates (1.125.000, 93,94%, 15/11/2026) for any locale we serve."""
 
+import csv
+import io
 import re
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -95,6 +98,33 @@ def safe_cell(value) -> str:
     """A spreadsheet cell as text that Excel shows, never runs: "=1+1" becomes "'=1+1"."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# A CSV that Excel opens as a table on a computer set to Vietnamese (docs/decisions.md, "CSV for
+# Excel in Vietnam"): Windows' Vietnamese regional settings separate lists with ";" (the comma is
+# the decimal mark), and Excel reads a CSV as UTF-8 only when it starts with a byte order mark.
+EXCEL_CSV_SEPARATOR = ";"
+EXCEL_CSV_BOM = "\ufeff"
+
+
+def excel_csv(rows: Iterable[Iterable], *, chunk_rows: int = 1000) -> Iterator[str]:
+    """Rows as CSV text that Excel set to Vietnamese opens as columns, in chunks of `chunk_rows`
+    rows (for streaming; the first starts with the BOM).
+
+    Cells are separated by ";", every one quoted and passed through `safe_cell`: a separator
+    inside a value can never split it into a cell that starts a formula, whatever separator the
+    spreadsheet splits on. Numbers are written as given (an int as plain digits).
+    """
+    out = io.StringIO()
+    out.write(EXCEL_CSV_BOM)
+    writer = csv.writer(out, delimiter=EXCEL_CSV_SEPARATOR, quoting=csv.QUOTE_ALL)
+    for n, row in enumerate(rows, start=1):
+        writer.writerow([safe_cell(value) for value in row])
+        if n % chunk_rows == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
 
 
 def isodate(value: str | date | None) -> date | datetime | None:

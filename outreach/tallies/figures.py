@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import bindparam, case, distinct, func
+from sqlalchemy import and_, bindparam, case, func, or_
 from sqlmodel import Session, select
 
+from outreach.core.clock import VIETNAM
 from outreach.core.periods import Period, half_month_start, local_midnight, period_containing
 from outreach.core.scope import Scope, commune_condition, within_scope
 from outreach.models import (
@@ -79,6 +80,59 @@ def visited_between(model: type, first: date, last: date) -> tuple:
         model.visited_at >= local_midnight(first),
         model.visited_at < local_midnight(last + timedelta(days=1)),
     )
+
+
+def _vietnam_day(moment: datetime) -> date:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite's are naive UTC
+    return moment.astimezone(VIETNAM).date()
+
+
+def _as_day(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _late_moves(
+    conn, scope: Scope, first: date, last: date
+) -> list[tuple[int, int | None, int, int, int]]:
+    """The late visits the raw rows put on the wrong side of the days [first, last].
+
+    A late visit counts on the day it arrived (`Visit.counted_on`, tallies/service.py), as the
+    tallies count it; the raw-row queries select by `visited_at` from covering indexes. These
+    few (`counted_on` is rarely set, and indexed) set them right: (visit, village, household,
+    canvasser, +1 to count it / -1 to take it away).
+    """
+    rows = conn.execute(
+        select(
+            Visit.id,
+            Visit.village_id,
+            Visit.household_id,
+            Visit.canvasser_id,
+            Visit.visited_at,
+            Visit.counted_on,
+        ).where(
+            *within_scope(Visit, scope),
+            Visit.counted_on.is_not(None),
+            or_(and_(*visited_between(Visit, first, last)), Visit.counted_on.between(first, last)),
+        )
+    ).all()
+    moves = []
+    for visit_id, village, household, canvasser, at, counted_on in rows:
+        dated = first <= _vietnam_day(at) <= last
+        counted = first <= _as_day(counted_on) <= last
+        if dated != counted:
+            moves.append((visit_id, village, household, canvasser, 1 if counted else -1))
+    return moves
+
+
+def _outcomes_of(conn, visit_ids) -> list[tuple[int, int | None, str]]:
+    """(visit, village, outcome) of these visits' outcomes that make a figure."""
+    if not visit_ids:
+        return []
+    return conn.execute(
+        select(VisitOutcome.visit_id, VisitOutcome.village_id, VisitOutcome.outcome).where(
+            VisitOutcome.visit_id.in_(sorted(visit_ids)), VisitOutcome.outcome.in_(_OUTCOMES)
+        )
+    ).all()
 
 
 def commune_counts(
@@ -146,23 +200,30 @@ def village_counts(
     session: Session, *, scope: Scope, first: date, last: date
 ) -> dict[int | None, Counter]:
     """Per village: visits, households visited and outcomes, each in the village its household
-    was in at the visit (a household's later move leaves its past work where it was done).
+    was in at the visit (a household's later move leaves its past work where it was done), on
+    the days they count on (a late visit on the day it arrived, as in the tallies).
 
     Both queries read covering indexes only: visits by (commune, time, village, household) and
-    outcomes by (commune, outcome, time, village). For one commune (or a few) at a time.
+    outcomes by (commune, outcome, time, village); the few late visits are set right after
+    (`_late_moves`). For one commune (or a few) at a time.
     """
     out: dict[int | None, Counter] = defaultdict(Counter)
     if last < first:
         return out
     conn = session.connection()
     visits = conn.execute(
-        select(Visit.village_id, func.count(), func.count(distinct(Visit.household_id)))
+        select(Visit.village_id, Visit.household_id, func.count())
         .where(*within_scope(Visit, scope), *visited_between(Visit, first, last))
-        .group_by(Visit.village_id)
+        .group_by(Visit.village_id, Visit.household_id)
     )
-    for village, n, households in visits:
-        out[village]["visits"] = int(n)
-        out[village]["households"] = int(households)
+    per_household = Counter({(village, household): int(n) for village, household, n in visits})
+    moves = _late_moves(conn, scope, first, last)
+    for _visit, village, household, _canvasser, sign in moves:
+        per_household[(village, household)] += sign
+    for (village, _household), n in per_household.items():
+        if n > 0:
+            out[village]["visits"] += n
+            out[village]["households"] += 1
     outcomes = conn.execute(
         select(VisitOutcome.village_id, VisitOutcome.outcome, func.count())
         .where(
@@ -174,6 +235,9 @@ def village_counts(
     )
     for village, outcome, n in outcomes:
         _add_metric(out[village], outcome, int(n))
+    sign = {move[0]: move[4] for move in moves}
+    for visit_id, village, outcome in _outcomes_of(conn, sign):
+        _add_metric(out[village], outcome, sign[visit_id])
     return out
 
 
@@ -214,7 +278,8 @@ def canvasser_counts(
     session: Session, *, scope: Scope, first: date, last: date
 ) -> dict[int, Counter]:
     """Per canvasser who visited in the scope: visits, households visited and outcomes, counted
-    for the one who made the visit, whoever the household is assigned to now."""
+    for the one who made the visit, whoever the household is assigned to now, on the days they
+    count on (a late visit on the day it arrived)."""
     window = visited_between(Visit, first, last)
     conn = session.connection()  # plain rows: no ORM wrapping of tens of thousands of tuples
     # Each visit's household comes with its id from the (commune, time, village, household) index.
@@ -223,6 +288,12 @@ def canvasser_counts(
             select(Visit.id, Visit.household_id).where(*within_scope(Visit, scope), *window)
         ).all()
     )
+    moves = _late_moves(conn, scope, first, last)
+    for visit_id, _village, household, _canvasser, sign in moves:
+        if sign > 0:
+            households_of[visit_id] = household
+        else:
+            households_of.pop(visit_id, None)
     canvasser_of = _canvassers_of(conn, scope, window, set(households_of))
     outcomes = conn.execute(
         select(VisitOutcome.visit_id, VisitOutcome.outcome).where(
@@ -231,6 +302,10 @@ def canvasser_counts(
             *visited_between(VisitOutcome, first, last),
         )
     ).all()
+    taken = {move[0] for move in moves if move[4] < 0}
+    outcomes = [row for row in outcomes if row[0] not in taken]
+    added = {move[0] for move in moves if move[4] > 0}
+    outcomes += [(visit_id, outcome) for visit_id, _, outcome in _outcomes_of(conn, added)]
     out: dict[int, Counter] = defaultdict(Counter)
     reached: dict[int, set[int]] = defaultdict(set)
     for visit_id, household_id in households_of.items():
@@ -250,20 +325,32 @@ def canvasser_visits(
 ) -> dict[int, tuple[int, int]]:
     """(visits, households visited) per canvasser on the days [first, last], in the scope's
     communes: counted for the one who made the visit (`Visit.canvasser_id`), never for whoever
-    owns the household now, so reassigning households or a village moves no visit. From the
-    (canvasser, time) index, for a leader's workload table."""
+    owns the household now, so reassigning households or a village moves no visit; a late visit
+    on the day it arrived. From the (canvasser, time) index, for a leader's workload table."""
     if not canvasser_ids or last < first:
         return {}
+    wanted = set(canvasser_ids)
     rows = session.execute(
-        select(Visit.canvasser_id, func.count(), func.count(distinct(Visit.household_id)))
+        select(Visit.canvasser_id, Visit.household_id, func.count())
         .where(
-            Visit.canvasser_id.in_(sorted(set(canvasser_ids))),
+            Visit.canvasser_id.in_(sorted(wanted)),
             *visited_between(Visit, first, last),
             *within_scope(Visit, scope),
         )
-        .group_by(Visit.canvasser_id)
+        .group_by(Visit.canvasser_id, Visit.household_id)
     ).all()
-    return {canvasser: (int(n), int(households)) for canvasser, n, households in rows}
+    per_household = Counter({(canvasser, household): int(n) for canvasser, household, n in rows})
+    for _visit, _village, household, canvasser, sign in _late_moves(
+        session.connection(), scope, first, last
+    ):
+        if canvasser in wanted:
+            per_household[(canvasser, household)] += sign
+    out: dict[int, tuple[int, int]] = {}
+    for (canvasser, _household), n in per_household.items():
+        if n > 0:
+            visits, households = out.get(canvasser, (0, 0))
+            out[canvasser] = (visits + n, households + 1)
+    return out
 
 
 @dataclass(frozen=True)
@@ -300,20 +387,41 @@ _OUTCOME_COUNTS = (
     .where(*_MINE_THIS_PERIOD)
     .group_by(VisitOutcome.outcome)
 )
+# A late visit counts on the day it arrived (`Visit.counted_on`), as in the tallies: the few of
+# the canvasser's counted from this half-month on, read from the counted_on index ("+ 0" keeps
+# SQLite off the canvasser's index, which holds every visit of theirs).
+_MINE_LATE = select(Visit.id, Visit.visited_at, Visit.counted_on).where(
+    Visit.counted_on >= bindparam("period_first_day"),
+    Visit.canvasser_id + 0 == bindparam("canvasser_id"),
+)
 
 
 def canvasser_tally(session: Session, *, canvasser_id: int, today: date) -> Tallies:
-    """What a canvasser recorded today and this half-month (the visitor's own work), in two
-    grouped queries."""
+    """What a canvasser recorded today and this half-month (the visitor's own work; a late visit
+    on the day it arrived), in two grouped queries and one for the few late visits."""
     params = {
         "canvasser_id": canvasser_id,
         "period_start": local_midnight(half_month_start(today)),
+        "period_first_day": half_month_start(today),
         "day_start": local_midnight(today),
     }
     visits_period, visits_today = session.execute(_VISIT_COUNTS, params).one()
     counts = session.execute(_OUTCOME_COUNTS, params).all()
-    period = {outcome: n for outcome, n, _ in counts}
-    day = {outcome: n for outcome, _, n in counts}
+    period = Counter({outcome: n for outcome, n, _ in counts})
+    day = Counter({outcome: n for outcome, _, n in counts})
+    # Late visits made before the half-month (or before today) count in it (or today) too.
+    earlier, before_today = set(), set()
+    for visit_id, at, counted_on in session.execute(_MINE_LATE, params).all():
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        if at < params["period_start"]:
+            earlier.add(visit_id)
+        if _as_day(counted_on) >= today and at < params["day_start"]:
+            before_today.add(visit_id)
+    visits_period += len(earlier)
+    visits_today += len(before_today)
+    for visit_id, _village, outcome in _outcomes_of(session.connection(), earlier | before_today):
+        period[outcome] += visit_id in earlier
+        day[outcome] += visit_id in before_today
 
     def tally(visits: int, by_outcome: dict[str, int]) -> Tally:
         return Tally(

@@ -312,10 +312,21 @@ def _note_latest(conn: Connection, outcomes: list[VisitOutcome]) -> None:
 
 
 def _take_one(conn: Connection, visit: Visit, day: date) -> None:
-    """Move a household's count off a later day (a row that reaches zero goes, as in a rebuild)."""
+    """Move a household's count off a later day (a row that reaches zero goes, as in a rebuild),
+    in the commune of the visit that held it: a household that moved since counted there."""
+    holder = conn.execute(
+        select(Visit.commune_id)
+        .where(
+            Visit.household_id == visit.household_id,
+            Visit.id != visit.id,
+            counted_day_sql(conn, Visit.visited_at) == day,
+        )
+        .order_by(Visit.visited_at, Visit.id)
+        .limit(1)
+    ).scalar()
     tally = DailyTally.__table__
     key = and_(
-        tally.c.commune_id == visit.commune_id,
+        tally.c.commune_id == (holder if holder is not None else visit.commune_id),
         tally.c.day == day,
         tally.c.metric == HOUSEHOLDS,
     )

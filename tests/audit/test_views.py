@@ -407,7 +407,7 @@ def test_the_export_is_audited_filtered_and_formula_safe(login_as, session):
     text = response.get_data(as_text=True)
     response.close()  # a streamed answer: closing it ends the request, as a WSGI server does
     assert text.startswith("\ufeff")
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
     assert rows[0][0].startswith("Thời điểm") and len(rows) == 3
     cells = [cell for row in rows[1:] for cell in row]
     assert '\'=HYPERLINK("http://x")' in cells and "'@SUM(A1)" in cells

@@ -133,7 +133,7 @@ def test_export_is_bounded_labelled_and_in_vietnam_time(session):
             limit=3,
         )
     )
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    rows = _excel_rows(text)
     assert len(rows) == 1 + 3 and rows[0] == list(audit.EXPORT_HEADER)
     assert rows[1][0] == "22/11/2026 00:04:00" and rows[1][3] == "Đăng nhập"
 
@@ -170,6 +170,12 @@ HOSTILE = [
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _excel_rows(text: str) -> list[list[str]]:
+    """A CSV as Excel set to Vietnamese reads it: a BOM first, then ";" between cells."""
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=";"))
+
+
 def _cells_split_on(text: str, separator: str) -> list[str]:
     """The cells a spreadsheet reads when it splits on `separator` outside double quotes.
 
@@ -203,8 +209,9 @@ def _assert_formula_safe_csv(text: str) -> None:
     for separator in (",", ";", "\t", "|"):
         starts = [c for c in _cells_split_on(text, separator) if c.startswith(TRIGGERS)]
         assert starts == [], (separator, starts)
-    # Read as written (commas), each value is whole, with a ' before a leading trigger.
-    cells = [cell for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) for cell in row]
+    # Read as written (semicolons, for Excel in Vietnam), each value is whole, with a ' before a
+    # leading trigger.
+    cells = [cell for row in _excel_rows(text) for cell in row]
     for value in HOSTILE:
         assert ("'" + value if value.startswith(TRIGGERS) else value) in cells, value
 
@@ -258,6 +265,35 @@ def test_the_summary_csv_is_formula_safe_whatever_the_separator():
     text = figures_csv(_figures(HOSTILE)).decode("utf-8")
     assert text.startswith("\ufeff")
     _assert_formula_safe_csv(text)
+
+
+def test_both_csv_exports_are_written_alike_for_excel_in_vietnam(session):
+    """The audit log and the bulletin's table: a UTF-8 BOM, ";" between cells, every cell quoted,
+    Vietnamese text intact (docs/decisions.md, "CSV for Excel in Vietnam")."""
+    record_event(session, action="login", username="nguyễn.thị.ánh", detail={"ghi chú": "Đã xong"})
+    session.commit()
+    audit_text = "".join(
+        export_csv(
+            session,
+            filters=AuditFilter(action="login"),
+            province_id=_province(session),
+            labels={"login": "Đăng nhập"},
+        )
+    )
+    summary_text = figures_csv(_figures(["Phường Đa Mai", "Xã Tiên Lục"])).decode("utf-8")
+    for text, header in ((audit_text, audit.EXPORT_HEADER), (summary_text, None)):
+        first_line = text.removeprefix("\ufeff").split("\r\n")[0]
+        assert text.startswith("\ufeff") and not text.startswith("\ufeff\ufeff")
+        titles = _excel_rows(text)[0]
+        assert first_line == ";".join(f'"{title}"' for title in titles)  # quoted, ";" between
+        if header is not None:
+            assert titles == [str(title) for title in header]
+    audit_rows = _excel_rows(audit_text)
+    assert audit_rows[1][1] == "nguyễn.thị.ánh" and audit_rows[1][3] == "Đăng nhập"
+    assert "Đã xong" in audit_rows[1][7]
+    summary_rows = _excel_rows(summary_text)
+    assert [row[0] for row in summary_rows[1:]] == ["Phường Đa Mai", "Xã Tiên Lục", "Tỉnh"]
+    assert summary_rows[1][2:7] == ["1", "2", "3", "4", "5"]
 
 
 def _sheet_strings(body: bytes) -> tuple[str, list[str]]:

@@ -202,15 +202,48 @@ def test_publishing_freezes_and_a_correction_is_a_new_version(session, campaign)
     assert board[0].draft is None and board[1].due_on == date(2026, 11, 15)
 
 
+def _excel_rows(body: bytes) -> list[list[str]]:
+    """The CSV as Excel set to Vietnamese reads it: UTF-8 after a BOM, ";" between cells."""
+    assert body.startswith("\ufeff".encode())
+    text = body.decode("utf-8").removeprefix("\ufeff")
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+
+
 def test_csv_cells_never_start_a_formula(session, campaign):
     figures = compute_figures(
         session, campaign=campaign, period=period_containing(DEMO_TODAY), cutoff=NOW
     )
     figures["communes"][0]["name"] = '=HYPERLINK("http://x")'
-    rows = list(csv.reader(io.StringIO(figures_csv(figures).decode("utf-8-sig"))))
+    rows = _excel_rows(figures_csv(figures))
     assert rows[1][0] == '\'=HYPERLINK("http://x")'
     assert rows[0][0] == "Đơn vị" and len(rows) == len(figures["communes"]) + 2
     assert not any(cell[:1] in "=+-@" and cell for row in rows for cell in row)
+
+
+def test_the_csv_opens_in_excel_set_to_vietnamese(session, campaign):
+    """Semicolons between cells and a UTF-8 BOM (docs/decisions.md): Vietnamese names intact,
+    every line as wide as the header, counts as plain integers, the share with a decimal comma."""
+    figures = compute_figures(
+        session, campaign=campaign, period=period_containing(DEMO_TODAY), cutoff=NOW
+    )
+    body = figures_csv(figures)
+    header, *rows = _excel_rows(body)
+    assert header[:3] == ["Đơn vị", "Cụm (huyện cũ)", "Tham gia mới trong kỳ"]
+    assert header[-1] == "Tỷ lệ hoàn thành (%)"
+    assert body.split(b"\r\n")[0].count(b";") == len(header) - 1  # no comma splits a title
+    assert all(len(row) == len(header) for row in rows)
+    communes = figures["communes"]
+    assert [row[0] for row in rows] == [c["name"] for c in communes] + [figures["province"]["name"]]
+    assert any("ư" in row[0] or "ơ" in row[0] or "Đ" in row[0] for row in rows)  # not mojibake
+    for row, unit in zip(rows, [*communes, figures["totals"]], strict=True):
+        counts = [int(cell) for cell in row[2:12]]  # digits only: no thousands mark, no quote
+        assert row[2:12] == [str(n) for n in counts]
+        assert counts[:2] == [unit["period"]["new"], unit["period"]["renewals"]]
+        assert counts[6:8] == [unit["total"]["new"], unit["total"]["renewals"]]
+        if unit["ratio"] is None:
+            assert row[12] == ""
+        else:
+            assert row[12] == f"{unit['ratio'] * 100:.2f}".replace(".", ",")
 
 
 @pytest.mark.parametrize(
