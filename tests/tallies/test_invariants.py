@@ -31,7 +31,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 from unittest import mock
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
