@@ -454,7 +454,7 @@ def test_the_audit_export_writes_formula_like_cells_as_text(login_as, session):
     # Closing the streamed answer ends its request, as a WSGI server does (the session goes back).
     with login_as("admin").get("/admin/audit/export.csv?action=login_failed") as response:
         body = response.get_data(as_text=True)
-    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))[1:]
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff")), delimiter=";"))[1:]
     cells = [cell for row in rows for cell in row if cell]
     for value in DANGEROUS:
         assert "'" + value in cells
