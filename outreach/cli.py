@@ -39,7 +39,7 @@ from outreach.worklist.service import refresh_commune
 
 
 def _session() -> Session:
-    return Session(current_app.extensions["engine"], expire_on_commit=False)
+    return Session(current_app.extensions["job_engine"], expire_on_commit=False)
 
 
 @click.group("db")
@@ -167,7 +167,7 @@ def refresh_priorities_command(today):
         for commune_id in communes:
             total += refresh_commune(session, commune_id=commune_id, today=day)
             session.commit()  # one commune at a time: short transactions, visits keep flowing
-    vacuum(current_app.extensions["engine"], "household")
+    vacuum(current_app.extensions["job_engine"], "household")
     click.echo(f"Đã tính lại điểm ưu tiên của {format_number(total)} hộ cho ngày {day:%d/%m/%Y}.")
 
 
@@ -265,7 +265,7 @@ def import_command(path, kind, office, dry_run, skip_rejected):
 
     from outreach.imports import batches
 
-    engine = current_app.extensions["engine"]
+    engine = current_app.extensions["job_engine"]
     folder = Path(current_app.config["IMPORTS_DIR"])
     with _session() as session:
         province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).first()
@@ -399,6 +399,7 @@ def restore_command(path, yes):
     from outreach.operations.backup import BackupError, inspect_backup, restore_database
 
     url = current_app.config["DATABASE_URL"]
+    current_app.extensions["job_engine"].dispose()
     current_app.extensions["engine"].dispose()  # this command's own connections must not linger
     try:
         info = inspect_backup(url, source=Path(path))

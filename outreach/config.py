@@ -71,6 +71,10 @@ def from_environment() -> dict:
         # rate); give redis://host:6379 or memcached:// to share the counts between workers.
         "RATELIMIT_STORAGE_URI": os.environ.get("OUTREACH_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # How long a web request waits for SQLite's write lock before it keeps what can wait
+        # (audit entries, login bookkeeping) for later or answers "busy" (503); it does not wait
+        # at all while an import holds the lock for its whole file (core/spool.py).
+        "OUTREACH_WEB_WAIT_MS": int(os.environ.get("OUTREACH_WEB_WAIT_MS", "5000")),
         "PROVINCE_CODE": os.environ.get("OUTREACH_PROVINCE_CODE", "24"),
         # A visit synced more than this many days after it happened is stored but counts on the
         # day it arrived, flagged "late" for the leader (issue 19 #15; tallies/service.py).

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
+from outreach.core import spool
 from outreach.core.bulk import FOREIGN_KEYS_OFF
 
+T = TypeVar("T")
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout so writers wait, not fail."""
+JOB_WAIT_MS = 30_000  # a job or a command waits for the lock as long as it takes
+
+
+def make_engine(url: str, *, wait_ms: int = JOB_WAIT_MS, yield_to_long_writes: bool = False):
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout so writers wait, not fail.
+
+    A web engine (`yield_to_long_writes`) waits `wait_ms` at most, and not at all while an import
+    holds the write lock for its whole file (`spool.long_write`): its request then keeps what can
+    wait in the spool, or answers "busy" (issue 19 #5), rather than hanging past its budget.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": wait_ms / 1000}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test
@@ -23,8 +37,15 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
             cur.close()
+
+        if yield_to_long_writes:
+
+            @event.listens_for(engine, "checkout")
+            def _wait_unless_long_write(dbapi_conn, _record, _proxy):
+                wait = 0 if spool.long_write_under_way(engine) else int(wait_ms)
+                dbapi_conn.execute(f"PRAGMA busy_timeout={wait}")
 
         @event.listens_for(engine, "checkin")
         def _foreign_keys_back(dbapi_conn, record):
@@ -54,7 +75,15 @@ def init_app(app) -> None:
     """Attach an engine to the app and close each request's session when the request ends."""
     from flask import g
 
-    app.extensions["engine"] = make_engine(app.config["DATABASE_URL"])
+    url = app.config["DATABASE_URL"]
+    app.extensions["engine"] = make_engine(
+        url, wait_ms=app.config["OUTREACH_WEB_WAIT_MS"], yield_to_long_writes=True
+    )
+    # Background jobs in this process (an import's check and write) wait for the lock as long as
+    # it takes, and never stop waiting because of their own mark.
+    app.extensions["job_engine"] = (
+        make_engine(url) if url.startswith("sqlite") else app.extensions["engine"]
+    )
 
     @app.teardown_appcontext
     def _close_session(_exc):
@@ -68,8 +97,18 @@ def get_session() -> Session:
     from flask import current_app, g
 
     if "db_session" not in g:
-        g.db_session = Session(current_app.extensions["engine"], expire_on_commit=False)
+        g.db_session = RequestSession(current_app.extensions["engine"], expire_on_commit=False)
     return g.db_session
+
+
+class RequestSession(Session):
+    """A request's session; while `write_or_defer` replays a unit of work for the spool, its
+    flushes do nothing, so the work runs (and reads) without touching the locked database."""
+
+    def flush(self, objects=None) -> None:
+        """Flush, unless this unit of work is being kept in the spool."""
+        if not self.info.get("deferring"):
+            super().flush(objects)
 
 
 @contextmanager
@@ -85,3 +124,36 @@ def committing(session: Session) -> Iterator[Session]:
         session.rollback()
         raise
     session.commit()
+
+
+def write_or_defer(session: Session, work: Callable[[Session], T]) -> T:
+    """Run `work` and commit it; when a long import holds SQLite's lock, keep its changes in the
+    spool instead (core/spool.py), if they can wait: audit entries and login bookkeeping.
+
+    Anything else that cannot be written re-raises the lock error (the page answers "busy, try
+    again", 503). After a write that went through, whatever the spool kept is moved in.
+    """
+    try:
+        with committing(session):
+            result = work(session)
+    except OperationalError as error:
+        session.rollback()  # a commit that failed leaves the session to roll back
+        if not spool.is_locked(error):
+            raise
+        return _kept_for_later(session, work, error)
+    if spool.has_kept(session.get_bind()):
+        spool.replay_if_any(session)
+    return result
+
+
+def _kept_for_later(session: Session, work: Callable[[Session], T], error: Exception) -> T:
+    session.info["deferring"] = True
+    try:
+        result = work(session)
+        spool.keep(session)
+    except spool.NotDeferrable:
+        raise error from None
+    finally:
+        session.info.pop("deferring", None)
+        session.rollback()
+    return result

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from outreach.accounts.passwords import _DUMMY_HASH, hash_password, needs_rehash, verify_password
 from outreach.core.audit import record_event, request_ip
+from outreach.core.spool import kept_audit_rows
 from outreach.models import AuditLog, User
 from outreach.models.base import utcnow
 
@@ -93,20 +94,37 @@ def _login_lock(
     lock_minutes: int,
 ) -> datetime | None:
     """Until when this name is locked from this address, or None."""
+    actions, since = ("login", "login_failed"), _counting_since(user, now)
     events = session.exec(
         select(AuditLog.action, AuditLog.at)
         .where(
             AuditLog.username == username,
             AuditLog.ip == ip,
-            AuditLog.action.in_(("login", "login_failed")),
-            AuditLog.at >= _counting_since(user, now),
+            AuditLog.action.in_(actions),
+            AuditLog.at >= since,
         )
         .order_by(AuditLog.at, AuditLog.id)
     ).all()
+    kept = _kept_events(session, username=username, ip=ip, actions=actions, since=since)
+    if kept:  # sorted() keeps the log's own order among equal times
+        events = sorted([*events, *kept], key=lambda event: _as_utc(event[1]))
     _failures, until = _lock_state(
         events, failure="login_failed", max_failures=max_failures, lock_minutes=lock_minutes
     )
     return until if until is not None and until > now else None
+
+
+def _kept_events(
+    session: Session, *, username: str, ip: str, actions: tuple[str, ...], since: datetime
+) -> list[tuple[str, datetime]]:
+    """This name's attempts from this address still waiting in the spool (core/spool.py): while
+    an import held the database they were kept there, and they count towards a lock all the same."""
+    events = [
+        (row["action"], _as_utc(datetime.fromisoformat(row["at"])))
+        for row in kept_audit_rows(session.get_bind())
+        if row["username"] == username and row["ip"] == ip and row["action"] in actions
+    ]
+    return [(action, at) for action, at in events if at >= since]
 
 
 def _record(now: datetime, session: Session, **event) -> None:

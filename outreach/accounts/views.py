@@ -31,7 +31,7 @@ from outreach.accounts.logins import LoginError, authenticate
 from outreach.accounts.passwords import MIN_PASSWORD_LENGTH
 from outreach.accounts.service import AccountError, change_password
 from outreach.core.audit import vietnam_time
-from outreach.db import committing, get_session
+from outreach.db import committing, get_session, write_or_defer
 from outreach.models import GeoUnit, User
 from outreach.models.codes import Role
 from outreach.web.admin import admin_bp, admin_units, no_store
@@ -101,15 +101,19 @@ def login():
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        with committing(get_session()) as session:  # the audit entry stays whatever the result
-            result = authenticate(
+        # The audit entry stays whatever the result, kept for later while an import holds the
+        # database (`write_or_defer`): logging in never waits for an import.
+        result = write_or_defer(
+            get_session(),
+            lambda session: authenticate(
                 session,
                 username=form.username.data,
                 password=form.password.data,
                 ip=request.remote_addr or "",
                 max_failures=current_app.config["LOGIN_MAX_FAILURES"],
                 lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
-            )
+            ),
+        )
         if result.user is not None:
             begin_session(result.user, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")))
@@ -140,10 +144,11 @@ def logout():
 
     A copied cookie or remember-me token must not outlive the logout (SECURITY.md, "Sessions").
     """
-    with committing(get_session()) as session:
-        accounts.sign_out(
-            session, user=current_user._get_current_object(), ip=request.remote_addr or ""
-        )
+    user = current_user._get_current_object()
+    write_or_defer(
+        get_session(),
+        lambda session: accounts.sign_out(session, user=user, ip=request.remote_addr or ""),
+    )
     end_session()
     flash(_("Bạn đã đăng xuất."), "info")
     return redirect(url_for("auth.login"))

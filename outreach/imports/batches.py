@@ -14,7 +14,7 @@ import hashlib
 import io
 import json
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from outreach.core import spool
 from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
 from outreach.core.formatting import safe_cell
@@ -316,38 +317,47 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
         def progress(done: int) -> None:
             _write_progress(folder, batch, Progress(stage, done, total))
 
-        report = import_rows(
-            session,
-            rows=rows,
-            kind=batch.kind,
-            province_id=batch.province_id,
-            write=write,
-            batch_id=batch.id,
-            progress=progress,
-            expected_rows=expected,
-        )
-        report.errors = sorted(report.errors, key=lambda e: e.row_number)
-        _save_errors(folder, batch, report.errors)
-        if write:
-            if report.rejected and not batch.skip_rejected:
-                session.rollback()
-                raise BatchError(
-                    _(
-                        "Có %(count)s dòng lỗi: hãy sửa tệp rồi tải lên lại, hoặc chọn bỏ qua "
-                        "các dòng lỗi.",
-                        count=report.rejected,
-                    )
-                )
-            stored = session.get(ImportBatch, batch.id)
-            for name, value in _counts(report).items():
-                setattr(stored, name, value)
-            stored.rows_written = report.inserted + report.updated
-            stored.status = BatchStatus.DONE
-            stored.finished_at = utcnow()
-            stored.message = _summary_message(report)
-            session.add(stored)
-            session.commit()  # the data and the batch's "done" land together, or neither
+        # Writing holds SQLite's only write lock until the commit: marked meanwhile, so that web
+        # requests keep what can wait for later instead of waiting for it (core/spool.py).
+        with spool.long_write(engine) if write else nullcontext():
+            report = import_rows(
+                session,
+                rows=rows,
+                kind=batch.kind,
+                province_id=batch.province_id,
+                write=write,
+                batch_id=batch.id,
+                progress=progress,
+                expected_rows=expected,
+            )
+            report.errors = sorted(report.errors, key=lambda e: e.row_number)
+            _save_errors(folder, batch, report.errors)
+            if write:
+                _commit_import(session, batch, report)
         return Outcome(report, [], sheet.header.cells)
+
+
+def _commit_import(session: Session, batch: ImportBatch, report: ImportReport) -> None:
+    """Commit the written rows with the batch marked done, or refuse a file with rejected rows
+    the admin did not choose to skip (nothing written)."""
+    if report.rejected and not batch.skip_rejected:
+        session.rollback()
+        raise BatchError(
+            _(
+                "Có %(count)s dòng lỗi: hãy sửa tệp rồi tải lên lại, hoặc chọn bỏ qua "
+                "các dòng lỗi.",
+                count=report.rejected,
+            )
+        )
+    stored = session.get(ImportBatch, batch.id)
+    for name, value in _counts(report).items():
+        setattr(stored, name, value)
+    stored.rows_written = report.inserted + report.updated
+    stored.status = BatchStatus.DONE
+    stored.finished_at = utcnow()
+    stored.message = _summary_message(report)
+    session.add(stored)
+    session.commit()  # the data and the batch's "done" land together, or neither
 
 
 def _worth_a_child(path: Path, filename: str) -> bool:
@@ -418,6 +428,8 @@ def _guarded(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Out
         with Session(engine) as session:
             batch = session.get(ImportBatch, batch_id)
             _path(folder, batch, ".progress.json").unlink(missing_ok=True)
+            # What web requests kept aside while this job held the lock goes in now.
+            spool.replay_if_any(session)
     return outcome
 
 

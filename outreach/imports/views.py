@@ -45,7 +45,7 @@ def _start(job, batch: ImportBatch) -> None:
     def work() -> None:
         with app.app_context():
             try:
-                job(app.extensions["engine"], Path(app.config["IMPORTS_DIR"]), batch_id)
+                job(app.extensions["job_engine"], Path(app.config["IMPORTS_DIR"]), batch_id)
             except Exception:  # the job already marked the batch failed with a message
                 log.exception("import batch %s failed", batch_id)
 

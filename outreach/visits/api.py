@@ -58,6 +58,11 @@ ERRORS = {
     404: ("not_found", "Không tìm thấy địa chỉ này."),
     405: ("method_not_allowed", "Thao tác không được hỗ trợ."),
     413: ("too_large", "Dữ liệu gửi lên quá lớn."),
+    503: (
+        "busy",
+        "Máy chủ đang ghi một danh sách lớn. Các lượt thăm vẫn được giữ trên máy và sẽ được gửi "
+        "lại sau ít phút.",
+    ),
     500: (
         "server_error",
         "Hệ thống gặp sự cố. Các lượt thăm chưa gửi vẫn được giữ trên máy và sẽ được gửi lại sau.",
@@ -370,6 +375,13 @@ def openapi_document() -> dict:
                 413,
                 f"The body is larger than {MAX_BODY // 1024 // 1024} MB (sent with a "
                 "Content-Length or chunked). Nothing was stored.",
+            ),
+            "503": _error_answer(
+                503,
+                "The database is busy writing an imported list (the embedded SQLite default has "
+                "one writer). Items before it may have been stored; keep the rest and send the "
+                "same batch again after `Retry-After` seconds (stored ones come back as "
+                "`duplicate`).",
             ),
             "500": _error_answer(
                 500,

@@ -284,6 +284,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     TOO_LARGE = "too_large"
+    BUSY = "busy"
     SERVER_ERROR = "server_error"
 
 

@@ -1,4 +1,4 @@
-"""Vietnamese error pages for 400, 403, 404, 405, 413, 429 and 500 (JSON answers under /api/)."""
+"""Vietnamese error pages for 400, 403, 404, 405, 413, 429, 500 and 503 (JSON answers under /api/)."""
 
 from contextlib import suppress
 from types import ModuleType
@@ -7,8 +7,12 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 
+from outreach.core.spool import is_locked
 from outreach.db import get_session
+
+BUSY_RETRY_SECONDS = 30
 
 
 def _too_many_requests(api: ModuleType, _error: RateLimitExceeded):
@@ -50,9 +54,29 @@ def register(app: Flask, *, api: ModuleType) -> None:
             get_session().rollback()
         return render(500)
 
+    def database_error(error: OperationalError):
+        if not is_locked(error):
+            return server_error(error)
+        # An import holds SQLite's only write lock (core/spool.py): nothing of this request was
+        # written; the phone keeps its visits in the outbox, a form can be sent again.
+        with suppress(Exception):
+            get_session().rollback()
+        headers = {"Retry-After": str(BUSY_RETRY_SECONDS)}
+        if api.is_api_request():
+            message = _(
+                "Máy chủ đang ghi một danh sách lớn. Các lượt thăm vẫn được giữ trên máy và "
+                "sẽ được gửi lại sau ít phút."
+            )
+            response = api.json_error(503, code="busy", message=message)
+            response.headers.update(headers)
+            return response
+        page, code = render(503)
+        return page, code, headers
+
     for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, lambda _e, code=code: render(code))
     app.register_error_handler(500, server_error)
+    app.register_error_handler(OperationalError, database_error)
     app.register_error_handler(
         CSRFError, lambda _e: api.csrf_error() if api.is_api_request() else render(400)
     )

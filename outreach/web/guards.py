@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter
 from outreach.core.audit import record_event
 from outreach.core.clock import today_local
 from outreach.core.scope import Scope, scope_for
-from outreach.db import get_session
+from outreach.db import get_session, write_or_defer
 
 # Ids are INTEGER columns on both databases: anything larger names no row (and must not reach
 # the database, where it overflows into a 500).
@@ -145,16 +145,18 @@ def today() -> date:
 def audit(
     action: str, *, object_type: str = "", object_id: str | int = "", detail: dict | None = None
 ) -> None:
-    """Write an audit entry for the logged-in user and this request's address, and commit it."""
-    session = get_session()
-    record_event(
-        session,
-        action=action,
-        user_id=current_user.id,
-        username=current_user.username,
-        object_type=object_type,
-        object_id=object_id,
-        ip=request.remote_addr or "",
-        detail=detail,
+    """Write an audit entry for the logged-in user and this request's address, and commit it
+    (kept for later, never lost, while an import holds the database: `db.write_or_defer`)."""
+    write_or_defer(
+        get_session(),
+        lambda session: record_event(
+            session,
+            action=action,
+            user_id=current_user.id,
+            username=current_user.username,
+            object_type=object_type,
+            object_id=object_id,
+            ip=request.remote_addr or "",
+            detail=detail,
+        ),
     )
-    session.commit()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Date, Row, bindparam, case, delete, false, func, or_, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, select
@@ -31,6 +32,7 @@ from sqlmodel import Session, select
 from outreach.core.bulk import upsert_statement
 from outreach.core.clock import VIETNAM
 from outreach.core.scope import Scope, apply_scope
+from outreach.core.spool import is_locked
 from outreach.core.text import fold
 from outreach.models import (
     Campaign,
@@ -349,10 +351,18 @@ class Worklist:
 def ensure_fresh(session: Session, *, commune_ids: Iterable[int], today: date) -> None:
     """Recompute, once a day, the communes whose scores are from another day."""
     stale = stale_communes(session, commune_ids=commune_ids, today=today)
-    for commune_id in stale:
-        refresh_commune(session, commune_id=commune_id, today=today)
-    if stale:
+    if not stale:
+        return
+    try:
+        for commune_id in stale:
+            refresh_commune(session, commune_id=commune_id, today=today)
         session.commit()
+    except OperationalError as error:
+        if not is_locked(error):
+            raise
+        # An import holds SQLite's lock (core/spool.py): the list keeps yesterday's order for
+        # now rather than wait, and the next page after the import refreshes it.
+        session.rollback()
 
 
 def _search_filter(stmt, *, scope: Scope, query: str):
