@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     from outreach.leaders import views as leaders
     from outreach.rankings import views as rankings
     from outreach.summaries import views as summaries
+    from outreach.teams import views as teams
     from outreach.visits import api
     from outreach.visits import views as visits
     from outreach.web import admin, errors
@@ -94,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
         rankings.bp,
         campaigns.bp,
         audit.bp,
+        teams.bp,
     ):
         app.register_blueprint(blueprint)
     errors.register(app, api=api)

@@ -7,6 +7,7 @@ from outreach.models.households import Household, Person, PriorityRefresh
 from outreach.models.imports import ImportBatch, ImportMapping, Payment
 from outreach.models.reports import ReportPeriod, Summary
 from outreach.models.tallies import CampaignReach, DailyTally, LatestOutcome
+from outreach.models.teams import Team, TeamMember
 from outreach.models.users import User
 from outreach.models.visits import Visit, VisitOutcome
 
@@ -27,6 +28,8 @@ __all__ = [
     "ReportPeriod",
     "Summary",
     "Target",
+    "Team",
+    "TeamMember",
     "User",
     "Visit",
     "VisitOutcome",

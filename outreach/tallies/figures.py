@@ -18,6 +18,7 @@ outcome metrics) and "refused:<reason>" (refusals by reason).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -275,11 +276,19 @@ def _canvassers_of(conn, scope: Scope, window: tuple, visit_ids: set[int]) -> di
 
 
 def canvasser_counts(
-    session: Session, *, scope: Scope, first: date, last: date
+    session: Session,
+    *,
+    scope: Scope,
+    first: date,
+    last: date,
+    group_of: Mapping[int, int] | None = None,
 ) -> dict[int, Counter]:
     """Per canvasser who visited in the scope: visits, households visited and outcomes, counted
     for the one who made the visit, whoever the household is assigned to now, on the days they
-    count on (a late visit on the day it arrived)."""
+    count on (a late visit on the day it arrived).
+
+    With `group_of` (canvasser → group, e.g. their team), per group instead: a household visited
+    by two members counts once for the group; canvassers outside the mapping are left out."""
     window = visited_between(Visit, first, last)
     conn = session.connection()  # plain rows: no ORM wrapping of tens of thousands of tuples
     # Each visit's household comes with its id from the (commune, time, village, household) index.
@@ -306,6 +315,14 @@ def canvasser_counts(
     outcomes = [row for row in outcomes if row[0] not in taken]
     added = {move[0] for move in moves if move[4] > 0}
     outcomes += [(visit_id, outcome) for visit_id, _, outcome in _outcomes_of(conn, added)]
+    if group_of is not None:
+        canvasser_of = {
+            visit: group_of[canvasser]
+            for visit, canvasser in canvasser_of.items()
+            if canvasser in group_of
+        }
+        households_of = {v: h for v, h in households_of.items() if v in canvasser_of}
+        outcomes = [row for row in outcomes if row[0] in canvasser_of]
     out: dict[int, Counter] = defaultdict(Counter)
     reached: dict[int, set[int]] = defaultdict(set)
     for visit_id, household_id in households_of.items():

@@ -34,6 +34,7 @@ from outreach.core.scope import get_in_scope
 from outreach.db import committing, get_session
 from outreach.models import Household, Person
 from outreach.models.codes import Channel, Outcome, RefusalReason, Role
+from outreach.teams.service import teammates
 from outreach.visits.outbox_file import outbox_token
 from outreach.visits.service import OutcomeInput, VisitError, VisitInput, record_visit
 from outreach.visits.sync import scope_token
@@ -354,12 +355,14 @@ def session_info():
 @roles_required(Role.CANVASSER)
 def offline_pages():
     """The pages to save for a day without signal: the list, its households and their forms."""
+    session = get_session()
     worklist = worklist_for(
-        get_session(),
+        session,
         scope=current_scope(),
         canvasser_id=current_user.id,
         today=request_today(),
         limit=OFFLINE_HOUSEHOLDS,
+        teammate_ids=teammates(session, canvasser_id=current_user.id),
     )
     ids = [row.household.id for row in worklist.rows]
     pages = [url_for("home.index"), url_for("worklist.show"), url_for("pwa.outbox")]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -393,15 +393,18 @@ def worklist_for(
     query: str = "",
     offset: int = 0,
     limit: int = 30,
+    teammate_ids: Sequence[int] = (),
 ) -> Worklist:
-    """A canvasser's households on the list, best first, filtered and paged, all in the database."""
+    """A canvasser's households on the list, best first, filtered and paged, all in the database;
+    with `teammate_ids`, their team's households too (teams.service.teammates)."""
     ensure_fresh(session, commune_ids=_scope_communes(session, scope, canvasser_id), today=today)
+    owners = (
+        Household.assigned_canvasser_id.in_([canvasser_id, *teammate_ids])
+        if teammate_ids
+        else Household.assigned_canvasser_id == canvasser_id
+    )
     base = apply_scope(
-        select(Household).where(
-            Household.assigned_canvasser_id == canvasser_id, Household.priority_score > 0
-        ),
-        Household,
-        scope,
+        select(Household).where(owners, Household.priority_score > 0), Household, scope
     )
     if query.strip():
         base = _search_filter(base, scope=scope, query=query.strip())

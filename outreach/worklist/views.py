@@ -13,6 +13,7 @@ from outreach.leaders.review import returned_visits_for
 from outreach.models import GeoUnit, User
 from outreach.models.codes import Role
 from outreach.tallies.figures import canvasser_tally
+from outreach.teams.service import teammates
 from outreach.web.guards import current_scope, parse_id, render_page_or_fragment, roles_required
 from outreach.web.guards import today as request_today
 from outreach.worklist.service import worklist_for
@@ -63,6 +64,7 @@ def show():
         today=today,
         offset=offset,
         limit=PAGE,
+        teammate_ids=teammates(session, canvasser_id=canvasser.id),
         **filters,
     )
     # Everything the page needs, whichever answer is asked for: a request for "more rows" without

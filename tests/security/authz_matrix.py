@@ -132,6 +132,7 @@ CAMPAIGN_TABLES = ("campaign", "target", "audit_log")
 VILLAGE_TABLES = ("geo_unit", "household", "audit_log")
 ASSIGN_TABLES = ("household", "audit_log")
 REVIEW_TABLES = ("visit", "audit_log")
+TEAM_TABLES = ("team", "team_member", "audit_log")
 SUMMARY_TABLES = ("summary", "report_period", "audit_log")
 IMPORT_TABLES = ("import_batch", "import_mapping", "audit_log")
 NEW_PASSWORD = "Mat-Khau-Moi-2026"
@@ -335,6 +336,36 @@ MATRIX: tuple[Entry, ...] = (
         tables=REVIEW_TABLES,
     ),
     Entry("leader.promises", "GET", lambda o: "/leader/promises", each(200, LEADERS)),
+    # ---- advisory teams (no team in the demo: setting one up, in and out of scope, changing and
+    # dissolving it are in tests/teams/test_views.py; here the ids name no team) ----
+    Entry("teams.index", "GET", lambda o: "/teams", each(200, LEADERS)),
+    Entry("teams.new", "GET", lambda o: f"/teams/new?commune={o.commune}", each(200, LEADERS)),
+    Entry(
+        # One member is not a team: refused with its message, nothing written.
+        "teams.new",
+        "POST",
+        lambda o: "/teams/new",
+        each(422, LEADERS),
+        form=lambda o: {"commune": str(o.commune), "name": "Tổ thử", "members": str(o.canvasser)},
+        tables=TEAM_TABLES,
+    ),
+    Entry("teams.edit", "GET", lambda o: "/teams/999999", each(404, LEADERS)),
+    Entry(
+        "teams.edit",
+        "POST",
+        lambda o: "/teams/999999",
+        each(404, LEADERS),
+        form=lambda o: {"name": "Tổ thử", "members": str(o.canvasser)},
+        tables=TEAM_TABLES,
+    ),
+    Entry(
+        "teams.dissolve",
+        "POST",
+        lambda o: "/teams/999999/dissolve",
+        each(404, LEADERS),
+        form=lambda o: {},
+        tables=TEAM_TABLES,
+    ),
     Entry(
         "targets.index",
         "GET",

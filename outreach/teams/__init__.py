@@ -1,0 +1,1 @@
+"""Advisory teams of canvassers within a commune (issue 24)."""
