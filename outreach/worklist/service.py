@@ -231,8 +231,10 @@ def refresh_commune(
         weights = weights_in_force(session, province_id=commune.province_id or commune.id)
     # Plain rows of just the columns the engine reads: building ORM objects for a whole commune
     # (tens of thousands) cost more than the scoring itself.
+    # A person off every list (an objection to being contacted, a move or death a leader
+    # approved) gives their household no reason to be visited.
     persons = session.execute(
-        select(*PERSON_FACT_COLUMNS).where(Person.commune_id == commune_id)
+        select(*PERSON_FACT_COLUMNS).where(Person.commune_id == commune_id, Person.off_list == "")
     ).all()
     outcomes = session.execute(
         select(*OUTCOME_COLUMNS).where(VisitOutcome.commune_id == commune_id)
@@ -290,6 +292,7 @@ def refresh_household(
         weights = weights_in_force(session, province_id=province_id)
     if persons is None:
         persons = session.exec(select(Person).where(Person.household_id == household_id)).all()
+    persons = [p for p in persons if not p.off_list]  # as in refresh_commune
     # Just the columns the engine reads: whole outcome objects cost more than the scoring.
     outcomes = (
         session.execute(_OUTCOMES_OF, {"person_ids": [p.id for p in persons]}).all()
@@ -464,7 +467,7 @@ def _rows(
     if ids:
         for hid, name in session.exec(
             select(Person.household_id, Person.full_name)
-            .where(Person.household_id.in_(ids))
+            .where(Person.household_id.in_(ids), Person.off_list == "")
             .order_by(Person.id)
         ).all():
             members[hid].append(name)
