@@ -98,12 +98,16 @@ def _page(household_id: int, *, error: str = "", kind: str = "", status: int = 2
     except services.CorrectionError:
         abort(404)
     members = services.members_of(session, scope=scope, household=household)
-    audit(
-        "view_household",
-        object_type="household",
-        object_id=household.id,
-        detail={"persons": [p.id for p in members], "page": "corrections"},
-    )
+    if not error:
+        # A view of the household's record, audited like its page. A refused form is shown again
+        # without a new entry, like the visit form's: a refusal writes nothing (the page it came
+        # from was audited when it was opened).
+        audit(
+            "view_household",
+            object_type="household",
+            object_id=household.id,
+            detail={"persons": [p.id for p in members], "page": "corrections"},
+        )
     return render_template(
         "corrections/household.html",
         household=household,
