@@ -146,7 +146,7 @@ def report(household_id: int):
         with committing(session):
             correction = _report(scope, household_id, kind)
     except services.CorrectionError as error:
-        return _page(household_id, error=str(error), kind=kind, status=422)
+        return _page(household_id, error=str(error), kind=kind, status=400)
     if correction.status == CorrectionStatus.PENDING:
         flash(_("Đã ghi: %(what)s, chờ lãnh đạo duyệt.", what=_kind(correction.kind)), "ok")
     else:
