@@ -17,7 +17,7 @@ from outreach.core.audit import record_event
 from outreach.core.i18n import _
 from outreach.core.scope import Scope, get_in_scope
 from outreach.core.text import fold
-from outreach.corrections.services import MAX_REASON, CorrectionError, check_new_identifiers
+from outreach.corrections.services import CorrectionError, check_new_identifiers, reason_text
 from outreach.models import Correction, Household, Person, User
 from outreach.models.base import utcnow
 from outreach.models.codes import CorrectionKind, CorrectionStatus, OffList
@@ -28,12 +28,7 @@ DECISIONS = (APPROVE, REJECT, LIFT)
 
 
 def _note(text: str, *, required: bool) -> str:
-    note = " ".join((text or "").split())
-    if required and not note:
-        raise CorrectionError(_("Hãy ghi lý do để cán bộ biết."))
-    if len(note) > MAX_REASON:
-        raise CorrectionError(_("Lý do dài quá %(n)s ký tự.", n=MAX_REASON))
-    return note
+    return reason_text(text, missing=_("Hãy ghi lý do để cán bộ biết.") if required else None)
 
 
 def decide(

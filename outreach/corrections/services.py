@@ -106,10 +106,12 @@ def _member(session: Session, *, scope: Scope, household: Household, person_id: 
     return person
 
 
-def _reason(text: str, *, required_message: str) -> str:
+def reason_text(text: str, *, missing: str | None) -> str:
+    """A reason or note with its spaces collapsed; `missing` is the refusal when it is empty
+    (None: it may be)."""
     reason = " ".join((text or "").split())
-    if not reason:
-        raise CorrectionError(required_message)
+    if missing is not None and not reason:
+        raise CorrectionError(missing)
     if len(reason) > MAX_REASON:
         raise CorrectionError(_("Lý do dài quá %(n)s ký tự.", n=MAX_REASON))
     return reason
@@ -336,7 +338,7 @@ def record_objection(
     leader lifts it; their stated reason is kept."""
     household = household_in_scope(session, scope=scope, household_id=household_id)
     person = _member(session, scope=scope, household=household, person_id=person_id)
-    stated = _reason(reason, required_message=_("Hãy ghi lý do người dân nêu."))
+    stated = reason_text(reason, missing=_("Hãy ghi lý do người dân nêu."))
     if person.off_list:
         raise CorrectionError(_("Người này đã được đưa ra khỏi mọi danh sách."))
     correction = _record(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -35,12 +34,11 @@ from outreach.models import (
     LatestOutcome,
     Person,
     User,
-    Visit,
-    VisitOutcome,
 )
 from outreach.models.codes import CorrectionStatus, OffList, Role
 from outreach.worklist.service import refresh_commune, worklist_for
 from tests.conftest import DEMO_TODAY
+from tests.leaders.test_review import _visit
 
 TODAY = DEMO_TODAY
 CANVASSER, LEADER = "canbo.07210.1", "lanhdao.07210"
@@ -427,36 +425,6 @@ def test_a_death_and_a_move_take_effect_when_approved(session, canvasser, leader
 # ---- the household's place and the "far" check ---------------------------------------------------
 
 
-def _visit_at(session, canvasser, household, at, lat, lon) -> Visit:
-    visit = Visit(
-        client_uuid=str(uuid.uuid4()),
-        household_id=household.id,
-        canvasser_id=canvasser.id,
-        province_id=household.province_id,
-        commune_id=household.commune_id,
-        visited_at=at,
-        channel="home",
-        latitude=lat,
-        longitude=lon,
-        accuracy_m=12.0,
-    )
-    session.add(visit)
-    session.flush()
-    person = _members(session, household)[0]
-    session.add(
-        VisitOutcome(
-            visit_id=visit.id,
-            person_id=person.id,
-            province_id=household.province_id,
-            commune_id=household.commune_id,
-            visited_at=at,
-            outcome="not_home",
-        )
-    )
-    session.commit()
-    return visit
-
-
 def test_a_saved_location_makes_a_far_visit_flagged(session, canvasser, leader, household):
     # No demo coordinates anywhere: the check has nothing to compare with until one is saved.
     for h in session.exec(select(Household).where(Household.latitude.is_not(None))):
@@ -464,8 +432,8 @@ def test_a_saved_location_makes_a_far_visit_flagged(session, canvasser, leader, 
         session.add(h)
     session.commit()
     t0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
-    at_home = _visit_at(session, canvasser, household, t0, 21.2701, 106.1901)
-    far = _visit_at(session, canvasser, household, t0 + timedelta(hours=2), 21.2801, 106.1901)
+    at_home = _visit(session, canvasser, household, t0, lat=21.2701, lon=106.1901)
+    far = _visit(session, canvasser, household, t0 + timedelta(hours=2), lat=21.2801, lon=106.1901)
 
     def flagged() -> set[int]:
         flags = review_flags(
