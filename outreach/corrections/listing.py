@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from outreach.core.formatting import format_day, format_phone
+from outreach.core.formatting import format_day, format_phone, mask_identifier
 from outreach.core.i18n import _, _l
 from outreach.core.scope import Scope, apply_scope, personal_rows
 from outreach.models import Correction, Household, Person, User
@@ -74,9 +74,10 @@ def describe(kind: str, details: dict, person_name: str) -> str:
             born = date.fromisoformat(details["date_of_birth"])
             parts.append(str(born.year) if details.get("year_only") else format_day(born))
         if details.get("bhxh_number"):
-            parts.append(_("mã số BHXH %(n)s", n=details["bhxh_number"]))
+            # Masked like every screen's (SECURITY.md §4); the sheet has them in their columns.
+            parts.append(_("mã số BHXH %(n)s", n=mask_identifier(details["bhxh_number"])))
         if details.get("citizen_id"):
-            parts.append(_("CCCD %(n)s", n=details["citizen_id"]))
+            parts.append(_("CCCD %(n)s", n=mask_identifier(details["citizen_id"])))
         if details.get("phone"):
             parts.append(format_phone(details["phone"]))
         return ", ".join(parts)

@@ -100,7 +100,20 @@ def test_the_leader_sees_the_count_approves_and_the_household_shows_it(app, sess
     client = login_as(CANVASSER)
     path = f"/households/{household.id}/corrections"
     _post(client, path, {"kind": "phone", "whose": str(person.id), "phone": "0987654321"})
-    _post(client, path, {"kind": "add_person", "full_name": "Lò Văn Páo", "born": "02/09/2001"})
+    _post(
+        client,
+        path,
+        {
+            "kind": "add_person",
+            "full_name": "Lò Văn Páo",
+            "born": "02/09/2001",
+            "bhxh_number": "0199887766",
+            "citizen_id": "011201009988",
+        },
+    )
+    # Every screen shows the numbers masked (SECURITY.md §4), the canvasser's included.
+    mine = client.get(path).get_data(as_text=True)
+    assert "••••••7766" in mine and "0199887766" not in mine and "011201009988" not in mine
     client.post("/logout", data={"csrf_token": csrf_token(client, "/worklist")})
 
     leader = app.test_client()
@@ -110,6 +123,7 @@ def test_the_leader_sees_the_count_approves_and_the_household_shows_it(app, sess
     page = leader.get("/leader/corrections").get_data(as_text=True)
     ids = [int(i) for i in re.findall(r'<li id="correction-(\d+)">', page)]
     assert len(ids) == 2 and "Lò Văn Páo" in page
+    assert "••••••7766" in page and "0199887766" not in page and "011201009988" not in page
     token = csrf_token(leader, "/leader/corrections")
     # A rejection without a reason is refused and changes nothing.
     refused = leader.post(
@@ -133,7 +147,8 @@ def test_the_leader_sees_the_count_approves_and_the_household_shows_it(app, sess
     assert sheet.status_code == 200
     assert sheet.headers["Content-Type"].startswith("application/vnd.openxmlformats")
     rows = CalamineWorkbook.from_filelike(io.BytesIO(sheet.data)).get_sheet_by_index(0).to_python()
-    assert {row[6] for row in rows[4:]} >= {"Lò Văn Páo"}
+    walk_in = next(row for row in rows[4:] if row[6] == "Lò Văn Páo")
+    assert walk_in[8:10] == ["0199887766", "011201009988"]  # BHXH needs the numbers whole
     actions = set(session.exec(select(AuditLog.action)).all())
     assert {"correction.report", "correction.approve", "correction.export"} <= actions
 
