@@ -489,4 +489,10 @@ def member_priorities(
     ids = [p.id for p in members]
     outcomes = session.execute(_OUTCOMES_OF, {"person_ids": ids}).all() if ids else []
     history = _histories(outcomes)
-    return {p.id: person_priority(facts_of(p), history[p.id], today=today) for p in members}
+    return {
+        # Off every list (an objection, an approved move or death): no reason to visit them.
+        p.id: Priority(score=0, off_list=True)
+        if p.off_list
+        else person_priority(facts_of(p), history[p.id], today=today)
+        for p in members
+    }

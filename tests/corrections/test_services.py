@@ -36,7 +36,7 @@ from outreach.models import (
     User,
 )
 from outreach.models.codes import CorrectionStatus, OffList, Role
-from outreach.worklist.service import refresh_commune, worklist_for
+from outreach.worklist.service import member_priorities, refresh_commune, worklist_for
 from tests.conftest import DEMO_TODAY
 from tests.leaders.test_review import _visit
 
@@ -314,6 +314,9 @@ def test_an_objection_keeps_the_person_off_every_list_until_a_leader_lifts_it(
     assert {p.off_list for p in _members(session, household)} == {OffList.OBJECTION}
     assert household.priority_score == 0
     assert not _on_worklist(session, canvasser, household.id)  # the nightly refresh agrees
+    # The household page says nobody there is to be visited.
+    shown = member_priorities(session, members=_members(session, household), today=TODAY)
+    assert all(p.off_list and not p.reasons for p in shown.values())
     with pytest.raises(CorrectionError, match="đã được quyết định"):
         _decide(session, leader, objections[0], decisions.APPROVE)
     session.rollback()
