@@ -160,15 +160,22 @@ def pending_count(session: Session, *, scope: Scope) -> int:
 
 
 def corrections_in_scope(
-    session: Session, *, scope: Scope, statuses: tuple[str, ...], limit: int = 200
+    session: Session,
+    *,
+    scope: Scope,
+    statuses: tuple[str, ...],
+    kinds: tuple[str, ...] | None = None,
+    limit: int = 200,
 ) -> list[CorrectionLine]:
-    """Corrections in scope with one of these statuses, oldest report first."""
+    """Corrections in scope with one of these statuses (and kinds), oldest report first."""
     stmt = (
         apply_scope(select(Correction), Correction, scope)
         .where(Correction.status.in_(statuses))
         .order_by(Correction.reported_at, Correction.id)
         .limit(limit)
     )
+    if kinds is not None:
+        stmt = stmt.where(Correction.kind.in_(kinds))
     return _lines(session, list(session.exec(stmt)))
 
 

@@ -12,7 +12,7 @@ from outreach.corrections import decisions, listing, services
 from outreach.corrections.sheet import corrections_workbook
 from outreach.db import committing, get_session
 from outreach.models import GeoUnit
-from outreach.models.codes import CorrectionStatus, Role
+from outreach.models.codes import CorrectionKind, CorrectionStatus, Role
 from outreach.web.guards import audit, current_scope, parse_id, roles_required
 from outreach.web.guards import today as request_today
 
@@ -167,13 +167,12 @@ def leader_list():
     pending = listing.corrections_in_scope(
         session, scope=scope, statuses=(CorrectionStatus.PENDING,)
     )
-    objections = [
-        line
-        for line in listing.corrections_in_scope(
-            session, scope=scope, statuses=(CorrectionStatus.APPLIED,)
-        )
-        if line.correction.kind == "objection"
-    ]
+    objections = listing.corrections_in_scope(
+        session,
+        scope=scope,
+        statuses=(CorrectionStatus.APPLIED,),
+        kinds=(CorrectionKind.OBJECTION,),
+    )
     decided = listing.recent_decisions(session, scope=scope)
     audit(
         "view_list",

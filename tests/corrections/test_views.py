@@ -177,3 +177,40 @@ def test_a_leader_outside_the_commune_cannot_decide(app, session, login_as):
     assert session.get(Correction, correction_id).status == CorrectionStatus.PENDING
     assert client.get("/leader/corrections").status_code == 403  # not for canvassers
     assert client.get("/leader/corrections/export.xlsx").status_code == 403
+
+
+def test_an_objection_is_listed_for_the_leader_until_lifted(app, session, login_as):
+    canvasser = _user(session, CANVASSER)
+    household = _household(session, canvasser)
+    person = session.exec(select(Person).where(Person.household_id == household.id)).first()
+    client = login_as(CANVASSER)
+    path = f"/households/{household.id}/corrections"
+    saved = _post(
+        client,
+        path,
+        {"kind": "objection", "person_id": str(person.id), "reason": "Không muốn bị làm phiền"},
+    )
+    assert saved.status_code == 303
+    assert "có hiệu lực ngay" in client.get(path).get_data(as_text=True)
+    correction_id = session.exec(select(Correction.id)).one()
+
+    leader = app.test_client()
+    login(leader, LEADER)
+    page = leader.get("/leader/corrections").get_data(as_text=True)
+    objections = page.split('id="objections"', 1)[1].split("</ul>", 1)[0]
+    assert person.full_name in objections and "Không muốn bị làm phiền" in objections
+    token = csrf_token(leader, "/leader/corrections")
+    leader.post(
+        f"/leader/corrections/{correction_id}", data={"decision": "lift", "csrf_token": token}
+    )
+    session.expire_all()
+    assert session.get(Person, person.id).off_list == "objection"  # a reason is needed
+    leader.post(
+        f"/leader/corrections/{correction_id}",
+        data={"decision": "lift", "note": "Anh đồng ý nghe lại", "csrf_token": token},
+    )
+    session.expire_all()
+    assert session.get(Person, person.id).off_list == ""
+    page = leader.get("/leader/corrections").get_data(as_text=True)
+    assert "Đã gỡ yêu cầu không liên hệ." in page
+    assert person.full_name not in page.split('id="objections"', 1)[1].split("</ul>", 1)[0]
