@@ -124,16 +124,18 @@ def _page(household_id: int, *, error: str = "", kind: str = "", status: int = 2
     ), status
 
 
-@bp.get("/households/<int:household_id>/corrections")
+# One rule for the page and its form: two rules on one path would answer a POST naming an id no
+# column can hold with 405 (the GET rule's path matches) rather than 404.
+@bp.route("/households/<int:household_id>/corrections", methods=["GET", "POST"])
 @roles_required(Role.CANVASSER)
 def household(household_id: int):
-    """The canvasser's corrections for a household they may visit."""
+    """The canvasser's corrections for a household they may visit, and the forms to make one."""
+    if request.method == "POST":
+        return _report_one(household_id)
     return _page(household_id)
 
 
-@bp.post("/households/<int:household_id>/corrections")
-@roles_required(Role.CANVASSER)
-def report(household_id: int):
+def _report_one(household_id: int):
     """Record one correction; a refusal is shown on the form with what was typed, nothing kept."""
     session = get_session()
     scope = current_scope()

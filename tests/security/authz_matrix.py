@@ -345,7 +345,7 @@ MATRIX: tuple[Entry, ...] = (
         out=404,
     ),
     Entry(
-        "corrections.report",
+        "corrections.household",
         "POST",
         lambda o: f"/households/{o.household}/corrections",
         {CANVASSER: 303},
