@@ -61,6 +61,7 @@ def register_blueprints(app: Flask) -> None:
     from outreach.audit import views as audit
     from outreach.calculator import views as calculator
     from outreach.campaigns import views as campaigns
+    from outreach.corrections import views as corrections
     from outreach.dashboard import views as dashboard
     from outreach.geography import views as geography
     from outreach.home import views as home
@@ -96,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
         campaigns.bp,
         audit.bp,
         teams.bp,
+        corrections.bp,
     ):
         app.register_blueprint(blueprint)
     errors.register(app, api=api)

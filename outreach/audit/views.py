@@ -62,6 +62,11 @@ ACTION_LABELS = {
     "outbox.import": _l("Nhập tệp lượt thăm chưa gửi"),
     "outbox.import_refused": _l("Từ chối tệp lượt thăm chưa gửi"),
     "audit.export": _l("Xuất nhật ký truy cập"),
+    "correction.report": _l("Ghi sửa đổi tại hộ"),
+    "correction.approve": _l("Duyệt sửa đổi tại hộ"),
+    "correction.reject": _l("Không duyệt sửa đổi tại hộ"),
+    "correction.lift": _l("Gỡ yêu cầu không liên hệ"),
+    "correction.export": _l("Tải bảng sửa đổi tại hộ"),
 }
 # The kinds of object the entries point at (a fixed list: a DISTINCT over the log would scan it).
 OBJECT_LABELS = {
@@ -78,6 +83,8 @@ OBJECT_LABELS = {
     "visit": _l("Lượt thăm"),
     "audit_log": _l("Nhật ký truy cập"),
     "outbox_file": _l("Tệp lượt thăm chưa gửi"),
+    "correction": _l("Sửa đổi tại hộ"),
+    "corrections": _l("Bảng sửa đổi tại hộ"),
 }
 
 

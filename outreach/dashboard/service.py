@@ -326,6 +326,8 @@ def overdue_filter(scope: Scope, today: date) -> list:
         *within_scope(LatestOutcome, scope),
         LatestOutcome.follow_up_on < today,  # set only by a promise or "considering"
         ~promise_kept(LatestOutcome.person_id, LatestOutcome.visited_at),
+        # Nobody off every list is followed up (an objection to being contacted, a move, a death).
+        LatestOutcome.person_id.not_in(select(Person.id).where(Person.off_list > "")),
     ]
     if _village_id(scope) is not None:
         conditions.append(

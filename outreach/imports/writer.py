@@ -103,6 +103,7 @@ _NEW_PERSON = {
     "is_participant": False,
     "is_potential": False,
     "citizen_id_is_legacy": False,
+    "off_list": "",  # on the lists until a correction says otherwise (corrections/)
 }
 HOUSEHOLD_COLUMNS = (
     "id",

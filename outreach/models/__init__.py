@@ -2,6 +2,7 @@
 
 from outreach.models.audit import AuditLog
 from outreach.models.campaigns import Campaign, PolicyRate, Target
+from outreach.models.corrections import Correction
 from outreach.models.geography import GeoUnit
 from outreach.models.households import Household, Person, PriorityRefresh
 from outreach.models.imports import ImportBatch, ImportMapping, Payment
@@ -15,6 +16,7 @@ __all__ = [
     "AuditLog",
     "Campaign",
     "CampaignReach",
+    "Correction",
     "DailyTally",
     "GeoUnit",
     "Household",

@@ -107,3 +107,41 @@ class SummaryStatus(StrEnum):
 
 # Payment frequencies in months allowed by Law 41/2024 Art. 36(2).
 PAYMENT_FREQUENCIES = (1, 3, 6, 12)
+
+
+class CorrectionKind(StrEnum):
+    """What a canvasser corrected at the door (corrections/)."""
+
+    ADD_PERSON = "add_person"  # a walk-in or a new member of the household
+    PHONE = "phone"
+    MOVED = "moved"
+    DECEASED = "deceased"
+    OBJECTION = "objection"  # "do not contact me again" (Decree 13/2023, Art. 9)
+    LOCATION = "location"  # the household's place, from a visit's GPS, with consent
+
+
+class CorrectionStatus(StrEnum):
+    PENDING = "pending"  # waits for a leader
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    APPLIED = "applied"  # in force at once, no approval needed (an objection, a first location)
+    LIFTED = "lifted"  # an objection a leader lifted
+
+
+# Corrections that change BHXH's facts: they wait for a leader (docs/decisions.md, "Corrections").
+NEEDS_APPROVAL = frozenset(
+    {
+        CorrectionKind.ADD_PERSON,
+        CorrectionKind.PHONE,
+        CorrectionKind.MOVED,
+        CorrectionKind.DECEASED,
+    }
+)
+
+
+class OffList(StrEnum):
+    """Why a person is off every list (Person.off_list; "" = on the lists)."""
+
+    OBJECTION = "objection"
+    MOVED = "moved"
+    DECEASED = "deceased"

@@ -68,6 +68,8 @@ class Person(SQLModel, table=True):
         # None on the phone: the search matches its last digits (LIKE '%…'), see migration 0011.
         Index("uq_person_bhxh", "bhxh_number", unique=True),
         Index("uq_person_citizen_id", "citizen_id", unique=True),
+        # The few persons off every list ("off_list > ''": a range of this index).
+        Index("ix_person_off_list", "off_list"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -95,6 +97,9 @@ class Person(SQLModel, table=True):
     # Reserved contribution record (bảo lưu), in months.
     reserved_months: int | None = None
     is_potential: bool = Field(default=False)
+    # Why the person is off every list (codes.OffList): they objected to being contacted, or a
+    # leader approved their move or death. "" for everyone else (corrections/).
+    off_list: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

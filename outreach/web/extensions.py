@@ -194,6 +194,7 @@ PERSONAL_DATA_BLUEPRINTS = frozenset(
         "imports",  # uploaded lists of citizens and their rejected rows
         "calculator",  # a named person's contribution
         "account",  # one's own account
+        "corrections",  # what canvassers corrected at households, and the sheet for BHXH
     }
 )
 PERSONAL_DATA_ENDPOINTS = frozenset(

@@ -233,8 +233,10 @@ def refresh_commune(
         weights = weights_in_force(session, province_id=commune.province_id or commune.id)
     # Plain rows of just the columns the engine reads: building ORM objects for a whole commune
     # (tens of thousands) cost more than the scoring itself.
+    # A person off every list (an objection to being contacted, a move or death a leader
+    # approved) gives their household no reason to be visited.
     persons = session.execute(
-        select(*PERSON_FACT_COLUMNS).where(Person.commune_id == commune_id)
+        select(*PERSON_FACT_COLUMNS).where(Person.commune_id == commune_id, Person.off_list == "")
     ).all()
     outcomes = session.execute(
         select(*OUTCOME_COLUMNS).where(VisitOutcome.commune_id == commune_id)
@@ -292,6 +294,7 @@ def refresh_household(
         weights = weights_in_force(session, province_id=province_id)
     if persons is None:
         persons = session.exec(select(Person).where(Person.household_id == household_id)).all()
+    persons = [p for p in persons if not p.off_list]  # as in refresh_commune
     # Just the columns the engine reads: whole outcome objects cost more than the scoring.
     outcomes = (
         session.execute(_OUTCOMES_OF, {"person_ids": [p.id for p in persons]}).all()
@@ -477,7 +480,7 @@ def _rows(
     if ids:
         for hid, name in session.exec(
             select(Person.household_id, Person.full_name)
-            .where(Person.household_id.in_(ids))
+            .where(Person.household_id.in_(ids), Person.off_list == "")
             .order_by(Person.id)
         ).all():
             members[hid].append(name)
@@ -499,4 +502,10 @@ def member_priorities(
     ids = [p.id for p in members]
     outcomes = session.execute(_OUTCOMES_OF, {"person_ids": ids}).all() if ids else []
     history = _histories(outcomes)
-    return {p.id: person_priority(facts_of(p), history[p.id], today=today) for p in members}
+    return {
+        # Off every list (an objection, an approved move or death): no reason to visit them.
+        p.id: Priority(score=0, off_list=True)
+        if p.off_list
+        else person_priority(facts_of(p), history[p.id], today=today)
+        for p in members
+    }

@@ -133,6 +133,7 @@ VILLAGE_TABLES = ("geo_unit", "household", "audit_log")
 ASSIGN_TABLES = ("household", "audit_log")
 REVIEW_TABLES = ("visit", "audit_log")
 TEAM_TABLES = ("team", "team_member", "audit_log")
+CORRECTION_TABLES = ("correction", "person", "household", "audit_log")
 SUMMARY_TABLES = ("summary", "report_period", "audit_log")
 IMPORT_TABLES = ("import_batch", "import_mapping", "audit_log")
 NEW_PASSWORD = "Mat-Khau-Moi-2026"
@@ -365,6 +366,41 @@ MATRIX: tuple[Entry, ...] = (
         each(404, LEADERS),
         form=lambda o: {},
         tables=TEAM_TABLES,
+    ),
+    # ---- corrections at the door (their scope per object: tests/corrections/test_views.py) ----
+    Entry(
+        "corrections.household",
+        "GET",
+        lambda o: f"/households/{o.household}/corrections",
+        {CANVASSER: 200},
+        out=404,
+    ),
+    Entry(
+        "corrections.household",
+        "POST",
+        lambda o: f"/households/{o.household}/corrections",
+        {CANVASSER: 303},
+        out=404,
+        form=lambda o: {"kind": "phone", "whose": str(o.person), "phone": "0912 345 678"},
+        writes=True,
+        tables=CORRECTION_TABLES,
+    ),
+    Entry("corrections.leader_list", "GET", lambda o: "/leader/corrections", each(200, LEADERS)),
+    Entry(
+        "corrections.export",
+        "GET",
+        lambda o: "/leader/corrections/export.xlsx?status=all",
+        each(200, LEADERS),
+    ),
+    Entry(
+        # The demo holds no correction: the id names none, so every leader is sent back with a
+        # message and nothing changes (deciding in and out of scope: tests/corrections).
+        "corrections.decide",
+        "POST",
+        lambda o: f"/leader/corrections/{o.household}",
+        each(303, LEADERS),
+        form=lambda o: {"decision": "reject", "note": "Số này của hàng xóm"},
+        tables=CORRECTION_TABLES,
     ),
     Entry(
         "targets.index",

@@ -228,6 +228,7 @@ PERSONAL_PAGES = [
     ("canbo.07210.1", "/households/{household}", True),
     ("canbo.07210.1", "/households/999999", False),  # the 404 of such a route too
     ("canbo.07210.1", "/households/{household}/visits/new", False),
+    ("canbo.07210.1", "/households/{household}/corrections", False),
     ("canbo.07210.1", "/calculator?person={person}", False),
     ("canbo.07210.1", "/outbox", False),
     ("canbo.07210.1", "/session.json", False),
@@ -242,6 +243,8 @@ PERSONAL_PAGES = [
     ("lanhdao.07210", "/leader/assign", False),
     ("lanhdao.07210", "/leader/review", False),
     ("lanhdao.07210", "/leader/promises", False),
+    ("lanhdao.07210", "/leader/corrections", False),
+    ("lanhdao.07210", "/leader/corrections/export.xlsx", False),
     ("admin", "/admin/audit", False),
     ("admin", "/admin/audit/export.csv", False),
     ("admin", "/admin/users", False),
