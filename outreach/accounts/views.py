@@ -25,7 +25,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from outreach.accounts import logins
+from outreach.accounts import followed, logins
 from outreach.accounts import service as accounts
 from outreach.accounts.logins import LoginError, authenticate
 from outreach.accounts.passwords import MIN_PASSWORD_LENGTH
@@ -331,6 +331,10 @@ def _edit_page(user: User, status: int = 200, error: str | None = None):
         error=error,
         trouble=trouble,
         local_time=vietnam_time,
+        followed=followed.followed_units(get_session(), user_id=user.id),
+        followable=followed.followable_units(
+            get_session(), province_id=current_scope().province_id
+        ),
     )
 
 
@@ -379,6 +383,23 @@ def edit_user(user_id: int):
     except AccountError as exc:
         return _edit_page(_managed(user_id), 400, str(exc))
     flash(_("Đã lưu thông tin người dùng %(name)s.", name=user.username), "ok")
+    return redirect(url_for(".edit_user", user_id=user.id), 303)
+
+
+@admin_bp.post("/users/<int:user_id>/followed")
+def followed_units(user_id: int):
+    """Set the units a steering-committee member follows (their scope is then those units)."""
+    user = _managed(user_id)
+    session = get_session()
+    unit_ids = [int(v) for v in request.form.getlist("units") if v.isascii() and v.isdigit()]
+    try:
+        with committing(session):
+            followed.set_followed_units(
+                session, user_id=user.id, unit_ids=unit_ids, by_user=current_user
+            )
+    except AccountError as exc:
+        return _edit_page(_managed(user_id), 400, str(exc))
+    flash(_("Đã lưu các đơn vị %(name)s theo dõi.", name=user.username), "ok")
     return redirect(url_for(".edit_user", user_id=user.id), 303)
 
 

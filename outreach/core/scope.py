@@ -21,7 +21,7 @@ from sqlalchemy.sql import Select
 from sqlmodel import Session, select
 
 from outreach.core.text import place_key
-from outreach.models import GeoUnit, User, Visit
+from outreach.models import FollowedUnit, GeoUnit, User, Visit
 from outreach.models.codes import Role, UnitKind
 
 T = TypeVar("T")
@@ -39,6 +39,9 @@ class Scope:
     unit_kind: str
     province_id: int
     commune_ids: frozenset[int] | None  # None means the whole province
+    # A steering member's set of followed units: `commune_ids` are the communes under them, and
+    # `unit_id` (their home unit) names no figure of its own (no own target, no "whole unit").
+    followed: bool = False
 
     @property
     def sees_personal_data(self) -> bool:
@@ -80,17 +83,36 @@ def communes_under(session: Session, unit: GeoUnit) -> frozenset[int] | None:
 
 
 def scope_for(session: Session, user: User) -> Scope:
-    """Resolve a user's scope unit into the communes it covers."""
+    """Resolve a user's scope unit into the communes it covers; a leader who follows a set of
+    units (`FollowedUnit`) covers exactly the communes under them, in their province."""
     unit = session.get(GeoUnit, user.scope_unit_id)
     if unit is None:
         raise LookupError(f"scope unit {user.scope_unit_id} of user {user.id} does not exist")
+    province_id = unit.province_id or unit.id
+    followed = followed_communes(session, user=user, province_id=province_id)
     return Scope(
         role=user.role,
         unit_id=unit.id,
         unit_kind=unit.kind,
-        province_id=unit.province_id or unit.id,
-        commune_ids=communes_under(session, unit),
+        province_id=province_id,
+        commune_ids=followed if followed is not None else communes_under(session, unit),
+        followed=followed is not None,
     )
+
+
+def followed_communes(session: Session, *, user: User, province_id: int) -> frozenset[int] | None:
+    """The communes under the units a leader follows (in their province), or None if they follow
+    none. Canvassers never follow units (their list is their own): no query for them."""
+    if user.role != Role.LEADER:
+        return None
+    units = session.exec(
+        select(GeoUnit)
+        .join(FollowedUnit, FollowedUnit.unit_id == GeoUnit.id)
+        .where(FollowedUnit.user_id == user.id, GeoUnit.province_id == province_id)
+    ).all()
+    if not units:
+        return None
+    return frozenset().union(*(communes_under(session, u) or frozenset() for u in units))
 
 
 def province_scope(province_id: int, *, role: str = Role.ADMIN) -> Scope:
@@ -142,7 +164,9 @@ def narrow_scope(session: Session, *, scope: Scope, unit_id: int) -> tuple[Scope
     communes = communes_under(session, unit)
     if scope.commune_ids is not None and (communes is None or not communes <= scope.commune_ids):
         return None
-    narrowed = replace(scope, unit_id=unit.id, unit_kind=unit.kind, commune_ids=communes)
+    narrowed = replace(
+        scope, unit_id=unit.id, unit_kind=unit.kind, commune_ids=communes, followed=False
+    )
     return narrowed, unit
 
 

@@ -41,6 +41,7 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from outreach.core.i18n import _
 from outreach.core.periods import Period
 from outreach.core.scope import Scope, communes_in, within_scope
 from outreach.core.text import place_key
@@ -448,12 +449,17 @@ def dashboard_for(
     )
     commune_rows = _commune_rows(communes, tallied, reached, targets)
 
-    totals = Row("total", unit.id, unit.name)
+    # A steering member's followed units have no name or target of their own: their totals.
+    label = _("Các đơn vị theo dõi") if scope.followed else unit.name
+    totals = Row("total", unit.id, label)
     for r in commune_rows:
         for name in COUNTED:
             setattr(totals, name, getattr(totals, name) + getattr(r, name))
     own = figures.own_targets(session, campaign)
-    if unit.kind == UnitKind.COMMUNE:
+    if scope.followed:
+        totals.target_new = sum(r.target_new for r in commune_rows)
+        totals.target_renewals = sum(r.target_renewals for r in commune_rows)
+    elif unit.kind == UnitKind.COMMUNE:
         totals.target_new, totals.target_renewals = targets.get(unit.id, (0, 0))
     elif unit.id in own:
         totals.target_new, totals.target_renewals = own[unit.id]

@@ -9,7 +9,7 @@ from outreach.models.imports import ImportBatch, ImportMapping, Payment
 from outreach.models.reports import ReportPeriod, Summary
 from outreach.models.tallies import CampaignReach, DailyTally, LatestOutcome
 from outreach.models.teams import Team, TeamMember
-from outreach.models.users import User
+from outreach.models.users import FollowedUnit, User
 from outreach.models.visits import Visit, VisitOutcome
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "CampaignReach",
     "Correction",
     "DailyTally",
+    "FollowedUnit",
     "GeoUnit",
     "Household",
     "ImportBatch",

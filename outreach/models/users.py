@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from outreach.models.base import utcnow
@@ -49,3 +50,15 @@ class User(SQLModel, table=True):
     def get_id(self) -> str:
         """The id Flask-Login keeps in the session."""
         return str(self.id)
+
+
+class FollowedUnit(SQLModel, table=True):
+    """A unit a steering-committee member follows ("bám sát các đơn vị được phân công"): a leader
+    with any of these sees exactly the communes under them, wherever they lie in the province."""
+
+    __tablename__ = "followed_unit"
+    __table_args__ = (UniqueConstraint("user_id", "unit_id", name="uq_followed_unit_user_unit"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    unit_id: int = Field(foreign_key="geo_unit.id")

@@ -25,22 +25,26 @@ CANVASSER = "canvasser"
 COMMUNE_LEADER = "commune_leader"
 GROUP_LEADER = "group_leader"
 PROVINCE_LEADER = "province_leader"
+# A steering-committee member: a province leader following a set of units (07210 and another
+# group's communes, never the group leader's): commune-scoped like the local roles.
+MEMBER = "member_leader"
 ADMIN = "admin"
 MEDIA = "media"
 
-ROLES = (ANON, CANVASSER, COMMUNE_LEADER, GROUP_LEADER, PROVINCE_LEADER, ADMIN, MEDIA)
+ROLES = (ANON, CANVASSER, COMMUNE_LEADER, GROUP_LEADER, MEMBER, PROVINCE_LEADER, ADMIN, MEDIA)
 USERNAMES = {
     CANVASSER: "canbo.07210.1",
     COMMUNE_LEADER: "lanhdao.07210",
     GROUP_LEADER: "lanhdao.cum",
+    MEMBER: "lanhdao.theodoi",
     PROVINCE_LEADER: "lanhdao.tinh",
     ADMIN: "admin",
     MEDIA: "baochi",
 }
 LOGGED_IN = ROLES[1:]
-LEADERS = (COMMUNE_LEADER, GROUP_LEADER, PROVINCE_LEADER, ADMIN)  # the app's leader + admin
+LEADERS = (COMMUNE_LEADER, GROUP_LEADER, MEMBER, PROVINCE_LEADER, ADMIN)  # leaders + admin
 STAFF = (CANVASSER, *LEADERS)  # the roles that read personal data
-LOCAL = (CANVASSER, COMMUNE_LEADER, GROUP_LEADER)  # scoped to communes, not the province
+LOCAL = (CANVASSER, COMMUNE_LEADER, GROUP_LEADER, MEMBER)  # scoped to communes, not the province
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # Expected "status" meaning: a 302 whose Location is the login page.
@@ -429,7 +433,7 @@ MATRIX: tuple[Entry, ...] = (
         "POST",
         lambda o: "/targets/upload",
         each(400, LEADERS),  # no file: the page again with "Chưa chọn tệp chỉ tiêu."
-        out={**PROVINCE_WIDE_OUT, COMMUNE_LEADER: 400, GROUP_LEADER: 400},
+        out={**PROVINCE_WIDE_OUT, COMMUNE_LEADER: 400, GROUP_LEADER: 400, MEMBER: 400},
         form=lambda o: {"campaign": o.campaign},
         tables=("target", "audit_log"),
         no_fuzz="a file upload: target sheets are checked in tests/campaigns/test_targets.py",
@@ -499,6 +503,17 @@ MATRIX: tuple[Entry, ...] = (
         form=lambda o: {},
         writes=True,
         tables=USER_TABLES,
+    ),
+    Entry(
+        # A canvasser follows no units: the admin's request for one is refused (400, the page
+        # with its message); clearing and setting a leader's units: tests/accounts/test_followed.py.
+        "admin.followed_units",
+        "POST",
+        lambda o: f"/admin/users/{o.canvasser}/followed",
+        {ADMIN: 400},
+        out=404,
+        form=lambda o: {"units": str(o.commune)},
+        tables=("followed_unit", "audit_log"),
     ),
     Entry(
         "admin.deactivate_user",

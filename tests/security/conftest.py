@@ -28,6 +28,7 @@ from outreach.core.periods import period_from_key
 from outreach.db import make_engine
 from outreach.models import (
     Campaign,
+    FollowedUnit,
     GeoUnit,
     Household,
     ImportBatch,
@@ -37,10 +38,11 @@ from outreach.models import (
     Visit,
 )
 from outreach.models.codes import BatchStatus, Role, SummaryStatus, UnitKind
+from outreach.operations.demo import DEMO_PASSWORD
 from outreach.summaries.service import draft_summary, publish_summary
 from tests.conftest import CSRF_RE, DEMO_TODAY, PG_ADMIN_URL, _counter, _pg_admin, _pg_url
 
-from .authz_matrix import ANON, GROUP_LEADER, LOCAL, USERNAMES, Objects
+from .authz_matrix import ANON, GROUP_LEADER, LOCAL, MEMBER, USERNAMES, Objects
 
 PUBLISHED_KEY = "2026-11-15"  # the summary published in the demo province
 DRAFT_KEY = "2026-11-30"  # the period whose draft an admin may publish
@@ -269,6 +271,37 @@ def _foreign_province(session: Session, *, figures_json: str, period_id: int) ->
     return {"area": area, "campaign": campaign.id, "summary": summary.id, "batch": batch.id}
 
 
+def _steering_member(
+    session: Session, *, province_id: int, home_commune: int, outside_group: int
+) -> None:
+    """A province leader who follows 07210 and a whole other group (issue 24), never the group
+    leader's group: the matrix's "out" commune stays outside their set."""
+    home = session.get(GeoUnit, home_commune)
+    group = _first(
+        session,
+        select(GeoUnit.id)
+        .where(
+            GeoUnit.province_id == province_id,
+            GeoUnit.kind == UnitKind.GROUP,
+            GeoUnit.id.not_in([outside_group, home.parent_id or 0]),
+        )
+        .order_by(GeoUnit.id),
+    )
+    member = User(
+        username=USERNAMES[MEMBER],
+        full_name="Thành Viên Ban Chỉ Đạo",
+        password_hash=hash_password(DEMO_PASSWORD),
+        role=Role.LEADER,
+        scope_unit_id=province_id,
+    )
+    session.add(member)
+    session.flush()
+    session.add_all(
+        [FollowedUnit(user_id=member.id, unit_id=unit) for unit in (home_commune, group)]
+    )
+    session.commit()
+
+
 def build_world(session: Session, url: str) -> World:
     """Add the matrix's objects to a copy of the demo database and say where they are."""
     admin = session.exec(select(User).where(User.username == "admin")).one()
@@ -281,6 +314,12 @@ def build_world(session: Session, url: str) -> World:
         select(GeoUnit.id)
         .where(GeoUnit.parent_id == group_leader.scope_unit_id, GeoUnit.kind == UnitKind.COMMUNE)
         .order_by(GeoUnit.id),
+    )
+    _steering_member(
+        session,
+        province_id=admin.scope_unit_id,
+        home_commune=home_commune,
+        outside_group=group_leader.scope_unit_id,
     )
     campaign = session.exec(select(Campaign).where(Campaign.province_id == admin.scope_unit_id))
     campaign = campaign.one()
