@@ -128,3 +128,33 @@ def village_key(text: str) -> str:
     """A village name without "Thôn", "Xóm", "Tổ dân phố"…, case or diacritics."""
     key = compact_key(_VILLAGE_TYPES.sub("", text or "", count=1))
     return key or compact_key(text or "")
+
+
+# --- A district named inside longer text (a title block, an address) ---------------------------
+
+_DISTRICT_IN_TEXT = re.compile(
+    r"(?<!\w)(huyện|thị\s*xã|thành\s*phố|quận|h\.|tx\.|tp\.)\s*([^\W\d_][^,;:()\n\u2013\u2014/-]*)",
+    re.IGNORECASE,
+)
+# Words that end a district's name in running text: "huyện Yên Thế tỉnh Bắc Giang", "… năm 2024".
+_AFTER_NAME = frozenset(("tỉnh", "năm", "tháng", "đợt", "quý", "kỳ", "từ", "đến", "ngày", "và"))
+_MAX_NAME_WORDS = 4
+
+
+def district_in_text(text: str) -> str:
+    """The first district a text names ("Thôn Hạ, xã Đồng Kỳ, huyện Yên Thế, tỉnh Bắc Giang" →
+    "huyện Yên Thế"; "BẢO HIỂM XÃ HỘI HUYỆN LỤC NAM" → "HUYỆN LỤC NAM"), or ""."""
+    if not text:
+        return ""
+    match = _DISTRICT_IN_TEXT.search(unicodedata.normalize("NFC", text))
+    if match is None:
+        return ""
+    words = []
+    for word in match.group(2).split():
+        if word.lower() in _AFTER_NAME or len(words) == _MAX_NAME_WORDS:
+            break
+        words.append(word)
+    if not words:
+        return ""
+    kind = " ".join(match.group(1).split())
+    return f"{kind}{'' if kind.endswith('.') else ' '}{' '.join(words)}"

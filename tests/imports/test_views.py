@@ -80,9 +80,21 @@ def test_upload_preview_import_and_the_error_sheet(app, login_as, monkeypatch, i
         f"/imports/{batch_id}/import", data={"csrf_token": csrf_token(client, "/imports")}
     )
     assert refused.status_code == 303 and _persons(app) == before
-    done = client.post(
+    # The villages it would create are listed, and created only once the admin confirms them.
+    assert "Thôn Mới Lập — Phường Bắc Giang" in page
+    unconfirmed = client.post(
         f"/imports/{batch_id}/import",
         data={"csrf_token": csrf_token(client, "/imports"), "skip_rejected": "1"},
+    )
+    assert unconfirmed.status_code == 303 and _persons(app) == before
+    assert "thôn, tổ dân phố mới" in client.get(f"/imports/{batch_id}").get_data(as_text=True)
+    done = client.post(
+        f"/imports/{batch_id}/import",
+        data={
+            "csrf_token": csrf_token(client, "/imports"),
+            "skip_rejected": "1",
+            "create_villages": "1",
+        },
     )
     assert done.status_code == 302
     batch = _settled(app, batch_id)
@@ -177,6 +189,7 @@ def test_a_page_opened_at_any_moment_of_a_job_never_takes_it_for_an_interrupted_
                 data={
                     "csrf_token": csrf_token(client, f"/imports/{batch_id}"),
                     "skip_rejected": "1",
+                    "create_villages": "1",
                 },
             )
         batch = _settled(app, batch_id)

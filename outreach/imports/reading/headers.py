@@ -107,7 +107,14 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "Số tiền", "Số tiền đóng", "Số tiền nộp", "Số tiền (đồng)", "Thành tiền", "Tiền đóng",
         "SO_TIEN",
     ),
-    "months": ("Số tháng", "Số tháng đóng", "Số tháng nộp", "Đóng cho số tháng", "SO_THANG"),
+    "months": (
+        "Số tháng", "Số tháng đóng", "Số tháng nộp", "Đóng cho số tháng", "SO_THANG", "Sothang",
+    ),
+    # D05-TS / D03-TS: the first month a payment covers ("Từ tháng/năm" under "Phương thức đóng").
+    "start_month": (
+        "Từ tháng/năm", "Từ tháng", "Từ tháng năm", "Đóng từ tháng", "Tuthang", "TU_THANG",
+        "TUTHANG",
+    ),
     "receipt_number": (
         "Số biên lai", "Số chứng từ", "Số phiếu thu", "Mã biên lai", "Số BL", "Mã giao dịch",
         "SO_BIEN_LAI",
@@ -134,7 +141,7 @@ _PERSON = (
 )  # fmt: skip
 KIND_FIELDS: dict[ImportKind, frozenset[str]] = {
     ImportKind.PARTICIPANTS: frozenset(
-        (*_PERSON, "paid_through", "payment_frequency", "income_basis")
+        (*_PERSON, "paid_through", "payment_frequency", "income_basis", "start_month", "months")
     ),
     ImportKind.UNEMPLOYMENT: frozenset((*_PERSON, "benefit_start", "benefit_end")),
     ImportKind.RESERVED: frozenset((*_PERSON, "reserved_months")),
@@ -157,11 +164,13 @@ KIND_ALIASES: dict[ImportKind, dict[str, tuple[str, ...]]] = {
 
 # Each inner tuple is one requirement: any one of its fields will do.
 REQUIRED: dict[ImportKind, tuple[tuple[str, ...], ...]] = {
+    # A D05-TS gives "Từ tháng/năm" + "Số tháng đóng" for the paid-through month, and no commune:
+    # its people are found by their BHXH number (a new one is refused without a commune).
     ImportKind.PARTICIPANTS: (
         ("full_name",),
         ("bhxh_number", "citizen_id"),
-        ("paid_through",),
-        ("commune",),
+        ("paid_through", "start_month"),
+        ("commune", "start_month"),
     ),
     ImportKind.UNEMPLOYMENT: (
         ("full_name",),
@@ -173,6 +182,13 @@ REQUIRED: dict[ImportKind, tuple[tuple[str, ...], ...]] = {
     ImportKind.RESERVED: (("full_name",), ("bhxh_number", "citizen_id"), ("commune",)),
     ImportKind.POTENTIAL: (("full_name",), ("commune",)),
     ImportKind.PAYMENTS: (("bhxh_number", "citizen_id"), ("paid_on",), ("amount",), ("months",)),
+}
+
+# Fields that satisfy a requirement without being what the admin is asked for: a D05-TS gives
+# "Từ tháng/năm" (with "Số tháng đóng") and no commune, but another list is asked for those.
+_STAND_INS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("commune", "start_month"): ("start_month",),
+    ("paid_through", "start_month"): ("start_month",),
 }
 
 HEADER_SCAN_ROWS = 40  # title blocks are a handful of rows; 40 leaves room for a cover note
@@ -252,7 +268,12 @@ class HeaderMatch:
 
     def missing_labels(self) -> list[str]:
         """The missing requirements by their usual headers: ["Mã số BHXH hoặc Số CCCD", "Xã"]."""
-        return [either(FIELD_LABELS[name] for name in group) for group in self.missing]
+        return [requirement_label(group) for group in self.missing]
+
+
+def requirement_label(group: tuple[str, ...]) -> str:
+    """A requirement as the admin is asked for it: "Mã số BHXH hoặc Số CCCD", "Xã"."""
+    return either(FIELD_LABELS[name] for name in group if name not in _STAND_INS.get(group, ()))
 
 
 def either(labels: Iterable[str]) -> str:

@@ -14,8 +14,11 @@ from datetime import date
 from itertools import chain, islice
 from typing import Any, NamedTuple
 
+from outreach.core.clock import add_months_end
 from outreach.core.i18n import _, _l
 from outreach.core.memory import gc_paused
+from outreach.core.text import compact_key
+from outreach.geography.spelling import district_in_text
 from outreach.imports.reading.cells import (
     Cell,
     CellError,
@@ -41,12 +44,12 @@ from outreach.imports.reading.headers import (
     REQUIRED,
     Header,
     HeaderMatch,
-    either,
     header_text,
     is_field_name,
     is_number_row,
     match_headers,
     read_header,
+    requirement_label,
 )
 from outreach.imports.reading.readers import StreamTable, Table
 from outreach.imports.reading.tcvn3 import (
@@ -55,7 +58,7 @@ from outreach.imports.reading.tcvn3 import (
     looks_like_tcvn3,
     tcvn3_to_unicode,
 )
-from outreach.models.codes import ImportKind, Sex
+from outreach.models.codes import PAYMENT_FREQUENCIES, ImportKind, Sex
 
 # Longer text is a pasted document, not a field (Excel itself allows 32,767 characters a cell).
 MAX_CELL_CHARS = 1000
@@ -105,6 +108,9 @@ class ParsedSheet:
     # (row number as Excel shows it, reason in Vietnamese).
     skipped: list[tuple[int, str]] = field(default_factory=list)
     tcvn3_columns: list[int] = field(default_factory=list)
+    # The old district the title block names ("BẢO HIỂM XÃ HỘI HUYỆN YÊN THẾ"), "" when none or
+    # several: the district of rows that give none (`PlaceIndex.lookup(district_hint=...)`).
+    title_district: str = ""
 
     @property
     def header_row(self) -> int:
@@ -133,7 +139,16 @@ def _store_citizen_id(values: Values, cell: Cell) -> None:
 
 
 def _store_birth_date(values: Values, cell: Cell) -> None:
-    values["date_of_birth"], values["date_of_birth_year_only"] = parse_birth_date(cell)
+    values["date_of_birth"], values["birth_year_only"] = parse_birth_date(cell)
+
+
+def _store_support_group(values: Values, cell: Cell) -> None:
+    """A group the app knows, or (a free-text "Thành phần": "Nông dân", "Buôn bán") none, with
+    the text kept as a note for the preview rather than the row refused."""
+    try:
+        values["support_group"] = parse_support_group(cell).value
+    except CellError:
+        values["support_group_note"] = " ".join(str(cell).split())[:200]
 
 
 def _sex_column(sex: Sex) -> Store:
@@ -145,7 +160,7 @@ def _sex_column(sex: Sex) -> Store:
             raise CellError(_("Chỉ điền một trong hai cột Nam và Nữ"))
         values["sex"] = sex.value
         if birth is not None:
-            values["date_of_birth"], values["date_of_birth_year_only"] = birth
+            values["date_of_birth"], values["birth_year_only"] = birth
 
     return store
 
@@ -177,10 +192,10 @@ PARSERS: dict[str, Callable[[Cell], Any]] = {
     "reserved_months": lambda cell: parse_int(
         cell, minimum=0, maximum=600, label=RESERVED_MONTHS_LABEL
     ),
-    "support_group": lambda cell: parse_support_group(cell).value,
     "paid_on": parse_date,
     "amount": parse_amount,
     "months": lambda cell: parse_int(cell, minimum=1, maximum=600, label=MONTHS_LABEL),
+    "start_month": parse_month,
     "receipt_number": _text(40),  # Payment.receipt_number
     "is_new_enrollment": parse_new_enrollment,
     "note": _text(500),
@@ -191,6 +206,7 @@ STORES: dict[str, Store] = {
     "date_of_birth": _store_birth_date,
     "sex_male": _sex_column(Sex.MALE),
     "sex_female": _sex_column(Sex.FEMALE),
+    "support_group": _store_support_group,
 }
 
 # Columns whose cells repeat a few spellings down a list (a commune, a sex, a month, an amount):
@@ -205,8 +221,8 @@ REPEATING = frozenset(
         "paid_through",
         "payment_frequency",
         "income_basis",
-        "support_group",
         "reserved_months",
+        "start_month",
         "benefit_start",
         "benefit_end",
         "paid_on",
@@ -332,6 +348,7 @@ def stream_rows(
     header = read_header(rows, header_index)
     match = match_headers(header.cells, kind, mapping)
     sheet = ParsedSheet(kind=kind, header=header, match=match)
+    sheet.title_district = title_district(rows[: header.row_index])
     if not match.ok:
         return sheet, iter(())
     start = header.first_data_index
@@ -352,6 +369,16 @@ def stream_rows(
         for name, index in sorted(match.columns.items(), key=lambda item: item[1])
     ]
     return sheet, _iter_data(sheet, enumerate(data, start), columns)
+
+
+def title_district(title_rows: Sequence[Sequence[Cell]]) -> str:
+    """The one old district the rows above the header name, or "" (none, or two different)."""
+    found: dict[str, str] = {}
+    for row in title_rows:
+        for cell in row:
+            if isinstance(cell, str) and (district := district_in_text(header_text(cell))):
+                found.setdefault(compact_key(district), district)
+    return next(iter(found.values())) if len(found) == 1 else ""
 
 
 def _parser(name: str) -> Callable[[Cell], Any] | None:
@@ -514,6 +541,8 @@ def _check_row(
                 break
         else:
             _report_missing(parsed, headers, group)
+    if "start_month" in values:
+        _paid_through_from_start(parsed, headers)
     start, end = values.get("benefit_start"), values.get("benefit_end")
     if isinstance(start, date) and isinstance(end, date) and end < start:
         parsed.errors.append(
@@ -525,11 +554,32 @@ def _check_row(
         )
 
 
+def _paid_through_from_start(parsed: ParsedRow, headers: Mapping[str, str]) -> None:
+    """D05-TS: paid through the month before "Từ tháng/năm" + "Số tháng đóng" (3 months from
+    11/2026 is paid through 01/2027), and a 1, 3, 6 or 12 months' payment is its frequency."""
+    values = parsed.values
+    months = values.get("months")
+    if months is None:
+        if not any(e.column_header == headers.get("months") for e in parsed.errors):
+            parsed.errors.append(
+                RowError(
+                    parsed.row_number,
+                    headers.get("months", FIELD_LABELS["months"]),
+                    _("Thiếu số tháng đóng (cần cùng với “Từ tháng/năm”)"),
+                )
+            )
+        return
+    if "paid_through" not in values:
+        values["paid_through"] = add_months_end(values["start_month"], months - 1)
+    if "payment_frequency" not in values and months in PAYMENT_FREQUENCIES:
+        values["payment_frequency"] = months  # "VS" (years ahead) keeps its None
+
+
 def _report_missing(parsed: ParsedRow, headers: Mapping[str, str], group: tuple[str, ...]) -> None:
     group_headers = [headers[name] for name in group if name in headers]
     if any(error.column_header in group_headers for error in parsed.errors):
         return  # there, but wrong: already said
-    label = either(FIELD_LABELS[name] for name in group)
+    label = requirement_label(group)
     parsed.errors.append(
         RowError(
             parsed.row_number, " / ".join(group_headers) or label, _("Thiếu %(label)s", label=label)

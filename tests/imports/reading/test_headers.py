@@ -217,7 +217,11 @@ def test_missing_and_unrecognised_columns():
         ["STT", "Họ và tên", "Ngày sinh", "Ghi chú khác", "Cột lạ"], "participants"
     )
     assert match.columns == {"full_name": 1, "date_of_birth": 2, "note": 3}
-    assert match.missing == [("bhxh_number", "citizen_id"), ("paid_through",), ("commune",)]
+    assert match.missing == [
+        ("bhxh_number", "citizen_id"),
+        ("paid_through", "start_month"),
+        ("commune", "start_month"),
+    ]
     assert match.missing_labels() == ["Mã số BHXH hoặc Số CCCD", "Đóng đến tháng", "Xã"]
     assert match.unrecognised == [4]
     assert not match.ok

@@ -67,7 +67,7 @@ def test_the_vnpt_tk1_receipts_file():
     first, second, third = (row.values for row in sheet.rows)
     assert (first["payment_frequency"], second["payment_frequency"]) == (3, 12)
     assert third["payment_frequency"] is None  # "VS": paid for years ahead, no period
-    assert first["date_of_birth_year_only"] is True
+    assert first["birth_year_only"] is True
 
 
 # L1: Mẫu D05-TS, two-row header with a numbering row under it.
