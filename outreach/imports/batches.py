@@ -28,7 +28,7 @@ from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
 from outreach.core.formatting import safe_cell
 from outreach.core.i18n import _, _l
-from outreach.imports.reading import ImportFileError, RowError, stream_rows
+from outreach.imports.reading import ImportFileError, ParsedSheet, RowError, stream_rows
 from outreach.imports.reading.headers import FIELD_LABELS, KIND_FIELDS, read_header
 from outreach.imports.reading.readers import CSV_EXTENSIONS, open_table
 from outreach.imports.reading.worker import ChildRows
@@ -180,17 +180,22 @@ class Preview:
     skipped_rows: int = 0  # blank rows included
     title_district: str = ""
     title_hinted: int = 0
+    # With no commune column: the commune the title names, or "address" (read from addresses).
+    title_commune: str = ""
+    commune_from: str = ""
     address_hinted: int = 0
     new_villages: list[tuple[str, str]] = field(default_factory=list)
     new_village_count: int = 0
     notes: list[RowError] = field(default_factory=list)
 
 
-def _preview_of(report: ImportReport, parsed, title_district: str) -> Preview:
+def _preview_of(report: ImportReport, parsed, sheet: ParsedSheet) -> Preview:
     return Preview(
         skipped=list(parsed.skipped),
         skipped_rows=parsed.skipped_rows,
-        title_district=title_district if report.title_hinted else "",
+        title_district=sheet.title_district if report.title_hinted else "",
+        title_commune=sheet.title_commune,
+        commune_from=sheet.commune_from,
         title_hinted=report.title_hinted,
         address_hinted=report.address_hinted,
         new_villages=list(report.new_village_names),
@@ -394,7 +399,7 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
         report.errors = sorted(report.errors, key=lambda e: e.row_number)
         _save_errors(folder, batch, report.errors)
         parsed = rows if isinstance(rows, ChildRows) else sheet  # who saw the skipped rows
-        _save_preview(folder, batch, _preview_of(report, parsed, sheet.title_district))
+        _save_preview(folder, batch, _preview_of(report, parsed, sheet))
         if write:
             if report.rejected and not batch.skip_rejected:
                 session.rollback()

@@ -20,7 +20,7 @@ from itertools import chain
 from outreach.core.i18n import _
 from outreach.core.text import compact_key, fold
 from outreach.imports.reading.cells import Cell
-from outreach.imports.reading.tcvn3 import looks_like_tcvn3, tcvn3_to_unicode
+from outreach.imports.reading.tcvn3 import is_convertible, looks_like_tcvn3, tcvn3_to_unicode
 from outreach.models.codes import ImportKind
 
 # The first alias of each field is its label in messages.
@@ -248,6 +248,7 @@ class Header:
     row_index: int  # 0-based index of the header's first row
     cells: list[str]
     first_data_index: int
+    tcvn3: bool = False  # the title block and header are in TCVN3 (so, most likely, the file)
 
 
 @dataclass(slots=True)
@@ -284,12 +285,22 @@ def either(labels: Iterable[str]) -> str:
     return result
 
 
-def header_text(cell: Cell) -> str:
-    """A header cell as text, converted from TCVN3 when it is in it."""
+def header_text(cell: Cell, tcvn3: bool = False) -> str:
+    """A header cell as text, converted from TCVN3 when it is in it (`tcvn3`: the rows around
+    it are, so a short cell with too few clues of its own, "Sè CMND", is converted too)."""
     if cell is None:
         return ""
     text = " ".join(str(cell).split())
+    if tcvn3 and is_convertible(text):
+        return tcvn3_to_unicode(text)
     return tcvn3_to_unicode(text) if looks_like_tcvn3(text) else text
+
+
+def rows_in_tcvn3(rows: Iterable[Sequence[Cell]]) -> bool:
+    """True when the text of these rows, taken together, reads as TCVN3: judged on the whole
+    block, since one short cell ("Sè", "Céng") carries too few clues to tell."""
+    text = "\n".join(cell for row in rows for cell in row if isinstance(cell, str))
+    return looks_like_tcvn3(text)
 
 
 def field_for(header: str, kind: ImportKind | None = None) -> str | None:
@@ -416,14 +427,15 @@ def read_header(rows: Sequence[Sequence[Cell]], index: int | None = None) -> Hea
         index = find_header_row(rows)
     if index >= len(rows):
         return Header(index, [], index)
-    top = [header_text(cell) for cell in rows[index]]
+    tcvn3 = rows_in_tcvn3(rows[: index + 2])
+    top = [header_text(cell, tcvn3) for cell in rows[index]]
     cells, next_index = top, index + 1
     if next_index < len(rows) and _is_sub_header(top, rows[next_index]):
-        cells = _join_rows(top, [header_text(c) for c in rows[next_index]])
+        cells = _join_rows(top, [header_text(c, tcvn3) for c in rows[next_index]])
         next_index += 1
     while next_index < len(rows) and is_number_row(rows[next_index]):
         next_index += 1
-    return Header(index, cells, next_index)
+    return Header(index, cells, next_index, tcvn3)
 
 
 def _join_rows(top: list[str], sub: list[str]) -> list[str]:

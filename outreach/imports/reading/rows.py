@@ -18,7 +18,7 @@ from outreach.core.clock import add_months_end
 from outreach.core.i18n import _, _l
 from outreach.core.memory import gc_paused
 from outreach.core.text import compact_key
-from outreach.geography.spelling import district_in_text
+from outreach.geography.spelling import commune_in_text, district_in_text, village_type
 from outreach.imports.reading.cells import (
     Cell,
     CellError,
@@ -64,6 +64,8 @@ from outreach.models.codes import PAYMENT_FREQUENCIES, ImportKind, Sex
 MAX_CELL_CHARS = 1000
 # Data rows looked at to decide which columns are still in TCVN3.
 TCVN3_SAMPLE_ROWS = 2000
+# Data rows whose addresses decide whether they name the commune (no commune column).
+_ADDRESS_SAMPLE = 200
 # Rows after a header's first that `read_header` may look at: a second header row, number rows.
 _HEADER_SPAN = 3
 
@@ -111,6 +113,10 @@ class ParsedSheet:
     # The old district the title block names ("BẢO HIỂM XÃ HỘI HUYỆN YÊN THẾ"), "" when none or
     # several: the district of rows that give none (`PlaceIndex.lookup(district_hint=...)`).
     title_district: str = ""
+    # Where rows find their commune when no column holds it: "title" (a commune's own list,
+    # "UBND XÃ ĐỒNG KỲ", named in `title_commune`), "address" (the address names it) or "".
+    commune_from: str = ""
+    title_commune: str = ""
 
     @property
     def header_row(self) -> int:
@@ -348,7 +354,8 @@ def stream_rows(
     header = read_header(rows, header_index)
     match = match_headers(header.cells, kind, mapping)
     sheet = ParsedSheet(kind=kind, header=header, match=match)
-    sheet.title_district = title_district(rows[: header.row_index])
+    sheet.title_district = title_district(rows[: header.row_index], header.tcvn3)
+    _commune_elsewhere(sheet, rows)
     if not match.ok:
         return sheet, iter(())
     start = header.first_data_index
@@ -371,13 +378,58 @@ def stream_rows(
     return sheet, _iter_data(sheet, enumerate(data, start), columns)
 
 
-def title_district(title_rows: Sequence[Sequence[Cell]]) -> str:
+def _commune_elsewhere(sheet: ParsedSheet, rows: Sequence[Sequence[Cell]]) -> None:
+    """With no commune column, the commune a commune's own list names in its title, or else
+    the one each address names when the addresses of the first rows do name one."""
+    match, header = sheet.match, sheet.header
+    group = next((g for g in match.missing if "commune" in g), None)
+    if group is None:
+        return
+    title = _named_once(rows[: header.row_index], header.tcvn3, commune_in_text)
+    if title:
+        sheet.commune_from, sheet.title_commune = "title", title
+    elif "address" in match.columns:
+        index = match.columns["address"]
+        sample = [
+            header_text(row[index], header.tcvn3)
+            for row in rows[header.first_data_index : header.first_data_index + _ADDRESS_SAMPLE]
+            if index < len(row) and isinstance(row[index], str) and row[index].strip()
+        ]
+        named = sum(1 for text in sample if commune_in_text(text))
+        if sample and named * 5 >= len(sample) * 4:  # four addresses in five name a commune
+            sheet.commune_from = "address"
+    if sheet.commune_from:
+        match.missing.remove(group)
+
+
+def _commune_of_row(sheet: ParsedSheet, values: Values) -> None:
+    """The commune (and village) of a row whose list has no commune column."""
+    if sheet.commune_from == "title":
+        values["commune"] = sheet.title_commune
+        return
+    address = values.get("address") or ""
+    if commune := commune_in_text(address):
+        values["commune"] = commune
+    if "village" not in values:
+        for part in address.split(","):
+            if village_type(part):
+                values["village"] = part.strip()
+                break
+
+
+def title_district(title_rows: Sequence[Sequence[Cell]], tcvn3: bool = False) -> str:
     """The one old district the rows above the header name, or "" (none, or two different)."""
+    return _named_once(title_rows, tcvn3, district_in_text)
+
+
+def _named_once(
+    title_rows: Sequence[Sequence[Cell]], tcvn3: bool, named_in: Callable[[str], str]
+) -> str:
     found: dict[str, str] = {}
     for row in title_rows:
         for cell in row:
-            if isinstance(cell, str) and (district := district_in_text(header_text(cell))):
-                found.setdefault(compact_key(district), district)
+            if isinstance(cell, str) and (place := named_in(header_text(cell, tcvn3))):
+                found.setdefault(compact_key(place), place)
     return next(iter(found.values())) if len(found) == 1 else ""
 
 
@@ -409,7 +461,7 @@ def _tcvn3_columns(
         verdicts[index] = (
             True if looks_like_tcvn3(text) else False if has_unicode_vietnamese(text) else None
         )
-    header_tcvn3 = any(
+    header_tcvn3 = header.tcvn3 or any(
         isinstance(cell, str) and looks_like_tcvn3(cell) for cell in rows[header.row_index]
     )
     sheet_tcvn3 = (header_tcvn3 or True in verdicts.values()) and False not in verdicts.values()
@@ -426,8 +478,10 @@ def _iter_data(
     headers = {column.name: column.header for column in columns}
     seen = _Duplicates(sheet.kind, headers)
     after_totals = False  # past a (sub)total: only rows with data count from here
+    # The file's text is TCVN3: a short "Céng" (Cộng) is converted before it is read.
+    tcvn3 = sheet.header.tcvn3 or bool(sheet.tcvn3_columns)
     for index, row in rows:
-        marker = _end_marker(row)
+        marker = _end_marker(row, tcvn3)
         if marker == "signatures":
             # The signature block ends a printed list: names under "Người lập biểu" are no data.
             _skip(sheet, index + 1, _("Phần ký tên cuối danh sách"))
@@ -445,16 +499,18 @@ def _iter_data(
             continue
         parsed = _parse_row(index + 1, row, columns)
         if parsed is None:  # blank, or numbered but empty (a template's spare rows)
-            reason = _heading(row)
+            reason = _heading(row, tcvn3)
             if reason is None:
                 sheet.skipped_rows += 1
             else:
                 _skip(sheet, index + 1, reason)
             continue
+        if sheet.commune_from and "commune" not in parsed.values:
+            _commune_of_row(sheet, parsed.values)
         _check_row(parsed, headers, required)
         if parsed.errors:
             # Only a row in error is looked at again: a clean row is a person, at no extra cost.
-            reason = _not_a_person(row, columns)
+            reason = _not_a_person(row, columns, tcvn3)
             if reason is not None:
                 _skip(sheet, index + 1, reason)
                 continue
@@ -651,13 +707,13 @@ def _first_text(row: Sequence[Cell]) -> str | None:
     return None
 
 
-def _end_marker(row: Sequence[Cell]) -> str | None:
+def _end_marker(row: Sequence[Cell], tcvn3: bool = False) -> str | None:
     """ "totals" for a "Tổng cộng" / "Cộng" row, "signatures" for the first line of the
     signatures ("Người lập biểu", "…, ngày 15 tháng 11 năm 2026"), else None."""
     text = _first_text(row)
     if text is None or text.lstrip()[:1].isdigit():
         return None
-    if not text.isascii() and looks_like_tcvn3(text):
+    if not text.isascii() and (is_convertible(text) if tcvn3 else looks_like_tcvn3(text)):
         text = tcvn3_to_unicode(text)
     if _TOTALS.match(text) is not None:
         return "totals"
@@ -670,7 +726,7 @@ def _skip(sheet: ParsedSheet, number: int, reason: str) -> None:
         sheet.skipped.append((number, reason))
 
 
-def _not_a_person(row: Sequence[Cell], columns: list[_Column]) -> str | None:
+def _not_a_person(row: Sequence[Cell], columns: list[_Column], tcvn3: bool = False) -> str | None:
     """Why a row in error is no person (a number row, a repeated header or field codes, a
     section or group heading), or None: its errors are then the admin's to fix."""
     cells = [cell for cell in row if not _is_blank(cell)]
@@ -678,7 +734,7 @@ def _not_a_person(row: Sequence[Cell], columns: list[_Column]) -> str | None:
         return None
     if is_number_row(row):
         return _("Dòng đánh số cột")
-    texts = [header_text(cell) for cell in cells if isinstance(cell, str)]
+    texts = [header_text(cell, tcvn3) for cell in cells if isinstance(cell, str)]
     first = texts[0] if texts and cells[0].__class__ is str else None
     if first is not None and len(set(texts)) == 1 and len(texts) == len(cells):
         # One text, alone or merged across the table: "Huyện Yên Thế", "I.1 Người tham gia".
@@ -701,12 +757,13 @@ def _not_a_person(row: Sequence[Cell], columns: list[_Column]) -> str | None:
 _IDENTITY = frozenset(("bhxh_number", "citizen_id"))
 
 
-def _heading(row: Sequence[Cell]) -> str | None:
+def _heading(row: Sequence[Cell], tcvn3: bool = False) -> str | None:
     """Why a row with nothing in the mapped columns is listed: a group or section heading in a
     column of its own ("Xã Đồng Kỳ" in the STT column), else None (blank, a spare number)."""
     text = _first_text(row)
     if text is None:
         return None
+    text = header_text(text, tcvn3)
     if _SECTION.match(text) is not None:
         return _("Dòng mục (tăng, giảm)")
     if _GROUP.match(text) is not None:
