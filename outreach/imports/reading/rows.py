@@ -278,7 +278,7 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff]")
 _TOTALS = re.compile(r"\s*(?:tổng\s*cộng|tổng\s*số|tổng|cộng|total)\b", re.IGNORECASE)
 _FOOTER = re.compile(
     r"\s*(?:người\s*lập|lập\s*biểu|giám\s*đốc|thủ\s*trưởng|kế\s*toán|xác\s*nhận|chủ\s*tịch"
-    r"|trưởng\s*(?:phòng|ban|thôn|bưu\s*điện)|đại\s*diện|cán\s*bộ\s*thu)"
+    r"|trưởng\s*(?:phòng|ban|thôn|bưu\s*điện)|đại\s*diện|cán\s*bộ\s*thu|cơ\s*quan\s*lđtbxh)"
     r"|.*\bngày[\s.…_\d]*tháng[\s.…_\d]*năm\b",
     re.IGNORECASE,
 )
@@ -292,6 +292,8 @@ _SECTION = re.compile(
     r"|\s*(?:[IVX]+|[A-D])\.?\s+(?i:tăng|giảm)\b"
     r"|\s*(?i:tăng|giảm)(?:\s+(?i:mới))?\s*$"
 )
+# A section's number in the first column ("I", "II.", "I.1"): a person's is a plain number.
+_SECTION_NUMBER = re.compile(r"\s*[IVX]+(?:\.\d+)*\.?\s*$")
 # A row naming a group of the people under it (merged across the table, or alone in it).
 _GROUP = re.compile(
     r"\s*(?:huyện|quận|thị\s*xã|thành\s*phố|xã|phường|thị\s*trấn|đặc\s*khu|thôn|tổ|xóm|bản"
@@ -379,16 +381,15 @@ def stream_rows(
 
 
 def _commune_elsewhere(sheet: ParsedSheet, rows: Sequence[Sequence[Cell]]) -> None:
-    """With no commune column, the commune a commune's own list names in its title, or else
-    the one each address names when the addresses of the first rows do name one."""
+    """With no commune column: the commune each address names, when the addresses of the first
+    rows do name one, else the commune a commune's own list names in its title ("UBND XÃ ĐỒNG
+    KỲ"), which is also the commune of an address that names none."""
     match, header = sheet.match, sheet.header
     group = next((g for g in match.missing if "commune" in g), None)
     if group is None:
         return
-    title = _named_once(rows[: header.row_index], header.tcvn3, commune_in_text)
-    if title:
-        sheet.commune_from, sheet.title_commune = "title", title
-    elif "address" in match.columns:
+    sheet.title_commune = _named_once(rows[: header.row_index], header.tcvn3, commune_in_text)
+    if "address" in match.columns:
         index = match.columns["address"]
         sample = [
             header_text(row[index], header.tcvn3)
@@ -398,17 +399,18 @@ def _commune_elsewhere(sheet: ParsedSheet, rows: Sequence[Sequence[Cell]]) -> No
         named = sum(1 for text in sample if commune_in_text(text))
         if sample and named * 5 >= len(sample) * 4:  # four addresses in five name a commune
             sheet.commune_from = "address"
+    if not sheet.commune_from and sheet.title_commune:
+        sheet.commune_from = "title"
     if sheet.commune_from:
         match.missing.remove(group)
 
 
 def _commune_of_row(sheet: ParsedSheet, values: Values) -> None:
-    """The commune (and village) of a row whose list has no commune column."""
-    if sheet.commune_from == "title":
-        values["commune"] = sheet.title_commune
-        return
+    """The commune (and village) of a row whose list has no commune column: the one its address
+    names, else the one of the title."""
     address = values.get("address") or ""
-    if commune := commune_in_text(address):
+    commune = commune_in_text(address) or sheet.title_commune
+    if commune:
         values["commune"] = commune
     if "village" not in values:
         for part in address.split(","):
@@ -504,6 +506,11 @@ def _iter_data(
                 sheet.skipped_rows += 1
             else:
                 _skip(sheet, index + 1, reason)
+            continue
+        first = row[0] if row else None
+        if first.__class__ is str and _SECTION_NUMBER.match(first) is not None:
+            # "I Tăng", "I.1 Người tham gia": "Tăng" parses as a name, the numbering says no.
+            _skip(sheet, index + 1, _("Dòng mục (tăng, giảm)"))
             continue
         if sheet.commune_from and "commune" not in parsed.values:
             _commune_of_row(sheet, parsed.values)
