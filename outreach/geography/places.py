@@ -314,6 +314,7 @@ class PlaceIndex:
     _places: dict[tuple[int, str], Place] = field(default_factory=dict)
     _names: _Names | None = None
     _district_names: dict[tuple[str, ...], _Names] = field(default_factory=dict)
+    _hint_matters: dict[str, bool] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, *, province_id: int) -> PlaceIndex:
@@ -416,6 +417,29 @@ class PlaceIndex:
             if len(self._places) < MAX_CACHED_PLACES:  # a file of junk names stays bounded
                 self._places[place_key] = place
         return Lookup(place, hint_used)
+
+    def hint_matters(self, commune: str) -> bool:
+        """Whether a district hint could change where `commune` is placed (the name alone places
+        no one, or an old district holds a namesake that went elsewhere); once per spelling, so
+        that only such rows look for a hint in their address."""
+        answer = self._hint_matters.get(commune)
+        if answer is None:
+            answer = self._hint_matters[commune] = self._could_differ((commune or "").strip())
+        return answer
+
+    def _could_differ(self, commune: str) -> bool:
+        try:
+            anywhere = self._in_province(commune)
+        except PlaceError:
+            return True
+        if self._old is None:
+            return False
+        readings = _readings(commune, _COMMUNE_PATTERNS)
+        for district in self._old.communes_by_district:
+            found = self._names_in((district,)).match(readings)
+            if any(code != anywhere.commune.code for t in found for code in t.codes):
+                return True
+        return False
 
     def _find_commune(self, commune: str, district: str, hint: str) -> tuple[Place, bool]:
         if not commune:

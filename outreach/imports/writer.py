@@ -419,7 +419,7 @@ class _Writer(HouseholdPlacement):
         "address" (a district named in its address), "title" (the title block) or ""."""
         district = values.get("old_district", "")
         hint, source = "", ""
-        if not district:
+        if not district and self.places.hint_matters(values.get("commune", "")):
             address = values.get("address")
             if address and (hint := district_in_text(address)):
                 source = "address"

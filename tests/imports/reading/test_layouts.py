@@ -7,6 +7,7 @@ import xlsxwriter
 from outreach.imports.reading.headers import match_headers, read_header
 from outreach.imports.reading.readers import read_table
 from outreach.imports.reading.rows import parse_rows
+from tests.imports.corpus import TK1_CODES, TK1_NAMES
 
 
 def make_xlsx(write) -> bytes:
@@ -22,18 +23,6 @@ def reasons(sheet) -> dict[int, str]:
 
 
 # L5: the VNPT "D03-TK1" receipts file: notes, Vietnamese names, field codes, then data.
-TK1_NAMES = [
-    "STT", "Họ tên", "Mã số BHXH", "Phương án", "Ngày biên lai", "Số biên lai ", "Mức tiền đóng",
-    "Số tiền thực tế", "Từ ngày", "Xã đang sinh sống", "Số tháng", "Ngày sinh", "Giới tính",
-    "Điện thoại liên hệ", "Phương thức đóng", "Số CCCD/ CMND/ ĐDCN/ Hộ chiếu",
-]  # fmt: skip
-TK1_CODES = [
-    "STT", "HoTen", "MasoBHXH", "PA", "NgayBienLai", "SoBienLai", "MucTien", "TienTudong",
-    "TuNgay", "Maxa_DangSS", "SoThang", "NgaySinh", "GioiTinh", "DienThoai", "Phuongthuc",
-    "SoCCCD",
-]  # fmt: skip
-
-
 def test_the_vnpt_tk1_receipts_file():
     def write(sheet):
         sheet.write_row(0, 0, ["Ghi chú: cột có dấu * là bắt buộc; Giới tính Nam:1, Nữ:0"])
