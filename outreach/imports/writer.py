@@ -426,7 +426,11 @@ class _Writer(HouseholdPlacement):
             elif self.district_hint:
                 hint, source = self.district_hint, "title"
         found = self.places.lookup(
-            values.get("commune", ""), district, hint, village=values.get("village", "")
+            values.get("commune", ""),
+            district,
+            hint,
+            village=values.get("village", ""),
+            hint_from=source or "title",
         )
         return found.place, source if found.hint_used else ""
 
@@ -691,11 +695,11 @@ def _group_note(parsed: ParsedRow) -> RowError:
 
 
 def _unconfirmed_village(place: Place) -> str:
+    # Named by its own cell only (no message names another column's value).
     return _(
-        "Thôn, tổ dân phố “%(village)s” chưa có ở %(commune)s: hãy xác nhận tạo thôn, tổ dân phố "
-        "mới ở trang kiểm tra rồi nhập lại.",
+        "Thôn, tổ dân phố “%(village)s” chưa có ở xã, phường của dòng này: hãy xác nhận tạo thôn, "
+        "tổ dân phố mới ở trang kiểm tra rồi nhập lại.",
         village=place.village_name,
-        commune=place.commune.name,
     )
 
 

@@ -354,7 +354,7 @@ def bhyt_due_csv() -> Layout:
             Row(3, "imported", "Xã Đồng Kỳ", "Mạc Văn Tư"),
             Row(4, "imported", "Phường Bắc Giang", "Chu Thị Năm"),
             Row(5, "imported", "Phường Yên Dũng", "Ông Văn Sáu"),
-            Row(6, "refused", "Phường Kinh Bắc"),
+            Row(6, "refused", "(huyện cũ ghi trong địa chỉ) lại là Phường Kinh Bắc"),
             Row(7, "refused", "Không tìm thấy xã, phường “xã Không Có”"),
         ],
         new_villages={("Phường Yên Dũng", "Thôn Trung")},

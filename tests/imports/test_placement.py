@@ -88,7 +88,7 @@ def test_a_new_village_keeps_one_canvasser_and_is_made_only_when_confirmed(sessi
     villages = session.exec(select(func.count()).select_from(GeoUnit)).one()
     refused = _import(session, _csv(rows), create_villages=False)
     assert refused.inserted == 0 and refused.rejected == 20
-    assert "Xóm Mới Tinh” chưa có ở Phường Bắc Giang" in refused.errors[0].message
+    assert "Xóm Mới Tinh” chưa có ở xã, phường của dòng này" in refused.errors[0].message
     assert session.exec(select(func.count()).select_from(GeoUnit)).one() == villages
 
     report = _import(session, _csv(rows))
