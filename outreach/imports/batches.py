@@ -32,7 +32,8 @@ from outreach.imports.reading import ImportFileError, ParsedSheet, RowError, str
 from outreach.imports.reading.headers import FIELD_LABELS, KIND_FIELDS, read_header
 from outreach.imports.reading.readers import CSV_EXTENSIONS, open_table
 from outreach.imports.reading.worker import ChildRows
-from outreach.imports.writer import ImportReport, import_rows
+from outreach.imports.report import ImportReport
+from outreach.imports.writer import import_rows
 from outreach.models import ImportBatch, ImportMapping
 from outreach.models.base import utcnow
 from outreach.models.codes import RUNNING_STATUSES, BatchStatus, ImportKind

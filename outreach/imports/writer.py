@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import islice
 
@@ -45,7 +44,7 @@ from outreach.imports.matching import (
     row_name_key,
 )
 from outreach.imports.reading import ParsedRow, RowError
-from outreach.imports.reading.headers import FIELD_LABELS
+from outreach.imports.report import NOTES_KEPT, ImportReport, group_note, unconfirmed_village
 from outreach.models import GeoUnit, Household, Payment, Person
 from outreach.models.base import utcnow
 from outreach.models.codes import ImportKind
@@ -143,36 +142,6 @@ PAYMENT_COLUMNS = (
 )
 COMMUNE_HEADER = "Xã, phường"
 VILLAGE_HEADER = "Thôn, tổ dân phố"
-NOTES_KEPT = 1000
-
-
-@dataclass
-class ImportReport:
-    """What a file did (or, in a dry run, would do) to the database."""
-
-    read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    new_households: int = 0
-    new_villages: int = 0
-    payments: int = 0
-    converted_addresses: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    communes: set[int] = field(default_factory=set)
-    # Rows placed with the old district of the title block / of their address column.
-    title_hinted: int = 0
-    address_hinted: int = 0
-    # The villages it creates (would create, in a dry run): (commune, village), the first
-    # NEW_VILLAGES_SHOWN; and notes that did not stop a row (a social group the app does not know).
-    new_village_names: list[tuple[str, str]] = field(default_factory=list)
-    notes: list[RowError] = field(default_factory=list)
-
-    @property
-    def rejected_rows(self) -> set[int]:
-        """Spreadsheet row numbers with at least one error."""
-        return {e.row_number for e in self.errors}
 
 
 Progress = Callable[[int], None]
@@ -392,7 +361,7 @@ class _Writer(HouseholdPlacement):
                 continue
             values = parsed.values
             if "support_group_note" in values and len(self.report.notes) < NOTES_KEPT:
-                self.report.notes.append(_group_note(parsed))
+                self.report.notes.append(group_note(parsed))
             if not values.get("commune") and (
                 values.get("bhxh_number") or values.get("citizen_id")
             ):
@@ -583,7 +552,7 @@ class _Writer(HouseholdPlacement):
             commune_id = row.place.commune_id
             household_id = self._household_for(row, households)
             if household_id is None:
-                self._reject(row.parsed, VILLAGE_HEADER, _unconfirmed_village(row.place))
+                self._reject(row.parsed, VILLAGE_HEADER, unconfirmed_village(row.place))
                 self.report.rejected += 1
                 continue
             person = new_person(values, row.name_key, self.ids["person"], household_id, commune_id)
@@ -681,26 +650,6 @@ class _Writer(HouseholdPlacement):
 def _same_year(person: dict, facts: dict) -> bool:
     known = person.get("date_of_birth")
     return known is not None and known.year == facts["date_of_birth"].year
-
-
-def _group_note(parsed: ParsedRow) -> RowError:
-    return RowError(
-        parsed.row_number,
-        FIELD_LABELS["support_group"],
-        _(
-            "Không rõ nhóm đối tượng “%(text)s”: để trống nhóm hỗ trợ (người này vẫn được nhập)",
-            text=parsed.values["support_group_note"],
-        ),
-    )
-
-
-def _unconfirmed_village(place: Place) -> str:
-    # Named by its own cell only (no message names another column's value).
-    return _(
-        "Thôn, tổ dân phố “%(village)s” chưa có ở xã, phường của dòng này: hãy xác nhận tạo thôn, "
-        "tổ dân phố mới ở trang kiểm tra rồi nhập lại.",
-        village=place.village_name,
-    )
 
 
 def _paid_through_after(values: dict, person: dict | None) -> date | None:

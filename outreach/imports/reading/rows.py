@@ -17,8 +17,6 @@ from typing import Any, NamedTuple
 from outreach.core.clock import add_months_end
 from outreach.core.i18n import _, _l
 from outreach.core.memory import gc_paused
-from outreach.core.text import compact_key
-from outreach.geography.spelling import commune_in_text, district_in_text, village_type
 from outreach.imports.reading.cells import (
     Cell,
     CellError,
@@ -44,12 +42,16 @@ from outreach.imports.reading.headers import (
     REQUIRED,
     Header,
     HeaderMatch,
-    header_text,
-    is_field_name,
-    is_number_row,
     match_headers,
     read_header,
     requirement_label,
+)
+from outreach.imports.reading.nonpeople import (
+    SECTION_NUMBER,
+    end_marker,
+    has_value,
+    heading,
+    not_a_person,
 )
 from outreach.imports.reading.readers import StreamTable, Table
 from outreach.imports.reading.tcvn3 import (
@@ -58,14 +60,13 @@ from outreach.imports.reading.tcvn3 import (
     looks_like_tcvn3,
     tcvn3_to_unicode,
 )
+from outreach.imports.reading.title import commune_elsewhere, commune_of_row, title_district
 from outreach.models.codes import PAYMENT_FREQUENCIES, ImportKind, Sex
 
 # Longer text is a pasted document, not a field (Excel itself allows 32,767 characters a cell).
 MAX_CELL_CHARS = 1000
 # Data rows looked at to decide which columns are still in TCVN3.
 TCVN3_SAMPLE_ROWS = 2000
-# Data rows whose addresses decide whether they name the commune (no commune column).
-_ADDRESS_SAMPLE = 200
 # Rows after a header's first that `read_header` may look at: a second header row, number rows.
 _HEADER_SPAN = 3
 
@@ -275,31 +276,9 @@ _UNSAFE = re.compile(
 _REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\u202a-\u202e\u2066-\u2069]")
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff]")
 
-_TOTALS = re.compile(r"\s*(?:tổng\s*cộng|tổng\s*số|tổng|cộng|total)\b", re.IGNORECASE)
-_FOOTER = re.compile(
-    r"\s*(?:người\s*lập|lập\s*biểu|giám\s*đốc|thủ\s*trưởng|kế\s*toán|xác\s*nhận|chủ\s*tịch"
-    r"|trưởng\s*(?:phòng|ban|thôn|bưu\s*điện)|đại\s*diện|cán\s*bộ\s*thu|cơ\s*quan\s*lđtbxh)"
-    r"|.*\bngày[\s.…_\d]*tháng[\s.…_\d]*năm\b",
-    re.IGNORECASE,
-)
+
 # Skipped rows listed with their reason; the rest are counted only.
 SKIPPED_SHOWN = 200
-# Section rows of D05-TS / D03-TS: "I", "I.1", "II." alone (the STT column), "I.1 Người tham gia",
-# "I Tăng", "Giảm". Numerals in capitals only, whole words: "Vi Văn An", "Tăng Thị Hoa" are people.
-_SECTION = re.compile(
-    r"\s*(?:(?:[IVX]+|[A-D])\.?|(?:[IVX]+|[A-D]|\d+)(?:\.\d+)+\.?)\s*$"
-    r"|\s*(?:[IVX]+|[A-D]|\d+)(?:\.\d+)+\.?\s"
-    r"|\s*(?:[IVX]+|[A-D])\.?\s+(?i:tăng|giảm)\b"
-    r"|\s*(?i:tăng|giảm)(?:\s+(?i:mới))?\s*$"
-)
-# A section's number in the first column ("I", "II.", "I.1"): a person's is a plain number.
-_SECTION_NUMBER = re.compile(r"\s*[IVX]+(?:\.\d+)*\.?\s*$")
-# A row naming a group of the people under it (merged across the table, or alone in it).
-_GROUP = re.compile(
-    r"\s*(?:huyện|quận|thị\s*xã|thành\s*phố|xã|phường|thị\s*trấn|đặc\s*khu|thôn|tổ|xóm|bản"
-    r"|ấp|khu|đội|nhóm|đơn\s*vị|đại\s*lý|điểm\s*thu)\b",
-    re.IGNORECASE,
-)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,7 +336,7 @@ def stream_rows(
     match = match_headers(header.cells, kind, mapping)
     sheet = ParsedSheet(kind=kind, header=header, match=match)
     sheet.title_district = title_district(rows[: header.row_index], header.tcvn3)
-    _commune_elsewhere(sheet, rows)
+    commune_elsewhere(sheet, rows)
     if not match.ok:
         return sheet, iter(())
     start = header.first_data_index
@@ -378,61 +357,6 @@ def stream_rows(
         for name, index in sorted(match.columns.items(), key=lambda item: item[1])
     ]
     return sheet, _iter_data(sheet, enumerate(data, start), columns)
-
-
-def _commune_elsewhere(sheet: ParsedSheet, rows: Sequence[Sequence[Cell]]) -> None:
-    """With no commune column: the commune each address names, when the addresses of the first
-    rows do name one, else the commune a commune's own list names in its title ("UBND XÃ ĐỒNG
-    KỲ"), which is also the commune of an address that names none."""
-    match, header = sheet.match, sheet.header
-    group = next((g for g in match.missing if "commune" in g), None)
-    if group is None:
-        return
-    sheet.title_commune = _named_once(rows[: header.row_index], header.tcvn3, commune_in_text)
-    if "address" in match.columns:
-        index = match.columns["address"]
-        sample = [
-            header_text(row[index], header.tcvn3)
-            for row in rows[header.first_data_index : header.first_data_index + _ADDRESS_SAMPLE]
-            if index < len(row) and isinstance(row[index], str) and row[index].strip()
-        ]
-        named = sum(1 for text in sample if commune_in_text(text))
-        if sample and named * 5 >= len(sample) * 4:  # four addresses in five name a commune
-            sheet.commune_from = "address"
-    if not sheet.commune_from and sheet.title_commune:
-        sheet.commune_from = "title"
-    if sheet.commune_from:
-        match.missing.remove(group)
-
-
-def _commune_of_row(sheet: ParsedSheet, values: Values) -> None:
-    """The commune (and village) of a row whose list has no commune column: the one its address
-    names, else the one of the title."""
-    address = values.get("address") or ""
-    commune = commune_in_text(address) or sheet.title_commune
-    if commune:
-        values["commune"] = commune
-    if "village" not in values:
-        for part in address.split(","):
-            if village_type(part):
-                values["village"] = part.strip()
-                break
-
-
-def title_district(title_rows: Sequence[Sequence[Cell]], tcvn3: bool = False) -> str:
-    """The one old district the rows above the header name, or "" (none, or two different)."""
-    return _named_once(title_rows, tcvn3, district_in_text)
-
-
-def _named_once(
-    title_rows: Sequence[Sequence[Cell]], tcvn3: bool, named_in: Callable[[str], str]
-) -> str:
-    found: dict[str, str] = {}
-    for row in title_rows:
-        for cell in row:
-            if isinstance(cell, str) and (place := named_in(header_text(cell, tcvn3))):
-                found.setdefault(compact_key(place), place)
-    return next(iter(found.values())) if len(found) == 1 else ""
 
 
 def _parser(name: str) -> Callable[[Cell], Any] | None:
@@ -483,41 +407,41 @@ def _iter_data(
     # The file's text is TCVN3: a short "Céng" (Cộng) is converted before it is read.
     tcvn3 = sheet.header.tcvn3 or bool(sheet.tcvn3_columns)
     for index, row in rows:
-        marker = _end_marker(row, tcvn3)
+        marker = end_marker(row, tcvn3)
         if marker == "signatures":
             # The signature block ends a printed list: names under "Người lập biểu" are no data.
             _skip(sheet, index + 1, _("Phần ký tên cuối danh sách"))
-            sheet.skipped_rows += sum(1 for _, rest in rows if _has_value(rest, range(len(rest))))
+            sheet.skipped_rows += sum(1 for _, rest in rows if has_value(rest, range(len(rest))))
             break
         if marker == "totals":
             after_totals = True
             _skip(sheet, index + 1, _("Dòng cộng, tổng cộng"))
             continue
-        if after_totals and not _has_value(row, required_columns):
-            if _has_value(row, range(len(row))):
+        if after_totals and not has_value(row, required_columns):
+            if has_value(row, range(len(row))):
                 _skip(sheet, index + 1, _("Dòng sau dòng cộng không có cột bắt buộc"))
             else:
                 sheet.skipped_rows += 1
             continue
         parsed = _parse_row(index + 1, row, columns)
         if parsed is None:  # blank, or numbered but empty (a template's spare rows)
-            reason = _heading(row, tcvn3)
+            reason = heading(row, tcvn3)
             if reason is None:
                 sheet.skipped_rows += 1
             else:
                 _skip(sheet, index + 1, reason)
             continue
         first = row[0] if row else None
-        if first.__class__ is str and _SECTION_NUMBER.match(first) is not None:
+        if first.__class__ is str and SECTION_NUMBER.match(first) is not None:
             # "I Tăng", "I.1 Người tham gia": "Tăng" parses as a name, the numbering says no.
             _skip(sheet, index + 1, _("Dòng mục (tăng, giảm)"))
             continue
         if sheet.commune_from and "commune" not in parsed.values:
-            _commune_of_row(sheet, parsed.values)
+            commune_of_row(sheet, parsed.values)
         _check_row(parsed, headers, required)
         if parsed.errors:
             # Only a row in error is looked at again: a clean row is a person, at no extra cost.
-            reason = _not_a_person(row, columns, tcvn3)
+            reason = not_a_person(row, columns, tcvn3)
             if reason is not None:
                 _skip(sheet, index + 1, reason)
                 continue
@@ -702,91 +626,7 @@ def _id_key(namespace: str, digits: str) -> Hashable:
     return int(key) if key.isascii() and key.isdigit() else (namespace, digits)
 
 
-def _first_text(row: Sequence[Cell]) -> str | None:
-    """The row's first non-blank cell when it is text (a number there means a data row)."""
-    for cell in row:
-        if cell is None:
-            continue
-        if cell.__class__ is not str:
-            return None
-        if cell and not cell.isspace():
-            return cell
-    return None
-
-
-def _end_marker(row: Sequence[Cell], tcvn3: bool = False) -> str | None:
-    """ "totals" for a "Tổng cộng" / "Cộng" row, "signatures" for the first line of the
-    signatures ("Người lập biểu", "…, ngày 15 tháng 11 năm 2026"), else None."""
-    text = _first_text(row)
-    if text is None or text.lstrip()[:1].isdigit():
-        return None
-    if not text.isascii() and (is_convertible(text) if tcvn3 else looks_like_tcvn3(text)):
-        text = tcvn3_to_unicode(text)
-    if _TOTALS.match(text) is not None:
-        return "totals"
-    return "signatures" if _FOOTER.match(text) is not None else None
-
-
 def _skip(sheet: ParsedSheet, number: int, reason: str) -> None:
     sheet.skipped_rows += 1
     if len(sheet.skipped) < SKIPPED_SHOWN:
         sheet.skipped.append((number, reason))
-
-
-def _not_a_person(row: Sequence[Cell], columns: list[_Column], tcvn3: bool = False) -> str | None:
-    """Why a row in error is no person (a number row, a repeated header or field codes, a
-    section or group heading), or None: its errors are then the admin's to fix."""
-    cells = [cell for cell in row if not _is_blank(cell)]
-    if not cells:
-        return None
-    if is_number_row(row):
-        return _("Dòng đánh số cột")
-    texts = [header_text(cell, tcvn3) for cell in cells if isinstance(cell, str)]
-    first = texts[0] if texts and cells[0].__class__ is str else None
-    if first is not None and len(set(texts)) == 1 and len(texts) == len(cells):
-        # One text, alone or merged across the table: "Huyện Yên Thế", "I.1 Người tham gia".
-        if _SECTION.match(first) is not None:
-            return _("Dòng mục (tăng, giảm)")
-        if _GROUP.match(first) is not None or len(texts) >= 3:
-            return _("Dòng nhóm: %(text)s", text=first)
-        return None
-    # Exact names only: a person's "Nam", "Xã Yên Phong" must not pass their row for a header.
-    named = sum(1 for text in set(texts) if is_field_name(text))
-    if named >= 3 and named * 2 >= len(cells):
-        return _("Dòng tên cột hoặc mã trường (không phải người tham gia)")
-    if first is not None and _SECTION.match(first) is not None and len(cells) <= 3:
-        mapped = {column.index for column in columns if column.name in _IDENTITY}
-        if not _has_value(row, mapped):
-            return _("Dòng mục (tăng, giảm)")
-    return None
-
-
-_IDENTITY = frozenset(("bhxh_number", "citizen_id"))
-
-
-def _heading(row: Sequence[Cell], tcvn3: bool = False) -> str | None:
-    """Why a row with nothing in the mapped columns is listed: a group or section heading in a
-    column of its own ("Xã Đồng Kỳ" in the STT column), else None (blank, a spare number)."""
-    text = _first_text(row)
-    if text is None:
-        return None
-    text = header_text(text, tcvn3)
-    if _SECTION.match(text) is not None:
-        return _("Dòng mục (tăng, giảm)")
-    if _GROUP.match(text) is not None:
-        return _("Dòng nhóm: %(text)s", text=" ".join(text.split()))
-    return None
-
-
-def _is_blank(cell: Cell) -> bool:
-    return cell is None or (cell.__class__ is str and (not cell or cell.isspace()))
-
-
-def _has_value(row: Sequence[Cell], indexes: Iterable[int]) -> bool:
-    width = len(row)
-    for index in indexes:
-        if index < width:
-            cell = row[index]
-            if cell is not None and not (cell.__class__ is str and (not cell or cell.isspace())):
-                return True
-    return False
