@@ -94,7 +94,10 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "reserved_months": (
         "Số tháng bảo lưu", "Thời gian bảo lưu", "Bảo lưu (tháng)", "Số tháng đã đóng",
         "Tổng số tháng đã đóng", "Thời gian đóng BHXH", "SO_THANG_BAO_LUU",
+        "Tổng thời gian đóng BHXH", "Tổng thời gian đóng", "Thời gian đã đóng",
     ),
+    # The years of a reserved time split into "Năm | Tháng" under its heading (added as months).
+    "reserved_years": ("Số năm bảo lưu", "Số năm đã đóng"),
     "support_group": (
         "Nhóm đối tượng", "Đối tượng", "Đối tượng hỗ trợ", "Đối tượng được hỗ trợ", "Nhóm hỗ trợ",
         "Loại đối tượng", "Thành phần", "DOI_TUONG",
@@ -144,7 +147,7 @@ KIND_FIELDS: dict[ImportKind, frozenset[str]] = {
         (*_PERSON, "paid_through", "payment_frequency", "income_basis", "start_month", "months")
     ),
     ImportKind.UNEMPLOYMENT: frozenset((*_PERSON, "benefit_start", "benefit_end")),
-    ImportKind.RESERVED: frozenset((*_PERSON, "reserved_months")),
+    ImportKind.RESERVED: frozenset((*_PERSON, "reserved_months", "reserved_years")),
     ImportKind.POTENTIAL: frozenset(_PERSON),
     ImportKind.PAYMENTS: frozenset(
         (*_PERSON, "paid_on", "amount", "months", "receipt_number", "is_new_enrollment")
@@ -339,7 +342,13 @@ def _field_match(header: str, lookup: Mapping[str, str]) -> tuple[str | None, bo
         prefixes = _build_prefixes(lookup)
     words = _words(_PARENS.sub(" ", header))
     if words[-1:] in _TIME_UNITS:
-        return None, False  # "Thời gian đóng BHXH" over "Năm | Tháng": a part, not the whole
+        # "Tổng thời gian đóng BHXH" over "Năm | Tháng": the years and the months of a reserved
+        # time; under any other heading a part, never the whole.
+        parent = " ".join(header.split()[:-1])
+        reserved = parent and _field_match(parent, lookup)[0] == "reserved_months"
+        if reserved and words[-1] in ("nam", "thang"):
+            return ("reserved_years" if words[-1] == "nam" else "reserved_months"), True
+        return None, False
     for length in range(len(words) - 1, 0, -1):
         name = prefixes.get(words[:length])
         if name is not None:

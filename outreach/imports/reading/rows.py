@@ -141,6 +141,21 @@ def _text(max_chars: int) -> Callable[[Cell], str]:
     return parse
 
 
+# "5 năm 3 tháng", "5 năm", "3 tháng", "5n3t": a reserved time as BHXH prints it.
+_YEARS_MONTHS = re.compile(
+    r"\s*(?:(\d{1,2})\s*n(?:ăm|am)?)?\s*(?:(\d{1,3})\s*t(?:háng|hang)?)?\s*$"
+)
+
+
+def _reserved_months(cell: Cell) -> int:
+    """Months kept in reserve: a number of months, or years and months ("5 năm 3 tháng")."""
+    if isinstance(cell, str) and (found := _YEARS_MONTHS.fullmatch(cell.lower())) is not None:
+        years, months = found.groups()
+        if years or months:
+            cell = int(years or 0) * 12 + int(months or 0)
+    return parse_int(cell, minimum=0, maximum=600, label=RESERVED_MONTHS_LABEL)
+
+
 def _store_citizen_id(values: Values, cell: Cell) -> None:
     values["citizen_id"], values["citizen_id_is_legacy"] = parse_citizen_id(cell)
 
@@ -174,6 +189,7 @@ def _sex_column(sex: Sex) -> Store:
 
 # Field names in messages, and what a duplicate row is reported as (translated when shown).
 RESERVED_MONTHS_LABEL = _l("Số tháng bảo lưu")
+RESERVED_YEARS_LABEL = _l("Số năm bảo lưu")
 MONTHS_LABEL = _l("Số tháng")
 DUPLICATE_BHXH = _l("Trùng mã số BHXH với dòng %(row)s")
 DUPLICATE_CITIZEN_ID = _l("Trùng số CCCD với dòng %(row)s")
@@ -196,8 +212,9 @@ PARSERS: dict[str, Callable[[Cell], Any]] = {
     "income_basis": parse_amount,
     "benefit_start": parse_date,
     "benefit_end": parse_date,
-    "reserved_months": lambda cell: parse_int(
-        cell, minimum=0, maximum=600, label=RESERVED_MONTHS_LABEL
+    "reserved_months": lambda cell: _reserved_months(cell),
+    "reserved_years": lambda cell: parse_int(
+        cell, minimum=0, maximum=50, label=RESERVED_YEARS_LABEL
     ),
     "paid_on": parse_date,
     "amount": parse_amount,
@@ -530,6 +547,10 @@ def _check_row(
             _report_missing(parsed, headers, group)
     if "start_month" in values:
         _paid_through_from_start(parsed, headers)
+    if "reserved_years" in values:  # "Năm | Tháng" under the reserved time: in months
+        values["reserved_months"] = values.pop("reserved_years") * 12 + values.get(
+            "reserved_months", 0
+        )
     start, end = values.get("benefit_start"), values.get("benefit_end")
     if isinstance(start, date) and isinstance(end, date) and end < start:
         parsed.errors.append(

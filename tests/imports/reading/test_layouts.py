@@ -138,9 +138,28 @@ def test_reserved_time_in_years_and_months_is_never_misread():
         sheet.merge_range("F1:F2", "Xã")
         sheet.write_row(2, 0, [1, "Nguyễn Văn An", "2412345678", 5, 4, "Xã Yên Phong"])
 
+        sheet.write_row(3, 0, [2, "Lê Thị Bình", "2412345679", None, 7, "Xã Yên Phong"])
+
     sheet = parse_rows(read_table(make_xlsx(write), "bl.xlsx"), "reserved")
     assert sheet.match.ok
     columns = sheet.match.columns
-    assert not {"sex_male", "sex_female", "date_of_birth", "reserved_months"} & set(columns)
+    assert not {"sex_male", "sex_female", "date_of_birth"} & set(columns)
+    assert (columns["reserved_years"], columns["reserved_months"]) == (3, 4)
     assert sheet.errors == []
-    assert [row.row_number for row in sheet.rows] == [3]
+    assert [row.row_number for row in sheet.rows] == [3, 4]
+    # 5 years and 4 months kept: 64 months; 7 months alone: 7.
+    assert [row.values["reserved_months"] for row in sheet.rows] == [64, 7]
+    assert all("reserved_years" not in row.values for row in sheet.rows)
+
+
+def test_a_reserved_time_written_in_one_cell_as_years_and_months():
+    rows = [
+        ["Họ và tên", "Mã số BHXH", "Xã", "Thời gian bảo lưu"],
+        ["Nguyễn Văn An", "2412345678", "Xã Yên Phong", "5 năm 3 tháng"],
+        ["Lê Thị Bình", "2412345679", "Xã Yên Phong", "2 năm"],
+        ["Trần Văn Cường", "2412345670", "Xã Yên Phong", "11 tháng"],
+        ["Phạm Văn Dũng", "2412345671", "Xã Yên Phong", "5n3t"],
+    ]
+    sheet = parse_rows(rows, "reserved")
+    assert sheet.errors == []
+    assert [row.values["reserved_months"] for row in sheet.rows] == [63, 24, 11, 63]
