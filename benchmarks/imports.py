@@ -32,7 +32,7 @@ from outreach import create_app
 from outreach.db import make_engine
 from outreach.imports import batches as import_batches
 from outreach.migrate import upgrade
-from outreach.models import GeoUnit
+from outreach.models import GeoUnit, ImportBatch
 from outreach.models.codes import UnitKind
 from outreach.operations.demo import build_demo
 
@@ -149,6 +149,11 @@ def _stage(url: str, path: Path) -> dict[str, float]:
         started = time.perf_counter()
         checked = import_batches.check_batch(engine, Path(folder), batch.id)
         check_seconds = time.perf_counter() - started
+        with Session(engine) as session:  # the admin confirms the villages the preview lists
+            stored = session.get(ImportBatch, batch.id)
+            stored.create_villages = True
+            session.add(stored)
+            session.commit()
         started = time.perf_counter()
         imported = import_batches.run_import(engine, Path(folder), batch.id)
         import_seconds = time.perf_counter() - started

@@ -258,8 +258,11 @@ def summary_command(period_key, publish, reason, out, username, early, as_json):
 @click.option("--office", default="", help="Đơn vị gửi danh sách (để dùng lại cách chọn cột)")
 @click.option("--dry-run", is_flag=True, help="Chỉ kiểm tra, không ghi gì")
 @click.option("--skip-rejected", is_flag=True, help="Nhập các dòng hợp lệ, bỏ qua dòng lỗi")
+@click.option(
+    "--create-villages", is_flag=True, help="Tạo các thôn, tổ dân phố mới mà danh sách nêu"
+)
 @with_appcontext
-def import_command(path, kind, office, dry_run, skip_rejected):
+def import_command(path, kind, office, dry_run, skip_rejected, create_villages):
     """Check a BHXH list and (unless --dry-run) import it in one transaction."""
     from pathlib import Path
 
@@ -304,13 +307,22 @@ def import_command(path, kind, office, dry_run, skip_rejected):
     if dry_run:
         click.echo("Chạy thử (--dry-run): không ghi gì.")
         return
+    if report.new_villages:
+        names = ", ".join(f"{v} ({c})" for c, v in report.new_village_names[:20])
+        click.echo(f"Thôn, tổ dân phố mới ({n(report.new_villages)}): {names}")
     if report.rejected and not skip_rejected:
         raise click.ClickException(
             "Có dòng lỗi; không ghi gì. Sửa tệp rồi chạy lại, hoặc thêm --skip-rejected."
         )
+    if report.new_villages and not create_villages:
+        raise click.ClickException(
+            "Danh sách có thôn, tổ dân phố chưa có; không ghi gì. Kiểm tra tên rồi chạy lại "
+            "với --create-villages."
+        )
     with _session() as session:
         batch = session.get(ImportBatch, batch.id)
         batch.skip_rejected = skip_rejected
+        batch.create_villages = create_villages
         batches.begin_job(session, folder=folder, batch=batch, write=True)
     try:
         batches.run_import(engine, folder, batch.id)

@@ -163,12 +163,21 @@ def test_import_checks_then_imports_in_one_go(db_url, tmp_path):
     assert "3 người mới" in dry.output and "2 lỗi" in dry.output and "Dòng 7" in dry.output
     refused = runner.invoke(args=["import", str(path), "--kind", "participants"])
     assert refused.exit_code != 0 and "không ghi gì" in refused.output
-    done = runner.invoke(args=["import", str(path), "--kind", "participants", "--skip-rejected"])
+    unconfirmed = runner.invoke(
+        args=["import", str(path), "--kind", "participants", "--skip-rejected"]
+    )
+    assert unconfirmed.exit_code != 0 and "--create-villages" in unconfirmed.output
+    assert "Thôn Mới Lập (Phường Bắc Giang)" in unconfirmed.output
+    done = runner.invoke(
+        args=[
+            "import", str(path), "--kind", "participants", "--skip-rejected", "--create-villages"
+        ]
+    )  # fmt: skip
     assert done.exit_code == 0, done.output
     with Session(app.extensions["engine"]) as s:
         assert s.exec(select(func.count()).select_from(Person)).one() == before + 3
         statuses = [b.status for b in s.exec(select(ImportBatch).order_by(ImportBatch.id))]
-    assert statuses == ["previewed", "previewed", "done"]  # the refused one was only checked
+    assert statuses == ["previewed", "previewed", "previewed", "done"]  # refused: only checked
     app.extensions["engine"].dispose()
 
 

@@ -1,7 +1,7 @@
 """Corrections at the door, and why a person is off every list
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-04 23:50:00
 
 Issue 22: a canvasser adds a person met at the door, corrects a phone, records a move, a death,
@@ -18,7 +18,7 @@ import sqlmodel
 
 
 revision: str = "0015"
-down_revision: Union[str, None] = "0013"
+down_revision: Union[str, None] = "0014"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

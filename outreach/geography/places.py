@@ -308,12 +308,13 @@ class PlaceIndex:
     communes_by_key: dict[str, list[GeoUnit]]
     communes_by_code: dict[str, GeoUnit]
     villages: dict[tuple[int, str], GeoUnit]
-    _cache: dict[tuple[str, str, str], tuple[Place | PlaceError, bool]] = field(
+    _cache: dict[tuple[str, str, str, str], tuple[Place | PlaceError, bool]] = field(
         default_factory=dict
     )
     _places: dict[tuple[int, str], Place] = field(default_factory=dict)
     _names: _Names | None = None
     _district_names: dict[tuple[str, ...], _Names] = field(default_factory=dict)
+    _hint_matters: dict[str, bool] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, *, province_id: int) -> PlaceIndex:
@@ -385,21 +386,23 @@ class PlaceIndex:
         district_hint: str | None = None,
         *,
         village: str = "",
+        hint_from: str = "title",
     ) -> Lookup:
         """The place of a row, and whether `district_hint` was used to find it.
 
         `district` is the row's own old district: the commune is then looked for in it only.
         `district_hint` is an old district found elsewhere in the file (the title block, an
         address column), used only when the row gives none: the commune is looked for in it and
-        in the whole province, and the two must not disagree. Raises PlaceError.
+        in the whole province, and the two must not disagree. `hint_from` ("title" or "address")
+        says where the hint was found, for the message. Raises PlaceError.
         """
         commune, district = (commune or "").strip(), (district or "").strip()
         hint = "" if district else (district_hint or "").strip()
-        key = (commune, district, hint)
+        key = (commune, district, hint, hint_from if hint else "")
         cached = self._cache.get(key)
         if cached is None:
             try:
-                cached = self._find_commune(commune, district, hint)
+                cached = self._find_commune(commune, district, hint, hint_from)
             except PlaceError as error:
                 cached = (error, False)
             self._cache[key] = cached
@@ -417,7 +420,32 @@ class PlaceIndex:
                 self._places[place_key] = place
         return Lookup(place, hint_used)
 
-    def _find_commune(self, commune: str, district: str, hint: str) -> tuple[Place, bool]:
+    def hint_matters(self, commune: str) -> bool:
+        """Whether a district hint could change where `commune` is placed (the name alone places
+        no one, or an old district holds a namesake that went elsewhere); once per spelling, so
+        that only such rows look for a hint in their address."""
+        answer = self._hint_matters.get(commune)
+        if answer is None:
+            answer = self._hint_matters[commune] = self._could_differ((commune or "").strip())
+        return answer
+
+    def _could_differ(self, commune: str) -> bool:
+        try:
+            anywhere = self._in_province(commune)
+        except PlaceError:
+            return True
+        if self._old is None:
+            return False
+        readings = _readings(commune, _COMMUNE_PATTERNS)
+        for district in self._old.communes_by_district:
+            found = self._names_in((district,)).match(readings)
+            if any(code != anywhere.commune.code for t in found for code in t.codes):
+                return True
+        return False
+
+    def _find_commune(
+        self, commune: str, district: str, hint: str, hint_from: str = "title"
+    ) -> tuple[Place, bool]:
         if not commune:
             raise PlaceError(_("Thiếu tên xã, phường."))
         if district:
@@ -434,13 +462,18 @@ class PlaceIndex:
             return hinted, True
         if anywhere.commune.id == hinted.commune.id:
             return anywhere, False
+        where = (
+            _("huyện cũ ghi trong địa chỉ") if hint_from == "address" else
+            _("huyện cũ ghi ở đầu danh sách")
+        )  # fmt: skip
         raise PlaceError(
             _(
-                "“%(commune)s” là %(anywhere)s, nhưng trong “%(hint)s” (huyện cũ ghi ở đầu danh "
-                "sách) lại là %(hinted)s; hãy ghi rõ huyện cũ của dòng này hoặc tên xã, phường mới.",
+                "“%(commune)s” là %(anywhere)s, nhưng trong “%(hint)s” (%(where)s) lại là "
+                "%(hinted)s; hãy ghi rõ huyện cũ của dòng này hoặc tên xã, phường mới.",
                 commune=commune,
                 anywhere=anywhere.commune.name,
                 hint=hint,
+                where=where,
                 hinted=hinted.commune.name,
             )
         )

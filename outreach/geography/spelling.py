@@ -123,8 +123,67 @@ def commune_key(text: str) -> str:
     return compact_key(_readings(text, _COMMUNE_PATTERNS)[0][1])
 
 
+def village_type(text: str) -> bool:
+    """True when a text starts with a village's type word and a name ("Thôn Hạ", "TDP số 2")."""
+    match = _VILLAGE_TYPES.match(text or "")
+    return match is not None and bool(text[match.end() :].strip())
+
+
 @lru_cache(maxsize=65536)  # a list repeats the same few hundred village names
 def village_key(text: str) -> str:
     """A village name without "Thôn", "Xóm", "Tổ dân phố"…, case or diacritics."""
     key = compact_key(_VILLAGE_TYPES.sub("", text or "", count=1))
     return key or compact_key(text or "")
+
+
+# --- A district or commune named inside longer text (a title block, an address) ----------------
+
+_STOPS = r"[^,;:()\n\u2013\u2014/-]"
+_DISTRICT_IN_TEXT = re.compile(
+    rf"(?<!\w)(huyện|thị\s*xã|thành\s*phố|quận|h\.|tx\.|tp\.)\s*([^\W\d_]{_STOPS}*)",
+    re.IGNORECASE,
+)
+# "xã Đồng Kỳ", "P.Thọ Xương", "TT Neo" — never the "xã" of "Bảo hiểm xã hội", "thị xã".
+_COMMUNE_IN_TEXT = re.compile(
+    rf"(?<!\w)(?<!thị )(xã(?!\s+hội\b)|phường|thị\s*trấn|đặc\s*khu|tt\.|p\.|x\.)"
+    rf"\s*((?:[^\W_]){_STOPS}*)",
+    re.IGNORECASE,
+)
+# Words that end a place's name in running text: "xã Đồng Kỳ huyện Yên Thế", "… năm 2024", and
+# the two-word types ("thành phố", "thị xã", "thị trấn"; "Thuận Thành" is a name).
+_AFTER_NAME = frozenset(
+    ("tỉnh", "năm", "tháng", "đợt", "từ", "đến", "ngày", "và", "huyện", "quận", "tp.", "h.", "tx.")
+)
+_TWO_WORD_TYPES = frozenset((("thành", "phố"), ("thị", "xã"), ("thị", "trấn")))
+_MAX_NAME_WORDS = 4
+
+
+def district_in_text(text: str) -> str:
+    """The first district a text names ("Thôn Hạ, xã Đồng Kỳ, huyện Yên Thế, tỉnh Bắc Giang" →
+    "huyện Yên Thế"; "BẢO HIỂM XÃ HỘI HUYỆN LỤC NAM" → "HUYỆN LỤC NAM"), or ""."""
+    return _named_in(_DISTRICT_IN_TEXT, text)
+
+
+def commune_in_text(text: str) -> str:
+    """The first commune a text names ("Thôn Hạ, xã Đồng Kỳ, huyện Yên Thế" → "xã Đồng Kỳ";
+    "UBND PHƯỜNG BẮC GIANG" → "PHƯỜNG BẮC GIANG"), or ""."""
+    return _named_in(_COMMUNE_IN_TEXT, text)
+
+
+def _named_in(pattern: re.Pattern[str], text: str) -> str:
+    if not text:
+        return ""
+    match = pattern.search(unicodedata.normalize("NFC", text))
+    if match is None:
+        return ""
+    words: list[str] = []
+    found = match.group(2).split()
+    for at, word in enumerate(found):
+        pair = (word.lower(), found[at + 1].lower() if at + 1 < len(found) else "")
+        if pair[0] in _AFTER_NAME or pair in _TWO_WORD_TYPES or len(words) == _MAX_NAME_WORDS:
+            break
+        words.append(word)
+    if not words:
+        return ""
+    kind = " ".join(match.group(1).split())
+    return f"{kind}{'' if kind.endswith('.') else ' '}{' '.join(words)}"

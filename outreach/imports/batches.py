@@ -15,7 +15,7 @@ import io
 import json
 import time
 from contextlib import ExitStack, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -29,11 +29,12 @@ from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
 from outreach.core.formatting import safe_cell
 from outreach.core.i18n import _, _l
-from outreach.imports.reading import ImportFileError, RowError, stream_rows
+from outreach.imports.reading import ImportFileError, ParsedSheet, RowError, stream_rows
 from outreach.imports.reading.headers import FIELD_LABELS, KIND_FIELDS, read_header
 from outreach.imports.reading.readers import CSV_EXTENSIONS, open_table
 from outreach.imports.reading.worker import ChildRows
-from outreach.imports.writer import ImportReport, import_rows
+from outreach.imports.report import ImportReport
+from outreach.imports.writer import import_rows
 from outreach.models import ImportBatch, ImportMapping
 from outreach.models.base import utcnow
 from outreach.models.codes import RUNNING_STATUSES, BatchStatus, ImportKind
@@ -172,6 +173,58 @@ def _save_errors(folder: Path, batch: ImportBatch, errors: list[RowError]) -> No
     _path(folder, batch, ".errors.json").write_text(json.dumps(rows, ensure_ascii=False))
 
 
+@dataclass
+class Preview:
+    """What a check found besides errors: rows that are no people (with why), districts taken
+    from the title block or addresses, villages to be created, notes that stopped no row."""
+
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    skipped_rows: int = 0  # blank rows included
+    title_district: str = ""
+    title_hinted: int = 0
+    # With no commune column: the commune the title names, or "address" (read from addresses).
+    title_commune: str = ""
+    commune_from: str = ""
+    address_hinted: int = 0
+    new_villages: list[tuple[str, str]] = field(default_factory=list)
+    new_village_count: int = 0
+    notes: list[RowError] = field(default_factory=list)
+
+
+def _preview_of(report: ImportReport, parsed, sheet: ParsedSheet) -> Preview:
+    return Preview(
+        skipped=list(parsed.skipped),
+        skipped_rows=parsed.skipped_rows,
+        title_district=sheet.title_district if report.title_hinted else "",
+        title_commune=sheet.title_commune,
+        commune_from=sheet.commune_from,
+        title_hinted=report.title_hinted,
+        address_hinted=report.address_hinted,
+        new_villages=list(report.new_village_names),
+        new_village_count=report.new_villages,
+        notes=sorted(report.notes, key=lambda note: note.row_number),
+    )
+
+
+def saved_preview(folder: Path, batch: ImportBatch) -> Preview:
+    """What the batch's last check or import found besides its errors."""
+    try:
+        data = json.loads(_path(folder, batch, ".preview.json").read_text())
+        preview = Preview(**data)
+    except (OSError, ValueError, TypeError):
+        return Preview()
+    preview.skipped = [tuple(row) for row in preview.skipped]
+    preview.new_villages = [tuple(pair) for pair in preview.new_villages]
+    preview.notes = [RowError(*note) for note in preview.notes]
+    return preview
+
+
+def _save_preview(folder: Path, batch: ImportBatch, preview: Preview) -> None:
+    data = asdict(preview)
+    data["notes"] = [[n.row_number, n.column_header, n.message] for n in preview.notes]
+    _path(folder, batch, ".preview.json").write_text(json.dumps(data, ensure_ascii=False))
+
+
 def mapping_headers(folder: Path, batch: ImportBatch) -> list[str]:
     """The file's header cells as its last check read them, for the mapping form.
 
@@ -195,23 +248,37 @@ def _save_headers(folder: Path, batch: ImportBatch, cells: list) -> None:
     path.write_text(json.dumps([cell if isinstance(cell, str) else "" for cell in cells]))
 
 
-def errors_workbook(batch: ImportBatch, errors: list[RowError]) -> bytes:
-    """The error list as .xlsx for the admin to fix the file by (cells are text, never formulas)."""
+def errors_workbook(
+    batch: ImportBatch, errors: list[RowError], preview: Preview | None = None
+) -> bytes:
+    """The error list as .xlsx for the admin to fix the file by (cells are text, never formulas),
+    with the rows skipped as no people and the notes on sheets of their own."""
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False})
-    sheet = book.add_worksheet(_("Lỗi"))
     bold = book.add_format({"bold": True})
-    sheet.write_row(0, 0, [_("Dòng"), _("Cột"), _("Lỗi")], bold)
-    for index, error in enumerate(errors, start=1):
+    preview = preview or Preview()
+    skipped = [RowError(number, "", reason) for number, reason in preview.skipped]
+    for title, rows, what in (
+        (_("Lỗi"), errors, _("Lỗi")),
+        (_("Dòng bỏ qua"), skipped, _("Lý do bỏ qua")),
+        (_("Ghi chú"), preview.notes, _("Ghi chú")),
+    ):
+        if rows or title == _("Lỗi"):
+            _error_sheet(book.add_worksheet(title), bold, rows, what, batch.filename)
+    book.close()
+    return out.getvalue()
+
+
+def _error_sheet(sheet, bold, rows: list[RowError], what: str, filename: str) -> None:
+    sheet.write_row(0, 0, [_("Dòng"), _("Cột"), what], bold)
+    for index, error in enumerate(rows, start=1):
         sheet.write_number(index, 0, error.row_number)
         sheet.write_string(index, 1, safe_cell(error.column_header))
         sheet.write_string(index, 2, safe_cell(error.message))
     sheet.set_column(0, 0, 8)
     sheet.set_column(1, 1, 24)
     sheet.set_column(2, 2, 90)
-    sheet.write_string(len(errors) + 2, 0, _("Tệp: %(name)s", name=batch.filename))
-    book.close()
-    return out.getvalue()
+    sheet.write_string(len(rows) + 2, 0, _("Tệp: %(name)s", name=filename))
 
 
 # --- mappings ---------------------------------------------------------------------------------
@@ -329,9 +396,15 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
                 batch_id=batch.id,
                 progress=progress,
                 expected_rows=expected,
+                district_hint=sheet.title_district,
+                # The preview lists the villages a file would create; the import makes them only
+                # once the admin has confirmed them there.
+                create_villages=batch.create_villages or not write,
             )
             report.errors = sorted(report.errors, key=lambda e: e.row_number)
             _save_errors(folder, batch, report.errors)
+            parsed = rows if isinstance(rows, ChildRows) else sheet  # who saw the skipped rows
+            _save_preview(folder, batch, _preview_of(report, parsed, sheet))
             if write:
                 _commit_import(session, batch, report)
         return Outcome(report, [], sheet.header.cells)

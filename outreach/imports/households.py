@@ -17,13 +17,16 @@ from outreach.models import GeoUnit, Household, User
 from outreach.models.codes import Role, UnitKind
 
 VILLAGE_COLUMNS = tuple(GeoUnit.__table__.columns.keys())
+NEW_VILLAGES_SHOWN = 200  # villages named on the preview (all are counted)
 
 
 class HouseholdPlacement:
     """The writer's households, villages and canvassers: loaded once per import, kept in step
     with the rows it writes."""
 
-    def _household_for(self, row: ImportRow, households: list[tuple]) -> int:
+    def _household_for(self, row: ImportRow, households: list[tuple]) -> int | None:
+        """The household a new person joins or starts; None when it would need a village the
+        admin has not confirmed (`create_villages`)."""
         values, commune_id = row.parsed.values, row.place.commune_id
         code = (values.get("household_code") or "").strip()
         address = (values.get("address") or "").strip()
@@ -33,6 +36,8 @@ class HouseholdPlacement:
         if key and key in self.new_households:
             return self.new_households[key]
         village_id = self._village(row.place)
+        if village_id is None and row.place.village_key:
+            return None
         household_id = self.ids["household"]
         self.ids["household"] += 1
         households.append(
@@ -46,7 +51,7 @@ class HouseholdPlacement:
                 row.address_key if address else "",
                 values.get("full_name", ""),
                 values.get("phone"),
-                self._canvasser_for(commune_id),
+                self._canvasser_for(commune_id, village_id),
                 self.now,
                 self.now,
             )
@@ -118,6 +123,30 @@ class HouseholdPlacement:
             heap = [(counts[commune.id].get(u, 0), u) for u in users[commune.id]]
             heapq.heapify(heap)
             self.load[commune.id] = heap
+        self._load_village_canvassers(users)
+
+    def _load_village_canvassers(self, users: dict[int, list[int]]) -> None:
+        """Each village's canvasser: the one holding most of its households (a leader's village
+        assignment gives them all), among the commune's canvassers."""
+        theirs = {(commune, user) for commune, ids in users.items() for user in ids}
+        best: dict[int, tuple[int, int]] = {}
+        for village_id, commune_id, canvasser_id, households in self.session.execute(
+            select(
+                Household.village_id,
+                Household.commune_id,
+                Household.assigned_canvasser_id,
+                func.count(),
+            )
+            .where(Household.province_id == self.province_id, Household.village_id.is_not(None))
+            .where(Household.assigned_canvasser_id.is_not(None))
+            .group_by(Household.village_id, Household.commune_id, Household.assigned_canvasser_id)
+        ):
+            if (commune_id, canvasser_id) not in theirs:
+                continue  # moved to another commune since: not this village's canvasser
+            # Most households first, then the lower id: the same answer on every backend.
+            if village_id not in best or (households, -canvasser_id) > best[village_id]:
+                best[village_id] = (households, -canvasser_id)
+        self.village_canvassers = {village: -rank[1] for village, rank in best.items()}
 
     def _village(self, place: Place) -> int | None:
         if not place.village_key:
@@ -126,12 +155,17 @@ class HouseholdPlacement:
         # As a plain int: read for every new household, where the ORM attribute costs more.
         village_id = self.village_ids.get(key)
         if village_id is None:
-            village_id = self.village_ids[key] = self._village_unit(place, key).id
+            village = self._village_unit(place, key)
+            if village is None:
+                return None
+            village_id = self.village_ids[key] = village.id
         return village_id
 
-    def _village_unit(self, place: Place, key: tuple[int, str]) -> GeoUnit:
+    def _village_unit(self, place: Place, key: tuple[int, str]) -> GeoUnit | None:
         village = self.places.villages.get(key)
         if village is None:
+            if self.write and not self.create_villages:
+                return None  # the admin did not confirm it on the preview
             name = place.village_name
             village = GeoUnit(
                 kind=UnitKind.VILLAGE.value,
@@ -145,6 +179,8 @@ class HouseholdPlacement:
                 is_active=True,
             )
             self.report.new_villages += 1
+            if len(self.report.new_village_names) < NEW_VILLAGES_SHOWN:
+                self.report.new_village_names.append((place.commune.name, name))
             if self.write:  # inserted with the chunk's households (one flush each cost 6%)
                 village.id = self.ids["village"]
                 self.ids["village"] += 1
@@ -154,13 +190,19 @@ class HouseholdPlacement:
             self.places.villages[key] = village
         return village
 
-    def _canvasser_for(self, commune_id: int) -> int | None:
-        """The commune's canvasser with the fewest households (leaders reassign later)."""
+    def _canvasser_for(self, commune_id: int, village_id: int | None = None) -> int | None:
+        """The village's canvasser, else the commune's canvasser with the fewest households (who
+        then holds the village, if new, for its next households); leaders reassign later."""
         if not self.load:
             self._load_canvassers()
+        if village_id is not None and (owner := self.village_canvassers.get(village_id)):
+            # The heap is not told: its counts only break ties between the others.
+            return owner
         load = self.load.get(commune_id)  # a heap of (households, canvasser): least loaded on top
         if not load:
             return None
         households, canvasser = load[0]
         heapq.heapreplace(load, (households + 1, canvasser))
+        if village_id is not None:
+            self.village_canvassers[village_id] = canvasser
         return canvasser

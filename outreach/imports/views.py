@@ -117,6 +117,7 @@ def show(batch_id: int):
     errors = batches.saved_errors(_folder(), batch)
     context = {
         "batch": batch,
+        "preview": batches.saved_preview(_folder(), batch),
         "progress": progress,
         "running": batch.status in RUNNING_STATUSES,
         "errors": errors[: batches.ERRORS_SHOWN],
@@ -167,7 +168,19 @@ def commit(batch_id: int):
         return _refused(
             batch, _("Có dòng lỗi: hãy sửa tệp rồi tải lên lại, hoặc chọn bỏ qua các dòng lỗi.")
         )
+    villages = request.form.get("create_villages") == "1"
+    new_villages = batches.saved_preview(_folder(), batch).new_village_count
+    if new_villages and not villages:
+        return _refused(
+            batch,
+            _(
+                "Tệp sẽ tạo %(count)s thôn, tổ dân phố mới: hãy xem lại tên của chúng và đánh "
+                "dấu xác nhận trước khi nhập.",
+                count=new_villages,
+            ),
+        )
     batch.skip_rejected = skip
+    batch.create_villages = villages
     audit("import.commit", object_type="import_batch", object_id=batch.id, detail={"skip": skip})
     _start(batches.run_import, batch)
     return redirect(url_for(".show", batch_id=batch.id))
@@ -190,7 +203,9 @@ def retry(batch_id: int):
 def errors(batch_id: int):
     """Every rejected row with its column and reason, as a spreadsheet."""
     batch = _batch(batch_id)
-    body = batches.errors_workbook(batch, batches.saved_errors(_folder(), batch))
+    body = batches.errors_workbook(
+        batch, batches.saved_errors(_folder(), batch), batches.saved_preview(_folder(), batch)
+    )
     audit("import.errors_download", object_type="import_batch", object_id=batch.id)
     response = Response(
         body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

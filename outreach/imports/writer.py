@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import islice
 
@@ -33,6 +32,7 @@ from outreach.core.i18n import _
 from outreach.core.memory import gc_paused
 from outreach.core.text import fold
 from outreach.geography.places import Place, PlaceError, PlaceIndex
+from outreach.geography.spelling import district_in_text
 from outreach.imports.households import VILLAGE_COLUMNS, HouseholdPlacement
 from outreach.imports.matching import (
     CONFLICT,
@@ -44,6 +44,7 @@ from outreach.imports.matching import (
     row_name_key,
 )
 from outreach.imports.reading import ParsedRow, RowError
+from outreach.imports.report import NOTES_KEPT, ImportReport, group_note, unconfirmed_village
 from outreach.models import GeoUnit, Household, Payment, Person
 from outreach.models.base import utcnow
 from outreach.models.codes import ImportKind
@@ -91,7 +92,15 @@ _KIND_FLAGS: dict[ImportKind, dict[str, bool]] = {
     ImportKind.POTENTIAL: {"is_potential": True},
     ImportKind.PAYMENTS: {"is_participant": True},
 }
-IDENTITY = ("full_name", "date_of_birth", "sex", "bhxh_number", "citizen_id", "phone")
+IDENTITY = (
+    "full_name",
+    "date_of_birth",
+    "birth_year_only",
+    "sex",
+    "bhxh_number",
+    "citizen_id",
+    "phone",
+)
 # The values a row of each kind may set on a person (joined once: `_facts` runs for every row).
 _FACT_NAMES = {kind: (*IDENTITY, *facts, "support_group") for kind, facts in KIND_FACTS.items()}
 # Every person column, in the table's order (new people's rows are laid out in it).
@@ -104,6 +113,7 @@ _NEW_PERSON = {
     "is_potential": False,
     "citizen_id_is_legacy": False,
     "off_list": "",  # on the lists until a correction says otherwise (corrections/)
+    "birth_year_only": False,
 }
 HOUSEHOLD_COLUMNS = (
     "id",
@@ -132,28 +142,7 @@ PAYMENT_COLUMNS = (
     "batch_id",
 )
 COMMUNE_HEADER = "Xã, phường"
-
-
-@dataclass
-class ImportReport:
-    """What a file did (or, in a dry run, would do) to the database."""
-
-    read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    new_households: int = 0
-    new_villages: int = 0
-    payments: int = 0
-    converted_addresses: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    communes: set[int] = field(default_factory=set)
-
-    @property
-    def rejected_rows(self) -> set[int]:
-        """Spreadsheet row numbers with at least one error."""
-        return {e.row_number for e in self.errors}
+VILLAGE_HEADER = "Thôn, tổ dân phố"
 
 
 Progress = Callable[[int], None]
@@ -170,13 +159,17 @@ def import_rows(
     now: datetime | None = None,
     progress: Progress | None = None,
     expected_rows: int | None = None,
+    district_hint: str = "",
+    create_villages: bool = True,
 ) -> ImportReport:
     """Classify every row (new / updated / unchanged / rejected) and, if `write`, apply them.
 
     Rows with errors are never written; the caller decides whether a file with rejected rows may
     be imported at all (the admin chooses to skip them). Nothing is committed here.
     `expected_rows` (the file's own estimate) lets a large first load match in memory and
-    append (`FirstLoad`).
+    append (`FirstLoad`). `district_hint` is the old district the file's title block names, for
+    rows that give none (nor an address naming one). Without `create_villages` a new person in a
+    village the database does not know is refused (the admin confirms new villages first).
     """
     kind = ImportKind(kind)
     conn = session.connection()
@@ -184,6 +177,7 @@ def import_rows(
     if first_load:  # before the writer reads the places, households and canvassers it refers to
         begin_trusted_load(conn)
     writer = _Writer(session, kind, province_id, write, batch_id, now or utcnow(), first_load)
+    writer.district_hint, writer.create_villages = district_hint, create_villages
     rebuilt = _rebuilt_indexes() if first_load and conn.dialect.name == "sqlite" else []
     cache = FIRST_LOAD_CACHE_KB if first_load else IMPORT_CACHE_KB
     with sqlite_bulk_settings(conn, cache), gc_paused(), closing(writer):
@@ -248,10 +242,12 @@ class _Writer(HouseholdPlacement):
             "village": next_id(self.conn, GeoUnit.__table__),
         }
         self.village_ids: dict[tuple[int, str], int] = {}
+        self.district_hint, self.create_villages = "", True
         self.new_villages: list[tuple] = []  # made by this chunk, inserted before its households
         # Households of this file (new, or found in the database), by (commune, "code:…"/"addr:…").
         self.new_households: dict[tuple[int, str], int] = {}
         self.load: dict[int, list[tuple[int, int]]] = {}  # commune -> heap of (households, user)
+        self.village_canvassers: dict[int, int] = {}  # village -> its canvasser
         self.analyze_at = CHUNK  # rows inserted when PostgreSQL's statistics are next refreshed
         self.first_load = FirstLoad(self.conn) if first_load else None
         self.new_person = self._new_person_layout()
@@ -365,25 +361,51 @@ class _Writer(HouseholdPlacement):
                 self.report.rejected += 1
                 continue
             values = parsed.values
-            if self.kind == ImportKind.PAYMENTS and not values.get("commune"):
-                # Placed by the person it names.
+            if "support_group_note" in values and len(self.report.notes) < NOTES_KEPT:
+                self.report.notes.append(group_note(parsed))
+            if not values.get("commune") and (
+                values.get("bhxh_number") or values.get("citizen_id")
+            ):
+                # Placed by the person it names (a receipt, a D05-TS without addresses).
                 rows.append(ImportRow(parsed, None))
                 continue
             try:
-                place = self._place_of(values)
+                place, hinted = self._lookup(values)
             except PlaceError as error:
                 self._reject(parsed, COMMUNE_HEADER, str(error))
                 self.report.rejected += 1
                 continue
+            if hinted == "title":
+                self.report.title_hinted += 1
+            elif hinted == "address":
+                self.report.address_hinted += 1
             if place.converted_from:
                 self.report.converted_addresses += 1
             rows.append(ImportRow(parsed, place))
         return rows
 
-    def _place_of(self, values: dict) -> Place:
-        return self.places.find(
-            values.get("commune", ""), values.get("old_district", ""), values.get("village", "")
+    def _lookup(self, values: dict) -> tuple[Place, str]:
+        """The row's place, and where its old district came from when not from the row itself:
+        "address" (a district named in its address), "title" (the title block) or ""."""
+        district = values.get("old_district", "")
+        hint, source = "", ""
+        if not district and self.places.hint_matters(values.get("commune", "")):
+            address = values.get("address")
+            if address and (hint := district_in_text(address)):
+                source = "address"
+            elif self.district_hint:
+                hint, source = self.district_hint, "title"
+        found = self.places.lookup(
+            values.get("commune", ""),
+            district,
+            hint,
+            village=values.get("village", ""),
+            hint_from=source or "title",
         )
+        return found.place, source if found.hint_used else ""
+
+    def _place_of(self, values: dict) -> Place:
+        return self._lookup(values)[0]
 
     def _known_people(self, rows: list[ImportRow]) -> dict[str, dict]:
         """People of the province this chunk names, by "b:<bhxh>", "c:<cccd>" and "n:<name>".
@@ -512,6 +534,9 @@ class _Writer(HouseholdPlacement):
 
     def _changes(self, row: ImportRow) -> dict:
         facts = self._facts(row.parsed.values, row.person, row.name_key)
+        if facts.get("birth_year_only") and _same_year(row.person, facts):
+            # "1978" on this list says less than the 12/03/1978 already known: kept.
+            del facts["date_of_birth"], facts["birth_year_only"]
         return {k: v for k, v in facts.items() if row.person.get(k) != v}
 
     # -- writes -------------------------------------------------------------------------------
@@ -527,6 +552,10 @@ class _Writer(HouseholdPlacement):
                 continue
             commune_id = row.place.commune_id
             household_id = self._household_for(row, households)
+            if household_id is None:
+                self._reject(row.parsed, VILLAGE_HEADER, unconfirmed_village(row.place))
+                self.report.rejected += 1
+                continue
             person = new_person(values, row.name_key, self.ids["person"], household_id, commune_id)
             self.ids["person"] += 1
             persons.append(person)
@@ -617,6 +646,11 @@ class _Writer(HouseholdPlacement):
         if self.write and self.report.communes:
             # New facts change priorities: those communes are recomputed on their next request.
             mark_stale(self.session, commune_ids=self.report.communes)
+
+
+def _same_year(person: dict, facts: dict) -> bool:
+    known = person.get("date_of_birth")
+    return known is not None and known.year == facts["date_of_birth"].year
 
 
 def _paid_through_after(values: dict, person: dict | None) -> date | None:

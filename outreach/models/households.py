@@ -80,6 +80,8 @@ class Person(SQLModel, table=True):
     # Lowercase, no diacritics: "nguyen van a" finds "Nguyễn Văn A".
     name_key: str = Field(default="", max_length=200)
     date_of_birth: date | None = None
+    # Only the year is known ("1978" on the list): stored as 1 January, shown as the year.
+    birth_year_only: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     sex: str | None = Field(default=None, max_length=8)
     bhxh_number: str | None = Field(default=None, max_length=10)  # mã số BHXH, 10 digits
     citizen_id: str | None = Field(default=None, max_length=12)  # CCCD 12 digits or CMND 9

@@ -34,6 +34,8 @@ class ImportBatch(SQLModel, table=True):
     stored_as: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     # The admin chose to import the valid rows and leave the rejected ones out.
     skip_rejected: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # The admin confirmed, on the preview, the new villages (thôn, tổ dân phố) the file names.
+    create_villages: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
 

@@ -108,7 +108,11 @@ def test_import_upload_check_commit_and_error_sheet(app, from_ip, session):
     )
     done = client.post(
         f"/imports/{batch_id}/import",
-        data={"csrf_token": csrf_token(client, "/imports"), "skip_rejected": "1"},
+        data={
+            "csrf_token": csrf_token(client, "/imports"),
+            "skip_rejected": "1",
+            "create_villages": "1",
+        },
     )
     assert done.status_code == 302 and _settled(app, batch_id).status == "done"
     commit = _only(

@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from outreach.models import GeoUnit, Person
 from tests.browser.test_login_journeys import log_in
+from tests.imports.corpus import district_due
 from tests.imports.test_writer import ROWS, _csv
 
 FIXED = ROWS[:3] + [
@@ -15,12 +16,21 @@ FIXED = ROWS[:3] + [
 ]
 
 
-def _upload(page: Page, data: bytes) -> None:
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _upload(
+    page: Page,
+    data: bytes,
+    name: str = "danh-sach-thang-11.csv",
+    mime: str = "text/csv",
+    office: str = "BHXH cơ sở thành phố Bắc Giang",
+) -> None:
     page.get_by_role("link", name="Nhập danh sách").first.tap()
     page.get_by_label("Loại danh sách").select_option("participants")
-    page.get_by_label("Đơn vị gửi danh sách").fill("BHXH cơ sở thành phố Bắc Giang")
+    page.get_by_label("Đơn vị gửi danh sách").fill(office)
     page.get_by_label("Tệp danh sách").set_input_files(
-        {"name": "danh-sach-thang-11.csv", "mimeType": "text/csv", "buffer": data}
+        {"name": name, "mimeType": mime, "buffer": data}
     )
     page.get_by_role("button", name="Tải lên và kiểm tra").tap()
 
@@ -50,6 +60,9 @@ def test_admin_fixes_a_messy_list_and_imports_it(
     _upload(page, _csv(FIXED))  # the admin fixed the two rows and uploads again
     expect(status).to_contain_text("Đã kiểm tra, chờ nhập", timeout=20_000)
     expect(page.locator("#batch-errors")).to_have_count(0)
+    # The villages the list names that do not exist yet are listed; the admin confirms them.
+    expect(page.locator("#batch-new-villages")).to_contain_text("Thôn Mới Lập — Phường Bắc Giang")
+    page.locator("#confirm-villages input").check()
     page.get_by_role("button", name="Nhập vào hệ thống").tap()
     expect(status).to_contain_text("Đã nhập xong", timeout=20_000)
     expect(page.locator("#batch-message")).to_contain_text(
@@ -73,3 +86,38 @@ def test_admin_fixes_a_messy_list_and_imports_it(
     expect(status).to_contain_text("Đã nhập xong", timeout=20_000)
     assert read_db(check)[0] == 5
     assert console_errors == []
+
+
+def test_admin_imports_a_district_list_as_it_comes_and_reads_what_is_skipped(
+    page: Page, live_app, monkeypatch, tmp_path, read_db, check_a11y, no_horizontal_scroll
+):
+    """BHXH huyện's due list: title block, group rows per commune, totals, signatures, a commune
+    named without its district. No column to map; the preview says what is skipped and why,
+    what is refused, and that the district came from the title."""
+    monkeypatch.setitem(live_app.config, "IMPORTS_DIR", str(tmp_path / "imports"))
+    layout = district_due()
+    log_in(page, "admin")
+    _upload(page, layout.data, layout.filename, XLSX, office="BHXH huyện Yên Thế")
+    status = page.locator("#batch-status")
+    expect(status).to_contain_text("Đã kiểm tra, chờ nhập", timeout=30_000)
+    skipped = page.locator("#batch-skipped")
+    expect(skipped).to_contain_text("Dòng nhóm: Xã Đồng Tiến")
+    expect(skipped).to_contain_text("Dòng cộng, tổng cộng")
+    expect(skipped).to_contain_text("Phần ký tên cuối danh sách")
+    expect(page.locator("#batch-errors")).to_contain_text("Không tìm thấy xã, phường “Xã Không Có”")
+    expect(page.locator("#batch-title-district")).to_contain_text("HUYỆN YÊN THẾ")
+    no_horizontal_scroll()
+    check_a11y("import preview with skipped rows")
+    page.get_by_role("button", name="Bỏ qua 1 dòng lỗi và nhập phần còn lại").tap()
+    expect(status).to_contain_text("Đã nhập xong", timeout=30_000)
+
+    def communes(session):
+        people = session.exec(select(Person).where(Person.bhxh_number.like("24991000%"))).all()
+        return {p.full_name: session.get(GeoUnit, p.commune_id).name for p in people}
+
+    assert read_db(communes) == {
+        "Hà Văn Khải": "Xã Xuân Lương",
+        "Vi Thị Lan": "Xã Xuân Lương",
+        "Đinh Thị Quế": "Xã Đồng Kỳ",
+        "Đinh Văn Sáu": "Xã Đồng Kỳ",
+    }

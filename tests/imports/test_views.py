@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from python_calamine import CalamineWorkbook
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -72,17 +73,35 @@ def test_upload_preview_import_and_the_error_sheet(app, login_as, monkeypatch, i
     assert "Không tìm thấy xã, phường “Xã Không Có”" in page and "Ngày không hợp lệ" in page
     assert "Bỏ qua 2 dòng lỗi và nhập phần còn lại" in page
 
+    # The totals row is no person: listed as skipped, with why, on the page and in the sheet.
+    assert "Các dòng bỏ qua" in page and "Dòng cộng, tổng cộng" in page
     sheet = client.get(f"/imports/{batch_id}/errors.xlsx")
     rows = read_table(sheet.data, "loi.xlsx").rows
     assert rows[0][:3] == ["Dòng", "Cột", "Lỗi"] and {r[0] for r in rows[1:3]} == {7, 8}
+    book = CalamineWorkbook.from_filelike(io.BytesIO(sheet.data))
+    assert book.sheet_names == ["Lỗi", "Dòng bỏ qua"]
+    skipped = book.get_sheet_by_name("Dòng bỏ qua").to_python()
+    assert skipped[1][0] == 9 and skipped[1][2] == "Dòng cộng, tổng cộng"
 
     refused = client.post(
         f"/imports/{batch_id}/import", data={"csrf_token": csrf_token(client, "/imports")}
     )
     assert refused.status_code == 303 and _persons(app) == before
-    done = client.post(
+    # The villages it would create are listed, and created only once the admin confirms them.
+    assert "Thôn Mới Lập — Phường Bắc Giang" in page
+    unconfirmed = client.post(
         f"/imports/{batch_id}/import",
         data={"csrf_token": csrf_token(client, "/imports"), "skip_rejected": "1"},
+    )
+    assert unconfirmed.status_code == 303 and _persons(app) == before
+    assert "thôn, tổ dân phố mới" in client.get(f"/imports/{batch_id}").get_data(as_text=True)
+    done = client.post(
+        f"/imports/{batch_id}/import",
+        data={
+            "csrf_token": csrf_token(client, "/imports"),
+            "skip_rejected": "1",
+            "create_villages": "1",
+        },
     )
     assert done.status_code == 302
     batch = _settled(app, batch_id)
@@ -177,6 +196,7 @@ def test_a_page_opened_at_any_moment_of_a_job_never_takes_it_for_an_interrupted_
                 data={
                     "csrf_token": csrf_token(client, f"/imports/{batch_id}"),
                     "skip_rejected": "1",
+                    "create_villages": "1",
                 },
             )
         batch = _settled(app, batch_id)

@@ -546,6 +546,7 @@ _FREQUENCY_PREFIXES = ("phuongthucdong", "phuongthuc", "dong")
 # before retirement). The frequency is left empty (None) rather than the row refused.
 NO_FREQUENCY = frozenset(("vs", "vesau", "th", "conthieu", "dongmotlanchonhieunam"))
 _FREQUENCY_SUFFIXES = ("motlan", "1lan", "lan")
+_NO_FREQUENCY_PREFIXES = ("vs", "vesau")
 
 
 def parse_payment_frequency(value: Cell) -> int | None:
@@ -555,8 +556,8 @@ def parse_payment_frequency(value: Cell) -> int | None:
     """
     if isinstance(value, str):
         key = _key(value)
-        if key in NO_FREQUENCY:
-            return None
+        if key in NO_FREQUENCY or key.startswith(_NO_FREQUENCY_PREFIXES):
+            return None  # also "VS 60 tháng", "VS (5 năm)": the months are the payment's
         for prefix in _FREQUENCY_PREFIXES:
             key = key.removeprefix(prefix)
         for suffix in _FREQUENCY_SUFFIXES:

@@ -20,7 +20,7 @@ from itertools import chain
 from outreach.core.i18n import _
 from outreach.core.text import compact_key, fold
 from outreach.imports.reading.cells import Cell
-from outreach.imports.reading.tcvn3 import looks_like_tcvn3, tcvn3_to_unicode
+from outreach.imports.reading.tcvn3 import is_convertible, looks_like_tcvn3, tcvn3_to_unicode
 from outreach.models.codes import ImportKind
 
 # The first alias of each field is its label in messages.
@@ -94,7 +94,10 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "reserved_months": (
         "Số tháng bảo lưu", "Thời gian bảo lưu", "Bảo lưu (tháng)", "Số tháng đã đóng",
         "Tổng số tháng đã đóng", "Thời gian đóng BHXH", "SO_THANG_BAO_LUU",
+        "Tổng thời gian đóng BHXH", "Tổng thời gian đóng", "Thời gian đã đóng",
     ),
+    # The years of a reserved time split into "Năm | Tháng" under its heading (added as months).
+    "reserved_years": ("Số năm bảo lưu", "Số năm đã đóng"),
     "support_group": (
         "Nhóm đối tượng", "Đối tượng", "Đối tượng hỗ trợ", "Đối tượng được hỗ trợ", "Nhóm hỗ trợ",
         "Loại đối tượng", "Thành phần", "DOI_TUONG",
@@ -107,7 +110,14 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "Số tiền", "Số tiền đóng", "Số tiền nộp", "Số tiền (đồng)", "Thành tiền", "Tiền đóng",
         "SO_TIEN",
     ),
-    "months": ("Số tháng", "Số tháng đóng", "Số tháng nộp", "Đóng cho số tháng", "SO_THANG"),
+    "months": (
+        "Số tháng", "Số tháng đóng", "Số tháng nộp", "Đóng cho số tháng", "SO_THANG", "Sothang",
+    ),
+    # D05-TS / D03-TS: the first month a payment covers ("Từ tháng/năm" under "Phương thức đóng").
+    "start_month": (
+        "Từ tháng/năm", "Từ tháng", "Từ tháng năm", "Đóng từ tháng", "Tuthang", "TU_THANG",
+        "TUTHANG",
+    ),
     "receipt_number": (
         "Số biên lai", "Số chứng từ", "Số phiếu thu", "Mã biên lai", "Số BL", "Mã giao dịch",
         "SO_BIEN_LAI",
@@ -134,10 +144,10 @@ _PERSON = (
 )  # fmt: skip
 KIND_FIELDS: dict[ImportKind, frozenset[str]] = {
     ImportKind.PARTICIPANTS: frozenset(
-        (*_PERSON, "paid_through", "payment_frequency", "income_basis")
+        (*_PERSON, "paid_through", "payment_frequency", "income_basis", "start_month", "months")
     ),
     ImportKind.UNEMPLOYMENT: frozenset((*_PERSON, "benefit_start", "benefit_end")),
-    ImportKind.RESERVED: frozenset((*_PERSON, "reserved_months")),
+    ImportKind.RESERVED: frozenset((*_PERSON, "reserved_months", "reserved_years")),
     ImportKind.POTENTIAL: frozenset(_PERSON),
     ImportKind.PAYMENTS: frozenset(
         (*_PERSON, "paid_on", "amount", "months", "receipt_number", "is_new_enrollment")
@@ -157,11 +167,13 @@ KIND_ALIASES: dict[ImportKind, dict[str, tuple[str, ...]]] = {
 
 # Each inner tuple is one requirement: any one of its fields will do.
 REQUIRED: dict[ImportKind, tuple[tuple[str, ...], ...]] = {
+    # A D05-TS gives "Từ tháng/năm" + "Số tháng đóng" for the paid-through month, and no commune:
+    # its people are found by their BHXH number (a new one is refused without a commune).
     ImportKind.PARTICIPANTS: (
         ("full_name",),
         ("bhxh_number", "citizen_id"),
-        ("paid_through",),
-        ("commune",),
+        ("paid_through", "start_month"),
+        ("commune", "start_month"),
     ),
     ImportKind.UNEMPLOYMENT: (
         ("full_name",),
@@ -173,6 +185,13 @@ REQUIRED: dict[ImportKind, tuple[tuple[str, ...], ...]] = {
     ImportKind.RESERVED: (("full_name",), ("bhxh_number", "citizen_id"), ("commune",)),
     ImportKind.POTENTIAL: (("full_name",), ("commune",)),
     ImportKind.PAYMENTS: (("bhxh_number", "citizen_id"), ("paid_on",), ("amount",), ("months",)),
+}
+
+# Fields that satisfy a requirement without being what the admin is asked for: a D05-TS gives
+# "Từ tháng/năm" (with "Số tháng đóng") and no commune, but another list is asked for those.
+_STAND_INS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("commune", "start_month"): ("start_month",),
+    ("paid_through", "start_month"): ("start_month",),
 }
 
 HEADER_SCAN_ROWS = 40  # title blocks are a handful of rows; 40 leaves room for a cover note
@@ -232,6 +251,7 @@ class Header:
     row_index: int  # 0-based index of the header's first row
     cells: list[str]
     first_data_index: int
+    tcvn3: bool = False  # the title block and header are in TCVN3 (so, most likely, the file)
 
 
 @dataclass(slots=True)
@@ -252,7 +272,12 @@ class HeaderMatch:
 
     def missing_labels(self) -> list[str]:
         """The missing requirements by their usual headers: ["Mã số BHXH hoặc Số CCCD", "Xã"]."""
-        return [either(FIELD_LABELS[name] for name in group) for group in self.missing]
+        return [requirement_label(group) for group in self.missing]
+
+
+def requirement_label(group: tuple[str, ...]) -> str:
+    """A requirement as the admin is asked for it: "Mã số BHXH hoặc Số CCCD", "Xã"."""
+    return either(FIELD_LABELS[name] for name in group if name not in _STAND_INS.get(group, ()))
 
 
 def either(labels: Iterable[str]) -> str:
@@ -263,12 +288,22 @@ def either(labels: Iterable[str]) -> str:
     return result
 
 
-def header_text(cell: Cell) -> str:
-    """A header cell as text, converted from TCVN3 when it is in it."""
+def header_text(cell: Cell, tcvn3: bool = False) -> str:
+    """A header cell as text, converted from TCVN3 when it is in it (`tcvn3`: the rows around
+    it are, so a short cell with too few clues of its own, "Sè CMND", is converted too)."""
     if cell is None:
         return ""
     text = " ".join(str(cell).split())
+    if tcvn3 and is_convertible(text):
+        return tcvn3_to_unicode(text)
     return tcvn3_to_unicode(text) if looks_like_tcvn3(text) else text
+
+
+def rows_in_tcvn3(rows: Iterable[Sequence[Cell]]) -> bool:
+    """True when the text of these rows, taken together, reads as TCVN3: judged on the whole
+    block, since one short cell ("Sè", "Céng") carries too few clues to tell."""
+    text = "\n".join(cell for row in rows for cell in row if isinstance(cell, str))
+    return looks_like_tcvn3(text)
 
 
 def field_for(header: str, kind: ImportKind | None = None) -> str | None:
@@ -307,7 +342,13 @@ def _field_match(header: str, lookup: Mapping[str, str]) -> tuple[str | None, bo
         prefixes = _build_prefixes(lookup)
     words = _words(_PARENS.sub(" ", header))
     if words[-1:] in _TIME_UNITS:
-        return None, False  # "Thời gian đóng BHXH" over "Năm | Tháng": a part, not the whole
+        # "Tổng thời gian đóng BHXH" over "Năm | Tháng": the years and the months of a reserved
+        # time; under any other heading a part, never the whole.
+        parent = " ".join(header.split()[:-1])
+        reserved = parent and _field_match(parent, lookup)[0] == "reserved_months"
+        if reserved and words[-1] in ("nam", "thang"):
+            return ("reserved_years" if words[-1] == "nam" else "reserved_months"), True
+        return None, False
     for length in range(len(words) - 1, 0, -1):
         name = prefixes.get(words[:length])
         if name is not None:
@@ -395,14 +436,15 @@ def read_header(rows: Sequence[Sequence[Cell]], index: int | None = None) -> Hea
         index = find_header_row(rows)
     if index >= len(rows):
         return Header(index, [], index)
-    top = [header_text(cell) for cell in rows[index]]
+    tcvn3 = rows_in_tcvn3(rows[: index + 2])
+    top = [header_text(cell, tcvn3) for cell in rows[index]]
     cells, next_index = top, index + 1
     if next_index < len(rows) and _is_sub_header(top, rows[next_index]):
-        cells = _join_rows(top, [header_text(c) for c in rows[next_index]])
+        cells = _join_rows(top, [header_text(c, tcvn3) for c in rows[next_index]])
         next_index += 1
     while next_index < len(rows) and is_number_row(rows[next_index]):
         next_index += 1
-    return Header(index, cells, next_index)
+    return Header(index, cells, next_index, tcvn3)
 
 
 def _join_rows(top: list[str], sub: list[str]) -> list[str]:

@@ -14,6 +14,7 @@ from datetime import date
 from itertools import chain, islice
 from typing import Any, NamedTuple
 
+from outreach.core.clock import add_months_end
 from outreach.core.i18n import _, _l
 from outreach.core.memory import gc_paused
 from outreach.imports.reading.cells import (
@@ -41,12 +42,16 @@ from outreach.imports.reading.headers import (
     REQUIRED,
     Header,
     HeaderMatch,
-    either,
-    header_text,
-    is_field_name,
-    is_number_row,
     match_headers,
     read_header,
+    requirement_label,
+)
+from outreach.imports.reading.nonpeople import (
+    SECTION_NUMBER,
+    end_marker,
+    has_value,
+    heading,
+    not_a_person,
 )
 from outreach.imports.reading.readers import StreamTable, Table
 from outreach.imports.reading.tcvn3 import (
@@ -55,7 +60,8 @@ from outreach.imports.reading.tcvn3 import (
     looks_like_tcvn3,
     tcvn3_to_unicode,
 )
-from outreach.models.codes import ImportKind, Sex
+from outreach.imports.reading.title import commune_elsewhere, commune_of_row, title_district
+from outreach.models.codes import PAYMENT_FREQUENCIES, ImportKind, Sex
 
 # Longer text is a pasted document, not a field (Excel itself allows 32,767 characters a cell).
 MAX_CELL_CHARS = 1000
@@ -105,6 +111,13 @@ class ParsedSheet:
     # (row number as Excel shows it, reason in Vietnamese).
     skipped: list[tuple[int, str]] = field(default_factory=list)
     tcvn3_columns: list[int] = field(default_factory=list)
+    # The old district the title block names ("BẢO HIỂM XÃ HỘI HUYỆN YÊN THẾ"), "" when none or
+    # several: the district of rows that give none (`PlaceIndex.lookup(district_hint=...)`).
+    title_district: str = ""
+    # Where rows find their commune when no column holds it: "title" (a commune's own list,
+    # "UBND XÃ ĐỒNG KỲ", named in `title_commune`), "address" (the address names it) or "".
+    commune_from: str = ""
+    title_commune: str = ""
 
     @property
     def header_row(self) -> int:
@@ -128,12 +141,36 @@ def _text(max_chars: int) -> Callable[[Cell], str]:
     return parse
 
 
+# "5 năm 3 tháng", "5 năm", "3 tháng", "5n3t": a reserved time as BHXH prints it.
+_YEARS_MONTHS = re.compile(
+    r"\s*(?:(\d{1,2})\s*n(?:ăm|am)?)?\s*(?:(\d{1,3})\s*t(?:háng|hang)?)?\s*$"
+)
+
+
+def _reserved_months(cell: Cell) -> int:
+    """Months kept in reserve: a number of months, or years and months ("5 năm 3 tháng")."""
+    if isinstance(cell, str) and (found := _YEARS_MONTHS.fullmatch(cell.lower())) is not None:
+        years, months = found.groups()
+        if years or months:
+            cell = int(years or 0) * 12 + int(months or 0)
+    return parse_int(cell, minimum=0, maximum=600, label=RESERVED_MONTHS_LABEL)
+
+
 def _store_citizen_id(values: Values, cell: Cell) -> None:
     values["citizen_id"], values["citizen_id_is_legacy"] = parse_citizen_id(cell)
 
 
 def _store_birth_date(values: Values, cell: Cell) -> None:
-    values["date_of_birth"], values["date_of_birth_year_only"] = parse_birth_date(cell)
+    values["date_of_birth"], values["birth_year_only"] = parse_birth_date(cell)
+
+
+def _store_support_group(values: Values, cell: Cell) -> None:
+    """A group the app knows, or (a free-text "Thành phần": "Nông dân", "Buôn bán") none, with
+    the text kept as a note for the preview rather than the row refused."""
+    try:
+        values["support_group"] = parse_support_group(cell).value
+    except CellError:
+        values["support_group_note"] = " ".join(str(cell).split())[:200]
 
 
 def _sex_column(sex: Sex) -> Store:
@@ -145,13 +182,14 @@ def _sex_column(sex: Sex) -> Store:
             raise CellError(_("Chỉ điền một trong hai cột Nam và Nữ"))
         values["sex"] = sex.value
         if birth is not None:
-            values["date_of_birth"], values["date_of_birth_year_only"] = birth
+            values["date_of_birth"], values["birth_year_only"] = birth
 
     return store
 
 
 # Field names in messages, and what a duplicate row is reported as (translated when shown).
 RESERVED_MONTHS_LABEL = _l("Số tháng bảo lưu")
+RESERVED_YEARS_LABEL = _l("Số năm bảo lưu")
 MONTHS_LABEL = _l("Số tháng")
 DUPLICATE_BHXH = _l("Trùng mã số BHXH với dòng %(row)s")
 DUPLICATE_CITIZEN_ID = _l("Trùng số CCCD với dòng %(row)s")
@@ -174,13 +212,14 @@ PARSERS: dict[str, Callable[[Cell], Any]] = {
     "income_basis": parse_amount,
     "benefit_start": parse_date,
     "benefit_end": parse_date,
-    "reserved_months": lambda cell: parse_int(
-        cell, minimum=0, maximum=600, label=RESERVED_MONTHS_LABEL
+    "reserved_months": lambda cell: _reserved_months(cell),
+    "reserved_years": lambda cell: parse_int(
+        cell, minimum=0, maximum=50, label=RESERVED_YEARS_LABEL
     ),
-    "support_group": lambda cell: parse_support_group(cell).value,
     "paid_on": parse_date,
     "amount": parse_amount,
     "months": lambda cell: parse_int(cell, minimum=1, maximum=600, label=MONTHS_LABEL),
+    "start_month": parse_month,
     "receipt_number": _text(40),  # Payment.receipt_number
     "is_new_enrollment": parse_new_enrollment,
     "note": _text(500),
@@ -191,6 +230,7 @@ STORES: dict[str, Store] = {
     "date_of_birth": _store_birth_date,
     "sex_male": _sex_column(Sex.MALE),
     "sex_female": _sex_column(Sex.FEMALE),
+    "support_group": _store_support_group,
 }
 
 # Columns whose cells repeat a few spellings down a list (a commune, a sex, a month, an amount):
@@ -205,8 +245,8 @@ REPEATING = frozenset(
         "paid_through",
         "payment_frequency",
         "income_basis",
-        "support_group",
         "reserved_months",
+        "start_month",
         "benefit_start",
         "benefit_end",
         "paid_on",
@@ -253,29 +293,9 @@ _UNSAFE = re.compile(
 _REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\u202a-\u202e\u2066-\u2069]")
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff]")
 
-_TOTALS = re.compile(r"\s*(?:tổng\s*cộng|tổng\s*số|tổng|cộng|total)\b", re.IGNORECASE)
-_FOOTER = re.compile(
-    r"\s*(?:người\s*lập|lập\s*biểu|giám\s*đốc|thủ\s*trưởng|kế\s*toán|xác\s*nhận|chủ\s*tịch"
-    r"|trưởng\s*(?:phòng|ban|thôn|bưu\s*điện)|đại\s*diện|cán\s*bộ\s*thu)"
-    r"|.*\bngày[\s.…_\d]*tháng[\s.…_\d]*năm\b",
-    re.IGNORECASE,
-)
+
 # Skipped rows listed with their reason; the rest are counted only.
 SKIPPED_SHOWN = 200
-# Section rows of D05-TS / D03-TS: "I", "I.1", "II." alone (the STT column), "I.1 Người tham gia",
-# "I Tăng", "Giảm". Numerals in capitals only, whole words: "Vi Văn An", "Tăng Thị Hoa" are people.
-_SECTION = re.compile(
-    r"\s*(?:(?:[IVX]+|[A-D])\.?|(?:[IVX]+|[A-D]|\d+)(?:\.\d+)+\.?)\s*$"
-    r"|\s*(?:[IVX]+|[A-D]|\d+)(?:\.\d+)+\.?\s"
-    r"|\s*(?:[IVX]+|[A-D])\.?\s+(?i:tăng|giảm)\b"
-    r"|\s*(?i:tăng|giảm)(?:\s+(?i:mới))?\s*$"
-)
-# A row naming a group of the people under it (merged across the table, or alone in it).
-_GROUP = re.compile(
-    r"\s*(?:huyện|quận|thị\s*xã|thành\s*phố|xã|phường|thị\s*trấn|đặc\s*khu|thôn|tổ|xóm|bản"
-    r"|ấp|khu|đội|nhóm|đơn\s*vị|đại\s*lý|điểm\s*thu)\b",
-    re.IGNORECASE,
-)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,6 +352,8 @@ def stream_rows(
     header = read_header(rows, header_index)
     match = match_headers(header.cells, kind, mapping)
     sheet = ParsedSheet(kind=kind, header=header, match=match)
+    sheet.title_district = title_district(rows[: header.row_index], header.tcvn3)
+    commune_elsewhere(sheet, rows)
     if not match.ok:
         return sheet, iter(())
     start = header.first_data_index
@@ -382,7 +404,7 @@ def _tcvn3_columns(
         verdicts[index] = (
             True if looks_like_tcvn3(text) else False if has_unicode_vietnamese(text) else None
         )
-    header_tcvn3 = any(
+    header_tcvn3 = header.tcvn3 or any(
         isinstance(cell, str) and looks_like_tcvn3(cell) for cell in rows[header.row_index]
     )
     sheet_tcvn3 = (header_tcvn3 or True in verdicts.values()) and False not in verdicts.values()
@@ -399,35 +421,44 @@ def _iter_data(
     headers = {column.name: column.header for column in columns}
     seen = _Duplicates(sheet.kind, headers)
     after_totals = False  # past a (sub)total: only rows with data count from here
+    # The file's text is TCVN3: a short "Céng" (Cộng) is converted before it is read.
+    tcvn3 = sheet.header.tcvn3 or bool(sheet.tcvn3_columns)
     for index, row in rows:
-        marker = _end_marker(row)
+        marker = end_marker(row, tcvn3)
         if marker == "signatures":
             # The signature block ends a printed list: names under "Người lập biểu" are no data.
             _skip(sheet, index + 1, _("Phần ký tên cuối danh sách"))
-            sheet.skipped_rows += sum(1 for _, rest in rows if _has_value(rest, range(len(rest))))
+            sheet.skipped_rows += sum(1 for _, rest in rows if has_value(rest, range(len(rest))))
             break
         if marker == "totals":
             after_totals = True
             _skip(sheet, index + 1, _("Dòng cộng, tổng cộng"))
             continue
-        if after_totals and not _has_value(row, required_columns):
-            if _has_value(row, range(len(row))):
+        if after_totals and not has_value(row, required_columns):
+            if has_value(row, range(len(row))):
                 _skip(sheet, index + 1, _("Dòng sau dòng cộng không có cột bắt buộc"))
             else:
                 sheet.skipped_rows += 1
             continue
         parsed = _parse_row(index + 1, row, columns)
         if parsed is None:  # blank, or numbered but empty (a template's spare rows)
-            reason = _heading(row)
+            reason = heading(row, tcvn3)
             if reason is None:
                 sheet.skipped_rows += 1
             else:
                 _skip(sheet, index + 1, reason)
             continue
+        first = row[0] if row else None
+        if first.__class__ is str and SECTION_NUMBER.match(first) is not None:
+            # "I Tăng", "I.1 Người tham gia": "Tăng" parses as a name, the numbering says no.
+            _skip(sheet, index + 1, _("Dòng mục (tăng, giảm)"))
+            continue
+        if sheet.commune_from and "commune" not in parsed.values:
+            commune_of_row(sheet, parsed.values)
         _check_row(parsed, headers, required)
         if parsed.errors:
             # Only a row in error is looked at again: a clean row is a person, at no extra cost.
-            reason = _not_a_person(row, columns)
+            reason = not_a_person(row, columns, tcvn3)
             if reason is not None:
                 _skip(sheet, index + 1, reason)
                 continue
@@ -514,6 +545,12 @@ def _check_row(
                 break
         else:
             _report_missing(parsed, headers, group)
+    if "start_month" in values:
+        _paid_through_from_start(parsed, headers)
+    if "reserved_years" in values:  # "Năm | Tháng" under the reserved time: in months
+        values["reserved_months"] = values.pop("reserved_years") * 12 + values.get(
+            "reserved_months", 0
+        )
     start, end = values.get("benefit_start"), values.get("benefit_end")
     if isinstance(start, date) and isinstance(end, date) and end < start:
         parsed.errors.append(
@@ -525,11 +562,32 @@ def _check_row(
         )
 
 
+def _paid_through_from_start(parsed: ParsedRow, headers: Mapping[str, str]) -> None:
+    """D05-TS: paid through the month before "Từ tháng/năm" + "Số tháng đóng" (3 months from
+    11/2026 is paid through 01/2027), and a 1, 3, 6 or 12 months' payment is its frequency."""
+    values = parsed.values
+    months = values.get("months")
+    if months is None:
+        if not any(e.column_header == headers.get("months") for e in parsed.errors):
+            parsed.errors.append(
+                RowError(
+                    parsed.row_number,
+                    headers.get("months", FIELD_LABELS["months"]),
+                    _("Thiếu số tháng đóng (cần cùng với “Từ tháng/năm”)"),
+                )
+            )
+        return
+    if "paid_through" not in values:
+        values["paid_through"] = add_months_end(values["start_month"], months - 1)
+    if "payment_frequency" not in values and months in PAYMENT_FREQUENCIES:
+        values["payment_frequency"] = months  # "VS" (years ahead) keeps its None
+
+
 def _report_missing(parsed: ParsedRow, headers: Mapping[str, str], group: tuple[str, ...]) -> None:
     group_headers = [headers[name] for name in group if name in headers]
     if any(error.column_header in group_headers for error in parsed.errors):
         return  # there, but wrong: already said
-    label = either(FIELD_LABELS[name] for name in group)
+    label = requirement_label(group)
     parsed.errors.append(
         RowError(
             parsed.row_number, " / ".join(group_headers) or label, _("Thiếu %(label)s", label=label)
@@ -589,90 +647,7 @@ def _id_key(namespace: str, digits: str) -> Hashable:
     return int(key) if key.isascii() and key.isdigit() else (namespace, digits)
 
 
-def _first_text(row: Sequence[Cell]) -> str | None:
-    """The row's first non-blank cell when it is text (a number there means a data row)."""
-    for cell in row:
-        if cell is None:
-            continue
-        if cell.__class__ is not str:
-            return None
-        if cell and not cell.isspace():
-            return cell
-    return None
-
-
-def _end_marker(row: Sequence[Cell]) -> str | None:
-    """ "totals" for a "Tổng cộng" / "Cộng" row, "signatures" for the first line of the
-    signatures ("Người lập biểu", "…, ngày 15 tháng 11 năm 2026"), else None."""
-    text = _first_text(row)
-    if text is None or text.lstrip()[:1].isdigit():
-        return None
-    if not text.isascii() and looks_like_tcvn3(text):
-        text = tcvn3_to_unicode(text)
-    if _TOTALS.match(text) is not None:
-        return "totals"
-    return "signatures" if _FOOTER.match(text) is not None else None
-
-
 def _skip(sheet: ParsedSheet, number: int, reason: str) -> None:
     sheet.skipped_rows += 1
     if len(sheet.skipped) < SKIPPED_SHOWN:
         sheet.skipped.append((number, reason))
-
-
-def _not_a_person(row: Sequence[Cell], columns: list[_Column]) -> str | None:
-    """Why a row in error is no person (a number row, a repeated header or field codes, a
-    section or group heading), or None: its errors are then the admin's to fix."""
-    cells = [cell for cell in row if not _is_blank(cell)]
-    if not cells:
-        return None
-    if is_number_row(row):
-        return _("Dòng đánh số cột")
-    texts = [header_text(cell) for cell in cells if isinstance(cell, str)]
-    first = texts[0] if texts and cells[0].__class__ is str else None
-    if first is not None and len(set(texts)) == 1 and len(texts) == len(cells):
-        # One text, alone or merged across the table: "Huyện Yên Thế", "I.1 Người tham gia".
-        if _SECTION.match(first) is not None:
-            return _("Dòng mục (tăng, giảm)")
-        if _GROUP.match(first) is not None or len(texts) >= 3:
-            return _("Dòng nhóm: %(text)s", text=first)
-        return None
-    # Exact names only: a person's "Nam", "Xã Yên Phong" must not pass their row for a header.
-    named = sum(1 for text in set(texts) if is_field_name(text))
-    if named >= 3 and named * 2 >= len(cells):
-        return _("Dòng tên cột hoặc mã trường (không phải người tham gia)")
-    if first is not None and _SECTION.match(first) is not None and len(cells) <= 3:
-        mapped = {column.index for column in columns if column.name in _IDENTITY}
-        if not _has_value(row, mapped):
-            return _("Dòng mục (tăng, giảm)")
-    return None
-
-
-_IDENTITY = frozenset(("bhxh_number", "citizen_id"))
-
-
-def _heading(row: Sequence[Cell]) -> str | None:
-    """Why a row with nothing in the mapped columns is listed: a group or section heading in a
-    column of its own ("Xã Đồng Kỳ" in the STT column), else None (blank, a spare number)."""
-    text = _first_text(row)
-    if text is None:
-        return None
-    if _SECTION.match(text) is not None:
-        return _("Dòng mục (tăng, giảm)")
-    if _GROUP.match(text) is not None:
-        return _("Dòng nhóm: %(text)s", text=" ".join(text.split()))
-    return None
-
-
-def _is_blank(cell: Cell) -> bool:
-    return cell is None or (cell.__class__ is str and (not cell or cell.isspace()))
-
-
-def _has_value(row: Sequence[Cell], indexes: Iterable[int]) -> bool:
-    width = len(row)
-    for index in indexes:
-        if index < width:
-            cell = row[index]
-            if cell is not None and not (cell.__class__ is str and (not cell or cell.isspace())):
-                return True
-    return False

@@ -83,6 +83,9 @@ class ChildRows:
             self.child.stdin.close()
         except OSError:  # it died at once: reading says so
             pass
+        # What the child's sheet skipped (rows that are no people), known once the rows end.
+        self.skipped: list[tuple[int, str]] = []
+        self.skipped_rows = 0
         self.frames: queue.Queue[bytearray | BaseException] = queue.Queue(maxsize=FRAMES_AHEAD)
         self.stopping = threading.Event()
         self.reader = threading.Thread(target=self._read_frames, daemon=True)
@@ -118,6 +121,9 @@ class ChildRows:
                 elif tag == "error":
                     raise ImportFileError(payload)
                 else:
+                    ended = payload or {}
+                    self.skipped = [tuple(row) for row in ended.get("skipped", ())]
+                    self.skipped_rows = ended.get("skipped_rows", 0)
                     return
         finally:
             self.close()
@@ -214,7 +220,14 @@ def write_frame(target: int | BinaryIO, tag: str, payload: object) -> None:
 
 
 # The fields that hold dates: marshal has no date type, so they travel as ordinals.
-DATE_FIELDS = ("date_of_birth", "paid_through", "benefit_start", "benefit_end", "paid_on")
+DATE_FIELDS = (
+    "date_of_birth",
+    "paid_through",
+    "benefit_start",
+    "benefit_end",
+    "paid_on",
+    "start_month",
+)
 
 
 def encode_row(row: ParsedRow) -> tuple:
@@ -244,11 +257,14 @@ def serve(stdin: BinaryIO, stdout: int) -> None:
     """The child's side: read the request, send the rows in chunks, then "end" (or "error"),
     each frame written whole to the file descriptor `stdout`."""
     request = json.loads(stdin.readline())
+    skipped: dict = {}
     try:
         with open_table(Path(request["path"]), request["filename"]) as table, gc_paused():
-            _, rows = stream_rows(table, request["kind"], request["mapping"] or None)
+            sheet, rows = stream_rows(table, request["kind"], request["mapping"] or None)
             while batch := list(islice(rows, request["chunk"])):
                 write_frame(stdout, "rows", [encode_row(row) for row in batch])
+            # The rows that were no people, with why: the preview lists them.
+            skipped = {"skipped": sheet.skipped, "skipped_rows": sheet.skipped_rows}
     except ImportFileError as error:
         write_frame(stdout, "error", str(error))
     except BrokenPipeError:  # the parent stopped reading: nothing left to do
@@ -256,7 +272,7 @@ def serve(stdin: BinaryIO, stdout: int) -> None:
     except Exception as error:  # noqa: BLE001 - whatever it was, the parent must hear of it
         write_frame(stdout, "error", f"{_FAILED[:-1]} ({type(error).__name__}).")
     else:
-        write_frame(stdout, "end", None)
+        write_frame(stdout, "end", skipped)
 
 
 if __name__ == "__main__":

@@ -217,7 +217,11 @@ def test_missing_and_unrecognised_columns():
         ["STT", "Họ và tên", "Ngày sinh", "Ghi chú khác", "Cột lạ"], "participants"
     )
     assert match.columns == {"full_name": 1, "date_of_birth": 2, "note": 3}
-    assert match.missing == [("bhxh_number", "citizen_id"), ("paid_through",), ("commune",)]
+    assert match.missing == [
+        ("bhxh_number", "citizen_id"),
+        ("paid_through", "start_month"),
+        ("commune", "start_month"),
+    ]
     assert match.missing_labels() == ["Mã số BHXH hoặc Số CCCD", "Đóng đến tháng", "Xã"]
     assert match.unrecognised == [4]
     assert not match.ok
@@ -277,8 +281,10 @@ def test_a_stale_mapping_leaves_the_column_to_the_aliases():
         ("Mức tiền đóng", "participants", "income_basis"),
         ("Mức tiền làm căn cứ đóng", "participants", "income_basis"),
         ("Năm", "participants", None),  # years, not "Nam" (male)
-        ("Tổng thời gian đóng BHXH Năm", "reserved", None),
-        ("Thời gian đóng BHXH Tháng", "reserved", None),  # a part of the time, not the whole
+        # The years and the months of a reserved time, added up as months; never "Nam".
+        ("Tổng thời gian đóng BHXH Năm", "reserved", "reserved_years"),
+        ("Thời gian đóng BHXH Tháng", "reserved", "reserved_months"),
+        ("Tổng thời gian đóng BHXH Năm", "participants", None),  # a part, not the whole
         ("Ngày sinh Năm", "participants", None),
         ("Ngày sinh Nam", "participants", "sex_male"),
         ("Phườngxyz", "participants", None),  # whole words only
@@ -294,14 +300,21 @@ def test_the_plan_code_column_is_dropped_not_read_as_a_commune():
     assert match.unrecognised == []
 
 
-def test_years_and_months_under_a_merged_heading_stay_unread():
+def test_years_and_months_under_a_merged_heading_are_the_reserved_time_never_a_sex():
     top = ["STT", "Họ và tên", "Mã số BHXH", "Tổng thời gian đóng BHXH", "", "Xã"]
     sub = ["", "", "", "Năm", "Tháng", ""]
     header = read_header([top, sub, [1, "Nguyễn Văn An", "2412345678", 5, 4, "Xã Yên Phong"]])
     assert header.first_data_index == 2
     match = match_headers(header.cells, "reserved")
-    assert match.columns == {"full_name": 1, "bhxh_number": 2, "commune": 5}
-    assert match.unrecognised == [3, 4]
+    assert match.columns == {
+        "full_name": 1,
+        "bhxh_number": 2,
+        "reserved_years": 3,
+        "reserved_months": 4,
+        "commune": 5,
+    }
+    # In another kind of list the parts stay unread, never a sex or the whole.
+    assert match_headers(header.cells, "participants").unrecognised == [3, 4]
 
 
 @pytest.mark.parametrize("parent", ["Ngày sinh", "Sinh ngày", "Ngày/tháng/năm sinh", "Giới tính"])

@@ -7,6 +7,7 @@ import xlsxwriter
 from outreach.imports.reading.headers import match_headers, read_header
 from outreach.imports.reading.readers import read_table
 from outreach.imports.reading.rows import parse_rows
+from tests.imports.corpus import TK1_CODES, TK1_NAMES
 
 
 def make_xlsx(write) -> bytes:
@@ -22,18 +23,6 @@ def reasons(sheet) -> dict[int, str]:
 
 
 # L5: the VNPT "D03-TK1" receipts file: notes, Vietnamese names, field codes, then data.
-TK1_NAMES = [
-    "STT", "Họ tên", "Mã số BHXH", "Phương án", "Ngày biên lai", "Số biên lai ", "Mức tiền đóng",
-    "Số tiền thực tế", "Từ ngày", "Xã đang sinh sống", "Số tháng", "Ngày sinh", "Giới tính",
-    "Điện thoại liên hệ", "Phương thức đóng", "Số CCCD/ CMND/ ĐDCN/ Hộ chiếu",
-]  # fmt: skip
-TK1_CODES = [
-    "STT", "HoTen", "MasoBHXH", "PA", "NgayBienLai", "SoBienLai", "MucTien", "TienTudong",
-    "TuNgay", "Maxa_DangSS", "SoThang", "NgaySinh", "GioiTinh", "DienThoai", "Phuongthuc",
-    "SoCCCD",
-]  # fmt: skip
-
-
 def test_the_vnpt_tk1_receipts_file():
     def write(sheet):
         sheet.write_row(0, 0, ["Ghi chú: cột có dấu * là bắt buộc; Giới tính Nam:1, Nữ:0"])
@@ -67,7 +56,7 @@ def test_the_vnpt_tk1_receipts_file():
     first, second, third = (row.values for row in sheet.rows)
     assert (first["payment_frequency"], second["payment_frequency"]) == (3, 12)
     assert third["payment_frequency"] is None  # "VS": paid for years ahead, no period
-    assert first["date_of_birth_year_only"] is True
+    assert first["birth_year_only"] is True
 
 
 # L1: Mẫu D05-TS, two-row header with a numbering row under it.
@@ -149,9 +138,28 @@ def test_reserved_time_in_years_and_months_is_never_misread():
         sheet.merge_range("F1:F2", "Xã")
         sheet.write_row(2, 0, [1, "Nguyễn Văn An", "2412345678", 5, 4, "Xã Yên Phong"])
 
+        sheet.write_row(3, 0, [2, "Lê Thị Bình", "2412345679", None, 7, "Xã Yên Phong"])
+
     sheet = parse_rows(read_table(make_xlsx(write), "bl.xlsx"), "reserved")
     assert sheet.match.ok
     columns = sheet.match.columns
-    assert not {"sex_male", "sex_female", "date_of_birth", "reserved_months"} & set(columns)
+    assert not {"sex_male", "sex_female", "date_of_birth"} & set(columns)
+    assert (columns["reserved_years"], columns["reserved_months"]) == (3, 4)
     assert sheet.errors == []
-    assert [row.row_number for row in sheet.rows] == [3]
+    assert [row.row_number for row in sheet.rows] == [3, 4]
+    # 5 years and 4 months kept: 64 months; 7 months alone: 7.
+    assert [row.values["reserved_months"] for row in sheet.rows] == [64, 7]
+    assert all("reserved_years" not in row.values for row in sheet.rows)
+
+
+def test_a_reserved_time_written_in_one_cell_as_years_and_months():
+    rows = [
+        ["Họ và tên", "Mã số BHXH", "Xã", "Thời gian bảo lưu"],
+        ["Nguyễn Văn An", "2412345678", "Xã Yên Phong", "5 năm 3 tháng"],
+        ["Lê Thị Bình", "2412345679", "Xã Yên Phong", "2 năm"],
+        ["Trần Văn Cường", "2412345670", "Xã Yên Phong", "11 tháng"],
+        ["Phạm Văn Dũng", "2412345671", "Xã Yên Phong", "5n3t"],
+    ]
+    sheet = parse_rows(rows, "reserved")
+    assert sheet.errors == []
+    assert [row.values["reserved_months"] for row in sheet.rows] == [63, 24, 11, 63]

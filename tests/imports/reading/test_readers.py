@@ -249,7 +249,7 @@ def test_old_xls_in_tcvn3_fixture():
     assert sorted(values) == [9, 10, 11, 12, 13]
     assert values[9] == {
         "full_name": "Nguyễn Văn Hùng", "bhxh_number": "2412345678", "sex": "male",
-        "date_of_birth": date(1975, 3, 12), "date_of_birth_year_only": False,
+        "date_of_birth": date(1975, 3, 12), "birth_year_only": False,
         "village": "Thôn Đông", "commune": "Xã Tân Dĩnh", "old_district": "Lạng Giang",
         "paid_through": date(2024, 11, 30), "payment_frequency": 3, "phone": "+84362345678",
     }  # fmt: skip

@@ -217,7 +217,7 @@ def test_nam_nu_columns_with_ticks_or_dates():
     assert values[1]["sex"] == "female"
     assert (values[2]["sex"], values[2]["date_of_birth"]) == ("male", date(1975, 3, 12))
     assert (values[3]["sex"], values[3]["date_of_birth"]) == ("female", date(1980, 1, 1))
-    assert values[3]["date_of_birth_year_only"] is True
+    assert values[3]["birth_year_only"] is True
     assert errors_of(sheet) == [(6, "Nữ", "Chỉ điền một trong hai cột Nam và Nữ")]
 
 

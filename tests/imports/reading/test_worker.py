@@ -201,6 +201,7 @@ def _import_large_list(
                 province_id=province.first().id,
             )
             batch.skip_rejected = True
+            batch.create_villages = True  # confirmed on the preview
             session.add(batch)
             session.commit()
             batch_id = batch.id
