@@ -25,6 +25,9 @@ translations: $(STAMP)
 	$(BIN)/pybabel -q compile -d outreach/translations
 
 # Serve the app on SQLite with the demo province (loaded only into an empty database).
+# OUTREACH_DEMO=1: the demo may keep a generated secret key in instance/secret_key; a real
+# deployment sets OUTREACH_SECRET_KEY, or the server refuses to start (docs/decisions.md).
+run: export OUTREACH_DEMO := 1
 run: install
 	$(BIN)/outreach db upgrade
 	$(BIN)/outreach demo --if-empty
