@@ -56,6 +56,41 @@ def db_upgrade(revision: str):
     click.echo(f"Đã cập nhật cấu trúc cơ sở dữ liệu ({revision}).")
 
 
+@click.group("geography")
+def geography_group():
+    """The geography tree: provinces and communes of the official list."""
+
+
+@geography_group.command("load")
+@click.option("--province", "codes", multiple=True, help="Mã tỉnh (01 Hà Nội, 24 Bắc Ninh…)")
+@click.option("--all", "load_all", is_flag=True, help="Cả 34 tỉnh, thành phố")
+@click.option(
+    "--old-districts", is_flag=True, help="Nhóm các xã theo huyện cũ (cho tỉnh còn báo cáo như vậy)"
+)
+@with_appcontext
+def geography_load_command(codes, load_all, old_districts):
+    """Load (or refresh) provinces and their communes from the official 2025 list; idempotent."""
+    from outreach.geography.service import GeographyError, load_provinces, official_provinces
+
+    if load_all:
+        codes = [code for code, _name in official_provinces()]
+    if not codes:
+        raise click.ClickException("Cần --province MÃ (có thể lặp lại) hoặc --all.")
+    with _session() as session:
+        try:
+            loaded = load_provinces(
+                session, province_codes=list(codes), with_old_districts=old_districts
+            )
+        except GeographyError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()  # the command is the unit of work: every province, or none
+    for province in loaded:
+        click.echo(
+            f"{province.code} {province.name}: {format_number(province.communes)} xã, phường, "
+            f"đặc khu; {format_number(province.created)} đơn vị mới."
+        )
+
+
 @click.command("create-user")
 @click.option("--username", required=True, help="Tên đăng nhập")
 @click.option("--full-name", required=True, help="Họ và tên")
@@ -430,6 +465,7 @@ def print_logins(logins) -> None:
 def register_commands(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(db_group)
+    app.cli.add_command(geography_group)
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(demo_logins_command)
