@@ -8,7 +8,7 @@ from outreach.campaigns.service import active_campaign, list_campaigns
 from outreach.core.scope import Scope, canvasser_in_scope, narrow_scope, village_in_scope
 from outreach.dashboard import cells as cell_lists
 from outreach.dashboard import service
-from outreach.db import get_session
+from outreach.db import get_session, read_session
 from outreach.models import Campaign, GeoUnit, User
 from outreach.models.codes import Role, UnitKind
 from outreach.web.guards import (
@@ -92,8 +92,9 @@ def show():
     campaigns = list_campaigns(session, province_id=scope.province_id)
     if campaign is None:
         return render_template("dashboard/show.html", board=None, campaigns=campaigns)
+    # Aggregates that may lag a few seconds: from the replica when there is one (docs/operations.md).
     board = service.dashboard_for(
-        session,
+        read_session(),
         scope=scope,
         campaign=campaign,
         today=request_today(),

@@ -9,7 +9,7 @@ from sqlmodel import select
 from outreach.campaigns import service as campaign_service
 from outreach.core.formatting import parse_day
 from outreach.core.text import place_key
-from outreach.db import get_session
+from outreach.db import get_session, read_session
 from outreach.models import Campaign, GeoUnit
 from outreach.models.codes import Role, UnitKind
 from outreach.rankings.service import (
@@ -57,7 +57,8 @@ def _campaign(campaigns: list[Campaign]) -> Campaign:
 
 def _request_ranking() -> dict:
     """Everything the page and the sheet need, or an `error` for bad input (nothing ranked)."""
-    session, scope = get_session(), current_scope()
+    # Figures that may lag a few seconds: from the replica when there is one (docs/operations.md).
+    session, scope = read_session(), current_scope()
     campaigns = _campaigns()
     campaign = _campaign(campaigns)
     context: dict = {"campaigns": campaigns, "campaign": campaign, "error": None, "rows": None}
