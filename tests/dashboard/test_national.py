@@ -1,0 +1,136 @@
+"""National scope: leaders, admins and media for the whole country; the national dashboard rolls
+the provinces up with each province's own figures, and shows no personal data anywhere."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from outreach.core.scope import scope_for
+from outreach.dashboard.service import dashboard_for
+from outreach.geography.service import load_province
+from outreach.models import Campaign, GeoUnit, Household, Target, User
+from outreach.models.codes import UnitKind
+from tests.conftest import DEMO_TODAY, login
+
+HANOI_TARGET = (300, 200)
+PASSWORD = "Quoc-gia-2026!"
+
+
+@pytest.fixture
+def country(app, session):
+    """Hà Nội next to the demo's Bắc Ninh, with a campaign and a province target, no visits."""
+    hanoi = load_province(session, province_code="01")
+    campaign = Campaign(
+        province_id=hanoi.id,
+        name="Vận động BHXH tự nguyện Hà Nội",
+        starts_on=date(2026, 7, 1),
+        ends_on=date(2026, 12, 31),
+    )
+    session.add(campaign)
+    session.flush()
+    session.add(
+        Target(
+            campaign_id=campaign.id,
+            unit_id=hanoi.id,
+            new_participants=HANOI_TARGET[0],
+            renewals=HANOI_TARGET[1],
+        )
+    )
+    session.commit()
+    runner = app.test_cli_runner()
+    for role, username in (("leader", "lanhdao.quocgia"), ("media", "baochi.quocgia")):
+        created = runner.invoke(
+            args=[
+                "create-user",
+                "--username",
+                username,
+                "--full-name",
+                "Nguyễn Văn Quốc",
+                "--role",
+                role,
+                "--scope",
+                "VN",
+                "--password",
+                PASSWORD,
+            ]
+        )
+        assert created.exit_code == 0, created.output
+        assert "phạm vi Việt Nam" in created.output
+    nation = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.NATION)).one()
+    bac_ninh = session.exec(select(GeoUnit).where(GeoUnit.code == "24")).one()
+    return nation, bac_ninh, hanoi
+
+
+def test_a_canvasser_cannot_have_the_whole_country(app, country):
+    refused = app.test_cli_runner().invoke(
+        args=[
+            "create-user",
+            "--username",
+            "canbo.quocgia",
+            "--full-name",
+            "Lê Văn Cán",
+            "--role",
+            "canvasser",
+            "--scope",
+            "VN",
+            "--password",
+            PASSWORD,
+        ]
+    )
+    assert refused.exit_code != 0 and "Cán bộ vận động phải có phạm vi là một xã" in refused.output
+
+
+def _numbers(html: str, row: str) -> list[str]:
+    """The cells of a table row, as the page prints them."""
+    match = re.search(rf'data-row="{row}">(.*?)</tr>', html, re.S)
+    assert match, f"no row {row}"
+    return [
+        re.sub(r"<[^>]+>", " ", cell).split()[0]
+        for cell in re.findall(r"<td[^>]*>(.*?)</td>", match.group(1), re.S)
+    ]
+
+
+def test_the_national_dashboard_rolls_the_provinces_up(app, client, session, country):
+    nation, bac_ninh, hanoi = country
+    assert login(client, "lanhdao.quocgia", PASSWORD).status_code == 302
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert "Tiến độ: Việt Nam" in html
+    # Bắc Ninh's row is its own dashboard's top line: the same definition of every figure.
+    leader = session.exec(select(User).where(User.username == "lanhdao.tinh")).one()
+    campaign = session.exec(select(Campaign).where(Campaign.province_id == bac_ninh.id)).one()
+    own = dashboard_for(
+        session, scope=scope_for(session, leader), campaign=campaign, today=DEMO_TODAY
+    ).totals
+    assert own.new > 0
+    from outreach.core.formatting import format_number, format_ratio
+
+    assert _numbers(html, f"province-{bac_ninh.id}") == [
+        format_ratio(own.ratio),
+        *(format_number(v) for v in (own.new, own.renewals, own.promises, own.visits)),
+        format_number(own.households),
+        format_ratio(own.conversion),
+    ]
+    assert _numbers(html, f"province-{hanoi.id}")[:3] == ["0,00%", "0", "0"]
+    # The country: the sum of its provinces, targets included.
+    total_target = own.target_new + HANOI_TARGET[0]
+    assert f"{format_number(own.new)} / {format_number(total_target)}" in html
+    # A province of the country opens as its own dashboard.
+    page = client.get(f"/dashboard?unit={bac_ninh.id}")
+    assert page.status_code == 200 and "Tiến độ: Tỉnh Bắc Ninh" in page.get_data(as_text=True)
+
+
+def test_national_users_read_no_personal_data(client, session, country):
+    _nation, bac_ninh, _hanoi = country
+    heads = [h.head_name for h in session.exec(select(Household).limit(200))]
+    assert login(client, "lanhdao.quocgia", PASSWORD).status_code == 302
+    listing = client.get(f"/dashboard/list?kind=never_visited&unit={bac_ninh.id}")
+    assert listing.status_code == 200
+    text = listing.get_data(as_text=True)
+    assert not [name for name in heads if name in text]
+    # and nothing of a province's own people through its scope either
+    user = session.exec(select(User).where(User.username == "lanhdao.quocgia")).one()
+    assert scope_for(session, user).sees_personal_data is False
