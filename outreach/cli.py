@@ -27,6 +27,9 @@ from outreach.operations.demo import (
     database_is_empty,
     demo_logins,
 )
+from outreach.operations.demo import (
+    PROVINCE_CODE as DEMO_PROVINCE,
+)
 from outreach.summaries.exports import machine_figures
 from outreach.summaries.service import (
     SummaryError,
@@ -144,9 +147,20 @@ def create_user_command(username, full_name, role, scope_code, organization, pas
     help="Ngày coi là hôm nay (mặc định: hôm nay theo giờ Việt Nam)",
 )
 @click.option("--if-empty", is_flag=True, help="Không làm gì nếu cơ sở dữ liệu đã có dữ liệu")
+@click.option(
+    "--province",
+    "province_code",
+    default=DEMO_PROVINCE,
+    show_default=True,
+    help="Mã tỉnh của dữ liệu mẫu (01 Hà Nội, 79 TP Hồ Chí Minh…)",
+)
 @with_appcontext
-def demo_command(persons, seed, visits_per_person, today, if_empty):
-    """Build the demo province (new Bắc Ninh) into an empty database."""
+def demo_command(persons, seed, visits_per_person, today, if_empty, province_code):
+    """Build a demo province (new Bắc Ninh unless --province) into an empty database."""
+    from outreach.geography.service import official_provinces
+
+    if province_code not in dict(official_provinces()):
+        raise click.ClickException(f"Không có tỉnh mã {province_code} trong danh mục 2025.")
     day: date = today.date() if today else today_local()
     with _session() as session:
         if if_empty and not database_is_empty(session):
@@ -161,6 +175,7 @@ def demo_command(persons, seed, visits_per_person, today, if_empty):
                 today=day,
                 visits_per_person=visits_per_person,
                 progress=lambda m: click.echo(f"  … {m}", err=True),
+                province_code=province_code,
             )
         except DemoError as exc:
             raise click.ClickException(str(exc)) from exc
