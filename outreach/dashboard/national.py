@@ -35,6 +35,7 @@ class NationalDashboard:
     totals: Row
     rows: list[Row]
     without_campaign: list[GeoUnit]
+    provinces: list[GeoUnit]
 
 
 def national_dashboard(
@@ -67,4 +68,4 @@ def national_dashboard(
         row.kind = "province"
         rows.append(mark_behind(row, campaign_days(campaign, first, last)[2]))
     totals = add_rows(Row("total", nation.id, nation.name), rows)
-    return NationalDashboard(nation, today, totals, rows, without)
+    return NationalDashboard(nation, today, totals, rows, without, provinces)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from sqlmodel import select
 
@@ -17,6 +17,7 @@ from outreach.rankings.service import (
     RankingError,
     countdown_text,
     days_left,
+    rank_provinces,
     rank_units,
     ranking_level,
     rankings_workbook,
@@ -117,10 +118,29 @@ def _request_ranking() -> dict:
     return context
 
 
+def _national() -> str | tuple[str, int]:
+    """The provinces ranked for a national leader or admin, at ?date= (else today)."""
+    raw_day = request.args.get("date", "").strip()
+    try:
+        as_of = parse_day(raw_day) if raw_day else request_today()
+    except ValueError:
+        error = _("Ngày “%(text)s” không hợp lệ: nhập theo dạng 15/11/2026.", text=raw_day)
+        return render_template("rankings/national.html", rows=None, error=error), 400
+    rows = rank_provinces(
+        read_session(),
+        scope=current_scope(),
+        campaigns=campaign_service.active_campaigns(get_session()),
+        as_of=as_of,
+    )
+    return render_template("rankings/national.html", rows=rows, as_of=as_of, error=None)
+
+
 @bp.get("/rankings")
 @roles_required(Role.LEADER, Role.ADMIN)
 def show():
     """The ranking page: pick a campaign, a date and (for wide scopes) the level."""
+    if current_scope().is_national:
+        return _national()
     context = _request_ranking()
     page = render_page_or_fragment("rankings/show.html", "rankings/_table.html", **context)
     # htmx swaps only 2xx answers: its request gets the error fragment with 200 so it shows.

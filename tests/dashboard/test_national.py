@@ -134,3 +134,33 @@ def test_national_users_read_no_personal_data(client, session, country):
     # and nothing of a province's own people through its scope either
     user = session.exec(select(User).where(User.username == "lanhdao.quocgia")).one()
     assert scope_for(session, user).sees_personal_data is False
+
+
+def test_the_provinces_are_ranked_by_their_dashboard_figures(client, session, country):
+    _nation, bac_ninh, hanoi = country
+    leader = session.exec(select(User).where(User.username == "lanhdao.tinh")).one()
+    campaign = session.exec(select(Campaign).where(Campaign.province_id == bac_ninh.id)).one()
+    own = dashboard_for(
+        session, scope=scope_for(session, leader), campaign=campaign, today=DEMO_TODAY
+    ).totals
+    assert login(client, "lanhdao.quocgia", PASSWORD).status_code == 302
+    html = client.get("/rankings").get_data(as_text=True)
+    order = re.findall(r'data-unit="(\d+)"', html)
+    assert order == [str(bac_ninh.id), str(hanoi.id)]  # Hà Nội has no result yet
+    from outreach.core.formatting import format_number, format_ratio
+
+    assert format_ratio(own.ratio) in html
+    assert f"{format_number(own.new)} / {format_number(own.target_new)}" in html
+    assert f"0 / {format_number(HANOI_TARGET[0])}" in html
+    bad = client.get("/rankings?date=31/02/2026")
+    assert bad.status_code == 400 and "không hợp lệ" in bad.get_data(as_text=True)
+
+
+def test_national_users_get_pages_not_errors(app, country):
+    pages = ("/", "/dashboard", "/rankings", "/summaries", "/leaders/assign", "/leaders/review")
+    for username in ("lanhdao.quocgia", "baochi.quocgia"):
+        client = app.test_client()
+        assert login(client, username, PASSWORD).status_code == 302
+        for path in pages + ("/leaders/promises", "/targets", "/audit"):
+            status = client.get(path).status_code
+            assert status < 500, (username, path, status)
