@@ -240,16 +240,31 @@ def refresh_priorities_command(today):
     is_flag=True,
     help="In số liệu của kỳ dạng JSON như bản tin sẽ hiển thị; không lưu, không công bố",
 )
+@click.option(
+    "--national",
+    is_flag=True,
+    help="Số liệu cả nước (cộng các tỉnh theo chiến dịch đang chạy), dạng JSON; không lưu gì",
+)
 @with_appcontext
-def summary_command(period_key, publish, reason, out, username, early, as_json):
+def summary_command(period_key, publish, reason, out, username, early, as_json, national):
     """Draft (and with --publish, publish) a period's media summary; write its PDF. With --json,
-    print the figures the bulletin would show and change nothing."""
+    print the figures the bulletin would show and change nothing; with --national, the country's."""
     from outreach.summaries.document import render_document_pdf
 
     try:
         period = period_from_key(period_key)
     except ValueError as exc:
         raise click.ClickException(f"Kỳ không hợp lệ: {period_key} (ví dụ 2026-11-15).") from exc
+    if national:
+        from outreach.campaigns.service import active_campaigns
+        from outreach.summaries.national import national_figures, national_machine_figures
+
+        with _session() as session:
+            figures = national_figures(
+                session, campaigns=active_campaigns(session), period=period, cutoff=utcnow()
+            )
+        click.echo(json.dumps(national_machine_figures(figures), ensure_ascii=False, indent=2))
+        return
     with _session() as session:
         user = (
             session.exec(select(User).where(User.username == username)).first()

@@ -164,3 +164,32 @@ def test_national_users_get_pages_not_errors(app, country):
         for path in pages + ("/leaders/promises", "/targets", "/audit"):
             status = client.get(path).status_code
             assert status < 500, (username, path, status)
+
+
+def test_the_national_bulletin_sums_what_each_province_publishes(app, client, country):
+    import json
+
+    _nation, bac_ninh, hanoi = country
+    runner = app.test_cli_runner()
+    national = runner.invoke(args=["summary", "--national", "--period", "2026-11-15"])
+    assert national.exit_code == 0, national.output
+    figures = json.loads(national.output)
+    own = json.loads(runner.invoke(args=["summary", "--json", "--period", "2026-11-15"]).output)
+    by_id = {p["id"]: p for p in figures["provinces"]}
+    assert set(by_id) == {bac_ninh.id, hanoi.id}
+    # Bắc Ninh's line is its own bulletin's province line.
+    assert by_id[bac_ninh.id]["period"] == own["province"]["period"]
+    assert by_id[bac_ninh.id]["total"] == own["province"]["total"]
+    country_line = figures["country"]
+    for key in ("new", "renewals", "visits"):
+        assert country_line["total"][key] == sum(p["total"][key] for p in by_id.values())
+    assert country_line["target"]["new"] == own["province"]["target"]["new"] + HANOI_TARGET[0]
+    assert own["province"]["period"]["new"] > 0
+    # National media read the same figures on their page.
+    assert login(client, "baochi.quocgia", PASSWORD).status_code == 302
+    html = client.get("/summaries?period=2026-11-15").get_data(as_text=True)
+    assert "Số liệu cả nước kỳ 01/11–15/11/2026" in html
+    from outreach.core.formatting import format_number
+
+    row = re.search(rf'data-unit="{bac_ninh.id}">(.*?)</tr>', html, re.S).group(1)
+    assert format_number(own["province"]["period"]["new"]) in row
