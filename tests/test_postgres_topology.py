@@ -22,9 +22,12 @@ from outreach.models.codes import UnitKind
 from tests.conftest import PG_ADMIN_URL, csrf_token, login
 from tests.visits.test_api import _household, _visit
 
-pytestmark = pytest.mark.skipif(
-    not PG_ADMIN_URL, reason="needs OUTREACH_TEST_POSTGRES (a throwaway PostgreSQL cluster)"
-)
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(
+        not PG_ADMIN_URL, reason="needs OUTREACH_TEST_POSTGRES (a throwaway PostgreSQL cluster)"
+    ),
+]
 
 PG_SH = Path(__file__).resolve().parents[1] / "scripts" / "pg.sh"
 COMMUNE = "07210"  # the commune of canbo.07210.1 and lanhdao.07210 in the demo
@@ -82,6 +85,15 @@ def _wait_for_replay(standby_url: str, timeout: float = 60) -> None:
     raise AssertionError(f"the standby did not replay up to {target} in {timeout} s")
 
 
+def _pause_replay(standby_url: str, timeout: float = 30) -> None:
+    """Stop the standby's replay, and wait until it has really stopped (the request is async)."""
+    _scalar(standby_url, "SELECT pg_wal_replay_pause()")
+    deadline = time.monotonic() + timeout
+    while _scalar(standby_url, "SELECT pg_get_wal_replay_pause_state()") != "paused":
+        assert time.monotonic() < deadline, "the standby did not pause its replay"
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def standby():
     with _started("standby") as url:
@@ -119,7 +131,7 @@ def test_dashboards_and_rankings_read_the_replica_and_writes_go_to_the_primary(d
         assert old_name in leader.get("/dashboard").get_data(as_text=True)
 
         # The standby stops replaying; the primary renames the commune.
-        _scalar(standby, "SELECT pg_wal_replay_pause()")
+        _pause_replay(standby)
         with app.extensions["engine"].begin() as conn:
             conn.execute(
                 text("UPDATE geo_unit SET name = :name WHERE id = :id"),
