@@ -241,12 +241,20 @@ def refresh_priorities_command(today):
     help="In số liệu của kỳ dạng JSON như bản tin sẽ hiển thị; không lưu, không công bố",
 )
 @click.option(
+    "--province",
+    "province_code",
+    default="",
+    help="Mã tỉnh của bản tin (cần khi cơ sở dữ liệu có nhiều tỉnh)",
+)
+@click.option(
     "--national",
     is_flag=True,
     help="Số liệu cả nước (cộng các tỉnh theo chiến dịch đang chạy), dạng JSON; không lưu gì",
 )
 @with_appcontext
-def summary_command(period_key, publish, reason, out, username, early, as_json, national):
+def summary_command(
+    period_key, publish, reason, out, username, early, as_json, national, province_code
+):
     """Draft (and with --publish, publish) a period's media summary; write its PDF. With --json,
     print the figures the bulletin would show and change nothing; with --national, the country's."""
     from outreach.summaries.document import render_document_pdf
@@ -273,11 +281,7 @@ def summary_command(period_key, publish, reason, out, username, early, as_json, 
         )
         if username and (user is None or user.role != Role.ADMIN):
             raise click.ClickException(f"Không có quản trị viên {username}.")
-        campaign = session.exec(
-            select(Campaign).where(Campaign.is_active).order_by(Campaign.ends_on.desc())
-        ).first()
-        if campaign is None:
-            raise click.ClickException("Chưa có chiến dịch nào đang chạy.")
+        campaign = _active_campaign(session, province_code)
         if as_json:
             figures = compute_figures(session, campaign=campaign, period=period, cutoff=utcnow())
             click.echo(json.dumps(machine_figures(figures), ensure_ascii=False, indent=2))
@@ -315,6 +319,27 @@ def summary_command(period_key, publish, reason, out, username, early, as_json, 
         with open(out, "wb") as handle:
             handle.write(pdf)
         click.echo(f"Đã ghi {out} ({format_number(len(pdf))} byte).")
+
+
+def _active_campaign(session: Session, province_code: str) -> Campaign:
+    """The active campaign of the province given, or of the only province with one."""
+    stmt = select(Campaign).where(Campaign.is_active).order_by(Campaign.ends_on.desc())
+    if province_code:
+        province = session.exec(
+            select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE, GeoUnit.code == province_code)
+        ).first()
+        if province is None:
+            raise click.ClickException(f"Không có tỉnh mã {province_code}.")
+        stmt = stmt.where(Campaign.province_id == province.id)
+    campaigns = session.exec(stmt).all()
+    if not campaigns:
+        raise click.ClickException("Chưa có chiến dịch nào đang chạy.")
+    if len({c.province_id for c in campaigns}) > 1:
+        raise click.ClickException(
+            "Nhiều tỉnh có chiến dịch đang chạy: chọn một tỉnh bằng --province MÃ "
+            "(hoặc --national cho số liệu cả nước)."
+        )
+    return campaigns[0]
 
 
 @click.command("import")

@@ -174,7 +174,11 @@ def test_the_national_bulletin_sums_what_each_province_publishes(app, client, co
     national = runner.invoke(args=["summary", "--national", "--period", "2026-11-15"])
     assert national.exit_code == 0, national.output
     figures = json.loads(national.output)
-    own = json.loads(runner.invoke(args=["summary", "--json", "--period", "2026-11-15"]).output)
+    own = json.loads(
+        runner.invoke(
+            args=["summary", "--json", "--period", "2026-11-15", "--province", "24"]
+        ).output
+    )
     by_id = {p["id"]: p for p in figures["provinces"]}
     assert set(by_id) == {bac_ninh.id, hanoi.id}
     # Bắc Ninh's line is its own bulletin's province line.
@@ -193,3 +197,18 @@ def test_the_national_bulletin_sums_what_each_province_publishes(app, client, co
 
     row = re.search(rf'data-unit="{bac_ninh.id}">(.*?)</tr>', html, re.S).group(1)
     assert format_number(own["province"]["period"]["new"]) in row
+
+
+def test_a_province_bulletin_names_its_province_when_several_run_campaigns(app, country):
+    import json
+
+    runner = app.test_cli_runner()
+    ambiguous = runner.invoke(args=["summary", "--json", "--period", "2026-11-15"])
+    assert ambiguous.exit_code != 0 and "--province" in ambiguous.output
+    hanoi = runner.invoke(args=["summary", "--json", "--period", "2026-11-15", "--province", "01"])
+    assert hanoi.exit_code == 0, hanoi.output
+    assert json.loads(hanoi.output)["province"]["name"] == "Thành phố Hà Nội"
+    unknown = runner.invoke(
+        args=["summary", "--json", "--period", "2026-11-15", "--province", "99"]
+    )
+    assert unknown.exit_code != 0 and "Không có tỉnh mã 99" in unknown.output
