@@ -156,6 +156,14 @@ def test_the_provinces_are_ranked_by_their_dashboard_figures(client, session, co
     assert bad.status_code == 400 and "không hợp lệ" in bad.get_data(as_text=True)
 
 
+def test_national_users_land_on_the_countrys_figures(app, country):
+    for username, page in (("lanhdao.quocgia", "/dashboard"), ("baochi.quocgia", "/summaries")):
+        client = app.test_client()
+        assert login(client, username, PASSWORD).status_code == 302
+        home = client.get("/")
+        assert home.status_code == 302 and home.headers["Location"] == page
+
+
 def test_national_users_get_pages_not_errors(app, country):
     pages = ("/", "/dashboard", "/rankings", "/summaries", "/leaders/assign", "/leaders/review")
     for username in ("lanhdao.quocgia", "baochi.quocgia"):
