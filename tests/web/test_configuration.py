@@ -106,3 +106,31 @@ def test_behind_a_proxy_the_audit_log_sees_the_client(db_url):
 def test_without_the_setting_a_forwarded_address_is_not_believed(db_url):
     # Any client can send X-Forwarded-For; without a proxy in front it is not trusted.
     assert _login_ip(db_url, proxies=0) == PROXY
+
+
+def test_behind_a_proxy_the_throttle_counts_each_client(db_url):
+    app = create_app(
+        {
+            "DATABASE_URL": db_url,
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "RATELIMIT_ENABLED": True,
+            "LOGIN_RATE": "3/minute",
+            "LOGIN_MAX_FAILURES": 100,
+            "PROXY_FIX": 1,
+        }
+    )
+
+    def attempt(client_ip: str) -> int:
+        # Every request arrives from the proxy's address; only X-Forwarded-For differs.
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = PROXY
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = client_ip
+        return login(client, "khong.co.ai", "sai-mat-khau").status_code
+
+    try:
+        assert [attempt(CLIENT) for _ in range(4)] == [401, 401, 401, 429]
+        # Another phone behind the same proxy is not held back by the first one's failures.
+        assert attempt("198.51.100.77") == 401
+    finally:
+        app.extensions["engine"].dispose()
