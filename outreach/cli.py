@@ -249,7 +249,8 @@ def refresh_priorities_command(today):
 @click.option(
     "--national",
     is_flag=True,
-    help="Số liệu cả nước (cộng các tỉnh theo chiến dịch đang chạy), dạng JSON; không lưu gì",
+    help="Số liệu cả nước (cộng các tỉnh theo chiến dịch đang chạy): JSON, hoặc PDF với --out; "
+    "không lưu gì",
 )
 @with_appcontext
 def summary_command(
@@ -271,6 +272,14 @@ def summary_command(
             figures = national_figures(
                 session, campaigns=active_campaigns(session), period=period, cutoff=utcnow()
             )
+        if out:
+            from outreach.summaries.document import render_national_pdf
+
+            pdf = render_national_pdf(figures)
+            with open(out, "wb") as handle:
+                handle.write(pdf)
+            click.echo(f"Đã ghi {out} ({format_number(len(pdf))} byte).")
+            return
         click.echo(json.dumps(national_machine_figures(figures), ensure_ascii=False, indent=2))
         return
     with _session() as session:

@@ -13,7 +13,11 @@ from outreach.db import committing, get_session, read_session
 from outreach.models import Summary
 from outreach.models.base import utcnow
 from outreach.models.codes import Role, SummaryStatus
-from outreach.summaries.document import render_document_html, render_document_pdf
+from outreach.summaries.document import (
+    render_document_html,
+    render_document_pdf,
+    render_national_pdf,
+)
 from outreach.summaries.exports import figures_csv
 from outreach.summaries.national import national_figures
 from outreach.summaries.service import (
@@ -76,8 +80,8 @@ def index():
     return render_template("summaries/index.html", board=board, campaign=campaign)
 
 
-def _national() -> str:
-    """The country's figures for the current half-month (or ?period=), for national users."""
+def _national_figures() -> tuple[Period, dict]:
+    """The country's figures for the current half-month (or ?period=), from the replica."""
     raw = request.args.get("period", "")
     try:
         period = period_from_key(raw) if raw else period_containing(request_today())
@@ -89,7 +93,32 @@ def _national() -> str:
         period=period,
         cutoff=utcnow(),
     )
+    return period, figures
+
+
+def _national() -> str:
+    """The national figures page, for national users."""
+    period, figures = _national_figures()
     return render_template("summaries/national.html", figures=figures, period=period)
+
+
+@bp.get("/national.pdf")
+@roles_required(Role.ADMIN, Role.MEDIA)
+def national_pdf():
+    """The national figures as a PDF, for national users (audited: it is a download)."""
+    if not current_scope().is_national:
+        abort(404)
+    period, figures = _national_figures()
+    audit(
+        "summary.download",
+        object_type="summary",
+        detail={"national": True, "period": period.key, "format": "pdf"},
+    )
+    response = Response(render_national_pdf(figures), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="ban-tin-ca-nuoc-{period.key}.pdf"'
+    )
+    return response
 
 
 @bp.get("/<key>")

@@ -12,7 +12,7 @@ from sqlmodel import select
 from outreach.core.scope import scope_for
 from outreach.dashboard.service import dashboard_for
 from outreach.geography.service import load_province
-from outreach.models import Campaign, GeoUnit, Household, Target, User
+from outreach.models import AuditLog, Campaign, GeoUnit, Household, Target, User
 from outreach.models.codes import UnitKind
 from tests.conftest import DEMO_TODAY, login
 
@@ -220,3 +220,50 @@ def test_a_province_bulletin_names_its_province_when_several_run_campaigns(app, 
         args=["summary", "--json", "--period", "2026-11-15", "--province", "99"]
     )
     assert unknown.exit_code != 0 and "Không có tỉnh mã 99" in unknown.output
+
+
+def _pdf_text(data: bytes, tmp_path) -> str:
+    import subprocess
+
+    path = tmp_path / "national.pdf"
+    path.write_bytes(data)
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_the_national_bulletin_as_a_pdf(app, client, session, country, tmp_path):
+    import json
+
+    _nation, bac_ninh, _hanoi = country
+    runner = app.test_cli_runner()
+    figures = json.loads(
+        runner.invoke(args=["summary", "--national", "--period", "2026-11-15"]).output
+    )
+    out = tmp_path / "ca-nuoc.pdf"
+    written = runner.invoke(
+        args=["summary", "--national", "--period", "2026-11-15", "--out", str(out)]
+    )
+    assert written.exit_code == 0, written.output
+    text = _pdf_text(out.read_bytes(), tmp_path)
+    from outreach.core.formatting import format_number
+
+    assert "Bản tin kết quả vận động tham gia BHXH tự nguyện cả nước" in " ".join(text.split())
+    assert "Tỉnh Bắc Ninh" in text and "Thành phố Hà Nội" in text
+    country_new = format_number(figures["country"]["total"]["new"])
+    assert country_new in text and "01/11/2026" in text and "15/11/2026" in text
+
+    assert login(client, "baochi.quocgia", PASSWORD).status_code == 302
+    page = client.get("/summaries?period=2026-11-15").get_data(as_text=True)
+    assert "/summaries/national.pdf?period=2026-11-15" in page
+    download = client.get("/summaries/national.pdf?period=2026-11-15")
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    assert country_new in _pdf_text(download.data, tmp_path)
+    entry = session.exec(
+        select(AuditLog).where(AuditLog.action == "summary.download").order_by(AuditLog.id.desc())
+    ).first()
+    assert entry.username == "baochi.quocgia" and '"national": true' in entry.detail
+    # A province's media account has no national PDF.
+    province_media = app.test_client()
+    assert login(province_media, "baochi").status_code == 302
+    assert province_media.get("/summaries/national.pdf").status_code == 404
