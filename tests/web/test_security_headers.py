@@ -175,6 +175,7 @@ IMPERSONAL = {
     "summaries.version": "aggregates",
     "summaries.pdf": "aggregates",
     "summaries.csv": "aggregates",
+    "summaries.national_pdf": "aggregates (the national bulletin)",
     "summaries.draft": "aggregates",
     "summaries.publish": "aggregates",
     "rankings.show": "communes ranked by their figures",
