@@ -28,6 +28,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(config_module.from_environment())
     if config:
         app.config.update(config)
+    config_module.check(app.config)  # a missing key or per-process throttle: refuse, say why
+    if proxies := app.config.get("PROXY_FIX", 0):
+        # Behind N reverse proxies the client is the Nth address from the right of
+        # X-Forwarded-For; audit entries and the login throttle then see it, not the proxy.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     init_db(app)
     init_extensions(app)

@@ -27,6 +27,9 @@ from outreach.operations.demo import (
     database_is_empty,
     demo_logins,
 )
+from outreach.operations.demo import (
+    PROVINCE_CODE as DEMO_PROVINCE,
+)
 from outreach.summaries.exports import machine_figures
 from outreach.summaries.service import (
     SummaryError,
@@ -54,6 +57,41 @@ def db_upgrade(revision: str):
     """Apply the Alembic migrations up to a revision."""
     migrate.upgrade(current_app.config["DATABASE_URL"], revision)
     click.echo(f"Đã cập nhật cấu trúc cơ sở dữ liệu ({revision}).")
+
+
+@click.group("geography")
+def geography_group():
+    """The geography tree: provinces and communes of the official list."""
+
+
+@geography_group.command("load")
+@click.option("--province", "codes", multiple=True, help="Mã tỉnh (01 Hà Nội, 24 Bắc Ninh…)")
+@click.option("--all", "load_all", is_flag=True, help="Cả 34 tỉnh, thành phố")
+@click.option(
+    "--old-districts", is_flag=True, help="Nhóm các xã theo huyện cũ (cho tỉnh còn báo cáo như vậy)"
+)
+@with_appcontext
+def geography_load_command(codes, load_all, old_districts):
+    """Load (or refresh) provinces and their communes from the official 2025 list; idempotent."""
+    from outreach.geography.service import GeographyError, load_provinces, official_provinces
+
+    if load_all:
+        codes = [code for code, _name in official_provinces()]
+    if not codes:
+        raise click.ClickException("Cần --province MÃ (có thể lặp lại) hoặc --all.")
+    with _session() as session:
+        try:
+            loaded = load_provinces(
+                session, province_codes=list(codes), with_old_districts=old_districts
+            )
+        except GeographyError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()  # the command is the unit of work: every province, or none
+    for province in loaded:
+        click.echo(
+            f"{province.code} {province.name}: {format_number(province.communes)} xã, phường, "
+            f"đặc khu; {format_number(province.created)} đơn vị mới."
+        )
 
 
 @click.command("create-user")
@@ -109,9 +147,20 @@ def create_user_command(username, full_name, role, scope_code, organization, pas
     help="Ngày coi là hôm nay (mặc định: hôm nay theo giờ Việt Nam)",
 )
 @click.option("--if-empty", is_flag=True, help="Không làm gì nếu cơ sở dữ liệu đã có dữ liệu")
+@click.option(
+    "--province",
+    "province_code",
+    default=DEMO_PROVINCE,
+    show_default=True,
+    help="Mã tỉnh của dữ liệu mẫu (01 Hà Nội, 79 TP Hồ Chí Minh…)",
+)
 @with_appcontext
-def demo_command(persons, seed, visits_per_person, today, if_empty):
-    """Build the demo province (new Bắc Ninh) into an empty database."""
+def demo_command(persons, seed, visits_per_person, today, if_empty, province_code):
+    """Build a demo province (new Bắc Ninh unless --province) into an empty database."""
+    from outreach.geography.service import official_provinces
+
+    if province_code not in dict(official_provinces()):
+        raise click.ClickException(f"Không có tỉnh mã {province_code} trong danh mục 2025.")
     day: date = today.date() if today else today_local()
     with _session() as session:
         if if_empty and not database_is_empty(session):
@@ -126,6 +175,7 @@ def demo_command(persons, seed, visits_per_person, today, if_empty):
                 today=day,
                 visits_per_person=visits_per_person,
                 progress=lambda m: click.echo(f"  … {m}", err=True),
+                province_code=province_code,
             )
         except DemoError as exc:
             raise click.ClickException(str(exc)) from exc
@@ -190,16 +240,48 @@ def refresh_priorities_command(today):
     is_flag=True,
     help="In số liệu của kỳ dạng JSON như bản tin sẽ hiển thị; không lưu, không công bố",
 )
+@click.option(
+    "--province",
+    "province_code",
+    default="",
+    help="Mã tỉnh của bản tin (cần khi cơ sở dữ liệu có nhiều tỉnh)",
+)
+@click.option(
+    "--national",
+    is_flag=True,
+    help="Số liệu cả nước (cộng các tỉnh theo chiến dịch đang chạy): JSON, hoặc PDF với --out; "
+    "không lưu gì",
+)
 @with_appcontext
-def summary_command(period_key, publish, reason, out, username, early, as_json):
+def summary_command(
+    period_key, publish, reason, out, username, early, as_json, national, province_code
+):
     """Draft (and with --publish, publish) a period's media summary; write its PDF. With --json,
-    print the figures the bulletin would show and change nothing."""
+    print the figures the bulletin would show and change nothing; with --national, the country's."""
     from outreach.summaries.document import render_document_pdf
 
     try:
         period = period_from_key(period_key)
     except ValueError as exc:
         raise click.ClickException(f"Kỳ không hợp lệ: {period_key} (ví dụ 2026-11-15).") from exc
+    if national:
+        from outreach.campaigns.service import active_campaigns
+        from outreach.summaries.national import national_figures, national_machine_figures
+
+        with _session() as session:
+            figures = national_figures(
+                session, campaigns=active_campaigns(session), period=period, cutoff=utcnow()
+            )
+        if out:
+            from outreach.summaries.document import render_national_pdf
+
+            pdf = render_national_pdf(figures)
+            with open(out, "wb") as handle:
+                handle.write(pdf)
+            click.echo(f"Đã ghi {out} ({format_number(len(pdf))} byte).")
+            return
+        click.echo(json.dumps(national_machine_figures(figures), ensure_ascii=False, indent=2))
+        return
     with _session() as session:
         user = (
             session.exec(select(User).where(User.username == username)).first()
@@ -208,11 +290,7 @@ def summary_command(period_key, publish, reason, out, username, early, as_json):
         )
         if username and (user is None or user.role != Role.ADMIN):
             raise click.ClickException(f"Không có quản trị viên {username}.")
-        campaign = session.exec(
-            select(Campaign).where(Campaign.is_active).order_by(Campaign.ends_on.desc())
-        ).first()
-        if campaign is None:
-            raise click.ClickException("Chưa có chiến dịch nào đang chạy.")
+        campaign = _active_campaign(session, province_code)
         if as_json:
             figures = compute_figures(session, campaign=campaign, period=period, cutoff=utcnow())
             click.echo(json.dumps(machine_figures(figures), ensure_ascii=False, indent=2))
@@ -250,6 +328,27 @@ def summary_command(period_key, publish, reason, out, username, early, as_json):
         with open(out, "wb") as handle:
             handle.write(pdf)
         click.echo(f"Đã ghi {out} ({format_number(len(pdf))} byte).")
+
+
+def _active_campaign(session: Session, province_code: str) -> Campaign:
+    """The active campaign of the province given, or of the only province with one."""
+    stmt = select(Campaign).where(Campaign.is_active).order_by(Campaign.ends_on.desc())
+    if province_code:
+        province = session.exec(
+            select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE, GeoUnit.code == province_code)
+        ).first()
+        if province is None:
+            raise click.ClickException(f"Không có tỉnh mã {province_code}.")
+        stmt = stmt.where(Campaign.province_id == province.id)
+    campaigns = session.exec(stmt).all()
+    if not campaigns:
+        raise click.ClickException("Chưa có chiến dịch nào đang chạy.")
+    if len({c.province_id for c in campaigns}) > 1:
+        raise click.ClickException(
+            "Nhiều tỉnh có chiến dịch đang chạy: chọn một tỉnh bằng --province MÃ "
+            "(hoặc --national cho số liệu cả nước)."
+        )
+    return campaigns[0]
 
 
 @click.command("import")
@@ -443,6 +542,7 @@ def print_logins(logins) -> None:
 def register_commands(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(db_group)
+    app.cli.add_command(geography_group)
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(demo_logins_command)

@@ -19,10 +19,17 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _secret_key() -> str:
-    """The key from OUTREACH_SECRET_KEY, else one kept in instance/ so sessions survive restarts."""
+class ConfigurationError(RuntimeError):
+    """The settings would make a broken or unsafe deployment; the server refuses to start."""
+
+
+def _secret_key() -> str | None:
+    """The key from OUTREACH_SECRET_KEY; for the demo (OUTREACH_DEMO, `make run`) one kept in
+    instance/ so sessions survive restarts; otherwise None, and `check` refuses to start."""
     if key := os.environ.get("OUTREACH_SECRET_KEY"):
         return key
+    if not _bool("OUTREACH_DEMO", False):
+        return None
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     path = INSTANCE_DIR / "secret_key"
     if not path.exists():
@@ -40,7 +47,16 @@ def from_environment() -> dict:
     """Build the Flask config mapping from environment variables."""
     return {
         "SECRET_KEY": _secret_key(),
+        "DEMO": _bool("OUTREACH_DEMO", False),
         "DATABASE_URL": os.environ.get("DATABASE_URL") or default_database_url(),
+        # A streaming replica for the pages that may read a few seconds late (db.read_session).
+        "DATABASE_REPLICA_URL": os.environ.get("DATABASE_REPLICA_URL", ""),
+        # Behind pgbouncer in transaction mode: no server-side prepared statements.
+        "DATABASE_PGBOUNCER": _bool("OUTREACH_PGBOUNCER", False),
+        # How many app servers share the database; more than one needs shared throttle counts.
+        "APP_SERVERS": max(1, int(os.environ.get("OUTREACH_APP_SERVERS", "1"))),
+        # How many reverse proxies stand in front (werkzeug ProxyFix); 0: none, trust no header.
+        "PROXY_FIX": max(0, int(os.environ.get("OUTREACH_PROXY_FIX", "0"))),
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("OUTREACH_TIMEZONE", "Asia/Ho_Chi_Minh"),
         "LANGUAGES": ["vi", "en"],
@@ -85,3 +101,30 @@ def from_environment() -> dict:
         "IMPORTS_DIR": os.environ.get("OUTREACH_IMPORTS_DIR", str(INSTANCE_DIR / "imports")),
         "MAX_CONTENT_LENGTH": 210 * 1024 * 1024,
     }
+
+
+def check(config) -> None:
+    """Refuse settings that would break a deployment, with a message saying what to set."""
+    problems = []
+    if not config.get("SECRET_KEY"):
+        problems.append(
+            "Thiếu OUTREACH_SECRET_KEY (OUTREACH_SECRET_KEY is not set): mọi máy chủ phải dùng "
+            "chung một khóa bí mật, ví dụ OUTREACH_SECRET_KEY=$(python3 -c "
+            "'import secrets; print(secrets.token_hex(32))'). Chỉ bản dùng thử (OUTREACH_DEMO=1, "
+            "make run) tự tạo khóa trong instance/secret_key."
+        )
+    storage = str(config.get("RATELIMIT_STORAGE_URI", "memory://"))
+    if (
+        config.get("APP_SERVERS", 1) > 1
+        and config.get("RATELIMIT_ENABLED", True)
+        and storage.startswith("memory://")
+    ):
+        problems.append(
+            f"OUTREACH_APP_SERVERS={config['APP_SERVERS']} nhưng giới hạn đăng nhập được đếm "
+            "riêng trong từng tiến trình (OUTREACH_RATELIMIT_STORAGE=memory://): hãy đặt "
+            "OUTREACH_RATELIMIT_STORAGE=redis://máy:6379 (or memcached://) cho mọi máy chủ."
+        )
+    if problems:
+        raise ConfigurationError(
+            "Cấu hình không hợp lệ; máy chủ không khởi động:\n- " + "\n- ".join(problems)
+        )

@@ -71,25 +71,53 @@ def vacuum(engine: Engine, table: str) -> None:
         conn.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
 
 
+def transaction_pooled(engine: Engine) -> Engine:
+    """Make a PostgreSQL engine safe behind pgbouncer in transaction mode.
+
+    Each transaction may run on another server connection, so nothing may outlive one: psycopg 3
+    prepares a statement on the server after 5 runs (`prepare_threshold`), and the next
+    transaction would ask a connection that never saw it. The app keeps no other session state
+    (no SET, advisory locks, LISTEN or temporary tables outside a transaction).
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+
+    @event.listens_for(engine, "connect")
+    def _no_server_prepared_statements(dbapi_conn, _record):
+        dbapi_conn.prepare_threshold = None
+
+    return engine
+
+
+def make_replica_engine(app) -> Engine:
+    """The engine of the streaming replica (DATABASE_REPLICA_URL), else the primary's own."""
+    url = app.config.get("DATABASE_REPLICA_URL") or ""
+    if not url:
+        return app.extensions["engine"]
+    engine = make_engine(url)
+    return transaction_pooled(engine) if app.config.get("DATABASE_PGBOUNCER") else engine
+
+
 def init_app(app) -> None:
-    """Attach an engine to the app and close each request's session when the request ends."""
+    """Attach the engines to the app and close each request's sessions when the request ends."""
     from flask import g
 
     url = app.config["DATABASE_URL"]
-    app.extensions["engine"] = make_engine(
-        url, wait_ms=app.config["OUTREACH_WEB_WAIT_MS"], yield_to_long_writes=True
-    )
+    engine = make_engine(url, wait_ms=app.config["OUTREACH_WEB_WAIT_MS"], yield_to_long_writes=True)
+    if app.config.get("DATABASE_PGBOUNCER"):
+        transaction_pooled(engine)
+    app.extensions["engine"] = engine
     # Background jobs in this process (an import's check and write) wait for the lock as long as
     # it takes, and never stop waiting because of their own mark.
-    app.extensions["job_engine"] = (
-        make_engine(url) if url.startswith("sqlite") else app.extensions["engine"]
-    )
+    app.extensions["job_engine"] = make_engine(url) if url.startswith("sqlite") else engine
+    app.extensions["read_engine"] = make_replica_engine(app)
 
     @app.teardown_appcontext
     def _close_session(_exc):
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
+        for name in ("db_session", "read_session"):
+            session = g.pop(name, None)
+            if session is not None:
+                session.close()
 
 
 def get_session() -> Session:
@@ -109,6 +137,23 @@ class RequestSession(Session):
         """Flush, unless this unit of work is being kept in the spool."""
         if not self.info.get("deferring"):
             super().flush(objects)
+
+
+def read_session() -> Session:
+    """The request's session for reads that may lag a few seconds: the replica's, if one is set.
+
+    Only for read-only pages (dashboards, rankings, figures, exports), never for a write nor for
+    the page that shows a write just made (docs/operations.md lists which pages use it). Without
+    DATABASE_REPLICA_URL it is the request's own session.
+    """
+    from flask import current_app, g
+
+    engine = current_app.extensions["read_engine"]
+    if engine is current_app.extensions["engine"]:
+        return get_session()
+    if "read_session" not in g:
+        g.read_session = Session(engine, expire_on_commit=False)
+    return g.read_session
 
 
 @contextmanager

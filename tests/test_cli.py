@@ -34,6 +34,35 @@ def test_upgrade_then_demo_then_logins_on_an_empty_database(databases):
     app.extensions["engine"].dispose()
 
 
+def test_demo_of_another_province(databases):
+    from outreach.models import GeoUnit, Household
+    from outreach.models.codes import UnitKind
+
+    app, runner = _runner(databases.empty())
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    refused = runner.invoke(args=["demo", "--persons", "300", "--province", "99"])
+    assert refused.exit_code != 0 and "Không có tỉnh mã 99" in refused.output
+    result = runner.invoke(
+        args=["demo", "--persons", "300", "--today", "2026-11-22", "--province", "01"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Đã tạo dữ liệu mẫu: 300 người" in result.output
+    with Session(app.extensions["engine"]) as s:
+        province = s.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
+        assert (province.code, province.name) == ("01", "Thành phố Hà Nội")
+        communes = s.exec(
+            select(func.count()).select_from(GeoUnit).where(GeoUnit.kind == UnitKind.COMMUNE)
+        ).one()
+        assert communes == 126
+        # Every household and person is in Hà Nội; identity numbers carry its code.
+        assert {h.province_id for h in s.exec(select(Household))} == {province.id}
+        people = s.exec(select(Person).where(Person.citizen_id_is_legacy.is_(False))).all()
+        assert people and all(p.citizen_id.startswith("001") for p in people)
+    logins = runner.invoke(args=["demo-logins"]).output
+    assert "lanhdao.tinh" in logins and "Hà Nội" in logins
+    app.extensions["engine"].dispose()
+
+
 def test_create_user_with_a_scope_code(db_url):
     app, runner = _runner(db_url)
     result = runner.invoke(

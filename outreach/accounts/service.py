@@ -69,9 +69,9 @@ def create_user(
 # Which kinds of scope unit each role may have (a canvasser works in one commune; brief §2).
 SCOPE_KINDS: dict[str, frozenset[str]] = {
     Role.CANVASSER: frozenset({UnitKind.COMMUNE}),
-    Role.LEADER: frozenset({UnitKind.COMMUNE, UnitKind.GROUP, UnitKind.PROVINCE}),
-    Role.ADMIN: frozenset({UnitKind.PROVINCE}),
-    Role.MEDIA: frozenset({UnitKind.PROVINCE}),
+    Role.LEADER: frozenset({UnitKind.COMMUNE, UnitKind.GROUP, UnitKind.PROVINCE, UnitKind.NATION}),
+    Role.ADMIN: frozenset({UnitKind.PROVINCE, UnitKind.NATION}),
+    Role.MEDIA: frozenset({UnitKind.PROVINCE, UnitKind.NATION}),
 }
 
 
@@ -90,9 +90,9 @@ def check_role_scope(session: Session, *, role: str, scope_unit_id: int, provinc
         raise AccountError(
             {
                 Role.CANVASSER: _("Cán bộ vận động phải có phạm vi là một xã, phường, đặc khu."),
-                Role.LEADER: _("Lãnh đạo có phạm vi là một xã, một nhóm xã hoặc cả tỉnh."),
-                Role.ADMIN: _("Quản trị viên có phạm vi là cả tỉnh."),
-                Role.MEDIA: _("Tài khoản báo chí có phạm vi là cả tỉnh."),
+                Role.LEADER: _("Lãnh đạo có phạm vi là một xã, một nhóm xã, cả tỉnh hoặc cả nước."),
+                Role.ADMIN: _("Quản trị viên có phạm vi là cả tỉnh hoặc cả nước."),
+                Role.MEDIA: _("Tài khoản báo chí có phạm vi là cả tỉnh hoặc cả nước."),
             }[Role(role)]
         )
 

@@ -121,6 +121,16 @@ def active_campaign(session: Session, *, province_id: int) -> Campaign | None:
     ).first()
 
 
+def active_campaigns(session: Session) -> list[Campaign]:
+    """Each province's active campaign ending last (the national dashboard's campaigns)."""
+    found: dict[int, Campaign] = {}
+    for campaign in session.exec(
+        select(Campaign).where(Campaign.is_active).order_by(Campaign.ends_on.desc())
+    ):
+        found.setdefault(campaign.province_id, campaign)
+    return list(found.values())
+
+
 def chosen_campaign(
     session: Session, *, province_id: int, campaign_id: int | None
 ) -> Campaign | None:

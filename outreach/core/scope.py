@@ -9,6 +9,9 @@ answered from their (province_id, …) and (commune_id, …) indexes.
 - `within_scope`: the same geography for counts and tallies, which every role may read;
 - `communes_in`, `unit_in_scope`, `village_in_scope`, `canvasser_in_scope`, `narrow_scope`: the
   units a scope covers, for the pages that pick one.
+
+A national scope (the unit above the provinces) covers every province, for figures only: its
+users read no personal data, in any province they narrow to (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -37,16 +40,22 @@ class Scope:
     role: str
     unit_id: int
     unit_kind: str
-    province_id: int
-    commune_ids: frozenset[int] | None  # None means the whole province
+    province_id: int  # the national unit's own id for a national scope
+    commune_ids: frozenset[int] | None  # None means the whole province (or country)
+    aggregates_only: bool = False  # a national user's scope, narrowed or not
     # A steering member's set of followed units: `commune_ids` are the communes under them, and
     # `unit_id` (their home unit) names no figure of its own (no own target, no "whole unit").
     followed: bool = False
 
     @property
+    def is_national(self) -> bool:
+        """True for the whole country: every province's figures, no personal data."""
+        return self.unit_kind == UnitKind.NATION
+
+    @property
     def sees_personal_data(self) -> bool:
         """Whether this role may read persons, households and visits at all."""
-        return self.role in PERSONAL_DATA_ROLES
+        return self.role in PERSONAL_DATA_ROLES and not self.aggregates_only
 
     def covers_commune(self, commune_id: int) -> bool:
         """True when a commune lies inside this scope."""
@@ -60,6 +69,8 @@ def unit_in_scope(session: Session, *, scope: Scope, unit_id: int | None) -> boo
     commune of another province.
     """
     unit = session.get(GeoUnit, unit_id) if unit_id else None
+    if unit is not None and scope.is_national:
+        return True
     if unit is None or (unit.province_id or unit.id) != scope.province_id:
         return False
     if unit.kind == UnitKind.PROVINCE:
@@ -69,8 +80,8 @@ def unit_in_scope(session: Session, *, scope: Scope, unit_id: int | None) -> boo
 
 
 def communes_under(session: Session, unit: GeoUnit) -> frozenset[int] | None:
-    """Commune ids under a unit; None for a whole province."""
-    if unit.kind == UnitKind.PROVINCE:
+    """Commune ids under a unit; None for a whole province (or the country)."""
+    if unit.kind in (UnitKind.PROVINCE, UnitKind.NATION):
         return None
     if unit.kind == UnitKind.COMMUNE:
         return frozenset({unit.id})
@@ -96,6 +107,7 @@ def scope_for(session: Session, user: User) -> Scope:
         unit_kind=unit.kind,
         province_id=province_id,
         commune_ids=followed if followed is not None else communes_under(session, unit),
+        aggregates_only=unit.kind == UnitKind.NATION,
         followed=followed is not None,
     )
 
@@ -127,6 +139,8 @@ def within_scope(model: type, scope: Scope) -> list:
     picks the (commune_id, …) indexes rather than scanning the province's (province_id, …) ones.
     For counts; rows of personal data go through `personal_rows` / `apply_scope`.
     """
+    if scope.is_national:
+        return []  # every province
     if scope.commune_ids is None:
         return [model.province_id == scope.province_id]
     return [model.commune_id.in_(sorted(scope.commune_ids))]
@@ -159,6 +173,17 @@ def get_in_scope(session: Session, model: type[T], object_id: int, scope: Scope)
 def narrow_scope(session: Session, *, scope: Scope, unit_id: int) -> tuple[Scope, GeoUnit] | None:
     """The scope limited to a unit (commune, group, village or the province) inside it, or None."""
     unit = session.get(GeoUnit, unit_id)
+    if unit is not None and scope.is_national:
+        # Any province or unit of the country; still figures only (aggregates_only is kept).
+        province_id = unit.id if unit.kind == UnitKind.NATION else unit.province_id or unit.id
+        narrowed = replace(
+            scope,
+            unit_id=unit.id,
+            unit_kind=unit.kind,
+            province_id=province_id,
+            commune_ids=communes_under(session, unit),
+        )
+        return narrowed, unit
     if unit is None or (unit.province_id or unit.id) != scope.province_id:
         return None
     communes = communes_under(session, unit)
@@ -172,10 +197,9 @@ def narrow_scope(session: Session, *, scope: Scope, unit_id: int) -> tuple[Scope
 
 def communes_in(session: Session, scope: Scope) -> list[GeoUnit]:
     """The communes the scope covers, in Vietnamese alphabetical order of their names."""
+    in_province = [] if scope.is_national else [GeoUnit.province_id == scope.province_id]
     stmt = select(GeoUnit).where(
-        GeoUnit.kind == UnitKind.COMMUNE,
-        GeoUnit.province_id == scope.province_id,
-        *commune_condition(GeoUnit.id, scope),
+        GeoUnit.kind == UnitKind.COMMUNE, *in_province, *commune_condition(GeoUnit.id, scope)
     )
     return sorted(session.exec(stmt).all(), key=lambda u: place_key(u.name, u.type_name))
 

@@ -43,7 +43,7 @@ from sqlmodel import Session, select
 
 from outreach.core.i18n import _
 from outreach.core.periods import Period
-from outreach.core.scope import Scope, communes_in, within_scope
+from outreach.core.scope import Scope, communes_in, personal_rows, within_scope
 from outreach.core.text import place_key
 from outreach.models import (
     Campaign,
@@ -211,7 +211,8 @@ def _share(total: tuple[int, int], part: int, whole: int) -> tuple[int, int]:
     return (round(total[0] * part / whole), round(total[1] * part / whole))
 
 
-def _mark_behind(row: Row, elapsed_share: float) -> Row:
+def mark_behind(row: Row, elapsed_share: float) -> Row:
+    """Flag a row with fewer results than its target prorated to the days gone by."""
     # Behind: fewer results than the target prorated to the days gone by.
     row.behind = row.target > 0 and row.done < row.target * elapsed_share
     return row
@@ -361,7 +362,7 @@ def list_never_visited(
     stmt = (
         select(Household, GeoUnit.name)
         .outerjoin(GeoUnit, GeoUnit.id == Household.village_id)
-        .where(*never_visited_filter(scope))
+        .where(*never_visited_filter(scope), *personal_rows(Household, scope))
         .order_by(Household.commune_id, Household.village_id, Household.id)
         .offset(offset)
         .limit(limit)
@@ -376,7 +377,7 @@ def list_overdue(
     stmt = (
         select(LatestOutcome, Person)
         .join(Person, Person.id == LatestOutcome.person_id)
-        .where(*overdue_filter(scope, today))
+        .where(*overdue_filter(scope, today), *personal_rows(Person, scope))
         .order_by(LatestOutcome.follow_up_on, LatestOutcome.person_id)
         .offset(offset)
         .limit(limit)
@@ -424,6 +425,49 @@ def campaign_window(campaign: Campaign, today: date) -> tuple[date, date]:
     return campaign.starts_on, min(today, campaign.ends_on)
 
 
+def campaign_days(campaign: Campaign, first: date, last: date) -> tuple[int, int, float]:
+    """The campaign's days, the days counted so far and their share (what "behind" prorates by)."""
+    days_total = (campaign.ends_on - campaign.starts_on).days + 1
+    days_elapsed = max(0, (last - first).days + 1)
+    return days_total, days_elapsed, days_elapsed / days_total if days_total else 0.0
+
+
+def scope_totals(
+    session: Session, *, scope: Scope, campaign: Campaign, unit: GeoUnit, first: date, last: date
+) -> tuple[Row, list[Row], dict]:
+    """A scope's totals row, its communes' rows and their tallies (tallies.figures), as of `last`.
+
+    The one sum of a scope's figures: the dashboard's top and the national page's province rows.
+    """
+    communes = communes_in(session, scope)
+    tallied = figures.commune_counts(session, scope=scope, first=first, last=last)
+    reached = figures.campaign_households(session, scope=scope, campaign=campaign, last=last)
+    targets = figures.commune_targets(
+        session, campaign=campaign, commune_ids=[c.id for c in communes]
+    )
+    commune_rows = _commune_rows(communes, tallied, reached, targets)
+    # A steering member's followed units have no name or target of their own: their totals.
+    totals = Row("total", unit.id, _("Các đơn vị theo dõi") if scope.followed else unit.name)
+    add_rows(totals, commune_rows)
+    own = {} if scope.followed else figures.own_targets(session, campaign)
+    if unit.kind == UnitKind.COMMUNE and not scope.followed:
+        totals.target_new, totals.target_renewals = targets.get(unit.id, (0, 0))
+    elif unit.id in own:
+        totals.target_new, totals.target_renewals = own[unit.id]
+    return totals, commune_rows, tallied
+
+
+def add_rows(total: Row, rows: list[Row], *, targets: bool = True) -> Row:
+    """Add rows' counts (and targets) into a total row."""
+    for r in rows:
+        for name in COUNTED:
+            setattr(total, name, getattr(total, name) + getattr(r, name))
+        if targets:
+            total.target_new += r.target_new
+            total.target_renewals += r.target_renewals
+    return total
+
+
 def dashboard_for(
     session: Session,
     *,
@@ -437,36 +481,12 @@ def dashboard_for(
     """The dashboard of a campaign for a scope (a province, group, commune) as of today."""
     unit = session.get(GeoUnit, scope.unit_id)
     first, last = campaign_window(campaign, today)
-    days_total = (campaign.ends_on - campaign.starts_on).days + 1
-    days_elapsed = max(0, (last - first).days + 1)
-    share = days_elapsed / days_total if days_total else 0.0
-    communes = communes_in(session, scope)
-    tallied = figures.commune_counts(session, scope=scope, first=first, last=last)
-    refusals = _refusals(tallied)
-    reached = figures.campaign_households(session, scope=scope, campaign=campaign, last=last)
-    targets = figures.commune_targets(
-        session, campaign=campaign, commune_ids=[c.id for c in communes]
+    days_total, days_elapsed, share = campaign_days(campaign, first, last)
+    totals, commune_rows, tallied = scope_totals(
+        session, scope=scope, campaign=campaign, unit=unit, first=first, last=last
     )
-    commune_rows = _commune_rows(communes, tallied, reached, targets)
-
-    # A steering member's followed units have no name or target of their own: their totals.
-    label = _("Các đơn vị theo dõi") if scope.followed else unit.name
-    totals = Row("total", unit.id, label)
-    for r in commune_rows:
-        for name in COUNTED:
-            setattr(totals, name, getattr(totals, name) + getattr(r, name))
-    own = figures.own_targets(session, campaign)
-    if scope.followed:
-        totals.target_new = sum(r.target_new for r in commune_rows)
-        totals.target_renewals = sum(r.target_renewals for r in commune_rows)
-    elif unit.kind == UnitKind.COMMUNE:
-        totals.target_new, totals.target_renewals = targets.get(unit.id, (0, 0))
-    elif unit.id in own:
-        totals.target_new, totals.target_renewals = own[unit.id]
-    else:
-        totals.target_new = sum(r.target_new for r in commune_rows)
-        totals.target_renewals = sum(r.target_renewals for r in commune_rows)
-    _mark_behind(totals, share)
+    refusals = _refusals(tallied)
+    mark_behind(totals, share)
 
     groupings = groupings_for(scope)
     if group_by not in groupings:
@@ -478,7 +498,7 @@ def dashboard_for(
     else:
         rows = commune_rows
     for r in rows:
-        _mark_behind(r, share)
+        mark_behind(r, share)
     sort = sort if sort in SORTS else "name"
     return Dashboard(
         campaign=campaign,

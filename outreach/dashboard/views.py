@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 
-from outreach.campaigns.service import active_campaign, list_campaigns
+from outreach.campaigns.service import active_campaign, active_campaigns, list_campaigns
 from outreach.core.scope import Scope, canvasser_in_scope, narrow_scope, village_in_scope
 from outreach.dashboard import cells as cell_lists
 from outreach.dashboard import service
-from outreach.db import get_session
+from outreach.dashboard.national import national_dashboard
+from outreach.db import get_session, read_session
 from outreach.models import Campaign, GeoUnit, User
 from outreach.models.codes import Role, UnitKind
 from outreach.web.guards import (
@@ -88,12 +89,18 @@ def show():
     """The dashboard of the scope (or a unit in it), the table alone when htmx re-sorts it."""
     session = get_session()
     scope = _scope_and_unit(allow_village=False)
+    if scope.is_national:
+        board = national_dashboard(
+            read_session(), scope=scope, campaigns=active_campaigns(session), today=request_today()
+        )
+        return render_template("dashboard/national.html", board=board)
     campaign = _campaign(scope)
     campaigns = list_campaigns(session, province_id=scope.province_id)
     if campaign is None:
         return render_template("dashboard/show.html", board=None, campaigns=campaigns)
+    # Aggregates that may lag a few seconds: from the replica when there is one (docs/operations.md).
     board = service.dashboard_for(
-        session,
+        read_session(),
         scope=scope,
         campaign=campaign,
         today=request_today(),

@@ -18,11 +18,21 @@ from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
+from outreach.core.errors import DomainError
+from outreach.core.i18n import _
 from outreach.core.text import compact_key
 from outreach.models import GeoUnit
 from outreach.models.codes import UnitKind
+
+NATION_CODE = "VN"
+NATION_NAME = "Việt Nam"
+
+
+class GeographyError(DomainError):
+    """A geography request the official list cannot answer (an unknown province code)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,13 @@ def province_name(province_code: str) -> str:
     if not rows:
         raise ValueError(f"Không có tỉnh mã {province_code} trong danh mục 2025")
     return rows[0]["province"]
+
+
+@cache
+def official_provinces() -> tuple[tuple[str, str], ...]:
+    """The 34 provinces of the post-2025 official list: (code, name), by code."""
+    rows = _rows("SELECT DISTINCT provinceCode, province FROM admin_units ORDER BY provinceCode")
+    return tuple((r["provinceCode"], r["province"]) for r in rows)
 
 
 @cache
@@ -287,13 +304,32 @@ def _main_old_district(province_code: str) -> dict[str, str]:
     return {code: counter.most_common(1)[0][0] for code, counter in votes.items()}
 
 
+def national_unit(session: Session) -> GeoUnit:
+    """The country, above every province (created on first use; ids from the database)."""
+    nation = session.exec(
+        select(GeoUnit).where(GeoUnit.kind == UnitKind.NATION, GeoUnit.code == NATION_CODE)
+    ).first()
+    if nation is None:
+        nation = GeoUnit(
+            kind=UnitKind.NATION,
+            code=NATION_CODE,
+            name=NATION_NAME,
+            type_name="Quốc gia",
+            name_key=compact_key(NATION_NAME),
+        )
+        session.add(nation)
+        session.flush()
+    return nation
+
+
 def load_province(
     session: Session, *, province_code: str, with_old_districts: bool = False
 ) -> GeoUnit:
     """Create or refresh a province and its official communes in the geography tree (idempotent).
 
     With `with_old_districts`, communes are grouped under the old district most of their territory
-    came from, for provinces that still report that way.
+    came from, for provinces that still report that way. The province hangs under the national
+    unit, created after the communes so a first load numbers the communes from the province on.
     """
     province = session.exec(
         select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE, GeoUnit.code == province_code)
@@ -352,4 +388,47 @@ def load_province(
         unit.parent_id = group.id if group else province.id
         session.add(unit)
     session.flush()
+    province.parent_id = national_unit(session).id
+    session.add(province)
+    session.flush()
     return province
+
+
+@dataclass(frozen=True)
+class LoadedProvince:
+    """What `load_provinces` did to one province: its communes, and how many units were new."""
+
+    code: str
+    name: str
+    communes: int
+    created: int
+
+
+def load_provinces(
+    session: Session, *, province_codes: list[str], with_old_districts: bool = False
+) -> list[LoadedProvince]:
+    """Load several provinces of the official list (idempotent: a second run creates nothing).
+
+    Refuses, before writing anything, a code the official list does not have.
+    """
+    known = dict(official_provinces())
+    unknown = [code for code in province_codes if code not in known]
+    if unknown:
+        raise GeographyError(
+            _("Không có tỉnh mã %(codes)s trong danh mục 2025.", codes=", ".join(unknown))
+        )
+    loaded = []
+    for code in province_codes:
+        before = _unit_count(session)
+        province = load_province(session, province_code=code, with_old_districts=with_old_districts)
+        communes = session.exec(
+            select(func.count())
+            .select_from(GeoUnit)
+            .where(GeoUnit.kind == UnitKind.COMMUNE, GeoUnit.province_id == province.id)
+        ).one()
+        loaded.append(LoadedProvince(code, province.name, communes, _unit_count(session) - before))
+    return loaded
+
+
+def _unit_count(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(GeoUnit)).one()

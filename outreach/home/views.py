@@ -31,6 +31,10 @@ def index():
     if current_user.role == Role.CANVASSER:
         # The canvasser's home is their worklist.
         return redirect(url_for("worklist.show"))
+    if scope.is_national:
+        # The country's figures: the national dashboard, or for media the national bulletin.
+        page = "summaries.index" if current_user.role == Role.MEDIA else "dashboard.show"
+        return redirect(url_for(page))
     if current_user.role == Role.LEADER:
         # "The last 30 days" end with the app's today (which training and tests may fix).
         now = datetime.combine(request_today(), time.max, tzinfo=VIETNAM)

@@ -11,6 +11,7 @@ class Role(StrEnum):
 
 
 class UnitKind(StrEnum):
+    NATION = "nation"  # the one unit above the provinces, for national leaders, admins, media
     PROVINCE = "province"
     GROUP = "group"  # optional: an old district some provinces still report by
     COMMUNE = "commune"

@@ -169,8 +169,10 @@ def build_demo(
     today: date,
     visits_per_person: float = 2.0,
     progress: Callable[[str], None] | None = None,
+    province_code: str = PROVINCE_CODE,
 ) -> DemoReport:
-    """Build the demo province into an empty database and commit it."""
+    """Build the demo province (Bắc Ninh, or any province of the official list) into an empty
+    database and commit it."""
     if persons < 200:
         raise DemoError("Cần ít nhất 200 người để có đủ mọi loại danh sách.")
     if persons > 1_000_000:
@@ -182,7 +184,7 @@ def build_demo(
     rng = random.Random(seed)
     report = DemoReport()
 
-    province = load_province(session, province_code=PROVINCE_CODE, with_old_districts=True)
+    province = load_province(session, province_code=province_code, with_old_districts=True)
     seed_policy_rates(session)
     communes = sorted(
         session.exec(
@@ -192,7 +194,7 @@ def build_demo(
         ).all(),
         key=lambda u: u.code,
     )
-    centers = _commune_centers()
+    centers = _commune_centers(province_code)
 
     # Villages: ~20 per commune at province scale (2,000 for 1,000,000 persons), at least 3.
     per_commune = max(3, min(20, persons // 5000))
@@ -245,6 +247,7 @@ def build_demo(
             campaign_start,
             visits_per_person,
             centers.get(commune.code),
+            province_code=province_code,
         )
         bulk_insert(conn, Household.__table__, HOUSEHOLD_COLS, built["households"])
         bulk_insert(conn, Person.__table__, PERSON_COLS, built["persons"])
@@ -290,11 +293,11 @@ def demo_logins(session: Session) -> list[DemoLogin]:
     return logins
 
 
-def _commune_centers() -> dict[str, tuple[float, float]]:
+def _commune_centers(province_code: str) -> dict[str, tuple[float, float]]:
     from outreach.geography.service import official_communes
 
     return {
-        c.code: (c.latitude or 21.2, c.longitude or 106.1) for c in official_communes(PROVINCE_CODE)
+        c.code: (c.latitude or 21.2, c.longitude or 106.1) for c in official_communes(province_code)
     }
 
 
@@ -409,6 +412,8 @@ def _build_commune(
     campaign_start,
     visits_per_person,
     center,
+    *,
+    province_code: str,
 ) -> dict:
     now = datetime(today.year, today.month, today.day, 1, 0, tzinfo=UTC)
     lat0, lon0 = center or (21.2, 106.1)
@@ -447,7 +452,7 @@ def _build_commune(
             citizen = (
                 f"12{pid * 7919 % 10**7:07d}"
                 if legacy_id
-                else f"024{sex_digit}{born.year % 100:02d}{pid * 7919 % 10**6:06d}"
+                else f"0{province_code}{sex_digit}{born.year % 100:02d}{pid * 7919 % 10**6:06d}"
             )
             facts = person_facts(rng, today)
             has_bhxh = facts["is_participant"] or facts["reserved_months"] or rng.random() < 0.3
@@ -461,7 +466,7 @@ def _build_commune(
                     fold(name),
                     born,
                     sex,
-                    f"24{pid * 7919 % 10**8:08d}" if has_bhxh else None,
+                    f"{province_code}{pid * 7919 % 10**8:08d}" if has_bhxh else None,
                     citizen,
                     legacy_id,
                     phone if m == 0 else (mobile(rng) if rng.random() < 0.5 else None),

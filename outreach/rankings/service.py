@@ -35,6 +35,7 @@ from outreach.core.errors import DomainError
 from outreach.core.formatting import format_day, safe_cell
 from outreach.core.scope import Scope
 from outreach.core.text import place_key
+from outreach.dashboard.national import national_dashboard
 from outreach.models import Campaign, GeoUnit
 from outreach.models.codes import Outcome, UnitKind
 from outreach.tallies import figures
@@ -168,6 +169,36 @@ def rank_units(
     _mark(rows)
     names = {u.id: place_key(u.name, u.type_name) for u in units}
     rows.sort(key=lambda r: (r.ratio is None, -(r.ratio or 0), names[r.unit_id]))
+    return rows
+
+
+def rank_provinces(
+    session: Session, *, scope: Scope, campaigns: list[Campaign], as_of: date
+) -> list[RankRow]:
+    """The provinces ranked by % of target at the end of `as_of`, each in its active campaign.
+
+    Each province's figures and target are its national-dashboard row (the dashboard's own
+    totals), so a province ranks on the number its leaders see.
+    """
+    board = national_dashboard(session, scope=scope, campaigns=campaigns, today=as_of)
+    codes = {u.id: u.code for u in board.provinces}
+    ends = {c.province_id: c.ends_on for c in campaigns}
+    rows = [
+        RankRow(
+            unit_id=row.id,
+            code=codes[row.id],
+            name=row.name,
+            target_new=row.target_new if row.target else None,
+            target_renewals=row.target_renewals if row.target else None,
+            achieved_new=row.new,
+            achieved_renewals=row.renewals,
+            ratio=row.ratio,
+            days_left=(ends[row.id] - as_of).days,
+        )
+        for row in board.rows
+    ]
+    _mark(rows)
+    rows.sort(key=lambda r: (r.ratio is None, -(r.ratio or 0)))  # board.rows are by name
     return rows
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from sqlmodel import select
 
 from outreach.campaigns import service as campaign_service
 from outreach.core.formatting import parse_day
 from outreach.core.text import place_key
-from outreach.db import get_session
+from outreach.db import get_session, read_session
 from outreach.models import Campaign, GeoUnit
 from outreach.models.codes import Role, UnitKind
 from outreach.rankings.service import (
@@ -17,6 +17,7 @@ from outreach.rankings.service import (
     RankingError,
     countdown_text,
     days_left,
+    rank_provinces,
     rank_units,
     ranking_level,
     rankings_workbook,
@@ -57,7 +58,8 @@ def _campaign(campaigns: list[Campaign]) -> Campaign:
 
 def _request_ranking() -> dict:
     """Everything the page and the sheet need, or an `error` for bad input (nothing ranked)."""
-    session, scope = get_session(), current_scope()
+    # Figures that may lag a few seconds: from the replica when there is one (docs/operations.md).
+    session, scope = read_session(), current_scope()
     campaigns = _campaigns()
     campaign = _campaign(campaigns)
     context: dict = {"campaigns": campaigns, "campaign": campaign, "error": None, "rows": None}
@@ -116,10 +118,29 @@ def _request_ranking() -> dict:
     return context
 
 
+def _national() -> str | tuple[str, int]:
+    """The provinces ranked for a national leader or admin, at ?date= (else today)."""
+    raw_day = request.args.get("date", "").strip()
+    try:
+        as_of = parse_day(raw_day) if raw_day else request_today()
+    except ValueError:
+        error = _("Ngày “%(text)s” không hợp lệ: nhập theo dạng 15/11/2026.", text=raw_day)
+        return render_template("rankings/national.html", rows=None, error=error), 400
+    rows = rank_provinces(
+        read_session(),
+        scope=current_scope(),
+        campaigns=campaign_service.active_campaigns(get_session()),
+        as_of=as_of,
+    )
+    return render_template("rankings/national.html", rows=rows, as_of=as_of, error=None)
+
+
 @bp.get("/rankings")
 @roles_required(Role.LEADER, Role.ADMIN)
 def show():
     """The ranking page: pick a campaign, a date and (for wide scopes) the level."""
+    if current_scope().is_national:
+        return _national()
     context = _request_ranking()
     page = render_page_or_fragment("rankings/show.html", "rankings/_table.html", **context)
     # htmx swaps only 2xx answers: its request gets the error fragment with 200 so it shows.

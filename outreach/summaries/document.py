@@ -26,6 +26,7 @@ TEMPLATES_DIR = PROJECT_DIR / "templates"
 STATIC_DIR = PROJECT_DIR / "static"  # the app's static folder too (create_app: "../static")
 DOCUMENT_TEMPLATE = "summaries/_document.html"
 PDF_TEMPLATE = "summaries/pdf.html"
+NATIONAL_PDF_TEMPLATE = "summaries/national_pdf.html"
 
 
 def _environment() -> Environment:
@@ -71,3 +72,9 @@ def render_document_html_page(figures: dict) -> str:
 def render_document_pdf(figures: dict) -> bytes:
     """The summary as A4 PDF bytes: the stylesheets from the static folder, fonts embedded."""
     return html_to_pdf(render_document_html_page(figures), base_url=static_base_url())
+
+
+def render_national_pdf(figures: dict) -> bytes:
+    """The national figures (`summaries.national.national_figures`) as A4 PDF bytes."""
+    html = env.get_template(NATIONAL_PDF_TEMPLATE).render(f=figures)
+    return html_to_pdf(html, base_url=static_base_url())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from outreach.core.formatting import excel_csv
 
 
-def _unit_figures(row: dict) -> dict:
+def unit_figures(row: dict) -> dict:
     """One unit's figures as the bulletin shows them, for machines (the CLI's --json)."""
     out = {"id": row["id"], "name": row["name"]}
     for key in ("period", "total"):
@@ -33,10 +33,10 @@ def machine_figures(figures: dict) -> dict:
         "as_of": figures["as_of"],
         "comparison": figures.get("comparison"),
         "campaign": figures["campaign"],
-        "province": _unit_figures({**figures["totals"], **figures["province"]}),
+        "province": unit_figures({**figures["totals"], **figures["province"]}),
         "previous": figures.get("previous"),
-        "groups": [_unit_figures(g) for g in figures["groups"]],
-        "communes": [_unit_figures(c) for c in figures["communes"]],
+        "groups": [unit_figures(g) for g in figures["groups"]],
+        "communes": [unit_figures(c) for c in figures["communes"]],
         "lead": figures["lead"],
     }
 

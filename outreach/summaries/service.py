@@ -138,7 +138,8 @@ def _window(
     return window
 
 
-def _totals(rows: list[dict]) -> dict:
+def sum_rows(rows: list[dict]) -> dict:
+    """The sum of units' figures (a group's, a province's, the country's)."""
     total = {**_empty(), "confirmed_new": 0, "confirmed_renewals": 0}
     total["refusal_reasons"] = dict(total["refusal_reasons"])
     for row in rows:
@@ -187,7 +188,8 @@ def _communes(session: Session, province_id: int) -> list[tuple[GeoUnit, GeoUnit
     ]
 
 
-def _with_target(row: dict, new: int, renewals: int) -> dict:
+def with_target(row: dict, new: int, renewals: int) -> dict:
+    """Set a unit's target and the shares of it achieved."""
     total = row["total"]
     row.update(
         target_new=new,
@@ -234,27 +236,27 @@ def compute_figures(
             "period": current.commune(unit.id),
             "total": cumulative.commune(unit.id),
         }
-        communes.append(_with_target(row, *targets.get(unit.id, (0, 0))))
+        communes.append(with_target(row, *targets.get(unit.id, (0, 0))))
         if group:
             groups.setdefault(group.id, {"id": group.id, "name": group.name, "members": []})
             groups[group.id]["members"].append(row)
     group_rows = []
     for g in sorted(groups.values(), key=lambda g: place_key(g["name"])):
         members = g.pop("members")
-        row = {**g, "period": _totals([m["period"] for m in members])}
-        row["total"] = _totals([m["total"] for m in members])
+        row = {**g, "period": sum_rows([m["period"] for m in members])}
+        row["total"] = sum_rows([m["total"] for m in members])
         fallback = tuple(sum(m[k] for m in members) for k in ("target_new", "target_renewals"))
-        group_rows.append(_with_target(row, *targets.get(g["id"], fallback)))
+        group_rows.append(with_target(row, *targets.get(g["id"], fallback)))
     fallback = tuple(sum(c[k] for c in communes) for k in ("target_new", "target_renewals"))
     province_row = {
         "id": province.id,
         "name": province.name,
-        "period": _totals([c["period"] for c in communes]),
-        "total": _totals([c["total"] for c in communes]),
+        "period": sum_rows([c["period"] for c in communes]),
+        "total": sum_rows([c["total"] for c in communes]),
     }
-    _with_target(province_row, *targets.get(province.id, fallback))
+    with_target(province_row, *targets.get(province.id, fallback))
     previous_totals = (
-        _totals([previous.commune(c["id"]) for c in communes]) if previous is not None else None
+        sum_rows([previous.commune(c["id"]) for c in communes]) if previous is not None else None
     )
     marks = ranks_and_marks({c["id"]: c["ratio"] for c in communes}, ranked=RANKED)
     for c in communes:

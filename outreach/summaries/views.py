@@ -8,12 +8,18 @@ from flask_login import current_user
 
 from outreach.campaigns import service as campaigns
 from outreach.core.formatting import format_clock
-from outreach.core.periods import Period, period_from_key
-from outreach.db import committing, get_session
+from outreach.core.periods import Period, period_containing, period_from_key
+from outreach.db import committing, get_session, read_session
 from outreach.models import Summary
+from outreach.models.base import utcnow
 from outreach.models.codes import Role, SummaryStatus
-from outreach.summaries.document import render_document_html, render_document_pdf
+from outreach.summaries.document import (
+    render_document_html,
+    render_document_pdf,
+    render_national_pdf,
+)
 from outreach.summaries.exports import figures_csv
+from outreach.summaries.national import national_figures
 from outreach.summaries.service import (
     SummaryError,
     draft_summary,
@@ -64,12 +70,55 @@ def _visible(summary_id: int) -> Summary:
 def index():
     """Admins: the periods with what is due, drafted and published. Media: the archive."""
     session = get_session()
+    if current_scope().is_national:
+        return _national()
     if current_user.role == Role.MEDIA:
         archive = published_archive(session, province_id=current_scope().province_id)
         return render_template("summaries/archive.html", archive=archive)
     campaign = _campaign()
     board = summary_board(session, campaign=campaign, today=request_today())
     return render_template("summaries/index.html", board=board, campaign=campaign)
+
+
+def _national_figures() -> tuple[Period, dict]:
+    """The country's figures for the current half-month (or ?period=), from the replica."""
+    raw = request.args.get("period", "")
+    try:
+        period = period_from_key(raw) if raw else period_containing(request_today())
+    except ValueError:
+        abort(404)
+    figures = national_figures(
+        read_session(),
+        campaigns=campaigns.active_campaigns(get_session()),
+        period=period,
+        cutoff=utcnow(),
+    )
+    return period, figures
+
+
+def _national() -> str:
+    """The national figures page, for national users."""
+    period, figures = _national_figures()
+    return render_template("summaries/national.html", figures=figures, period=period)
+
+
+@bp.get("/national.pdf")
+@roles_required(Role.ADMIN, Role.MEDIA)
+def national_pdf():
+    """The national figures as a PDF, for national users (audited: it is a download)."""
+    if not current_scope().is_national:
+        abort(404)
+    period, figures = _national_figures()
+    audit(
+        "summary.download",
+        object_type="summary",
+        detail={"national": True, "period": period.key, "format": "pdf"},
+    )
+    response = Response(render_national_pdf(figures), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="ban-tin-ca-nuoc-{period.key}.pdf"'
+    )
+    return response
 
 
 @bp.get("/<key>")

@@ -195,6 +195,7 @@ PERSONAL_DATA_BLUEPRINTS = frozenset(
         "calculator",  # a named person's contribution
         "account",  # one's own account
         "corrections",  # what canvassers corrected at households, and the sheet for BHXH
+        "teams",  # canvassers by name, and their teams' results
     }
 )
 PERSONAL_DATA_ENDPOINTS = frozenset(
@@ -206,6 +207,7 @@ PERSONAL_DATA_ENDPOINTS = frozenset(
         "admin.edit_user",
         "admin.reset_password",
         "admin.deactivate_user",
+        "admin.followed_units",  # the user's page again when refused
         "pwa.outbox",  # the visits still on the phone, kept for offline use per user
         "pwa.session_info",  # who is logged in, a CSRF token
         "pwa.offline_pages",  # the canvasser's households to download

@@ -713,6 +713,13 @@ MATRIX: tuple[Entry, ...] = (
         {ADMIN: 200, MEDIA: 200},
         out=404,
     ),
+    # The national bulletin: only for national accounts; a province's admin and media get 404.
+    Entry(
+        "summaries.national_pdf",
+        "GET",
+        lambda o: "/summaries/national.pdf",
+        {ADMIN: 404, MEDIA: 404},
+    ),
     Entry(
         "summaries.csv",
         "GET",

@@ -288,6 +288,7 @@ PARAMS: dict[str, dict[str, Strategy]] = {
     "summaries.version": NONE,
     "summaries.pdf": NONE,
     "summaries.csv": NONE,
+    "summaries.national_pdf": NONE,
 }
 # Path parts that are not ids: drawn like a query parameter.
 PATH_PARAMS: dict[str, Strategy] = {

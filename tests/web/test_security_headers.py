@@ -175,6 +175,7 @@ IMPERSONAL = {
     "summaries.version": "aggregates",
     "summaries.pdf": "aggregates",
     "summaries.csv": "aggregates",
+    "summaries.national_pdf": "aggregates (the national bulletin)",
     "summaries.draft": "aggregates",
     "summaries.publish": "aggregates",
     "rankings.show": "communes ranked by their figures",
@@ -245,6 +246,9 @@ PERSONAL_PAGES = [
     ("lanhdao.07210", "/leader/promises", False),
     ("lanhdao.07210", "/leader/corrections", False),
     ("lanhdao.07210", "/leader/corrections/export.xlsx", False),
+    ("lanhdao.07210", "/teams", False),
+    ("lanhdao.07210", "/teams/new", False),
+    ("lanhdao.07210", "/teams/999999", False),  # the 404 of such a route too
     ("admin", "/admin/audit", False),
     ("admin", "/admin/audit/export.csv", False),
     ("admin", "/admin/users", False),
