@@ -67,7 +67,7 @@ def test_canvasser_records_a_promise_and_finds_the_household_due_tomorrow(
             "button", name=re.compile(r"^Ngày mai")
         ).tap()
         expect(page.locator(f"#date_{first.id}")).to_have_value(
-            (DEMO_TODAY + timedelta(days=1)).isoformat()
+            (DEMO_TODAY + timedelta(days=1)).strftime("%d/%m/%Y")
         )
         page.locator(f"#person-{second.id}").get_by_label("Từ chối", exact=True).check()
         page.locator(f"#reason_{second.id}").select_option("no_money")
