@@ -219,6 +219,7 @@ def review_list():
         same_min=review.SAME_OUTCOME_MIN,
         max_comment=review.MAX_COMMENT,
         limit=REVIEW_LIMIT,
+        replies=review.review_replies(get_session(), scope=current_scope()),
     )
 
 

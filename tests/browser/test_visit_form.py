@@ -122,6 +122,55 @@ def test_a_promise_with_a_quick_pick_date_in_four_taps(page: Page, read_db, demo
     assert set(outcomes) == {first.id}
     assert outcomes[first.id].outcome == "promised"
     assert outcomes[first.id].follow_up_on == tomorrow
+    # At once on the household page: where the member stands now, and the visit in the history.
+    page.goto(f"/households/{household.id}")
+    expect(page.locator(f"#person-{first.id} .member-now")).to_contain_text("Lần cuối: Hẹn đóng,")
+    expect(page.locator(f"#person-{first.id} .member-now")).to_contain_text(
+        f"hẹn ngày {tomorrow.strftime('%d/%m/%Y')}"
+    )
+    expect(page.locator("#visits li").first).to_contain_text(f"{first.full_name}: Hẹn đóng")
+
+
+def test_a_returned_visit_is_answered_from_the_household_page(
+    page: Page, read_db, live_app, demo_day, check_a11y, no_horizontal_scroll
+):
+    me, household, members = _household_with(read_db, 1, skip=2)
+    leader = read_db(
+        lambda s: s.exec(
+            select(User).where(User.role == "leader", User.scope_unit_id == household.commune_id)
+        ).first()
+    )
+    log_in(page, me.username)
+    page.goto(f"/households/{household.id}")
+    page.get_by_role("link", name="Ghi lượt thăm").tap()
+    page.get_by_role("button", name="Không ai ở nhà").tap()
+    expect(page).to_have_url(re.compile(r"/worklist$"), timeout=15000)
+    visit, _outcomes = _last_visit(read_db, household.id)
+
+    def send_back(s):
+        stored = s.get(Visit, visit.id)
+        stored.review_status, stored.review_comment = "returned", "Gọi lại để xác nhận"
+        stored.reviewed_by_id = leader.id
+        s.add(stored)
+        s.commit()
+
+    read_db(send_back)
+    page.goto("/worklist")
+    page.locator("#returned").get_by_role("link").first.tap()
+    line = page.locator(f"#visit-{visit.id}")
+    expect(line).to_contain_text("Bị trả lại")
+    expect(line).to_contain_text("Gọi lại để xác nhận")
+    expect(line).to_contain_text("Không ai ở nhà")
+    no_horizontal_scroll()
+    check_a11y("household page with a returned visit")
+    line.get_by_label("Trả lời người soát").fill("Đã gọi, chủ hộ đi làm xa")
+    line.get_by_role("button", name="Gửi trả lời").tap()
+    expect(page.get_by_text("Đã gửi câu trả lời cho người soát.")).to_be_visible()
+    expect(page.locator(f"#visit-{visit.id}")).to_contain_text("Bạn đã trả lời: Đã gọi")
+    page.context.clear_cookies()
+    log_in(page, leader.username)
+    page.goto("/leader/review")
+    expect(page.locator(f"#reply-{visit.id}")).to_contain_text("Đã gọi, chủ hộ đi làm xa")
 
 
 def test_save_is_on_screen_on_a_four_member_household(
