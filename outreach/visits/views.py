@@ -40,7 +40,7 @@ from outreach.visits.service import OutcomeInput, VisitError, VisitInput, record
 from outreach.visits.sync import scope_token
 from outreach.web.guards import audit, current_scope, roles_required
 from outreach.web.guards import today as request_today
-from outreach.worklist.service import worklist_for
+from outreach.worklist.service import offline_search_keys, worklist_for
 
 visits_bp = Blueprint("visits", __name__)
 
@@ -394,10 +394,41 @@ def offline_pages():
         limit=OFFLINE_HOUSEHOLDS,
     )
     ids = [row.household.id for row in worklist.rows]
-    pages = [url_for("home.index"), url_for("worklist.show"), url_for("pwa.outbox")]
+    pages = [
+        url_for("home.index"),
+        url_for("worklist.show"),
+        url_for("pwa.outbox"),
+        url_for("pwa.offline_search"),
+    ]
     for household_id in ids:
         pages.append(url_for("households.show", household_id=household_id))
         pages.append(url_for("visits.new", household_id=household_id))
     # The list's further pages, as htmx asks for them when the canvasser scrolls.
     fragments = [url_for("worklist.show", offset=offset) for offset in range(PAGE, len(ids), PAGE)]
     return jsonify(pages=pages, fragments=fragments, households=len(ids))
+
+
+@pwa_bp.get("/offline/search")
+@roles_required(Role.CANVASSER)
+def offline_search():
+    """What the list's search looks through without signal: the households downloaded for
+    offline use, with their members' names folded, phones, and hashed BHXH and CCCD numbers.
+
+    Kept by the service worker in this user's page cache, like the pages it finds.
+    """
+    session = get_session()
+    worklist = worklist_for(
+        session,
+        scope=current_scope(),
+        canvasser_id=current_user.id,
+        today=request_today(),
+        limit=OFFLINE_HOUSEHOLDS,
+    )
+    rows = worklist.due_today + worklist.rows
+    ids = [row.household.id for row in rows]
+    audit("view_list", object_type="households", detail={"list": "offline_search", "ids": ids})
+    return render_template(
+        "pwa/offline_search.html",
+        rows=rows,
+        keys=offline_search_keys(session, scope=current_scope(), household_ids=ids),
+    )

@@ -208,6 +208,7 @@ PERSONAL_DATA_ENDPOINTS = frozenset(
         "pwa.outbox",  # the visits still on the phone, kept for offline use per user
         "pwa.session_info",  # who is logged in, a CSRF token
         "pwa.offline_pages",  # the canvasser's households to download
+        "pwa.offline_search",  # …and what finds them without signal
     }
 )
 PERSONAL_CACHE_CONTROL = "private, no-store"

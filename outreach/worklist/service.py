@@ -16,6 +16,7 @@ may import it (docs/architecture.md).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -30,6 +31,7 @@ from sqlmodel import Session, select
 
 from outreach.core.bulk import upsert_statement
 from outreach.core.clock import VIETNAM
+from outreach.core.formatting import format_phone
 from outreach.core.scope import Scope, apply_scope
 from outreach.core.text import fold
 from outreach.models import (
@@ -521,3 +523,51 @@ def member_priorities(
     outcomes = session.execute(_OUTCOMES_OF, {"person_ids": ids}).all() if ids else []
     history = _histories(outcomes)
     return {p.id: person_priority(facts_of(p), history[p.id], today=today) for p in members}
+
+
+def offline_key(value: str) -> str:
+    """A BHXH or CCCD number as the offline search keeps it on the phone: hashed, never in clear
+    (static/js/offline.js hashes what is typed the same way and compares)."""
+    return hashlib.sha256(f"outreach-offline:{value}".encode()).hexdigest()
+
+
+def offline_search_keys(
+    session: Session, *, scope: Scope, household_ids: list[int]
+) -> dict[int, dict[str, str]]:
+    """What finds each household without signal, as space-separated words: its members' names
+    folded ("names"), the phones as typed nationally ("digits"), hashed identifiers ("ids")."""
+    keys: dict[int, dict[str, set[str]]] = {
+        i: {"names": set(), "digits": set(), "ids": set()} for i in household_ids
+    }
+    if not household_ids:
+        return {}
+    people = session.execute(
+        apply_scope(
+            select(
+                Person.household_id,
+                Person.name_key,
+                Person.phone,
+                Person.bhxh_number,
+                Person.citizen_id,
+            ).where(Person.household_id.in_(household_ids)),
+            Person,
+            scope,
+        )
+    ).all()
+    phones = session.execute(
+        select(Household.id, Household.phone).where(Household.id.in_(household_ids))
+    ).all()
+    for household_id, name_key, phone, bhxh, citizen in people:
+        entry = keys[household_id]
+        entry["names"].add(name_key or "")
+        entry["digits"].update(_national_digits(p) for p in (phone,) if p)
+        entry["ids"].update(offline_key(v) for v in (bhxh, citizen) if v)
+    for household_id, phone in phones:
+        if phone:
+            keys[household_id]["digits"].add(_national_digits(phone))
+    return {i: {k: " ".join(sorted(v)) for k, v in entry.items()} for i, entry in keys.items()}
+
+
+def _national_digits(phone: str) -> str:
+    """A stored phone as people type it: +84912345678 → 0912345678."""
+    return re.sub(r"\D", "", format_phone(phone))
