@@ -53,6 +53,7 @@ document.addEventListener("change", function (event) {
   function decimal(value) { return value === "" ? null : Number(value); }
   function text(value) { return value ? value : null; }
   var FOLLOW_UP = { promised: true, considering: true };
+  var FORM_WAIT_MS = 8000;
   // 15/11/2026 (as typed or picked) → 2026-11-15 for the sync API; anything else is sent as typed
   // and refused by the server with the field named, like on the plain form.
   function isoDay(value) {
@@ -113,7 +114,11 @@ document.addEventListener("change", function (event) {
     }
     var visit = visitFrom(form, nobodyHome);
     Outbox.add(visit, form.dataset.label).then(function () {
-      return Outbox.send();
+      // Weak signal never freezes the form: past FORM_WAIT_MS the visit is safe in the outbox,
+      // and the canvasser moves on with the same message as offline.
+      return Promise.race([Outbox.send(), new Promise(function (resolve) {
+        setTimeout(resolve, FORM_WAIT_MS);
+      })]);
     }).then(function () {
       return Outbox.all();
     }).then(function (rows) {
