@@ -125,40 +125,18 @@ def test_the_next_rows_asked_without_htmx_get_the_whole_page(login_as):
 
 def _follow_up(session, household, canvasser, *, made, due):
     """A promise made on `made` for `due` to the household's first member, as a visit stores it."""
-    import uuid
     from datetime import UTC, datetime
 
-    from outreach.models import Visit, VisitOutcome
     from outreach.worklist.service import refresh_household
+    from tests.leaders.test_followthrough import _outcome
 
     person = session.exec(
         select(Person).where(Person.household_id == household.id).order_by(Person.id)
     ).first()
     at = datetime.combine(made, datetime.min.time(), tzinfo=UTC)
-    visit = Visit(
-        client_uuid=str(uuid.uuid4()),
-        household_id=household.id,
-        canvasser_id=canvasser.id,
-        province_id=household.province_id,
-        commune_id=household.commune_id,
-        visited_at=at,
-        channel="home",
-    )
-    session.add(visit)
+    _outcome(session, canvasser, person, at, "promised", follow_up_on=due)
     session.flush()
-    session.add(
-        VisitOutcome(
-            visit_id=visit.id,
-            person_id=person.id,
-            province_id=household.province_id,
-            commune_id=household.commune_id,
-            visited_at=at,
-            outcome="promised",
-            follow_up_on=due,
-        )
-    )
-    session.flush()
-    refresh_household(session, household_id=household.id, today=due if due else made)
+    refresh_household(session, household_id=household.id, today=due)
 
 
 def test_todays_appointments_come_apart_from_overdue_ones_and_no_row_twice(login_as, session):
