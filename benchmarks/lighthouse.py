@@ -227,7 +227,9 @@ def lighthouse_rows(url: str, progress: Progress) -> list[Row]:
             }
             for label, path in pages.items():
                 progress(f"lighthouse: {path} as {CANVASSER} (mobile, cold cache)")
-                result = _lighthouse(base + path, cookie, REPORTS / f"{label.replace(' ', '-')}.json")
+                result = _lighthouse(
+                    base + path, cookie, REPORTS / f"{label.replace(' ', '-')}.json"
+                )
                 rows += _rows(label, result, progress)
         finally:
             _stop(server)

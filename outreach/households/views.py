@@ -10,7 +10,7 @@ from outreach.core.formatting import format_phone
 from outreach.db import committing, get_session
 from outreach.households.service import household_detail
 from outreach.leaders.review import ReviewError, answer_returned_visit
-from outreach.models.codes import Role
+from outreach.models.codes import Outcome, Role
 from outreach.web.guards import audit, current_scope, render_page_or_fragment, roles_required
 from outreach.web.guards import today as request_today
 from outreach.worklist.service import decode_reasons, member_priorities
@@ -39,6 +39,7 @@ def show(household_id: int):
         detail=detail,
         reasons=decode_reasons(detail.household.priority_reasons),
         member_status=member_priorities(session, members=detail.members, today=request_today()),
+        outcome_codes=[o.value for o in Outcome],
         sms_text=_(
             "BHXH tự nguyện: xin nhắc hạn đóng. Cán bộ %(name)s, %(phone)s.",
             name=current_user.full_name,

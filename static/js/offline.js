@@ -265,3 +265,49 @@
   });
   document.addEventListener("htmx:afterSwap", mark);
 })();
+
+// The household page, from the phone or not, shows the visits to it still waiting in the outbox,
+// so a visit just recorded without signal is part of the household's story at once.
+(function () {
+  "use strict";
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function label(code) {
+    var item = document.querySelector('#outcome-labels [data-code="' + code + '"]');
+    return item ? item.textContent : code;
+  }
+  function memberName(id) {
+    var name = document.querySelector("#person-" + id + " strong");
+    return name ? name.textContent : "#" + id;
+  }
+  document.addEventListener("outbox:changed", function (event) {
+    var section = document.querySelector("#visits[data-household]");
+    var list = document.getElementById("waiting-visits");
+    if (!section || !list) return;
+    var meta = document.querySelector('meta[name="user-id"]');
+    var me = meta ? meta.getAttribute("content") : null;
+    list.textContent = "";
+    event.detail.rows.filter(function (row) {
+      return row.state === "pending" && String(row.user_id) === me &&
+        String(row.visit.household_id) === section.dataset.household;
+    }).forEach(function (row) {
+      var visit = row.visit;
+      var when = new Date(visit.visited_at);
+      var item = document.createElement("li");
+      item.className = "waiting";
+      var head = document.createElement("p");
+      var time = document.createElement("strong");
+      time.textContent = two(when.getDate()) + "/" + two(when.getMonth() + 1) + "/" +
+        when.getFullYear() + " " + two(when.getHours()) + ":" + two(when.getMinutes());
+      head.appendChild(time);
+      head.appendChild(document.createTextNode(" · " + section.dataset.waiting));
+      item.appendChild(head);
+      var nobody = visit.outcomes.every(function (o) { return o.outcome === "not_home"; });
+      var what = document.createElement("p");
+      what.textContent = nobody ? section.dataset.nobody : visit.outcomes.map(function (o) {
+        return memberName(o.person_id) + ": " + label(o.outcome);
+      }).join("; ");
+      item.appendChild(what);
+      list.appendChild(item);
+    });
+  });
+})();

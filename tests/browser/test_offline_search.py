@@ -85,5 +85,11 @@ def test_search_and_the_outbox_without_signal(page: Page, context: BrowserContex
     expect(page.get_by_text("trên máy; máy sẽ tự gửi khi có sóng")).to_be_visible()
     expect(page.locator(f"#hh-{household.id} .chip-outbox")).to_have_text("Đã ghi, chờ gửi")
     expect(page.locator(".outbox-tally")).to_have_text(" · 1 chờ gửi")
+    # The household's page, from the phone, tells it too.
+    page.goto(f"/households/{household.id}")
+    waiting = page.locator("#waiting-visits .waiting")
+    expect(waiting).to_have_count(1)
+    expect(waiting).to_contain_text("chưa gửi, đang ở trên máy")
+    expect(waiting).to_contain_text("Không ai ở nhà")
     after = read_db(lambda s: len(s.exec(select(Visit).where(Visit.canvasser_id == me.id)).all()))
     assert after == before

@@ -128,7 +128,9 @@ def test_a_promise_with_a_quick_pick_date_in_four_taps(page: Page, read_db, demo
     expect(page.locator(f"#person-{first.id} .member-now")).to_contain_text(
         f"hẹn ngày {tomorrow.strftime('%d/%m/%Y')}"
     )
-    expect(page.locator("#visits li").first).to_contain_text(f"{first.full_name}: Hẹn đóng")
+    expect(page.locator("#visits .history > li").first).to_contain_text(
+        f"{first.full_name}: Hẹn đóng"
+    )
 
 
 def test_a_returned_visit_is_answered_from_the_household_page(
