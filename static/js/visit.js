@@ -12,11 +12,8 @@ document.addEventListener("change", function (event) {
   var radio = event.target;
   if (!radio.matches('.person-outcome input[type="radio"]')) return;
   var set = radio.closest(".person-outcome");
+  // No focus moved to the date field: the phone's keyboard would cover the quick picks.
   set.dataset.outcome = radio.value;
-  if (radio.value === "promised" || radio.value === "considering") {
-    var date = set.querySelector(".when-follow-up input");
-    if (date && !date.value) date.focus({ preventScroll: true });
-  }
 });
 
 document.addEventListener("change", function (event) {
