@@ -1,4 +1,5 @@
-"""Lighthouse mobile scores of the canvasser's worklist and a household page, served by gunicorn.
+"""Lighthouse mobile scores of the canvasser's worklist, a household page and its visit form,
+served by gunicorn.
 
 The app runs as in production (`gunicorn wsgi:app`, gzip from outreach/web/compression.py) on the
 benchmark's SQLite database. A plain urllib client logs in through the real form; Lighthouse 12
@@ -198,7 +199,7 @@ def _rows(label: str, result: dict, progress: Progress) -> list[Row]:
 
 
 def lighthouse_rows(url: str, progress: Progress) -> list[Row]:
-    """Lighthouse mobile scores (performance, accessibility, best practices) of two pages."""
+    """Lighthouse mobile scores (performance, accessibility, best practices) of three pages."""
     for tool in (LIGHTHOUSE, GUNICORN, Path(CHROMIUM)):
         if not tool.exists():
             raise BenchError(
@@ -218,10 +219,17 @@ def lighthouse_rows(url: str, progress: Progress) -> list[Row]:
             match = HOUSEHOLD_RE.search(worklist_html)
             if match is None:
                 raise BenchError(f"no household on the worklist of {CANVASSER}")
-            pages = {"worklist": "/worklist", "household": f"/households/{match.group(1)}"}
+            household = f"/households/{match.group(1)}"
+            pages = {
+                "worklist": "/worklist",
+                "household": household,
+                "visit form": f"{household}/visits/new",
+            }
             for label, path in pages.items():
                 progress(f"lighthouse: {path} as {CANVASSER} (mobile, cold cache)")
-                result = _lighthouse(base + path, cookie, REPORTS / f"{label}.json")
+                result = _lighthouse(
+                    base + path, cookie, REPORTS / f"{label.replace(' ', '-')}.json"
+                )
                 rows += _rows(label, result, progress)
         finally:
             _stop(server)

@@ -24,6 +24,7 @@ from sqlmodel import Session
 from outreach.calculator.policy import rate_on
 from outreach.core.errors import DomainError
 from outreach.core.formatting import format_day, format_number
+from outreach.core.formatting import parse_day as parse_typed_day
 from outreach.core.i18n import _
 from outreach.models.codes import PAYMENT_FREQUENCIES, SupportGroup
 
@@ -199,9 +200,9 @@ def parse_income(text: str) -> int:
 
 
 def parse_day(text: str) -> date:
-    """A day from a date field (yyyy-mm-dd)."""
+    """A day typed day-first (15/11/2026) or yyyy-mm-dd; CalculatorError otherwise."""
     try:
-        return date.fromisoformat(text.strip())
+        return parse_typed_day(text)
     except ValueError:
         raise CalculatorError("bad_day", _("Ngày không hợp lệ"), text=text) from None
 

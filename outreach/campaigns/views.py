@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -27,6 +27,7 @@ from outreach.campaigns.targets import (
     set_target,
     targets_for,
 )
+from outreach.core.formatting import parse_day
 from outreach.db import committing, get_session
 from outreach.models import Campaign, GeoUnit
 from outreach.models.codes import Role, UnitKind
@@ -209,14 +210,11 @@ def upload():
 
 
 def _date(value: str | None) -> date | None:
-    """A date from the date picker (yyyy-mm-dd) or typed the Vietnamese way (dd/mm/yyyy)."""
-    value = (value or "").strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
+    """A date typed the Vietnamese way (dd/mm/yyyy), or yyyy-mm-dd; None if it is neither."""
+    try:
+        return parse_day(value or "")
+    except ValueError:
+        return None
 
 
 def _campaign_input(form) -> CampaignInput:

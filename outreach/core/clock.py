@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -23,3 +23,8 @@ def add_months_end(day: date, months: int) -> date:
     """The last day of the month `months` after the month of `day`."""
     index = day.year * 12 + (day.month - 1) + months
     return month_end(index // 12, index % 12 + 1)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as aware UTC: they are UTC, and SQLite hands them back naive."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -149,6 +149,17 @@ _DAY_VN = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _DAY_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
+def day_first(value: str | date | None) -> str:
+    """What a date field shows: 15/11/2026 for a day given as a date or yyyy-mm-dd; other text
+    as it was typed (so a mistake can be corrected)."""
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    try:
+        return parse_day(value or "").strftime("%d/%m/%Y")
+    except ValueError:
+        return value or ""
+
+
 def parse_day(text: str) -> date:
     """A date typed as 15/11/2026 or sent by a date field as 2026-11-15; ValueError otherwise."""
     text = text.strip()

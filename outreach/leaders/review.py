@@ -24,16 +24,18 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, bindparam, func
 from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
-from outreach.core.clock import VIETNAM
+from outreach.core.clock import VIETNAM, as_utc
 from outreach.core.errors import DomainError
+from outreach.core.i18n import _
 from outreach.core.scope import Scope, apply_scope, get_in_scope, personal_rows
 from outreach.models import GeoUnit, Household, User, Visit, VisitOutcome
+from outreach.models.base import utcnow
 from outreach.models.codes import ReviewStatus
 
 FAR_METRES = 500.0
@@ -85,21 +87,16 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def _aware(moment: datetime) -> datetime:
-    """Stored timestamps are UTC; SQLite hands them back naive."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def burst_ids(visits: list[tuple[int, int, datetime]]) -> set[int]:
     """Ids of visits in runs of ≥ BURST_RUN, each < BURST_GAP after the previous, per canvasser."""
     flagged: set[int] = set()
     by_canvasser: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
     for visit_id, canvasser_id, at in visits:
-        by_canvasser[canvasser_id].append((_aware(at), visit_id))
+        by_canvasser[canvasser_id].append((as_utc(at), visit_id))
     for rows in by_canvasser.values():
         rows.sort()
         run = [rows[0][1]] if rows else []
-        for (before, _), (at, visit_id) in zip(rows, rows[1:], strict=False):
+        for (before, _visit_id), (at, visit_id) in zip(rows, rows[1:], strict=False):
             if at - before < BURST_GAP:
                 run.append(visit_id)
             else:
@@ -209,7 +206,7 @@ def review_flags(
     return [
         FlaggedVisit(
             visit=v,
-            at=_aware(v.visited_at),
+            at=as_utc(v.visited_at),
             household=h,
             canvasser_name=name,
             village_name=village_name or "",
@@ -297,4 +294,67 @@ def returned_visits_for(
     those the viewer's scope covers (the canvasser may have moved to another commune since)."""
     stmt = _RETURNED_TO.where(*personal_rows(Visit, scope))
     rows = session.exec(stmt, params={"canvasser_id": canvasser_id, "limit": limit}).all()
-    return [ReturnedVisit(v, _aware(v.visited_at), h, name or "") for v, h, name in rows]
+    return [ReturnedVisit(v, as_utc(v.visited_at), h, name or "") for v, h, name in rows]
+
+
+def answer_returned_visit(
+    session: Session, *, scope: Scope, visit_id: int | None, canvasser: User, reply: str
+) -> Visit:
+    """The canvasser's answer to a visit of theirs a leader returned, kept for the leader to read.
+
+    Only the visit's own canvasser answers, only while it is returned; a new answer replaces the
+    last one (the audit log keeps each).
+    """
+    reply = (reply or "").strip()
+    if not reply:
+        raise ReviewError(_("Hãy ghi câu trả lời cho người soát."))
+    if len(reply) > MAX_COMMENT:
+        raise ReviewError(_("Câu trả lời dài quá %(n)s ký tự.", n=MAX_COMMENT))
+    visit = _visit(session, scope=scope, visit_id=visit_id)
+    if visit.canvasser_id != canvasser.id or visit.review_status != ReviewStatus.RETURNED:
+        raise ReviewError(_("Lượt thăm này không chờ bạn trả lời."))
+    visit.canvasser_reply = reply
+    visit.replied_at = utcnow()
+    session.add(visit)
+    record_event(
+        session,
+        action="reply_review",
+        user_id=canvasser.id,
+        username=canvasser.username,
+        object_type="visit",
+        object_id=visit.id,
+        detail={"reply": reply[:200]},
+    )
+    session.flush()
+    return visit
+
+
+@dataclass(frozen=True)
+class ReviewReply:
+    """A returned visit its canvasser answered, for the leader."""
+
+    visit: Visit
+    household: Household
+    canvasser_name: str
+    at: datetime  # when the visit happened, aware UTC
+    replied_at: datetime  # aware UTC
+
+
+def review_replies(session: Session, *, scope: Scope, limit: int = 50) -> list[ReviewReply]:
+    """Returned visits in scope that their canvassers have answered, latest answer first."""
+    rows = session.exec(
+        select(Visit, Household, User.full_name)
+        .join(Household, Household.id == Visit.household_id)
+        .join(User, User.id == Visit.canvasser_id)
+        .where(
+            Visit.review_status == ReviewStatus.RETURNED,
+            Visit.replied_at.is_not(None),
+            *personal_rows(Visit, scope),
+        )
+        .order_by(Visit.replied_at.desc(), Visit.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        ReviewReply(v, h, name or "", as_utc(v.visited_at), as_utc(v.replied_at))
+        for v, h, name in rows
+    ]

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from outreach.campaigns.service import active_campaign
 from outreach.core.clock import VIETNAM
+from outreach.core.formatting import parse_day
 from outreach.core.periods import half_month_start, local_midnight
 from outreach.core.scope import Scope
 from outreach.core.text import place_key
@@ -176,8 +177,8 @@ def _review_window() -> tuple[date, date, str | None]:
     if not raw_from and not raw_to:
         return (*default, None)
     try:
-        first = bounded_day(date.fromisoformat(raw_from)) if raw_from else default[0]
-        last = bounded_day(date.fromisoformat(raw_to)) if raw_to else today
+        first = bounded_day(parse_day(raw_from)) if raw_from else default[0]
+        last = bounded_day(parse_day(raw_to)) if raw_to else today
     except ValueError:
         return (*default, _("Ngày không hợp lệ; đang xem nửa tháng này."))
     if last < first:
@@ -219,6 +220,7 @@ def review_list():
         same_min=review.SAME_OUTCOME_MIN,
         max_comment=review.MAX_COMMENT,
         limit=REVIEW_LIMIT,
+        replies=review.review_replies(get_session(), scope=current_scope()),
     )
 
 

@@ -49,6 +49,11 @@ class Visit(SQLModel, table=True):
     review_status: str = Field(default="none", max_length=16)
     review_comment: str = Field(default="", max_length=1000)
     reviewed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    # The canvasser's answer to a returned visit, read by the leader on the review page.
+    canvasser_reply: str = Field(
+        default="", max_length=1000, sa_column_kwargs={"server_default": ""}
+    )
+    replied_at: datetime | None = None
 
 
 class VisitOutcome(SQLModel, table=True):

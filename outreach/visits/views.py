@@ -30,17 +30,18 @@ from flask_wtf.csrf import generate_csrf
 from sqlmodel import select
 
 from outreach.core.clock import add_months_end
+from outreach.core.formatting import parse_day
 from outreach.core.scope import get_in_scope
 from outreach.db import committing, get_session
 from outreach.models import Household, Person
-from outreach.models.codes import Channel, Outcome, RefusalReason, Role
+from outreach.models.codes import FOLLOW_UP_OUTCOMES, Channel, Outcome, RefusalReason, Role
 from outreach.teams.service import teammates
 from outreach.visits.outbox_file import outbox_token
 from outreach.visits.service import OutcomeInput, VisitError, VisitInput, record_visit
 from outreach.visits.sync import scope_token
 from outreach.web.guards import audit, current_scope, roles_required
 from outreach.web.guards import today as request_today
-from outreach.worklist.service import worklist_for
+from outreach.worklist.service import offline_search_keys, worklist_for
 
 visits_bp = Blueprint("visits", __name__)
 
@@ -85,31 +86,58 @@ def _float(value: str | None) -> float | None:
         return None
 
 
-def _date(value: str | None) -> date | None:
+# The outcomes shown first on the form; the rarer ones wait behind "Kết quả khác".
+MAIN_OUTCOMES = (
+    Outcome.PROMISED,
+    Outcome.CONSIDERING,
+    Outcome.REFUSED,
+    Outcome.ENROLLED_NEW,
+    Outcome.RENEWED,
+    Outcome.NOT_HOME,
+)
+OTHER_OUTCOMES = tuple(o for o in Outcome if o not in MAIN_OUTCOMES)
+
+
+def _date(value: str | None, key: str, errors: dict[str, str]) -> date | None:
+    """A day typed day-first (15/11/2026) or picked; a clear message when it is not a day."""
+    if not value or not value.strip():
+        return None
     try:
-        return date.fromisoformat(value) if value else None
+        return parse_day(value)
     except ValueError:
+        errors[key] = _("Ngày hẹn phải viết ngày/tháng/năm, ví dụ 15/11/2026.")
         return None
 
 
-def _parse_form(form, household_id: int, members: list[Person]) -> VisitInput:
+def _parse_form(
+    form, household_id: int, members: list[Person]
+) -> tuple[VisitInput, dict[str, str]]:
+    """The visit the form describes, and the fields that could not be read (by field key).
+
+    "Không ai ở nhà" records every member as not home, whatever else the form holds.
+    """
+    errors: dict[str, str] = {}
+    nobody_home = bool(form.get("nobody_home"))
     outcomes = []
     for person in members:
-        code = form.get(f"outcome_{person.id}", "")
+        code = Outcome.NOT_HOME.value if nobody_home else form.get(f"outcome_{person.id}", "")
         if not code:
             continue  # not met on this visit
+        follow_up = None
+        if code in FOLLOW_UP_OUTCOMES:
+            follow_up = _date(form.get(f"date_{person.id}"), f"person_{person.id}", errors)
         outcomes.append(
             OutcomeInput(
                 person_id=person.id,
                 outcome=code,
-                follow_up_on=_date(form.get(f"date_{person.id}")),
+                follow_up_on=follow_up,
                 refusal_reason=form.get(f"reason_{person.id}") or None,
                 months_paid=_int(form.get(f"months_{person.id}")),
                 amount=_int(form.get(f"amount_{person.id}")),
                 receipt_number=(form.get(f"receipt_{person.id}") or "").strip() or None,
             )
         )
-    return VisitInput(
+    visit = VisitInput(
         client_uuid=form.get("client_uuid", ""),
         household_id=household_id,
         channel=form.get("channel", ""),
@@ -119,6 +147,7 @@ def _parse_form(form, household_id: int, members: list[Person]) -> VisitInput:
         longitude=_float(form.get("longitude")),
         accuracy_m=_float(form.get("accuracy")),
     )
+    return visit, errors
 
 
 def _render_form(household, members, *, client_uuid, form=None, errors=None, status=200):
@@ -138,7 +167,8 @@ def _render_form(household, members, *, client_uuid, form=None, errors=None, sta
             errors=errors or {},
             picks=quick_picks(request_today()),
             channels=list(Channel),
-            outcomes=list(Outcome),
+            main_outcomes=[o.value for o in MAIN_OUTCOMES],
+            other_outcomes=[o.value for o in OTHER_OUTCOMES],
             reasons=list(RefusalReason),
         ),
         status,
@@ -165,8 +195,10 @@ def new(household_id: int):
 def create(household_id: int):
     """Store the visit, or show the form again with each problem next to its field."""
     household, members = _household_and_members(household_id)
-    data = _parse_form(request.form, household.id, members)
+    data, unreadable = _parse_form(request.form, household.id, members)
     try:
+        if unreadable:
+            raise VisitError(unreadable)
         with committing(get_session()):
             result = record_visit(
                 get_session(),
@@ -365,10 +397,42 @@ def offline_pages():
         teammate_ids=teammates(session, canvasser_id=current_user.id),
     )
     ids = [row.household.id for row in worklist.rows]
-    pages = [url_for("home.index"), url_for("worklist.show"), url_for("pwa.outbox")]
+    pages = [
+        url_for("home.index"),
+        url_for("worklist.show"),
+        url_for("pwa.outbox"),
+        url_for("pwa.offline_search"),
+    ]
     for household_id in ids:
         pages.append(url_for("households.show", household_id=household_id))
         pages.append(url_for("visits.new", household_id=household_id))
     # The list's further pages, as htmx asks for them when the canvasser scrolls.
     fragments = [url_for("worklist.show", offset=offset) for offset in range(PAGE, len(ids), PAGE)]
     return jsonify(pages=pages, fragments=fragments, households=len(ids))
+
+
+@pwa_bp.get("/offline/search")
+@roles_required(Role.CANVASSER)
+def offline_search():
+    """What the list's search looks through without signal: the households downloaded for
+    offline use, with their members' names folded, phones, and hashed BHXH and CCCD numbers.
+
+    Kept by the service worker in this user's page cache, like the pages it finds.
+    """
+    session = get_session()
+    worklist = worklist_for(
+        session,
+        scope=current_scope(),
+        canvasser_id=current_user.id,
+        today=request_today(),
+        limit=OFFLINE_HOUSEHOLDS,
+        teammate_ids=teammates(session, canvasser_id=current_user.id),
+    )
+    rows = worklist.due_today + worklist.rows
+    ids = [row.household.id for row in rows]
+    audit("view_list", object_type="households", detail={"list": "offline_search", "ids": ids})
+    return render_template(
+        "pwa/offline_search.html",
+        rows=rows,
+        keys=offline_search_keys(session, scope=current_scope(), household_ids=ids),
+    )

@@ -211,6 +211,7 @@ PERSONAL_DATA_ENDPOINTS = frozenset(
         "pwa.outbox",  # the visits still on the phone, kept for offline use per user
         "pwa.session_info",  # who is logged in, a CSRF token
         "pwa.offline_pages",  # the canvasser's households to download
+        "pwa.offline_search",  # …and what finds them without signal
     }
 )
 PERSONAL_CACHE_CONTROL = "private, no-store"
@@ -364,6 +365,7 @@ def init_extensions(app: Flask) -> None:
     app.jinja_env.filters["day"] = lambda v: formatting.format_day(v, _locale_code())
     app.jinja_env.filters["daymonth"] = lambda v: formatting.format_daymonth(v, _locale_code())
     app.jinja_env.filters["isodate"] = formatting.isodate
+    app.jinja_env.filters["dayfirst"] = formatting.day_first
     # Always Vietnamese, whatever the reader's language: the official summary text (bản tin).
     app.jinja_env.filters["vi_number"] = lambda v: formatting.format_number(v, "vi")
     app.jinja_env.filters["vi_ratio"] = lambda v: formatting.format_ratio(v, "vi")

@@ -16,6 +16,7 @@ may import it (docs/architecture.md).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -31,6 +32,7 @@ from sqlmodel import Session, select
 
 from outreach.core.bulk import upsert_statement
 from outreach.core.clock import VIETNAM
+from outreach.core.formatting import format_phone
 from outreach.core.scope import Scope, apply_scope
 from outreach.core.spool import is_locked
 from outreach.core.text import fold
@@ -41,6 +43,7 @@ from outreach.models import (
     Payment,
     Person,
     PriorityRefresh,
+    User,
     VisitOutcome,
 )
 from outreach.models.codes import FOLLOW_UP_OUTCOMES
@@ -67,6 +70,9 @@ PERSON_FACT_COLUMNS = (
     Person.is_potential,
     Person.updated_at,
 )
+
+
+DUE_TODAY_LIMIT = 30  # today's appointments shown apart, above the list
 
 
 class vietnam_day(FunctionElement):  # noqa: N801 (used like a SQL function)
@@ -127,6 +133,7 @@ ROW_COLUMNS = (
     Household.priority_score,
     Household.priority_top,
     Household.priority_reasons,
+    Household.assigned_canvasser_id,
 )
 
 
@@ -337,6 +344,8 @@ class WorklistRow:
     village_name: str
     member_names: tuple[str, ...]
     reasons: tuple[ReasonLine, ...]
+    # Whose household it is when not the list's canvasser (a search reaches colleagues'), or "".
+    colleague: str = ""
 
 
 @dataclass(frozen=True)
@@ -349,6 +358,7 @@ class Worklist:
     by_village: list[tuple[int, str, int]]
     due_today: list[WorklistRow]
     has_more: bool
+    searching: bool = False  # a search: every household the user may see, due or not
 
 
 def ensure_fresh(session: Session, *, commune_ids: Iterable[int], today: date) -> None:
@@ -385,6 +395,12 @@ def _search_filter(stmt, *, scope: Scope, query: str):
     return stmt.where(Household.id.in_(people.where(Person.name_key.like(f"%{fold(query)}%"))))
 
 
+def _due_today_line(today: date) -> str:
+    """How an appointment for today reads among a household's stored reasons (encode_reasons)."""
+    line = json.dumps([Reason.FOLLOW_UP_DUE.value, today.isoformat(), 0], separators=(",", ":"))
+    return line[:-1] + ","
+
+
 def worklist_for(
     session: Session,
     *,
@@ -398,19 +414,28 @@ def worklist_for(
     limit: int = 30,
     teammate_ids: Sequence[int] = (),
 ) -> Worklist:
-    """A canvasser's households on the list, best first, filtered and paged, all in the database;
-    with `teammate_ids`, their team's households too (teams.service.teammates)."""
+    """A canvasser's households on the list, best first, filtered and paged, all in the database.
+
+    Unfiltered, the appointments of today come apart ("Hẹn hôm nay", overdue ones stay in the
+    list by their score) and the list leaves them out, so no household is shown twice. With
+    `teammate_ids`, the team's households are on the list too (teams.service.teammates). A search
+    (`query`) looks through every household the user may see, due or not, the colleagues' too.
+    """
     ensure_fresh(session, commune_ids=_scope_communes(session, scope, canvasser_id), today=today)
-    owners = (
-        Household.assigned_canvasser_id.in_([canvasser_id, *teammate_ids])
-        if teammate_ids
-        else Household.assigned_canvasser_id == canvasser_id
-    )
-    base = apply_scope(
-        select(Household).where(owners, Household.priority_score > 0), Household, scope
-    )
-    if query.strip():
-        base = _search_filter(base, scope=scope, query=query.strip())
+    searching = bool(query.strip())
+    if searching:
+        base = _search_filter(
+            apply_scope(select(Household), Household, scope), scope=scope, query=query.strip()
+        )
+    else:
+        owners = (
+            Household.assigned_canvasser_id.in_([canvasser_id, *teammate_ids])
+            if teammate_ids
+            else Household.assigned_canvasser_id == canvasser_id
+        )
+        base = apply_scope(
+            select(Household).where(owners, Household.priority_score > 0), Household, scope
+        )
     # One grouped count gives the reason chips, the village chips and the total.
     counts = session.execute(
         base.with_only_columns(Household.village_id, Household.priority_top, func.count()).group_by(
@@ -427,6 +452,16 @@ def worklist_for(
         base = base.where(Household.village_id == village_id)
     filtered = base.where(Household.priority_top == reason) if reason else base
     total = by_reason.get(reason, 0) if reason else sum(by_reason.values())
+    due: list[Row] = []
+    if not (searching or reason or village_id):
+        due = session.execute(
+            base.with_only_columns(*ROW_COLUMNS)
+            .where(Household.priority_reasons.contains(_due_today_line(today), autoescape=True))
+            .order_by(Household.priority_score.desc(), Household.id)
+            .limit(DUE_TODAY_LIMIT)
+        ).all()
+        if due:
+            filtered = filtered.where(Household.id.not_in([h.id for h in due]))
     page = session.execute(
         filtered.with_only_columns(*ROW_COLUMNS)
         .order_by(Household.priority_score.desc(), Household.id)
@@ -438,15 +473,8 @@ def worklist_for(
             select(GeoUnit.id, GeoUnit.name).where(GeoUnit.id.in_([v for v in per_village if v]))
         ).all()
     )
-    due = []
-    if offset == 0 and not reason:
-        due = session.execute(
-            base.with_only_columns(*ROW_COLUMNS)
-            .where(Household.priority_top == Reason.FOLLOW_UP_DUE.value)
-            .order_by(Household.priority_score.desc())
-            .limit(10)
-        ).all()
-    rows = _rows(session, list(page[:limit]) + list(due), names)
+    shown_due = due if offset == 0 else []
+    rows = _rows(session, list(page[:limit]) + list(shown_due), names, canvasser_id=canvasser_id)
     return Worklist(
         rows=rows[: min(len(page), limit)],
         total=total,
@@ -456,6 +484,7 @@ def worklist_for(
         ),
         due_today=rows[min(len(page), limit) :],
         has_more=len(page) > limit,
+        searching=searching,
     )
 
 
@@ -473,7 +502,7 @@ def _scope_communes(session: Session, scope: Scope, canvasser_id: int) -> list[i
 
 
 def _rows(
-    session: Session, households: list[Row], village_names: dict[int, str]
+    session: Session, households: list[Row], village_names: dict[int, str], *, canvasser_id: int
 ) -> list[WorklistRow]:
     ids = [h.id for h in households]
     members: dict[int, list[str]] = defaultdict(list)
@@ -484,12 +513,19 @@ def _rows(
             .order_by(Person.id)
         ).all():
             members[hid].append(name)
+    others = {h.assigned_canvasser_id for h in households} - {canvasser_id, None}
+    colleagues = (
+        dict(session.exec(select(User.id, User.full_name).where(User.id.in_(others))).all())
+        if others
+        else {}
+    )
     return [
         WorklistRow(
             h,
             village_names.get(h.village_id, ""),
             tuple(members[h.id]),
             tuple(decode_reasons(h.priority_reasons)),
+            colleagues.get(h.assigned_canvasser_id, ""),
         )
         for h in households
     ]
@@ -509,3 +545,51 @@ def member_priorities(
         else person_priority(facts_of(p), history[p.id], today=today)
         for p in members
     }
+
+
+def offline_key(value: str) -> str:
+    """A BHXH or CCCD number as the offline search keeps it on the phone: hashed, never in clear
+    (static/js/offline.js hashes what is typed the same way and compares)."""
+    return hashlib.sha256(f"outreach-offline:{value}".encode()).hexdigest()
+
+
+def offline_search_keys(
+    session: Session, *, scope: Scope, household_ids: list[int]
+) -> dict[int, dict[str, str]]:
+    """What finds each household without signal, as space-separated words: its members' names
+    folded ("names"), the phones as typed nationally ("digits"), hashed identifiers ("ids")."""
+    keys: dict[int, dict[str, set[str]]] = {
+        i: {"names": set(), "digits": set(), "ids": set()} for i in household_ids
+    }
+    if not household_ids:
+        return {}
+    people = session.execute(
+        apply_scope(
+            select(
+                Person.household_id,
+                Person.name_key,
+                Person.phone,
+                Person.bhxh_number,
+                Person.citizen_id,
+            ).where(Person.household_id.in_(household_ids)),
+            Person,
+            scope,
+        )
+    ).all()
+    phones = session.execute(
+        select(Household.id, Household.phone).where(Household.id.in_(household_ids))
+    ).all()
+    for household_id, name_key, phone, bhxh, citizen in people:
+        entry = keys[household_id]
+        entry["names"].add(name_key or "")
+        entry["digits"].update(_national_digits(p) for p in (phone,) if p)
+        entry["ids"].update(offline_key(v) for v in (bhxh, citizen) if v)
+    for household_id, phone in phones:
+        if phone:
+            keys[household_id]["digits"].add(_national_digits(phone))
+    return {i: {k: " ".join(sorted(v)) for k, v in entry.items()} for i, entry in keys.items()}
+
+
+def _national_digits(phone: str) -> str:
+    """A stored phone as people type it: +84912345678 → 0912345678."""
+    return re.sub(r"\D", "", format_phone(phone))

@@ -144,3 +144,170 @@
     }
   });
 })();
+
+// Search without signal: the list's search looks through the households downloaded for offline
+// use (/offline/search, kept in this user's page cache by sw.js), by a name typed without accents,
+// a phone, or a BHXH / CCCD number (kept hashed on the phone; what is typed is hashed the same
+// way). With signal the server searches everything the canvasser may see.
+(function () {
+  "use strict";
+
+  function fold(text) {
+    return String(text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "")
+      .replace(/[đĐ]/g, "d").toLowerCase().replace(/\s+/g, " ").trim();
+  }
+
+  function sha256(text) {
+    if (!window.crypto || !crypto.subtle) return Promise.resolve("");
+    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)).then(function (buf) {
+      return Array.prototype.map.call(new Uint8Array(buf), function (b) {
+        return (b + 256).toString(16).slice(1);
+      }).join("");
+    });
+  }
+
+  function matcher(query) {
+    var digits = query.replace(/\D/g, "");
+    if (digits.length >= 4 && digits === query.replace(/[\s+]/g, "")) {
+      var tail = digits.charAt(0) === "0" ? digits.slice(1) : digits;
+      return sha256("outreach-offline:" + digits).then(function (hash) {
+        return function (row) {
+          var phones = (row.dataset.digits || "").split(" ");
+          var ids = (row.dataset.ids || "").split(" ");
+          return ids.indexOf(hash) >= 0 || phones.some(function (p) {
+            return p && p.slice(-tail.length) === tail;
+          });
+        };
+      });
+    }
+    var wanted = fold(query);
+    return Promise.resolve(function (row) { return (row.dataset.names || "").indexOf(wanted) >= 0; });
+  }
+
+  function searchOffline(form) {
+    var query = (form.elements.q.value || "").trim();
+    if (!query) return;
+    fetch("/offline/search", { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error("no index");
+      return response.text();
+    }).then(function (text) {
+      var index = new DOMParser().parseFromString(text, "text/html").getElementById("offline-index");
+      if (!index) throw new Error("no index");
+      return matcher(query).then(function (match) {
+        var found = Array.prototype.filter.call(index.querySelectorAll("li.wl-row"), match);
+        var section = document.createElement("section");
+        section.className = "card";
+        var title = document.createElement("h2");
+        title.textContent = form.dataset.offlineFound.replace("%n", found.length);
+        section.appendChild(title);
+        var rows = document.createElement("ul");
+        rows.className = "rows";
+        rows.id = "worklist-rows";
+        found.forEach(function (row) { rows.appendChild(document.importNode(row, true)); });
+        section.appendChild(rows);
+        var list = document.getElementById("worklist");
+        if (list) { list.textContent = ""; list.appendChild(section); }
+        if (window.Outbox) Outbox.refreshBadge();
+      });
+    }).catch(function () {
+      var p = document.createElement("p");
+      p.className = "flash error"; p.setAttribute("role", "alert");
+      p.textContent = form.dataset.offlineMissing;
+      var list = document.getElementById("worklist");
+      if (list) { list.textContent = ""; list.appendChild(p); }
+    });
+  }
+
+  function searchForm(event) {
+    var elt = event.detail && event.detail.elt;
+    return elt && elt.closest ? elt.closest("form.search[data-offline-found]") : null;
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = searchForm(event);
+    if (form && navigator.onLine === false) { event.preventDefault(); searchOffline(form); }
+  });
+  ["htmx:sendError", "htmx:responseError"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var form = searchForm(event);
+      if (form) searchOffline(form);
+    });
+  });
+
+  // The list and the tally count the visits still waiting in the outbox: each household already
+  // visited today is marked, so the canvasser does not go back there.
+  var waiting = [];
+  function mark() {
+    var form = document.querySelector("form.search[data-outbox-chip]");
+    if (!form) return;
+    document.querySelectorAll(".chip-outbox").forEach(function (chip) { chip.remove(); });
+    waiting.forEach(function (row) {
+      document.querySelectorAll('.wl-row[data-household="' + row.visit.household_id + '"] .chips')
+        .forEach(function (chips) {
+          var chip = document.createElement("span");
+          chip.className = "chip chip-outbox";
+          chip.textContent = form.dataset.outboxChip;
+          chips.insertBefore(chip, chips.firstChild);
+        });
+    });
+    var tally = document.querySelector(".outbox-tally");
+    if (tally) {
+      tally.hidden = waiting.length === 0;
+      tally.textContent = tally.dataset.words.replace("%n", waiting.length);
+    }
+  }
+  document.addEventListener("outbox:changed", function (event) {
+    var meta = document.querySelector('meta[name="user-id"]');
+    var me = meta ? meta.getAttribute("content") : null;
+    waiting = event.detail.rows.filter(function (row) {
+      return row.state === "pending" && String(row.user_id) === me;
+    });
+    mark();
+  });
+  document.addEventListener("htmx:afterSwap", mark);
+})();
+
+// The household page, from the phone or not, shows the visits to it still waiting in the outbox,
+// so a visit just recorded without signal is part of the household's story at once.
+(function () {
+  "use strict";
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function label(code) {
+    var item = document.querySelector('#outcome-labels [data-code="' + code + '"]');
+    return item ? item.textContent : code;
+  }
+  function memberName(id) {
+    var name = document.querySelector("#person-" + id + " strong");
+    return name ? name.textContent : "#" + id;
+  }
+  document.addEventListener("outbox:changed", function (event) {
+    var section = document.querySelector("#visits[data-household]");
+    var list = document.getElementById("waiting-visits");
+    if (!section || !list) return;
+    var meta = document.querySelector('meta[name="user-id"]');
+    var me = meta ? meta.getAttribute("content") : null;
+    list.textContent = "";
+    event.detail.rows.filter(function (row) {
+      return row.state === "pending" && String(row.user_id) === me &&
+        String(row.visit.household_id) === section.dataset.household;
+    }).forEach(function (row) {
+      var visit = row.visit;
+      var when = new Date(visit.visited_at);
+      var item = document.createElement("li");
+      item.className = "waiting";
+      var head = document.createElement("p");
+      var time = document.createElement("strong");
+      time.textContent = two(when.getDate()) + "/" + two(when.getMonth() + 1) + "/" +
+        when.getFullYear() + " " + two(when.getHours()) + ":" + two(when.getMinutes());
+      head.appendChild(time);
+      head.appendChild(document.createTextNode(" · " + section.dataset.waiting));
+      item.appendChild(head);
+      var nobody = visit.outcomes.every(function (o) { return o.outcome === "not_home"; });
+      var what = document.createElement("p");
+      what.textContent = nobody ? section.dataset.nobody : visit.outcomes.map(function (o) {
+        return memberName(o.person_id) + ": " + label(o.outcome);
+      }).join("; ");
+      item.appendChild(what);
+      list.appendChild(item);
+    });
+  });
+})();

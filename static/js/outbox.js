@@ -11,7 +11,25 @@
   var DB_NAME = "outreach";
   var STORE = "outbox";
   var BATCH = 50;
+  // A request with no answer after this long is given up (weak signal): the visits stay in the
+  // outbox and go later, once (the server keys them by UUID). Like the service worker's pages.
+  var ANSWER_TIMEOUT_MS = 6000;
   var sending = null;
+
+  // fetch, abandoned when no answer comes in time; any failure leaves the outbox as it is.
+  function fetchWithin(url, options) {
+    if (!window.AbortController) return fetch(url, options);
+    var controller = new AbortController();
+    var timer = setTimeout(function () { controller.abort(); }, ANSWER_TIMEOUT_MS);
+    options.signal = controller.signal;
+    return fetch(url, options).then(function (response) {
+      clearTimeout(timer);
+      return response;
+    }, function (error) {
+      clearTimeout(timer);
+      throw error;
+    });
+  }
 
   function open() {
     return new Promise(function (resolve, reject) {
@@ -107,7 +125,7 @@
   }
 
   function session() {
-    return fetch("/session.json", { credentials: "same-origin", cache: "no-store" })
+    return fetchWithin("/session.json", { credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
         if (response.status === 401) return sessionOver();
         if (!response.ok) throw new Error("session " + response.status);
@@ -116,7 +134,7 @@
   }
 
   function post(token, rows) {
-    return fetch("/api/visits/sync", {
+    return fetchWithin("/api/visits/sync", {
       method: "POST", credentials: "same-origin", cache: "no-store",
       headers: { "Content-Type": "application/json", "X-CSRFToken": token },
       body: JSON.stringify({ visits: rows.map(function (row) { return row.visit; }) })
@@ -130,6 +148,8 @@
           throw new Error("sync 403");
         });
       }
+      // Anything else not OK (a 503 while the database is busy, a 502 from a proxy): the visits
+      // stay in the outbox and are sent again later.
       if (!response.ok) throw new Error("sync " + response.status);
       return response.json();
     });

@@ -30,7 +30,7 @@ var LOGIN = "/login";
 var SHELL_URLS = {{SHELL_URLS}};
 // Pages kept for offline use: the home page, the worklist, households and their visit forms.
 var OFFLINE_PAGES = [/^\/$/, /^\/worklist$/, /^\/households\/\d+$/, /^\/households\/\d+\/visits\/new$/,
-  /^\/outbox$/];
+  /^\/outbox$/, /^\/offline\/search$/];
 var NETWORK_TIMEOUT_MS = 6000;
 
 self.addEventListener("install", function (event) {

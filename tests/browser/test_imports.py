@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from outreach.models import GeoUnit, Person
 from tests.browser.test_login_journeys import log_in
+from tests.browser.test_thumb_layout import SMALL_TARGETS
 from tests.imports.corpus import district_due
 from tests.imports.test_writer import ROWS, _csv
 
@@ -55,6 +56,7 @@ def test_admin_fixes_a_messy_list_and_imports_it(
     expect(errors).to_contain_text("31/02/1991")
     expect(page.locator("#batch-counts")).to_contain_text("2")
     no_horizontal_scroll()
+    assert page.evaluate(SMALL_TARGETS) == []  # every tap target 44×44 at least
     check_a11y("import preview with errors")
 
     _upload(page, _csv(FIXED))  # the admin fixed the two rows and uploads again

@@ -24,7 +24,12 @@ ROLE_TEXT = {
     "canbo.07210.1": {
         "path": "/worklist",
         "role": "Cán bộ vận động",
-        "shows": ["hộ cần thăm", "Hôm nay", "Kỳ này", "Tìm theo tên, số điện thoại hoặc mã BHXH"],
+        "shows": [
+            "hộ cần thăm",
+            "Hôm nay",
+            "Kỳ này",
+            "Tìm mọi hộ: tên (không cần dấu), số điện thoại, mã BHXH hoặc CCCD",
+        ],
         "hides": ["theo dõi các xã", "Bản tin đã công bố", "lần nhập danh sách"],
         "calculator": True,
     },

@@ -302,6 +302,7 @@ def test_parse_income_refuses_anything_else(text):
 
 def test_parse_day():
     assert parse_day("2027-01-01") == date(2027, 1, 1)
+    assert parse_day("31/12/2026") == date(2026, 12, 31)  # day first, as typed in Vietnam
     with pytest.raises(CalculatorError) as caught:
-        parse_day("31/12/2026")
+        parse_day("12/31/2026")
     assert caught.value.code == "bad_day"

@@ -43,7 +43,7 @@ def test_the_province_leader_ranks_communes_at_a_chosen_date(login_as, session):
     assert html.count("chip-praise") == sum(r.mark == "praise" for r in rows) >= 3
     assert html.count("chip-criticism") == sum(r.mark == "criticism" for r in rows) >= 3
     assert html.index(rows[0].name) < html.index(rows[-1].name)
-    assert 'value="2026-11-15"' in html
+    assert 'value="15/11/2026"' in html  # day first
     # The ISO form a date field sends gives the same page.
     same = client.get("/rankings?date=2026-11-15").get_data(as_text=True)
     assert same.count("chip-praise") == html.count("chip-praise")

@@ -193,6 +193,19 @@ MATRIX: tuple[Entry, ...] = (
     Entry("pwa.outbox", "GET", lambda o: "/outbox", PUBLIC),
     Entry("pwa.session_info", "GET", lambda o: "/session.json", each(200), anonymous=401),
     Entry("pwa.offline_pages", "GET", lambda o: "/offline/pages.json", {CANVASSER: 200}),
+    Entry("pwa.offline_search", "GET", lambda o: "/offline/search", {CANVASSER: 200}),
+    Entry(
+        # The demo's visit was not returned: "not waiting for your answer", back to the household
+        # page, nothing written (in and out of scope alike: the page itself then answers 404).
+        # Answering a returned visit: tests/households/test_views.py, tests/browser/test_visit_form.py.
+        "households.reply",
+        "POST",
+        lambda o: f"/households/{o.household}/visits/{o.visit}/reply",
+        {CANVASSER: 303},
+        out=303,
+        form=lambda o: {"reply": "Em đã kiểm tra lại, hộ ở đúng địa chỉ"},
+        tables=("visit", "audit_log"),
+    ),
     Entry("api.openapi", "GET", lambda o: "/api/openapi.json", PUBLIC),
     Entry(
         "api.sync",

@@ -255,6 +255,7 @@ PARAMS: dict[str, dict[str, Strategy]] = {
     "leader.assign": {"commune": COMMUNE, "village": VILLAGE},
     "leader.review_list": {"from": days, "to": days},
     "leader.promises": NONE,
+    "pwa.offline_search": NONE,
     "teams.index": NONE,
     "teams.new": {"commune": COMMUNE},
     "teams.edit": NONE,

@@ -121,3 +121,89 @@ def test_the_next_rows_asked_without_htmx_get_the_whole_page(login_as):
     fragment = rows.get_data(as_text=True)
     assert "<html" not in fragment and 'class="tally"' not in fragment
     assert len(_rows(fragment)) == 2 and set(_rows(fragment)) <= set(_rows(html))
+
+
+def _follow_up(session, household, canvasser, *, made, due):
+    """A promise made on `made` for `due` to the household's first member, as a visit stores it."""
+    from datetime import UTC, datetime
+
+    from outreach.worklist.service import refresh_household
+    from tests.leaders.test_followthrough import _outcome
+
+    person = session.exec(
+        select(Person).where(Person.household_id == household.id).order_by(Person.id)
+    ).first()
+    at = datetime.combine(made, datetime.min.time(), tzinfo=UTC)
+    _outcome(session, canvasser, person, at, "promised", follow_up_on=due)
+    session.flush()
+    refresh_household(session, household_id=household.id, today=due)
+
+
+def test_todays_appointments_come_apart_from_overdue_ones_and_no_row_twice(login_as, session):
+    from datetime import timedelta
+
+    from outreach.core.clock import today_local
+
+    today = today_local()
+    client = login_as("canbo.07210.1")
+    me = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    client.get("/worklist")
+    mine = session.exec(
+        select(Household)
+        .where(Household.assigned_canvasser_id == me.id, Household.priority_score > 0)
+        .order_by(Household.id)
+    ).all()
+    # Households without a follow-up yet (a household shows its most overdue one only).
+    mine = [h for h in mine if "follow_up_due" not in h.priority_reasons]
+    assert len(mine) >= 2
+    due_today, overdue = mine[0], mine[1]
+    # The latest outcomes of these households (later than any the demo recorded).
+    _follow_up(session, due_today, me, made=today - timedelta(days=1), due=today)
+    _follow_up(session, overdue, me, made=today - timedelta(days=2), due=today - timedelta(days=1))
+    from outreach.worklist.service import refresh_household
+
+    refresh_household(session, household_id=overdue.id, today=today)
+    session.commit()
+    html = client.get("/worklist").get_data(as_text=True)
+    due_part = html.split('id="due-title"')[1].split("</section>")[0]
+    listed = _rows(html.split('id="worklist-rows"')[1])
+    assert _rows(due_part) == [str(due_today.id)]
+    assert str(overdue.id) in listed and str(due_today.id) not in listed
+    assert len(_rows(html)) == len(set(_rows(html)))
+
+
+def test_search_reaches_households_not_due_and_a_colleagues_saying_whose(login_as, session):
+    client = login_as("canbo.07210.1")
+    me = session.exec(select(User).where(User.username == "canbo.07210.1")).one()
+    client.get("/worklist")
+    colleague = session.exec(select(User).where(User.username == "canbo.07210.2")).one()
+    # One of the commune's households (the demo gives them all to canbo.07210.1) is a colleague's.
+    colleague_household = session.exec(
+        select(Household).where(Household.commune_id == me.scope_unit_id).order_by(Household.id)
+    ).first()
+    colleague_household.assigned_canvasser_id = colleague.id
+    member = session.exec(
+        select(Person).where(Person.household_id == colleague_household.id)
+    ).first()
+    # Not due at all: off every list, still found.
+    colleague_household.priority_score = 0
+    session.add(colleague_household)
+    session.commit()
+    from outreach.core.text import fold
+
+    html = client.get("/worklist", query_string={"q": fold(member.full_name).upper()}).get_data(
+        as_text=True
+    )
+    row = html[html.index(f'id="hh-{colleague_household.id}"') :]
+    assert f"Hộ của {colleague.full_name}" in row[: row.index("</li>")]
+    if member.citizen_id:
+        by_id = client.get("/worklist", query_string={"q": member.citizen_id}).get_data(
+            as_text=True
+        )
+        assert _rows(by_id) == [str(colleague_household.id)]
+    # Nothing outside the canvasser's commune is ever found.
+    outside = session.exec(
+        select(Person).where(Person.commune_id != me.scope_unit_id, Person.citizen_id.is_not(None))
+    ).first()
+    html = client.get("/worklist", query_string={"q": outside.citizen_id}).get_data(as_text=True)
+    assert _rows(html) == []
