@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from outreach import migrate
 from outreach.accounts.service import AccountError, check_role_scope, create_user
-from outreach.core.clock import today_local
+from outreach.core.clock import VIETNAM, today_local
 from outreach.core.formatting import format_number
 from outreach.core.periods import period_from_key
 from outreach.db import vacuum
@@ -67,9 +67,17 @@ def db_upgrade(revision: str):
     help="Mã đơn vị phạm vi: mã tỉnh (24), mã xã (07210) hoặc mã nhóm",
 )
 @click.option("--organization", default="", help="Đơn vị công tác")
+@click.option("--email", default="", help="Thư điện tử (nhận bản tin, bản tổng hợp tuần)")
+@click.option(
+    "--bulletins/--no-bulletins",
+    default=False,
+    help="Nhận bản tin ngày 15 và 30 qua thư điện tử (báo chí, lãnh đạo; cần --email)",
+)
 @click.password_option("--password", help="Mật khẩu (ít nhất 10 ký tự)")
 @with_appcontext
-def create_user_command(username, full_name, role, scope_code, organization, password):
+def create_user_command(
+    username, full_name, role, scope_code, organization, email, bulletins, password
+):
     """Create a user with a role and a scope in the geography tree."""
     with _session() as session:
         unit = session.exec(select(GeoUnit).where(GeoUnit.code == scope_code)).first()
@@ -91,6 +99,8 @@ def create_user_command(username, full_name, role, scope_code, organization, pas
                 role=role,
                 scope_unit_id=unit.id,
                 organization=organization,
+                email=email,
+                gets_bulletins=bulletins,
             )
         except AccountError as exc:
             raise click.ClickException(str(exc)) from exc
@@ -246,6 +256,7 @@ def summary_command(period_key, publish, reason, out, username, early, as_json):
         )
         if publish:
             click.echo(f"SHA-256 của PDF: {summary.content_hash}")
+            _deliver_bulletin(session, summary.id)
     if out:
         with open(out, "wb") as handle:
             handle.write(pdf)
@@ -418,6 +429,73 @@ def restore_command(path, yes):
         click.echo("Bản sao lưu cũ hơn phần mềm: đã cập nhật cấu trúc lên phiên bản mới nhất.")
 
 
+@click.group("bulletins")
+def bulletins_group():
+    """The 15th / 30th bulletins: drafting on the day, e-mailing what is published."""
+
+
+@bulletins_group.command("draft-due")
+@click.option(
+    "--now",
+    "at",
+    type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+    default=None,
+    help="Thời điểm coi là bây giờ, giờ Việt Nam (mặc định: bây giờ)",
+)
+@with_appcontext
+def bulletins_draft_due_command(at):
+    """Draft the bulletin due now (the 15th and the month's last day, from the draft hour) and
+    notify the admins; run it every hour from cron: `5 * * * * outreach bulletins draft-due`."""
+    from outreach.summaries.schedule import draft_due_bulletins
+
+    now = at.replace(tzinfo=VIETNAM) if at else utcnow()
+    with _session() as session:
+        done = draft_due_bulletins(
+            session, now=now, hour=current_app.config.get("BULLETIN_DRAFT_HOUR", 17)
+        )
+        session.commit()  # the command is the unit of work
+    if not done:
+        click.echo("Chưa đến giờ lập bản nháp bản tin (ngày 15 và ngày cuối tháng).")
+    for item in done:
+        state = "đã lập bản nháp" if item.drafted else "đã có bản nháp hoặc bản công bố"
+        click.echo(
+            f"Chiến dịch {item.campaign_id}, kỳ {item.period.key}: {state} "
+            f"(bản tin {item.summary_id}); báo cho {item.notified} quản trị viên."
+        )
+
+
+def _deliver_bulletin(session: Session, summary_id: int) -> None:
+    """E-mail one published version to whoever has not received it, and commit what happened."""
+    from outreach.summaries.delivery import deliver_summary
+
+    try:
+        report = deliver_summary(
+            session,
+            summary_id=summary_id,
+            smtp_url=current_app.config.get("SMTP_URL", ""),
+            sender=current_app.config.get("MAIL_FROM", ""),
+        )
+    except SummaryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    session.commit()  # each version's deliveries are kept whatever the next one does
+    click.echo(f"Bản tin {summary_id}: đã gửi {report.sent} thư, {report.failed} chưa gửi được.")
+
+
+@bulletins_group.command("deliver")
+@click.option("--summary", "summary_id", type=int, default=None, help="Chỉ phiên bản này")
+@with_appcontext
+def bulletins_deliver_command(summary_id):
+    """E-mail published bulletins again to whoever has not received them (failed, or new)."""
+    from outreach.summaries.delivery import failed_summaries
+
+    with _session() as session:
+        ids = [summary_id] if summary_id else failed_summaries(session)
+        for one in ids:
+            _deliver_bulletin(session, one)
+    if not ids:
+        click.echo("Không có thư nào chờ gửi lại.")
+
+
 def print_logins(logins) -> None:
     """Print the demo accounts and their shared password."""
     if not logins:
@@ -436,6 +514,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(import_outbox_command)
     app.cli.add_command(refresh_priorities_command)
     app.cli.add_command(summary_command)
+    app.cli.add_command(bulletins_group)
     app.cli.add_command(import_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

@@ -5,6 +5,7 @@ from outreach.models.campaigns import Campaign, PolicyRate, Target
 from outreach.models.geography import GeoUnit
 from outreach.models.households import Household, Person, PriorityRefresh
 from outreach.models.imports import ImportBatch, ImportMapping, Payment
+from outreach.models.mail import BulletinDelivery, Notice
 from outreach.models.reports import ReportPeriod, Summary
 from outreach.models.tallies import CampaignReach, DailyTally, LatestOutcome
 from outreach.models.users import User
@@ -12,6 +13,7 @@ from outreach.models.visits import Visit, VisitOutcome
 
 __all__ = [
     "AuditLog",
+    "BulletinDelivery",
     "Campaign",
     "CampaignReach",
     "DailyTally",
@@ -20,6 +22,7 @@ __all__ = [
     "ImportBatch",
     "ImportMapping",
     "LatestOutcome",
+    "Notice",
     "Payment",
     "Person",
     "PriorityRefresh",

@@ -105,5 +105,10 @@ class SummaryStatus(StrEnum):
     PUBLISHED = "published"
 
 
+class DeliveryStatus(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+
+
 # Payment frequencies in months allowed by Law 41/2024 Art. 36(2).
 PAYMENT_FREQUENCIES = (1, 3, 6, 12)

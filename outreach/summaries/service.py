@@ -446,6 +446,12 @@ def figures_of(summary: Summary) -> dict:
     return json.loads(summary.figures_json or "{}")
 
 
+def pdf_filename(period: Period, summary: Summary, extension: str = "pdf") -> str:
+    """The file name a version downloads or travels by e-mail under."""
+    state = "" if summary.status == SummaryStatus.PUBLISHED else "-ban-nhap"
+    return f"ban-tin-bhxh-tu-nguyen-{period.key}-v{summary.version}{state}.{extension}"
+
+
 def period_of(session: Session, summary: Summary) -> Period:
     """The half-month a summary covers."""
     row = session.get(ReportPeriod, summary.period_id)
