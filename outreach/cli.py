@@ -496,6 +496,40 @@ def bulletins_deliver_command(summary_id):
         click.echo("Không có thư nào chờ gửi lại.")
 
 
+@click.group("digest")
+def digest_group():
+    """The leaders' weekly digest."""
+
+
+@digest_group.command("send-weekly")
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Ngày coi là hôm nay (mặc định: hôm nay theo giờ Việt Nam)",
+)
+@with_appcontext
+def digest_send_weekly_command(today):
+    """E-mail every leader with an address the digest of their scope (from cron on Monday
+    mornings: `0 7 * * 1 outreach digest send-weekly`). Exits with an error if any failed."""
+    from outreach.digest.service import send_weekly_digests
+
+    day: date = today.date() if today else today_local()
+    with _session() as session:
+        run = send_weekly_digests(
+            session,
+            today=day,
+            smtp_url=current_app.config.get("SMTP_URL", ""),
+            sender=current_app.config.get("MAIL_FROM", ""),
+        )
+        session.rollback()  # reads only
+    click.echo(f"Đã gửi tổng hợp tuần cho {run.sent} lãnh đạo.")
+    for username, reason in run.failed:
+        click.echo(f"  Chưa gửi được cho {username}: {reason}", err=True)
+    if run.failed:
+        raise click.ClickException(f"{len(run.failed)} thư chưa gửi được; chạy lại lệnh sau.")
+
+
 def print_logins(logins) -> None:
     """Print the demo accounts and their shared password."""
     if not logins:
@@ -515,6 +549,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(refresh_priorities_command)
     app.cli.add_command(summary_command)
     app.cli.add_command(bulletins_group)
+    app.cli.add_command(digest_group)
     app.cli.add_command(import_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

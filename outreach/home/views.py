@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from outreach.campaigns import service as campaigns
 from outreach.core.clock import VIETNAM
 from outreach.db import committing, get_session
+from outreach.digest.service import FLAG_LIMIT, build_weekly_digest
 from outreach.home import service as overview
 from outreach.home.notices import dismiss_notice, open_notices
 from outreach.models import GeoUnit
@@ -42,6 +43,8 @@ def index():
         context["totals"] = overview.scope_totals(session, scope=scope, now=now)
         context["communes"] = overview.commune_counts(session, scope=scope, now=now)
         context["campaign"] = campaigns.active_campaign(session, province_id=scope.province_id)
+        context["digest"] = build_weekly_digest(session, scope=scope, today=request_today())
+        context["flag_limit"] = FLAG_LIMIT
         return render_template("home/leader.html", **context)
     if current_user.role == Role.ADMIN:
         context["totals"] = overview.admin_totals(session, province_id=scope.province_id)

@@ -638,6 +638,26 @@ MATRIX: tuple[Entry, ...] = (
         {ADMIN: 200, MEDIA: 200},
         out=404,
     ),
+    Entry(
+        "summaries.deliver",
+        "POST",
+        lambda o: f"/summaries/versions/{o.summary}/deliver",
+        {ADMIN: 303},
+        out=404,
+        form=lambda o: {},
+        writes=True,
+        tables=("bulletin_delivery",),
+    ),
+    # Nobody has a notice in the matrix's database: each user may dismiss only their own, so every
+    # logged-in role gets 404 here (tests/summaries/test_schedule.py dismisses a real one).
+    Entry(
+        "home.dismiss",
+        "POST",
+        lambda o: "/notices/987654/dismiss",
+        each(404),
+        form=lambda o: {},
+        tables=("notice",),
+    ),
 )
 
 # Endpoints the matrix leaves out on purpose.

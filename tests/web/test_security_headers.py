@@ -177,6 +177,8 @@ IMPERSONAL = {
     "summaries.csv": "aggregates",
     "summaries.draft": "aggregates",
     "summaries.publish": "aggregates",
+    "summaries.deliver": "a redirect to the period's page",
+    "home.dismiss": "a redirect home",
     "rankings.show": "communes ranked by their figures",
     "rankings.workbook": "the same, as a spreadsheet",
     "targets.index": "each commune's target",
