@@ -20,6 +20,8 @@ from outreach.leaders import assignment, review
 from outreach.leaders.followthrough import GRACE_DAYS, followthrough
 from outreach.models import GeoUnit, User
 from outreach.models.codes import Role, UnitKind
+from outreach.tallies.retention import BREAK_MINUTES, canvasser_pace, conversion
+from outreach.tallies.retention import retention as retention_of
 from outreach.web.guards import (
     audit,
     bounded_day,
@@ -29,6 +31,7 @@ from outreach.web.guards import (
     roles_required,
 )
 from outreach.web.guards import today as request_today
+from outreach.worklist.priority import list_categories
 
 bp = Blueprint("leader", __name__, url_prefix="/leader")
 LEADERS = (Role.LEADER, Role.ADMIN)
@@ -285,6 +288,29 @@ def promises():
         grace_days=GRACE_DAYS,
         unit=session.get(GeoUnit, scope.unit_id),
     )
+
+
+@bp.get("/retention")
+@roles_required(*LEADERS)
+def retention():
+    """Whether the campaign's new participants keep paying, what converts, how doors are worked."""
+    session = get_session()
+    scope = current_scope()
+    campaign = active_campaign(session, province_id=scope.province_id)
+    context = {"campaign": campaign, "unit": session.get(GeoUnit, scope.unit_id)}
+    if campaign is not None:
+        last = min(request_today(), campaign.ends_on)
+        by_category, by_path = conversion(
+            session, scope=scope, campaign=campaign, last=last, categories_of=list_categories
+        )
+        context.update(
+            retention=retention_of(session, scope=scope, campaign=campaign, last=last),
+            by_category=by_category,
+            by_path=by_path,
+            pace=canvasser_pace(session, scope=scope, first=campaign.starts_on, last=last),
+            break_minutes=BREAK_MINUTES,
+        )
+    return render_template("leader/retention.html", **context)
 
 
 @bp.app_template_filter("vn_time")

@@ -335,6 +335,7 @@ MATRIX: tuple[Entry, ...] = (
         tables=REVIEW_TABLES,
     ),
     Entry("leader.promises", "GET", lambda o: "/leader/promises", each(200, LEADERS)),
+    Entry("leader.retention", "GET", lambda o: "/leader/retention", each(200, LEADERS)),
     Entry(
         "targets.index",
         "GET",

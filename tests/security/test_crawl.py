@@ -255,6 +255,7 @@ PARAMS: dict[str, dict[str, Strategy]] = {
     "leader.assign": {"commune": COMMUNE, "village": VILLAGE},
     "leader.review_list": {"from": days, "to": days},
     "leader.promises": NONE,
+    "leader.retention": NONE,
     "targets.index": {"campaign": CAMPAIGN, "commune": COMMUNE, "unit": UNIT},
     "rankings.show": RANKING,
     "rankings.workbook": RANKING,
