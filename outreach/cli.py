@@ -530,6 +530,42 @@ def digest_send_weekly_command(today):
         raise click.ClickException(f"{len(run.failed)} thư chưa gửi được; chạy lại lệnh sau.")
 
 
+@click.group("milestones")
+def milestones_group():
+    """The active campaign's milestones (a target share by a date, a review deadline, the finish)."""
+
+
+@milestones_group.command("add")
+@click.option("--kind", required=True, type=click.Choice(["target_share", "review", "finish"]))
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--share", type=click.FloatRange(1, 100), default=None, help="Tỷ lệ chỉ tiêu (%)")
+@click.option("--note", default="", help="Ghi chú")
+@with_appcontext
+def milestones_add_command(kind, day, share, note):
+    """Add a milestone for every commune to the active campaign."""
+    from outreach.campaigns.milestones import MilestoneError, add_milestone
+
+    with _session() as session:
+        campaign = session.exec(
+            select(Campaign).where(Campaign.is_active).order_by(Campaign.ends_on.desc())
+        ).first()
+        if campaign is None:
+            raise click.ClickException("Chưa có chiến dịch nào đang chạy.")
+        try:
+            milestone = add_milestone(
+                session,
+                campaign=campaign,
+                kind=kind,
+                due_on=day.date(),
+                share=share / 100 if share else None,
+                note=note,
+            )
+        except MilestoneError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+        click.echo(f"Đã thêm mốc {milestone.kind} ngày {milestone.due_on:%d/%m/%Y}.")
+
+
 def print_logins(logins) -> None:
     """Print the demo accounts and their shared password."""
     if not logins:
@@ -550,6 +586,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(summary_command)
     app.cli.add_command(bulletins_group)
     app.cli.add_command(digest_group)
+    app.cli.add_command(milestones_group)
     app.cli.add_command(import_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

@@ -1,4 +1,4 @@
-"""Bulletins e-mailed on publishing; notices on home pages; users' e-mail addresses
+"""Bulletins e-mailed on publishing; notices; e-mail addresses; milestones and review meetings
 
 Revision ID: 0017
 Revises: 0013
@@ -6,7 +6,8 @@ Create Date: 2026-12-04 23:40:00
 
 Issue 24: users get an e-mail address and a "send me the bulletins" flag; each published bulletin
 e-mailed to a user is recorded (sent, or failed with the error, to retry); notices (the drafted
-bulletin, the weekly digest) wait on a user's home page until dismissed.
+bulletin, the weekly digest) wait on a user's home page until dismissed. A campaign gets dated
+milestones per unit level; leaders record review meetings about units, with commitments.
 """
 
 from typing import Sequence, Union
@@ -63,9 +64,83 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", "key", name="uq_notice_user_key"),
     )
     op.create_index("ix_notice_user_id", "notice", ["user_id"], unique=False)
+    _create_meetings()
+
+
+def _create_meetings() -> None:
+    """Milestones per unit level; review meetings, their units and commitments."""
+    op.create_table(
+        "milestone",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("level", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("share", sa.Float(), nullable=True),
+        sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaign.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("campaign_id", "level", "kind", "due_on", name="uq_milestone"),
+    )
+    op.create_index("ix_milestone_campaign_id", "milestone", ["campaign_id"], unique=False)
+    op.create_table(
+        "review_meeting",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("province_id", sa.Integer(), nullable=False),
+        sa.Column("held_on", sa.Date(), nullable=False),
+        sa.Column("attendees", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+        sa.Column("findings", sa.Text(), nullable=False, server_default=""),
+        sa.Column("decision", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("decision_text", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+        sa.Column("recorded_by_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaign.id"]),
+        sa.ForeignKeyConstraint(["province_id"], ["geo_unit.id"]),
+        sa.ForeignKeyConstraint(["recorded_by_id"], ["app_user.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "ix_review_meeting_campaign_id", "review_meeting", ["campaign_id"], unique=False
+    )
+    op.create_table(
+        "review_meeting_unit",
+        sa.Column("meeting_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["meeting_id"], ["review_meeting.id"]),
+        sa.ForeignKeyConstraint(["unit_id"], ["geo_unit.id"]),
+        sa.PrimaryKeyConstraint("meeting_id", "unit_id"),
+    )
+    op.create_index(
+        "ix_review_meeting_unit_unit_id", "review_meeting_unit", ["unit_id"], unique=False
+    )
+    op.create_table(
+        "commitment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("meeting_id", sa.Integer(), nullable=False),
+        sa.Column("text", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+        sa.Column("owner", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("done_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("done_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["meeting_id"], ["review_meeting.id"]),
+        sa.ForeignKeyConstraint(["done_by_id"], ["app_user.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_commitment_meeting_id", "commitment", ["meeting_id"], unique=False)
+    op.create_index("ix_commitment_due_on", "commitment", ["due_on"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_commitment_due_on", table_name="commitment")
+    op.drop_index("ix_commitment_meeting_id", table_name="commitment")
+    op.drop_table("commitment")
+    op.drop_index("ix_review_meeting_unit_unit_id", table_name="review_meeting_unit")
+    op.drop_table("review_meeting_unit")
+    op.drop_index("ix_review_meeting_campaign_id", table_name="review_meeting")
+    op.drop_table("review_meeting")
+    op.drop_index("ix_milestone_campaign_id", table_name="milestone")
+    op.drop_table("milestone")
     op.drop_index("ix_notice_user_id", table_name="notice")
     op.drop_table("notice")
     op.drop_index("ix_bulletin_delivery_summary_id", table_name="bulletin_delivery")

@@ -13,6 +13,7 @@ from outreach.db import committing, get_session
 from outreach.digest.service import FLAG_LIMIT, build_weekly_digest
 from outreach.home import service as overview
 from outreach.home.notices import dismiss_notice, open_notices
+from outreach.leaders.meetings import due_reminders
 from outreach.models import GeoUnit
 from outreach.models.codes import Role
 from outreach.summaries.service import published_archive, summary_board
@@ -45,6 +46,7 @@ def index():
         context["campaign"] = campaigns.active_campaign(session, province_id=scope.province_id)
         context["digest"] = build_weekly_digest(session, scope=scope, today=request_today())
         context["flag_limit"] = FLAG_LIMIT
+        context["reminders"] = due_reminders(session, scope=scope, today=request_today())
         return render_template("home/leader.html", **context)
     if current_user.role == Role.ADMIN:
         context["totals"] = overview.admin_totals(session, province_id=scope.province_id)

@@ -6,6 +6,7 @@ from outreach.models.geography import GeoUnit
 from outreach.models.households import Household, Person, PriorityRefresh
 from outreach.models.imports import ImportBatch, ImportMapping, Payment
 from outreach.models.mail import BulletinDelivery, Notice
+from outreach.models.meetings import Commitment, Milestone, ReviewMeeting, ReviewMeetingUnit
 from outreach.models.reports import ReportPeriod, Summary
 from outreach.models.tallies import CampaignReach, DailyTally, LatestOutcome
 from outreach.models.users import User
@@ -16,18 +17,22 @@ __all__ = [
     "BulletinDelivery",
     "Campaign",
     "CampaignReach",
+    "Commitment",
     "DailyTally",
     "GeoUnit",
     "Household",
     "ImportBatch",
     "ImportMapping",
     "LatestOutcome",
+    "Milestone",
     "Notice",
     "Payment",
     "Person",
     "PriorityRefresh",
     "PolicyRate",
     "ReportPeriod",
+    "ReviewMeeting",
+    "ReviewMeetingUnit",
     "Summary",
     "Target",
     "User",

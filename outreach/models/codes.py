@@ -105,6 +105,18 @@ class SummaryStatus(StrEnum):
     PUBLISHED = "published"
 
 
+class MilestoneKind(StrEnum):
+    TARGET_SHARE = "target_share"  # a share of the target reached by a date
+    REVIEW = "review"  # units behind hold a review meeting by this date
+    FINISH = "finish"  # the unit's own finish date
+
+
+class MeetingDecision(StrEnum):
+    NONE = "none"
+    PRAISE = "praise"  # biểu dương
+    CRITICISM = "criticism"  # phê bình, nhắc nhở
+
+
 class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"

@@ -256,6 +256,7 @@ PARAMS: dict[str, dict[str, Strategy]] = {
     "leader.review_list": {"from": days, "to": days},
     "leader.promises": NONE,
     "leader.retention": NONE,
+    "leader.meetings_page": NONE,
     "targets.index": {"campaign": CAMPAIGN, "commune": COMMUNE, "unit": UNIT},
     "rankings.show": RANKING,
     "rankings.workbook": RANKING,
