@@ -33,7 +33,7 @@ from outreach.web.guards import (
     roles_required,
 )
 from outreach.web.guards import today as request_today
-from outreach.worklist.priority import list_categories
+from outreach.worklist.service import person_categories
 
 bp = Blueprint("leader", __name__, url_prefix="/leader")
 LEADERS = (Role.LEADER, Role.ADMIN)
@@ -303,7 +303,7 @@ def retention():
     if campaign is not None:
         last = min(request_today(), campaign.ends_on)
         by_category, by_path = conversion(
-            session, scope=scope, campaign=campaign, last=last, categories_of=list_categories
+            session, scope=scope, campaign=campaign, last=last, categories_of=person_categories
         )
         context.update(
             retention=retention_of(session, scope=scope, campaign=campaign, last=last),

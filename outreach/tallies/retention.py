@@ -168,7 +168,7 @@ def retention(session: Session, *, scope: Scope, campaign: Campaign, last: date)
     return result
 
 
-Categorizer = Callable[..., set]
+Categorizer = Callable[[Person, date], set]
 
 
 def conversion(
@@ -182,7 +182,7 @@ def conversion(
     """Conversion of the persons met in the campaign, by the list categories they were in on
     the day first met and by the path of their first answer (docs/figures.md).
 
-    `categories_of(today=…, **facts)` is the worklist's `list_categories` (the one rule, in a
+    `categories_of(person, day)` is the worklist's `person_categories` (the one rule, in a
     feature this read model may not import), passed in by the page.
     """
     first_met: dict[int, tuple[date, str]] = {}
@@ -195,9 +195,9 @@ def conversion(
             converted.add(person_id)
     by_category = {name: Conversion() for name in CATEGORIES}
     by_path = {name: Conversion() for name in PATHS}
-    for person_id, facts in _facts(session, set(first_met)).items():
+    for person_id, person in _persons(session, set(first_met)).items():
         day, outcome = first_met[person_id]
-        names = {str(c) for c in categories_of(today=day, **facts)}
+        names = {str(c) for c in categories_of(person, day)}
         shown = [n for n in CATEGORIES if n in names] or ["none"]
         for name in shown:
             by_category[name].met += 1
@@ -214,20 +214,12 @@ def _path(outcome: str) -> str:
     return outcome if outcome in PATHS else "other"
 
 
-def _facts(session: Session, person_ids: set[int]) -> dict[int, dict]:
+def _persons(session: Session, person_ids: set[int]) -> dict[int, Person]:
     out = {}
     ids = sorted(person_ids)
     for start in range(0, len(ids), 900):
         for person in session.exec(select(Person).where(Person.id.in_(ids[start : start + 900]))):
-            out[person.id] = {
-                "is_participant": person.is_participant,
-                "paid_through": person.paid_through,
-                "payment_frequency": person.payment_frequency,
-                "benefit_start": person.benefit_start,
-                "benefit_end": person.benefit_end,
-                "reserved_months": person.reserved_months,
-                "is_potential": person.is_potential,
-            }
+            out[person.id] = person
     return out
 
 

@@ -18,7 +18,7 @@ from outreach.core.clock import VIETNAM
 from outreach.core.scope import scope_for
 from outreach.models import Payment, Person, User, Visit, VisitOutcome
 from outreach.tallies.retention import canvasser_pace, conversion, retention
-from outreach.worklist.priority import list_categories
+from outreach.worklist.service import person_categories
 from tests.conftest import DEMO_TODAY
 
 LISTS_REACH = date(2027, 5, 31)  # the latest receipt in the generated payments lists
@@ -138,20 +138,8 @@ def _recount_conversion(session, scope, campaign):
             converted.add(o.person_id)
     by_category, by_path = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
     for person_id, (day, outcome) in first.items():
-        p = session.get(Person, person_id)
-        found = {
-            str(c)
-            for c in list_categories(
-                today=day,
-                is_participant=p.is_participant,
-                paid_through=p.paid_through,
-                payment_frequency=p.payment_frequency,
-                benefit_start=p.benefit_start,
-                benefit_end=p.benefit_end,
-                reserved_months=p.reserved_months,
-                is_potential=p.is_potential,
-            )
-        } - {"benefit_ending"}
+        found = {str(c) for c in person_categories(session.get(Person, person_id), day)}
+        found -= {"benefit_ending"}
         for name in found or {"none"}:
             by_category[name][0] += 1
             by_category[name][1] += person_id in converted
@@ -217,7 +205,11 @@ def test_each_figure_agrees_with_a_recount_from_the_raw_rows(session, seed):
             assert all(expected), expected
 
         by_category, by_path = conversion(
-            session, scope=scope, campaign=campaign, last=DEMO_TODAY, categories_of=list_categories
+            session,
+            scope=scope,
+            campaign=campaign,
+            last=DEMO_TODAY,
+            categories_of=person_categories,
         )
         want_category, want_path = _recount_conversion(session, scope, campaign)
         assert {k: [v.met, v.converted] for k, v in by_category.items() if v.met} == want_category
