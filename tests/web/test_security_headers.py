@@ -244,6 +244,8 @@ PERSONAL_PAGES = [
     ("lanhdao.07210", "/leader/assign", False),
     ("lanhdao.07210", "/leader/review", False),
     ("lanhdao.07210", "/leader/promises", False),
+    ("lanhdao.07210", "/leader/retention", False),
+    ("lanhdao.07210", "/leader/meetings", False),
     ("admin", "/admin/audit", False),
     ("admin", "/admin/audit/export.csv", False),
     ("admin", "/admin/users", False),
