@@ -41,6 +41,7 @@ LEADERS = (Role.LEADER, Role.ADMIN)
 MAX_REVIEW_DAYS = 62
 # Flagged visits shown at once; a leader who hits it narrows the days.
 REVIEW_LIMIT = 300
+PACE_DAYS = 30  # the canvassers' pace on the retention page: the last 30 days
 
 
 def _form_int(name: str) -> int | None:
@@ -302,6 +303,7 @@ def retention():
     context = {"campaign": campaign, "unit": session.get(GeoUnit, scope.unit_id)}
     if campaign is not None:
         last = min(request_today(), campaign.ends_on)
+        pace_from = max(campaign.starts_on, last - timedelta(days=PACE_DAYS - 1))
         by_category, by_path = conversion(
             session, scope=scope, campaign=campaign, last=last, categories_of=person_categories
         )
@@ -309,7 +311,10 @@ def retention():
             retention=retention_of(session, scope=scope, campaign=campaign, last=last),
             by_category=by_category,
             by_path=by_path,
-            pace=canvasser_pace(session, scope=scope, first=campaign.starts_on, last=last),
+            # The last 30 days: how doors are worked now, and a bounded read of raw visits.
+            pace=canvasser_pace(session, scope=scope, first=pace_from, last=last),
+            pace_from=pace_from,
+            pace_to=last,
             break_minutes=BREAK_MINUTES,
         )
     return render_template("leader/retention.html", **context)

@@ -239,3 +239,4 @@ def test_the_leader_page_shows_the_figures(app, login_as, session):
         in page
     )
     assert 'id="canvasser-pace"' in page and "Phút giữa hai nhà" in page
+    assert "Từ ngày 24/10/2026 đến ngày 22/11/2026." in page  # the last 30 days
