@@ -1,11 +1,11 @@
-"""`outreach create-user --email`, `outreach bulletins draft-due` and `bulletins deliver`."""
+"""`outreach create-user --email`, `bulletins draft-due`, `bulletins deliver`, `milestones add`."""
 
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
 from outreach import create_app
-from outreach.models import BulletinDelivery, Notice, Summary, User
+from outreach.models import BulletinDelivery, Milestone, Notice, Summary, User
 from tests.smtp_server import free_port, smtp_server  # noqa: F401
 
 
@@ -84,3 +84,28 @@ def test_draft_due_then_publish_then_deliver_from_the_command_line(db_url, smtp_
     with Session(app.extensions["engine"]) as s:
         (row,) = s.exec(select(BulletinDelivery)).all()
         assert (row.status, row.attempts) == ("sent", 3)  # publish, retry, retry
+
+
+def test_milestones_add(db_url):
+    app, runner = _runner(db_url)
+    ok = runner.invoke(
+        args=[
+            "milestones",
+            "add",
+            "--kind",
+            "target_share",
+            "--date",
+            "2026-10-31",
+            "--share",
+            "50",
+        ]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "Đã thêm mốc target_share ngày 31/10/2026." in ok.output
+    missing = runner.invoke(
+        args=["milestones", "add", "--kind", "target_share", "--date", "2026-11-01"]
+    )
+    assert missing.exit_code != 0 and "cần tỷ lệ" in missing.output
+    with Session(app.extensions["engine"]) as s:
+        (milestone,) = s.exec(select(Milestone)).all()
+        assert (milestone.share, milestone.level) == (0.5, "commune")
