@@ -7,6 +7,7 @@ It gathers, for the active campaign and the leader's scope (`core.scope.scope_fo
 - **overdue follow-ups and promises**: persons whose promised or revisit date has passed with no
   visit and no payment since (`dashboard.service.count_overdue`);
 - **visits flagged for review** in the last seven days (`leaders.review.review_flags`);
+- **commitments due** from review meetings, not done (`leaders.meetings.due_reminders`);
 - **corrections waiting**: `corrections_waiting` below, a hook that counts nothing yet.
 """
 
@@ -24,6 +25,7 @@ from outreach.core.mail import MailError, SmtpSettings, build_message, send_mess
 from outreach.core.periods import local_midnight
 from outreach.core.scope import Scope, scope_for
 from outreach.dashboard.service import dashboard_for
+from outreach.leaders.meetings import due_reminders
 from outreach.leaders.review import review_flags
 from outreach.models import GeoUnit, User
 from outreach.models.codes import Role
@@ -54,12 +56,15 @@ class WeeklyDigest:
     behind: list[UnitBehind] = field(default_factory=list)
     overdue: int = 0
     flagged: int = 0
+    commitments_due: int = 0  # review-meeting commitments due by today, not done
     corrections: int | None = None  # None: no corrections count exists yet (see the hook)
 
     @property
     def anything(self) -> bool:
         """Whether there is something to act on."""
-        return bool(self.behind or self.overdue or self.flagged or self.corrections)
+        return bool(
+            self.behind or self.overdue or self.flagged or self.commitments_due or self.corrections
+        )
 
 
 def corrections_waiting(session: Session, *, scope: Scope) -> int | None:
@@ -100,6 +105,7 @@ def build_weekly_digest(session: Session, *, scope: Scope, today: date) -> Weekl
             limit=FLAG_LIMIT,
         )
     )
+    digest.commitments_due = len(due_reminders(session, scope=scope, today=today))
     digest.corrections = corrections_waiting(session, scope=scope)
     return digest
 
@@ -133,6 +139,7 @@ def digest_text(digest: WeeklyDigest, *, full_name: str) -> str:
     lines.append(_("Hẹn quá hạn chưa thăm lại, chưa đóng: %(n)s", n=format_number(digest.overdue)))
     flagged = f"{FLAG_LIMIT}+" if digest.flagged >= FLAG_LIMIT else format_number(digest.flagged)
     lines.append(_("Lượt thăm cần xem lại (7 ngày qua): %(n)s", n=flagged))
+    lines.append(_("Cam kết họp kiểm điểm đến hạn: %(n)s", n=format_number(digest.commitments_due)))
     if digest.corrections is not None:
         lines.append(_("Đề nghị sửa số liệu đang chờ: %(n)s", n=format_number(digest.corrections)))
     return "\n".join(lines) + "\n"

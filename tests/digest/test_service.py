@@ -79,6 +79,7 @@ def test_the_digest_lists_what_the_pages_show(session):
         if username == "lanhdao.tinh":
             assert digest.flagged >= 1
         assert digest.corrections is None  # the hook counts nothing until corrections exist
+        assert digest.commitments_due == 0
 
 
 def test_the_leader_sees_the_digest_at_home(app, login_as, session):
@@ -119,4 +120,5 @@ def test_send_weekly_emails_each_leader_with_an_address(db_url, session, smtp_se
     assert f"Hẹn quá hạn chưa thăm lại, chưa đóng: {format_number(digest.overdue)}" in body
     for unit in digest.behind:
         assert f"  - {unit.name}: " in body
+    assert "Cam kết họp kiểm điểm đến hạn: 0" in body
     assert mail.attachments() == []

@@ -14,6 +14,7 @@ from outreach.campaigns.milestones import MilestoneError, add_milestone, milesto
 from outreach.campaigns.service import active_campaign
 from outreach.core.scope import scope_for
 from outreach.dashboard.service import dashboard_for
+from outreach.digest.service import build_weekly_digest
 from outreach.models import AuditLog, Commitment, DailyTally, ReviewMeeting, User
 from tests.conftest import DEMO_TODAY, csrf_token, login
 
@@ -125,6 +126,7 @@ def test_a_meeting_takes_the_commune_off_the_review_list_and_its_commitment_come
     home = client.get("/").get_data(as_text=True)
     assert 'id="reminders"' in home and "Rà soát toàn bộ danh sách quá hạn" in home
     commitment_id = int(re.search(r"/leader/commitments/(\d+)/done", home).group(1))
+    assert build_weekly_digest(session, scope=scope, today=date(2026, 11, 25)).commitments_due == 1
     # The province's leader sees it too; a commune leader of another group does not.
     for username, sees in (("lanhdao.tinh", True), ("lanhdao.07210", False)):
         other = app.test_client()
