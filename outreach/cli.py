@@ -12,6 +12,12 @@ from sqlmodel import Session, select
 
 from outreach import migrate
 from outreach.accounts.service import AccountError, check_role_scope, create_user
+from outreach.cli_campaign import (
+    bulletins_group,
+    deliver_bulletin,
+    digest_group,
+    milestones_group,
+)
 from outreach.core.clock import today_local
 from outreach.core.formatting import format_number
 from outreach.core.periods import period_from_key
@@ -105,9 +111,17 @@ def geography_load_command(codes, load_all, old_districts):
     help="Mã đơn vị phạm vi: mã tỉnh (24), mã xã (07210) hoặc mã nhóm",
 )
 @click.option("--organization", default="", help="Đơn vị công tác")
+@click.option("--email", default="", help="Thư điện tử (nhận bản tin, bản tổng hợp tuần)")
+@click.option(
+    "--bulletins/--no-bulletins",
+    default=False,
+    help="Nhận bản tin ngày 15 và 30 qua thư điện tử (báo chí, lãnh đạo; cần --email)",
+)
 @click.password_option("--password", help="Mật khẩu (ít nhất 10 ký tự)")
 @with_appcontext
-def create_user_command(username, full_name, role, scope_code, organization, password):
+def create_user_command(
+    username, full_name, role, scope_code, organization, email, bulletins, password
+):
     """Create a user with a role and a scope in the geography tree."""
     with _session() as session:
         unit = session.exec(select(GeoUnit).where(GeoUnit.code == scope_code)).first()
@@ -129,6 +143,8 @@ def create_user_command(username, full_name, role, scope_code, organization, pas
                 role=role,
                 scope_unit_id=unit.id,
                 organization=organization,
+                email=email,
+                gets_bulletins=bulletins,
             )
         except AccountError as exc:
             raise click.ClickException(str(exc)) from exc
@@ -324,6 +340,7 @@ def summary_command(
         )
         if publish:
             click.echo(f"SHA-256 của PDF: {summary.content_hash}")
+            deliver_bulletin(session, summary.id)
     if out:
         with open(out, "wb") as handle:
             handle.write(pdf)
@@ -549,6 +566,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(import_outbox_command)
     app.cli.add_command(refresh_priorities_command)
     app.cli.add_command(summary_command)
+    app.cli.add_command(bulletins_group)
+    app.cli.add_command(digest_group)
+    app.cli.add_command(milestones_group)
     app.cli.add_command(import_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

@@ -100,6 +100,15 @@ def from_environment() -> dict:
         # Uploaded lists, their error lists and job progress (shared by all app servers).
         "IMPORTS_DIR": os.environ.get("OUTREACH_IMPORTS_DIR", str(INSTANCE_DIR / "imports")),
         "MAX_CONTENT_LENGTH": 210 * 1024 * 1024,
+        # E-mail (bulletins, weekly digest): smtp://host:25, smtp://user:pw@host:587?starttls=1 or
+        # smtps://user:pw@host:465; empty: nothing is sent, deliveries are recorded as failed.
+        "SMTP_URL": os.environ.get("OUTREACH_SMTP_URL", ""),
+        "MAIL_FROM": os.environ.get("OUTREACH_MAIL_FROM", ""),
+        # The hour (Vietnam time) on the 15th and the month's last day from which
+        # `outreach bulletins draft-due` drafts the bulletin (summaries/schedule.py).
+        "BULLETIN_DRAFT_HOUR": min(
+            23, max(0, int(os.environ.get("OUTREACH_BULLETIN_DRAFT_HOUR", "17")))
+        ),
     }
 
 

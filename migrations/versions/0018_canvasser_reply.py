@@ -1,7 +1,7 @@
 """A canvasser's answer to a returned visit
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-04 23:40:00
 
 Issue 22: a visit a leader returned is marked on the household page with the leader's comment,
@@ -16,7 +16,7 @@ import sqlmodel
 
 
 revision: str = "0018"
-down_revision: Union[str, None] = "0015"
+down_revision: Union[str, None] = "0017"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

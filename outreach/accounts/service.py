@@ -15,6 +15,7 @@ from outreach.accounts.passwords import (
 from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
 from outreach.core.i18n import _
+from outreach.core.mail import looks_like_address
 from outreach.models import GeoUnit, User
 from outreach.models.codes import Role, UnitKind
 
@@ -34,8 +35,11 @@ def create_user(
     scope_unit_id: int,
     organization: str = "",
     phone: str | None = None,
+    email: str | None = None,
+    gets_bulletins: bool = False,
 ) -> User:
-    """Create a user after checking the role, the scope unit and the password rules."""
+    """Create a user after checking the role, the scope unit, the password rules and the
+    e-mail address (optional)."""
     username = username.strip().lower()
     if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
         raise AccountError(_("Tên đăng nhập chỉ gồm chữ, số, dấu chấm, gạch nối hoặc gạch dưới."))
@@ -48,6 +52,7 @@ def create_user(
         )
     if session.exec(select(User).where(User.username == username)).first():
         raise AccountError(_("Tên đăng nhập “%(username)s” đã có người dùng.", username=username))
+    email = clean_email(email)
     if password_hash is None:
         if problem := password_problem(password, username=username):
             raise AccountError(problem)
@@ -60,10 +65,24 @@ def create_user(
         scope_unit_id=scope_unit_id,
         organization=organization,
         phone=phone,
+        email=email,
+        gets_bulletins=bool(gets_bulletins and email),
     )
     session.add(user)
     session.flush()
     return user
+
+
+def clean_email(text: str | None) -> str | None:
+    """An e-mail address trimmed and lower-cased, None when empty; a malformed one is refused."""
+    text = (text or "").strip().lower()
+    if not text:
+        return None
+    if not looks_like_address(text):
+        raise AccountError(
+            _("Địa chỉ thư điện tử “%(email)s” không hợp lệ (ví dụ ten@bhxh.gov.vn).", email=text)
+        )
+    return text
 
 
 # Which kinds of scope unit each role may have (a canvasser works in one commune; brief §2).
@@ -133,6 +152,8 @@ def register_user(
     role: str,
     scope_unit_id: int,
     organization: str = "",
+    email: str = "",
+    gets_bulletins: bool = False,
     by_user: User,
 ) -> tuple[User, str]:
     """Create a user for an admin with a temporary password, to be changed at the first login.
@@ -158,6 +179,8 @@ def register_user(
         role=role,
         scope_unit_id=scope_unit_id,
         organization=organization.strip(),
+        email=email,
+        gets_bulletins=gets_bulletins,
     )
     user.must_change_password = True
     _audit(
@@ -181,8 +204,11 @@ def update_user(
     organization: str,
     is_active: bool,
     by_user: User,
+    email: str | None = None,
+    gets_bulletins: bool | None = None,
 ) -> User:
-    """Change a user's role, scope, name, organization or active flag, audited with the changes."""
+    """Change a user's role, scope, name, organization, e-mail, bulletin subscription or active
+    flag, audited with the changes (an e-mail or subscription left None stays as it is)."""
     user = _managed_user(session, user_id=user_id, by_user=by_user)
     full_name, organization = full_name.strip(), organization.strip()
     if not full_name:
@@ -205,6 +231,10 @@ def update_user(
         "organization": organization,
         "is_active": bool(is_active),
     }
+    if email is not None:
+        new["email"] = clean_email(email)
+    if gets_bulletins is not None:
+        new["gets_bulletins"] = bool(gets_bulletins and new.get("email", user.email))
     changes = {k: [getattr(user, k), v] for k, v in new.items() if getattr(user, k) != v}
     if changes:
         if user.is_active and not new["is_active"]:

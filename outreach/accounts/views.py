@@ -305,6 +305,8 @@ def new_user():
                 role=form.get("role", ""),
                 scope_unit_id=scope_unit_id,
                 organization=form.get("organization", ""),
+                email=form.get("email", ""),
+                gets_bulletins=form.get("gets_bulletins") == "1",
                 by_user=current_user,
             )
     except AccountError as exc:
@@ -378,6 +380,8 @@ def edit_user(user_id: int):
                 full_name=form.get("full_name", ""),
                 organization=form.get("organization", ""),
                 is_active=form.get("is_active") == "1",
+                email=form.get("email", ""),
+                gets_bulletins=form.get("gets_bulletins") == "1",
                 by_user=current_user,
             )
     except AccountError as exc:

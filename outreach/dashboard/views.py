@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 
+from outreach.campaigns.milestones import milestones_of, next_milestone, units_against
 from outreach.campaigns.service import active_campaign, active_campaigns, list_campaigns
 from outreach.core.scope import Scope, canvasser_in_scope, narrow_scope, village_in_scope
 from outreach.dashboard import cells as cell_lists
@@ -108,9 +109,18 @@ def show():
         sort=request.args.get("sort", "name"),
         descending=request.args.get("dir") == "desc",
     )
+    upcoming = next_milestone(milestones_of(session, campaign_id=campaign.id), request_today())
     return render_page_or_fragment(
         "dashboard/show.html",
         "dashboard/_table.html",
+        milestone=upcoming,
+        short_of_milestone=[
+            u
+            for u in units_against(board.rows if board.group_by == "commune" else [], upcoming)
+            if u.gap
+        ]
+        if upcoming
+        else [],
         board=board,
         campaigns=campaigns,
         chart=chart(board.trend),

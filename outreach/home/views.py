@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from outreach.campaigns import service as campaigns
 from outreach.core.clock import VIETNAM
-from outreach.db import get_session
+from outreach.db import committing, get_session
+from outreach.digest.service import FLAG_LIMIT, build_weekly_digest
 from outreach.home import service as overview
+from outreach.home.notices import dismiss_notice, open_notices
+from outreach.leaders.meetings import due_reminders
 from outreach.models import GeoUnit
 from outreach.models.codes import Role
 from outreach.summaries.service import published_archive, summary_board
@@ -27,7 +30,11 @@ def index():
     session = get_session()
     scope = current_scope()
     unit = session.get(GeoUnit, scope.unit_id)
-    context = {"scope": scope, "unit": unit}
+    context = {
+        "scope": scope,
+        "unit": unit,
+        "notices": open_notices(session, user_id=current_user.id),
+    }
     if current_user.role == Role.CANVASSER:
         # The canvasser's home is their worklist.
         return redirect(url_for("worklist.show"))
@@ -41,6 +48,9 @@ def index():
         context["totals"] = overview.scope_totals(session, scope=scope, now=now)
         context["communes"] = overview.commune_counts(session, scope=scope, now=now)
         context["campaign"] = campaigns.active_campaign(session, province_id=scope.province_id)
+        context["digest"] = build_weekly_digest(session, scope=scope, today=request_today())
+        context["flag_limit"] = FLAG_LIMIT
+        context["reminders"] = due_reminders(session, scope=scope, today=request_today())
         return render_template("home/leader.html", **context)
     if current_user.role == Role.ADMIN:
         context["totals"] = overview.admin_totals(session, province_id=scope.province_id)
@@ -54,3 +64,13 @@ def index():
         return render_template("home/admin.html", **context)
     context["archive"] = published_archive(session, province_id=scope.province_id)
     return render_template("home/media.html", **context)
+
+
+@bp.post("/notices/<int:notice_id>/dismiss")
+@login_required
+def dismiss(notice_id: int):
+    """Take one of the user's own notices off their home page."""
+    with committing(get_session()) as session:
+        if not dismiss_notice(session, notice_id=notice_id, user_id=current_user.id):
+            abort(404)
+    return redirect(url_for(".index"), 303)

@@ -37,6 +37,7 @@ from outreach.core.scope import Scope, apply_scope
 from outreach.core.text import place_key
 from outreach.models import Campaign, GeoUnit, Payment, VisitOutcome
 from outreach.models.codes import Outcome, UnitKind
+from outreach.tallies.retention import payments_known_through
 from outreach.worklist.service import promise_kept
 
 GRACE_DAYS = 7
@@ -103,16 +104,6 @@ def promise_status(
     if deadline >= today:
         return "pending"
     return "broken" if known_through is not None and known_through >= deadline else "unknown"
-
-
-def payments_known_through(session: Session, *, province_id: int) -> date | None:
-    """The latest day paid in the province's imported payments lists (None: none imported)."""
-    latest = session.execute(
-        select(func.max(Payment.paid_on)).where(Payment.province_id == province_id)
-    ).scalar()
-    if latest is None or isinstance(latest, date):
-        return latest
-    return date.fromisoformat(str(latest))
 
 
 def followthrough(

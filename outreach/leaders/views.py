@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
+from outreach.campaigns.milestones import MilestoneError, milestone_board
+from outreach.campaigns.milestones import add_milestone as add_milestone_to
 from outreach.campaigns.service import active_campaign
 from outreach.core.clock import VIETNAM
 from outreach.core.formatting import parse_day
@@ -17,10 +19,12 @@ from outreach.core.periods import half_month_start, local_midnight
 from outreach.core.scope import Scope
 from outreach.core.text import place_key
 from outreach.db import committing, get_session
-from outreach.leaders import assignment, review
+from outreach.leaders import assignment, meetings, review
 from outreach.leaders.followthrough import GRACE_DAYS, followthrough
 from outreach.models import GeoUnit, User
-from outreach.models.codes import Role, UnitKind
+from outreach.models.codes import MeetingDecision, MilestoneKind, Role, UnitKind
+from outreach.tallies.retention import BREAK_MINUTES, canvasser_pace, conversion
+from outreach.tallies.retention import retention as retention_of
 from outreach.web.guards import (
     audit,
     bounded_day,
@@ -30,6 +34,7 @@ from outreach.web.guards import (
     roles_required,
 )
 from outreach.web.guards import today as request_today
+from outreach.worklist.service import person_categories
 
 bp = Blueprint("leader", __name__, url_prefix="/leader")
 LEADERS = (Role.LEADER, Role.ADMIN)
@@ -37,6 +42,7 @@ LEADERS = (Role.LEADER, Role.ADMIN)
 MAX_REVIEW_DAYS = 62
 # Flagged visits shown at once; a leader who hits it narrows the days.
 REVIEW_LIMIT = 300
+PACE_DAYS = 30  # the canvassers' pace on the retention page: the last 30 days
 
 
 def _form_int(name: str) -> int | None:
@@ -287,6 +293,147 @@ def promises():
         grace_days=GRACE_DAYS,
         unit=session.get(GeoUnit, scope.unit_id),
     )
+
+
+@bp.get("/retention")
+@roles_required(*LEADERS)
+def retention():
+    """Whether the campaign's new participants keep paying, what converts, how doors are worked."""
+    session = get_session()
+    scope = current_scope()
+    campaign = active_campaign(session, province_id=scope.province_id)
+    context = {"campaign": campaign, "unit": session.get(GeoUnit, scope.unit_id)}
+    if campaign is not None:
+        last = min(request_today(), campaign.ends_on)
+        pace_from = max(campaign.starts_on, last - timedelta(days=PACE_DAYS - 1))
+        by_category, by_path = conversion(
+            session, scope=scope, campaign=campaign, last=last, categories_of=person_categories
+        )
+        context.update(
+            retention=retention_of(session, scope=scope, campaign=campaign, last=last),
+            by_category=by_category,
+            by_path=by_path,
+            # The last 30 days: how doors are worked now, and a bounded read of raw visits.
+            pace=canvasser_pace(session, scope=scope, first=pace_from, last=last),
+            pace_from=pace_from,
+            pace_to=last,
+            break_minutes=BREAK_MINUTES,
+        )
+    return render_template("leader/retention.html", **context)
+
+
+def _meetings_page(status: int = 200, error: str | None = None, form=None):
+    session = get_session()
+    scope = current_scope()
+    campaign = active_campaign(session, province_id=scope.province_id)
+    context = {"campaign": campaign, "error": error, "form": form or {}}
+    if campaign is not None:
+        today = request_today()
+        context.update(
+            board=milestone_board(session, scope=scope, campaign=campaign, today=today),
+            meetings=meetings.meetings_in_scope(session, scope=scope, campaign_id=campaign.id),
+            communes=_communes(scope),
+            today=today,
+            decisions=list(MeetingDecision),
+            kinds=list(MilestoneKind),
+        )
+    return render_template("leader/meetings.html", **context), status
+
+
+@bp.get("/meetings")
+@roles_required(*LEADERS)
+def meetings_page():
+    """Each commune against the next milestone, the ones that must review, the meetings held."""
+    return _meetings_page()
+
+
+def _day_field(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.form.get(name, "").strip())
+    except ValueError:
+        return None
+
+
+@bp.post("/meetings")
+@roles_required(*LEADERS)
+def record_meeting():
+    """Record a review meeting with its decision and commitments."""
+    session = get_session()
+    scope = current_scope()
+    campaign = active_campaign(session, province_id=scope.province_id)
+    if campaign is None:
+        return _meetings_page(400, _("Chưa có chiến dịch nào đang chạy."))
+    form = request.form
+    commitments = [
+        meetings.CommitmentInput(
+            form.get(f"commitment_{i}", ""), form.get(f"owner_{i}", ""), _day_field(f"due_{i}")
+        )
+        for i in range(1, 4)
+    ]
+    try:
+        with committing(session):
+            meetings.record_meeting(
+                session,
+                scope=scope,
+                campaign=campaign,
+                held_on=_day_field("held_on"),
+                unit_ids=[i for i in (parse_id(v) for v in form.getlist("unit_id")) if i],
+                attendees=form.get("attendees", ""),
+                findings=form.get("findings", ""),
+                decision=form.get("decision", "none"),
+                decision_text=form.get("decision_text", ""),
+                commitments=commitments,
+                by_user=current_user,
+                today=request_today(),
+            )
+    except meetings.MeetingError as error:
+        return _meetings_page(400, str(error), form)
+    flash(_("Đã ghi cuộc họp kiểm điểm."), "ok")
+    return redirect(url_for(".meetings_page"), 303)
+
+
+@bp.post("/milestones")
+@roles_required(Role.ADMIN)
+def add_milestone():
+    """An admin adds a milestone to the active campaign."""
+    session = get_session()
+    campaign = active_campaign(session, province_id=current_scope().province_id)
+    if campaign is None:
+        return _meetings_page(400, _("Chưa có chiến dịch nào đang chạy."))
+    share = request.form.get("share", "").strip().replace(",", ".")
+    try:
+        with committing(session):
+            due_on = _day_field("due_on")
+            if due_on is None:
+                raise MilestoneError(_("Hãy nhập ngày của mốc."))
+            add_milestone_to(
+                session,
+                campaign=campaign,
+                kind=request.form.get("kind", ""),
+                due_on=due_on,
+                share=float(share) / 100 if share.replace(".", "", 1).isdigit() else None,
+                note=request.form.get("note", ""),
+                by_user=current_user,
+            )
+    except MilestoneError as error:
+        return _meetings_page(400, str(error))
+    flash(_("Đã thêm mốc của chiến dịch."), "ok")
+    return redirect(url_for(".meetings_page"), 303)
+
+
+@bp.post("/commitments/<int:commitment_id>/done")
+@roles_required(*LEADERS)
+def commitment_done(commitment_id: int):
+    """Mark a commitment done: its reminder leaves the home page."""
+    try:
+        with committing(get_session()) as session:
+            meetings.complete_commitment(
+                session, scope=current_scope(), commitment_id=commitment_id, by_user=current_user
+            )
+    except meetings.MeetingError:
+        abort(404)
+    flash(_("Đã đánh dấu cam kết hoàn thành."), "ok")
+    return redirect(url_for("home.index"), 303)
 
 
 @bp.app_template_filter("vn_time")

@@ -6,6 +6,8 @@ from outreach.models.corrections import Correction
 from outreach.models.geography import GeoUnit
 from outreach.models.households import Household, Person, PriorityRefresh
 from outreach.models.imports import ImportBatch, ImportMapping, Payment
+from outreach.models.mail import BulletinDelivery, Notice
+from outreach.models.meetings import Commitment, Milestone, ReviewMeeting, ReviewMeetingUnit
 from outreach.models.reports import ReportPeriod, Summary
 from outreach.models.tallies import CampaignReach, DailyTally, LatestOutcome
 from outreach.models.teams import Team, TeamMember
@@ -14,9 +16,11 @@ from outreach.models.visits import Visit, VisitOutcome
 
 __all__ = [
     "AuditLog",
+    "BulletinDelivery",
     "Campaign",
     "CampaignReach",
     "Correction",
+    "Commitment",
     "DailyTally",
     "FollowedUnit",
     "GeoUnit",
@@ -24,11 +28,15 @@ __all__ = [
     "ImportBatch",
     "ImportMapping",
     "LatestOutcome",
+    "Milestone",
+    "Notice",
     "Payment",
     "Person",
     "PriorityRefresh",
     "PolicyRate",
     "ReportPeriod",
+    "ReviewMeeting",
+    "ReviewMeetingUnit",
     "Summary",
     "Target",
     "Team",

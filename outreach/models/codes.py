@@ -106,6 +106,23 @@ class SummaryStatus(StrEnum):
     PUBLISHED = "published"
 
 
+class MilestoneKind(StrEnum):
+    TARGET_SHARE = "target_share"  # a share of the target reached by a date
+    REVIEW = "review"  # units behind hold a review meeting by this date
+    FINISH = "finish"  # the unit's own finish date
+
+
+class MeetingDecision(StrEnum):
+    NONE = "none"
+    PRAISE = "praise"  # biểu dương
+    CRITICISM = "criticism"  # phê bình, nhắc nhở
+
+
+class DeliveryStatus(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+
+
 # Payment frequencies in months allowed by Law 41/2024 Art. 36(2).
 PAYMENT_FREQUENCIES = (1, 3, 6, 12)
 

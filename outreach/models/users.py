@@ -22,6 +22,10 @@ class User(SQLModel, table=True):
     # Where the person works: "Bưu điện xã …", "UBND phường …", "BHXH tỉnh Bắc Ninh".
     organization: str = Field(default="", max_length=200)
     phone: str | None = Field(default=None, max_length=20)
+    # Where bulletins and the weekly digest are e-mailed (summaries/delivery.py, leaders/digest.py).
+    email: str | None = Field(default=None, max_length=254)
+    # Media staff and leaders who want each published bulletin's PDF by e-mail.
+    gets_bulletins: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     is_active: bool = Field(default=True)
     must_change_password: bool = Field(default=False)
     failed_logins: int = Field(default=0)

@@ -31,10 +31,12 @@ from outreach.models import (
     GeoUnit,
     Payment,
     ReportPeriod,
+    ReviewMeeting,
+    ReviewMeetingUnit,
     Summary,
 )
 from outreach.models.base import utcnow
-from outreach.models.codes import RefusalReason, SummaryStatus, UnitKind
+from outreach.models.codes import MeetingDecision, RefusalReason, SummaryStatus, UnitKind
 from outreach.summaries.document import render_document_pdf
 from outreach.summaries.lead import lead_paragraph
 from outreach.tallies import figures
@@ -307,9 +309,42 @@ def compute_figures(
             "ranked": len(ranked),
         },
         "trend": _trend(session, campaign, period),
+        "decisions": meeting_decisions(session, campaign=campaign, period=period),
     }
     figures["lead"] = lead_paragraph(figures)
     return figures
+
+
+def meeting_decisions(session: Session, *, campaign: Campaign, period: Period) -> list[dict]:
+    """The praise and criticism review meetings of the province decided in the period, with
+    their words and communes, for the bulletin's "Biểu dương / Cần cố gắng" box."""
+    meetings = session.exec(
+        select(ReviewMeeting)
+        .where(
+            ReviewMeeting.campaign_id == campaign.id,
+            ReviewMeeting.held_on >= period.starts_on,
+            ReviewMeeting.held_on <= period.ends_on,
+            ReviewMeeting.decision.in_([MeetingDecision.PRAISE, MeetingDecision.CRITICISM]),
+            ReviewMeeting.decision_text != "",
+        )
+        .order_by(ReviewMeeting.held_on, ReviewMeeting.id)
+    ).all()
+    out = []
+    for meeting in meetings:
+        units = session.exec(
+            select(GeoUnit.name)
+            .join(ReviewMeetingUnit, ReviewMeetingUnit.unit_id == GeoUnit.id)
+            .where(ReviewMeetingUnit.meeting_id == meeting.id)
+        ).all()
+        out.append(
+            {
+                "kind": meeting.decision,
+                "held_on": meeting.held_on.isoformat(),
+                "units": sorted(units, key=place_key),
+                "text": meeting.decision_text,
+            }
+        )
+    return out
 
 
 def _short(unit: GeoUnit) -> str:
@@ -446,6 +481,12 @@ def publish_summary(
 def figures_of(summary: Summary) -> dict:
     """The figures stored with a summary version."""
     return json.loads(summary.figures_json or "{}")
+
+
+def pdf_filename(period: Period, summary: Summary, extension: str = "pdf") -> str:
+    """The file name a version downloads or travels by e-mail under."""
+    state = "" if summary.status == SummaryStatus.PUBLISHED else "-ban-nhap"
+    return f"ban-tin-bhxh-tu-nguyen-{period.key}-v{summary.version}{state}.{extension}"
 
 
 def period_of(session: Session, summary: Summary) -> Period:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,6 +23,7 @@ from outreach.db import committing, get_session, read_session
 from outreach.models import Summary
 from outreach.models.base import utcnow
 from outreach.models.codes import Role, SummaryStatus
+from outreach.summaries.delivery import deliver_summary, deliveries_of
 from outreach.summaries.document import (
     render_document_html,
     render_document_pdf,
@@ -24,6 +35,7 @@ from outreach.summaries.service import (
     SummaryError,
     draft_summary,
     figures_of,
+    pdf_filename,
     period_of,
     publish_summary,
     published_archive,
@@ -137,6 +149,9 @@ def period(key: str):
         draft=draft,
         document=render_document_html(figures_of(draft), heading_level=2) if draft else None,
         published=entry.published if entry else [],
+        deliveries=deliveries_of(
+            get_session(), summary_ids=[s.id for s in (entry.published if entry else [])]
+        ),
         period_open=request_today() <= period.ends_on,
     )
 
@@ -177,7 +192,44 @@ def publish(key: str):
         flash(str(error), "error")
         return redirect(url_for(".period", key=period.key)), 303
     flash(_("Đã công bố phiên bản %(v)s.", v=published.version), "ok")
+    _deliver(published.id)
     return redirect(url_for(".period", key=period.key))
+
+
+def _deliver(summary_id: int) -> tuple[int, int]:
+    """E-mail a published version (its own unit of work, after the publication is committed: a
+    mail server that fails is recorded per recipient and never undoes the publication)."""
+    with committing(get_session()) as session:
+        report = deliver_summary(
+            session,
+            summary_id=summary_id,
+            smtp_url=current_app.config.get("SMTP_URL", ""),
+            sender=current_app.config.get("MAIL_FROM", ""),
+        )
+    if report.sent:
+        flash(_("Đã gửi bản tin qua thư điện tử cho %(n)s người.", n=report.sent), "ok")
+    if report.failed:
+        flash(
+            _(
+                "%(n)s thư chưa gửi được (xem lý do ở danh sách gửi thư bên dưới, rồi bấm "
+                "“Gửi lại thư chưa gửi được”).",
+                n=report.failed,
+            ),
+            "error",
+        )
+    return report.sent, report.failed
+
+
+@bp.post("/versions/<int:summary_id>/deliver")
+@roles_required(Role.ADMIN)
+def deliver(summary_id: int):
+    """Send a published version again to whoever has not received it (failed, or new)."""
+    summary = _visible(summary_id)
+    if summary.status != SummaryStatus.PUBLISHED:
+        abort(404)
+    if _deliver(summary.id) == (0, 0):
+        flash(_("Không còn thư nào cần gửi."), "ok")
+    return redirect(url_for(".period", key=period_of(get_session(), summary).key), 303)
 
 
 @bp.get("/versions/<int:summary_id>")
@@ -193,12 +245,6 @@ def version(summary_id: int):
     )
 
 
-def _filename(summary: Summary, extension: str) -> str:
-    period = period_of(get_session(), summary)
-    state = "" if summary.status == SummaryStatus.PUBLISHED else "-ban-nhap"
-    return f"ban-tin-bhxh-tu-nguyen-{period.key}-v{summary.version}{state}.{extension}"
-
-
 def _download(summary: Summary, body: bytes, mimetype: str, extension: str) -> Response:
     audit(
         "summary.download",
@@ -208,7 +254,7 @@ def _download(summary: Summary, body: bytes, mimetype: str, extension: str) -> R
     )
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{_filename(summary, extension)}"'
+        f'attachment; filename="{pdf_filename(period_of(get_session(), summary), summary, extension)}"'
     )
     return response
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
+from outreach.core.formatting import format_number
 from outreach.core.i18n import _
 from outreach.core.scope import Scope, commune_condition, within_scope
 from outreach.core.text import person_key, place_key, vietnamese_key
@@ -177,9 +178,7 @@ def _checked(
     if len(name) > MAX_NAME:
         raise TeamError(_("Tên tổ dài quá %(n)s ký tự.", n=MAX_NAME))
     if any(t < 0 or t > MAX_TARGET for t in targets):
-        raise TeamError(
-            _("Chỉ tiêu phải là số từ 0 đến %(n)s.", n=f"{MAX_TARGET:,}".replace(",", "."))
-        )
+        raise TeamError(_("Chỉ tiêu phải là số từ 0 đến %(n)s.", n=format_number(MAX_TARGET, "vi")))
     wanted = sorted(set(member_ids))
     allowed = {
         u.id

@@ -21,7 +21,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 
 from sqlalchemy import Date, Row, bindparam, case, delete, false, func, or_, update
@@ -54,6 +54,7 @@ from outreach.worklist.priority import (
     Reason,
     ReasonLine,
     household_priority,
+    list_categories,
     person_priority,
     weights_for,
 )
@@ -167,6 +168,11 @@ def facts_of(person: Person) -> PersonFacts:
         if person.updated_at
         else None,
     )
+
+
+def person_categories(person: Person, day: date) -> set:
+    """The BHXH list categories a person is in on a day (`priority.list_categories`)."""
+    return list_categories(today=day, **asdict(facts_of(person)))
 
 
 def encode_reasons(reasons: Iterable[ReasonLine]) -> str:

@@ -419,6 +419,42 @@ MATRIX: tuple[Entry, ...] = (
         form=lambda o: {"decision": "reject", "note": "Số này của hàng xóm"},
         tables=CORRECTION_TABLES,
     ),
+    Entry("leader.retention", "GET", lambda o: "/leader/retention", each(200, LEADERS)),
+    Entry("leader.meetings_page", "GET", lambda o: "/leader/meetings", each(200, LEADERS)),
+    Entry(
+        "leader.record_meeting",
+        "POST",
+        lambda o: "/leader/meetings",
+        each(303, LEADERS),
+        out=400,  # a commune outside the scope: the form again with the error, nothing written
+        form=lambda o: {
+            "held_on": "2026-11-05",
+            "unit_id": o.commune,
+            "findings": "Chậm tiến độ",
+            "decision": "none",
+        },
+        writes=True,
+        tables=("review_meeting", "review_meeting_unit", "commitment", "audit_log"),
+    ),
+    Entry(
+        "leader.add_milestone",
+        "POST",
+        lambda o: "/leader/milestones",
+        {ADMIN: 303},
+        form=lambda o: {"kind": "review", "due_on": "2026-11-07"},
+        writes=True,
+        tables=("milestone", "audit_log"),
+    ),
+    # No commitment exists in the matrix's database: closing one answers 404 for every leader
+    # (tests/leaders/test_meetings.py closes a real one, and refuses one outside the scope).
+    Entry(
+        "leader.commitment_done",
+        "POST",
+        lambda o: "/leader/commitments/987654/done",
+        each(404, LEADERS),
+        form=lambda o: {},
+        tables=("commitment",),
+    ),
     Entry(
         "targets.index",
         "GET",
@@ -739,6 +775,26 @@ MATRIX: tuple[Entry, ...] = (
         lambda o: f"/summaries/versions/{o.summary}.csv",
         {ADMIN: 200, MEDIA: 200},
         out=404,
+    ),
+    Entry(
+        "summaries.deliver",
+        "POST",
+        lambda o: f"/summaries/versions/{o.summary}/deliver",
+        {ADMIN: 303},
+        out=404,
+        form=lambda o: {},
+        writes=True,
+        tables=("bulletin_delivery",),
+    ),
+    # Nobody has a notice in the matrix's database: each user may dismiss only their own, so every
+    # logged-in role gets 404 here (tests/summaries/test_schedule.py dismisses a real one).
+    Entry(
+        "home.dismiss",
+        "POST",
+        lambda o: "/notices/987654/dismiss",
+        each(404),
+        form=lambda o: {},
+        tables=("notice",),
     ),
 )
 

@@ -262,6 +262,8 @@ PARAMS: dict[str, dict[str, Strategy]] = {
     "corrections.household": NONE,
     "corrections.leader_list": NONE,
     "corrections.export": {"status": one_of("pending", "approved", "all", "x")},
+    "leader.retention": NONE,
+    "leader.meetings_page": NONE,
     "targets.index": {"campaign": CAMPAIGN, "commune": COMMUNE, "unit": UNIT},
     "rankings.show": RANKING,
     "rankings.workbook": RANKING,

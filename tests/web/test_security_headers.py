@@ -178,6 +178,8 @@ IMPERSONAL = {
     "summaries.national_pdf": "aggregates (the national bulletin)",
     "summaries.draft": "aggregates",
     "summaries.publish": "aggregates",
+    "summaries.deliver": "a redirect to the period's page",
+    "home.dismiss": "a redirect home",
     "rankings.show": "communes ranked by their figures",
     "rankings.workbook": "the same, as a spreadsheet",
     "targets.index": "each commune's target",
@@ -250,6 +252,8 @@ PERSONAL_PAGES = [
     ("lanhdao.07210", "/teams", False),
     ("lanhdao.07210", "/teams/new", False),
     ("lanhdao.07210", "/teams/999999", False),  # the 404 of such a route too
+    ("lanhdao.07210", "/leader/retention", False),
+    ("lanhdao.07210", "/leader/meetings", False),
     ("admin", "/admin/audit", False),
     ("admin", "/admin/audit/export.csv", False),
     ("admin", "/admin/users", False),
