@@ -56,6 +56,7 @@ from outreach.models import (
 from outreach.models.codes import RefusalReason, Role, UnitKind
 from outreach.tallies import figures
 from outreach.tallies.service import REFUSED_PREFIX
+from outreach.teams.service import team_names_of
 from outreach.worklist.service import promise_kept
 
 GROUPINGS = ("commune", "village", "canvasser")
@@ -71,6 +72,7 @@ class Row:
     kind: str  # "commune", "village", "canvasser" or "total"
     id: int | None
     name: str
+    team: str = ""  # a canvasser's advisory team (teams/), if any
     visits: int = 0
     households: int = 0
     promises: int = 0
@@ -300,10 +302,12 @@ def _canvasser_rows(
     )
     users = {u.id: u for u in session.exec(select(User).where(User.id.in_(sorted(ids) or [0])))}
     whole = sum(in_charge.values())
+    team_of = team_names_of(session, user_ids=sorted(ids))
     rows = []
     for uid in ids:
         user = users.get(uid)
         row = _fill(Row("canvasser", uid, user.full_name if user else str(uid)), counts[uid])
+        row.team = team_of.get(uid, "")
         row.target_new, row.target_renewals = _share(commune_target, in_charge.get(uid, 0), whole)
         row.target_is_estimate = True
         rows.append(row)

@@ -273,6 +273,18 @@ def dissolve_team(session: Session, *, scope: Scope, by_user: User, team_id: int
     session.flush()
 
 
+def team_names_of(session: Session, *, user_ids: Sequence[int]) -> dict[int, str]:
+    """The team name of each of these canvassers who is in a team."""
+    if not user_ids:
+        return {}
+    rows = session.exec(
+        select(TeamMember.user_id, Team.name)
+        .join(Team, Team.id == TeamMember.team_id)
+        .where(TeamMember.user_id.in_(sorted(user_ids)))
+    ).all()
+    return dict(rows)
+
+
 def teammates(session: Session, *, canvasser_id: int) -> list[int]:
     """The other members of the canvasser's team (none when they work alone)."""
     team = select(TeamMember.team_id).where(TeamMember.user_id == canvasser_id).scalar_subquery()

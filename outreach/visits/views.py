@@ -68,8 +68,13 @@ def _household_and_members(household_id: int) -> tuple[Household, list[Person]]:
     household = get_in_scope(session, Household, household_id, current_scope())
     if household is None:
         abort(404)
+    # Off every list (an objection to contact, an approved move or death): not asked again.
     members = list(
-        session.exec(select(Person).where(Person.household_id == household.id).order_by(Person.id))
+        session.exec(
+            select(Person)
+            .where(Person.household_id == household.id, Person.off_list == "")
+            .order_by(Person.id)
+        )
     )
     return household, members
 

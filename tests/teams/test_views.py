@@ -132,3 +132,11 @@ def test_the_leader_changes_and_dissolves_the_team(login_as, session):
         "team_changed",
         "team_dissolved",
     ]
+
+
+def test_the_dashboard_names_each_canvassers_team(app, session):
+    commune_id, members = _ids(session)
+    assert _create(_as(app, "admin"), commune_id, members).status_code == 303
+    leader = _as(app, f"lanhdao.{COMMUNE}")
+    page = leader.get("/dashboard?by=canvasser").get_data(as_text=True)
+    assert page.count("· Tổ Bưu điện - Xã") == 2  # both members, beside their names

@@ -114,3 +114,17 @@ def test_post_without_csrf_is_refused(login_as, session):
     assert response.status_code == 400 and _count(session, VisitOutcome) == _count(
         session, VisitOutcome
     )
+
+
+def test_a_person_off_every_list_is_not_on_the_visit_form(login_as, session):
+    household, members = _household(session)
+    assert len(members) >= 2
+    objecting = members[0]
+    objecting.off_list = "objection"  # as an objection to contact leaves it (corrections/)
+    session.add(objecting)
+    session.commit()
+    page = login_as("canbo.07210.1").get(f"/households/{household.id}/visits/new")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f'name="outcome_{objecting.id}"' not in html
+    assert f'name="outcome_{members[1].id}"' in html
