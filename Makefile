@@ -24,17 +24,21 @@ install: $(STAMP) translations
 translations: $(STAMP)
 	$(BIN)/pybabel -q compile -d outreach/translations
 
-# Serve the app on SQLite with the demo province (loaded only into an empty database).
+# Serve the app on SQLite with the demo province (loaded only into an empty database), and a
+# worker beside it for checks, imports and the nightly jobs; Ctrl+C stops both.
 run: install
 	$(BIN)/outreach db upgrade
 	$(BIN)/outreach demo --if-empty
 	@echo "Mở http://127.0.0.1:8000 (Ctrl+C để dừng)"
+	@$(BIN)/outreach worker --workers 2 & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 --threads 4 --access-logfile - wsgi:app
 
-# Debian packages the browser and PDF tests need, installed only when missing.
+# Debian packages the browser, PDF and multi-server tests need, installed only when missing.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing$$missing"; \

@@ -1,11 +1,12 @@
 """An uploaded list's life: stored, checked (the preview), mapped, imported in one transaction.
 
-Each step that reads the whole file runs as a job (`check_batch`, `run_import`) that the web app
-starts in a background thread and the CLI runs in the foreground. Progress goes to a small JSON
-file beside the upload, not to the database: on SQLite the import's transaction holds the only
-write lock, so a progress row could not be written meanwhile; the file's age is also the job's
-heartbeat. A job found "running" with a stale heartbeat (the server was killed) is marked failed,
-and since its transaction never committed, nothing of it was written.
+Each step that reads the whole file is a job (`check_batch`, `run_import`) that an `outreach
+worker` process runs from the queue (operations/jobs.py), and the CLI in the foreground. Progress
+goes to the queue's board (core/queue.py), not to the database: on SQLite the import's
+transaction holds the only write lock, so a progress row could not be written meanwhile. The
+board's entry is also the job's heartbeat: a batch found "running" whose job stopped beating (its
+worker was killed) is marked failed, and since its transaction never committed, nothing of it was
+written. A running batch with no entry yet waits in the queue for a worker.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import time
 from contextlib import ExitStack, nullcontext
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import xlsxwriter
@@ -29,6 +28,7 @@ from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
 from outreach.core.formatting import safe_cell
 from outreach.core.i18n import _, _l
+from outreach.core.queue import JobBoard, is_dead
 from outreach.imports.reading import ImportFileError, RowError, stream_rows
 from outreach.imports.reading.headers import FIELD_LABELS, KIND_FIELDS, read_header
 from outreach.imports.reading.readers import CSV_EXTENSIONS, open_table
@@ -40,7 +40,7 @@ from outreach.models.codes import RUNNING_STATUSES, BatchStatus, ImportKind
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 MAX_FILENAME_CHARS = 300  # ImportBatch.filename
-STALE_AFTER_SECONDS = 120  # a running job writes progress at least every chunk (~0.1 s)
+STALE_AFTER_SECONDS = 30  # a running job's own thread posts its progress every second
 ERRORS_SHOWN = 50
 # From this many rows a second process reads and parses while this one writes (imports/reading/worker.py);
 # a .csv does not say how many rows it has, so its size decides (about 150 bytes a row).
@@ -58,6 +58,10 @@ KIND_LABELS = {  # translated where shown
 # message a job stores, whatever the language of the admin who happened to open the page.
 INTERRUPTED = _l(
     "Việc xử lý bị gián đoạn (máy chủ khởi động lại); không có dữ liệu nào được ghi. Hãy chạy lại."
+)
+
+NOT_QUEUED = _l(
+    "Không gửi được việc xử lý tới hàng đợi; không có dữ liệu nào được ghi. Hãy thử lại."
 )
 
 
@@ -139,23 +143,19 @@ class Progress:
     stage: str = ""  # "checking" or "importing"
     rows: int = 0
     total: int = 0
+    started: bool = field(default=False, compare=False)  # a worker has taken the job
 
 
-def read_progress(folder: Path, batch: ImportBatch) -> tuple[Progress, float | None]:
-    """The job's progress and the seconds since it last reported (None if it never did)."""
-    path = _path(folder, batch, ".progress.json")
-    try:
-        data = json.loads(path.read_text())
-        return Progress(**data), time.time() - path.stat().st_mtime
-    except (OSError, ValueError, TypeError):
-        return Progress(), None
+def _board_key(batch_id: int) -> str:
+    return f"import-{batch_id}"
 
 
-def _write_progress(folder: Path, batch: ImportBatch, progress: Progress) -> None:
-    path = _path(folder, batch, ".progress.json")
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(asdict(progress)))
-    temporary.replace(path)  # readers never see half a file
+def read_progress(board: JobBoard, batch: ImportBatch) -> Progress:
+    """The job's progress as it last posted it (`started` False while it waits for a worker)."""
+    entry = board.read(_board_key(batch.id))
+    if entry is None:
+        return Progress()
+    return Progress(entry.get("stage", ""), entry.get("rows", 0), entry.get("total", 0), True)
 
 
 def saved_errors(folder: Path, batch: ImportBatch) -> list[RowError]:
@@ -250,15 +250,15 @@ class Outcome:
     headers: list[str]
 
 
-def begin_job(session: Session, *, folder: Path, batch: ImportBatch, write: bool) -> None:
-    """Mark a batch as running before its job starts (committed), with a first heartbeat.
+def begin_job(session: Session, *, board: JobBoard, batch: ImportBatch, write: bool) -> None:
+    """Mark a batch as running before its job is queued (committed).
 
-    The heartbeat is written first: a page opened between the two would otherwise find a
-    running batch without one and mark it failed as interrupted.
+    Until a worker takes the job it posts nothing on the board, and a running batch with
+    nothing posted is one waiting in the queue, not a dead one. A dead run's last post is
+    cleared first, so that it cannot be taken for this run's.
     """
-    status = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
-    _write_progress(folder, batch, Progress(status, 0, 0))
-    batch.status = status
+    board.clear(_board_key(batch.id))
+    batch.status = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
     batch.message = ""
     session.add(batch)
     session.commit()
@@ -286,11 +286,18 @@ def _counts(report: ImportReport) -> dict:
     }
 
 
-def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome:
+def _run(engine: Engine, folder: Path, board: JobBoard, batch_id: int, *, write: bool) -> Outcome:
     stage = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
-    with Session(engine) as session:  # the heartbeat before the status (see `begin_job`)
-        _write_progress(folder, session.get(ImportBatch, batch_id), Progress(stage, 0, 0))
-    batch = _set_status(engine, batch_id, stage, message="")
+    progress = Progress(stage, 0, 0)
+    # Posted before the status is set again, and every second from then on (see `begin_job`).
+    with board.alive(_board_key(batch_id), lambda: asdict(progress)):
+        batch = _set_status(engine, batch_id, stage, message="")
+        return _read_and_write(engine, folder, batch, progress, write=write)
+
+
+def _read_and_write(
+    engine: Engine, folder: Path, batch: ImportBatch, progress: Progress, *, write: bool
+) -> Outcome:
     upload = folder / batch.stored_as
     with Session(engine, expire_on_commit=False) as session, ExitStack() as stack:
         mapping = mapping_for(session, office=batch.office, kind=batch.kind)
@@ -301,7 +308,7 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
             child = stack.enter_context(ChildRows(upload, batch.filename, batch.kind, mapping))
         # Streamed from disk: a million-row workbook is read in ~100 MB, not the ~2 GB of loading it.
         table = stack.enter_context(open_table(upload, batch.filename))
-        total = max((table.row_estimate or 0) - 1, 0)
+        progress.total = max((table.row_estimate or 0) - 1, 0)
         sheet, rows = stream_rows(table, batch.kind, mapping)
         if not sheet.match.ok:
             _save_headers(folder, batch, sheet.header.cells)  # for the mapping form
@@ -314,8 +321,8 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
         elif child is not None:
             child.close()
 
-        def progress(done: int) -> None:
-            _write_progress(folder, batch, Progress(stage, done, total))
+        def advance(done: int) -> None:
+            progress.rows = done  # posted by the heartbeat's thread
 
         # Writing holds SQLite's only write lock until the commit: marked meanwhile, so that web
         # requests keep what can wait for later instead of waiting for it (core/spool.py).
@@ -327,7 +334,7 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
                 province_id=batch.province_id,
                 write=write,
                 batch_id=batch.id,
-                progress=progress,
+                progress=advance,
                 expected_rows=expected,
             )
             report.errors = sorted(report.errors, key=lambda e: e.row_number)
@@ -389,22 +396,23 @@ def _summary_message(report: ImportReport) -> str:
     return "; ".join(parts)
 
 
-def check_batch(engine: Engine, folder: Path, batch_id: int) -> Outcome:
+def check_batch(engine: Engine, folder: Path, board: JobBoard, batch_id: int) -> Outcome:
     """Read and validate the file against the database without writing: the preview."""
-    return _guarded(engine, folder, batch_id, write=False)
+    return _guarded(engine, folder, board, batch_id, write=False)
 
 
-def run_import(engine: Engine, folder: Path, batch_id: int) -> Outcome:
+def run_import(engine: Engine, folder: Path, board: JobBoard, batch_id: int) -> Outcome:
     """Write the file's valid rows in one transaction (all of them, or nothing)."""
-    return _guarded(engine, folder, batch_id, write=True)
+    return _guarded(engine, folder, board, batch_id, write=True)
 
 
-def _guarded(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome:
-    # The final status is set before the heartbeat goes: a running batch without a heartbeat is
-    # taken for one whose server died (`fail_interrupted`), and a page opened in between would
-    # have marked a finished check failed.
+def _guarded(
+    engine: Engine, folder: Path, board: JobBoard, batch_id: int, *, write: bool
+) -> Outcome:
+    # The final status is set before the board's entry goes: a running batch whose entry is
+    # gone is taken for one waiting for a worker, never for a finished one.
     try:
-        outcome = _run(engine, folder, batch_id, write=write)
+        outcome = _run(engine, folder, board, batch_id, write=write)
         if outcome.report is None:
             message = _("Chưa nhận ra cột: %(columns)s", columns=", ".join(outcome.missing))
             _set_status(engine, batch_id, BatchStatus.MAPPING, message=message)
@@ -425,29 +433,31 @@ def _guarded(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Out
         )
         raise
     finally:
+        board.clear(_board_key(batch_id))
         with Session(engine) as session:
-            batch = session.get(ImportBatch, batch_id)
-            _path(folder, batch, ".progress.json").unlink(missing_ok=True)
             # What web requests kept aside while this job held the lock goes in now.
             spool.replay_if_any(session)
     return outcome
 
 
-def fail_interrupted(session: Session, *, folder: Path, now: datetime | None = None) -> int:
-    """Mark failed the jobs whose process died (no progress for a while); returns how many."""
+def fail_interrupted(
+    session: Session, *, board: JobBoard, stale_after: float = STALE_AFTER_SECONDS
+) -> int:
+    """Mark failed the jobs whose worker died (silent for a while, or its process gone);
+    returns how many. Jobs still waiting in the queue are left to wait."""
     running = list(RUNNING_STATUSES)
-    silent = [
-        batch
-        for batch in session.exec(select(ImportBatch).where(ImportBatch.status.in_(running)))
-        if (age := read_progress(folder, batch)[1]) is None or age > STALE_AFTER_SECONDS
-    ]
-    if not silent:
+    dead = []
+    for batch in session.exec(select(ImportBatch).where(ImportBatch.status.in_(running))):
+        entry = board.read(_board_key(batch.id))
+        if entry is not None and is_dead(entry, stale_after=stale_after):
+            dead.append(batch)
+    if not dead:
         return 0
     # Only those still running: a job that ended after they were read has set its final status,
-    # then removed its heartbeat, and must keep that status (seen once in the browser tests).
+    # then cleared its entry, and must keep that status (seen once in the browser tests).
     failed = session.execute(
         update(ImportBatch)
-        .where(ImportBatch.id.in_([batch.id for batch in silent]))
+        .where(ImportBatch.id.in_([batch.id for batch in dead]))
         .where(ImportBatch.status.in_(running))
         .values(
             status=BatchStatus.FAILED,
@@ -456,7 +466,8 @@ def fail_interrupted(session: Session, *, folder: Path, now: datetime | None = N
         .execution_options(synchronize_session=False)
     ).rowcount
     session.commit()
-    for batch in silent:  # read again when next used, whichever status they now have
+    for batch in dead:  # read again when next used, whichever status they now have
+        board.clear(_board_key(batch.id))
         session.expire(batch)
     return failed
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     abort,
     current_app,
@@ -36,20 +34,30 @@ def _folder() -> Path:
     return Path(current_app.config["IMPORTS_DIR"])
 
 
+def _jobs():
+    return current_app.extensions["jobs"]
+
+
 def _start(job, batch: ImportBatch) -> None:
-    """Run a job in a background thread: it survives the admin closing the browser."""
-    app: Flask = current_app._get_current_object()
-    batches.begin_job(get_session(), folder=_folder(), batch=batch, write=job is batches.run_import)
-    batch_id = batch.id
+    """Queue a job for a worker (`outreach worker`): it survives the admin closing the browser,
+    and any server's pages follow it."""
+    batches.begin_job(get_session(), board=_jobs().board, batch=batch, write=job == "import")
+    task = _jobs().run_import if job == "import" else _jobs().check_import
+    try:
+        task(batch.id)
+    except Exception:  # the queue cannot be reached: say so on the batch, never leave it waiting
+        log.exception("could not queue import batch %s", batch.id)
+        batch.status = BatchStatus.FAILED
+        batch.message = str.__str__(batches.NOT_QUEUED)
+        get_session().commit()
 
-    def work() -> None:
-        with app.app_context():
-            try:
-                job(app.extensions["job_engine"], Path(app.config["IMPORTS_DIR"]), batch_id)
-            except Exception:  # the job already marked the batch failed with a message
-                log.exception("import batch %s failed", batch_id)
 
-    threading.Thread(target=work, name=f"import-{batch_id}", daemon=True).start()
+def _fail_interrupted() -> None:
+    batches.fail_interrupted(
+        get_session(),
+        board=_jobs().board,
+        stale_after=current_app.config["OUTREACH_JOB_STALE_SECONDS"],
+    )
 
 
 def _batch(batch_id: int) -> ImportBatch:
@@ -70,7 +78,7 @@ def _refused(batch: ImportBatch, message: str):
 def index():
     """The upload form and the latest batches."""
     session = get_session()
-    batches.fail_interrupted(session, folder=_folder())
+    _fail_interrupted()
     recent = session.exec(
         select(ImportBatch)
         .where(ImportBatch.province_id == current_scope().province_id)
@@ -102,7 +110,7 @@ def upload():
     except batches.BatchError as error:
         flash(str(error), "error")
         return redirect(url_for(".index")), 303
-    _start(batches.check_batch, batch)
+    _start("check", batch)
     return redirect(url_for(".show", batch_id=batch.id))
 
 
@@ -110,10 +118,9 @@ def upload():
 @roles_required("admin")
 def show(batch_id: int):
     """The batch: progress while a job runs (htmx polls the status part), then its results."""
-    session = get_session()
-    batches.fail_interrupted(session, folder=_folder())
+    _fail_interrupted()
     batch = _batch(batch_id)
-    progress, _age = batches.read_progress(_folder(), batch)
+    progress = batches.read_progress(_jobs().board, batch)
     errors = batches.saved_errors(_folder(), batch)
     context = {
         "batch": batch,
@@ -151,7 +158,7 @@ def mapping(batch_id: int):
         return _refused(batch, _("Hãy chọn cột cho từng thông tin còn thiếu."))
     batches.save_mapping(get_session(), office=batch.office, kind=batch.kind, choices=choices)
     audit("import.check", object_type="import_batch", object_id=batch.id)
-    _start(batches.check_batch, batch)
+    _start("check", batch)
     return redirect(url_for(".show", batch_id=batch.id))
 
 
@@ -169,7 +176,7 @@ def commit(batch_id: int):
         )
     batch.skip_rejected = skip
     audit("import.commit", object_type="import_batch", object_id=batch.id, detail={"skip": skip})
-    _start(batches.run_import, batch)
+    _start("import", batch)
     return redirect(url_for(".show", batch_id=batch.id))
 
 
@@ -181,7 +188,7 @@ def retry(batch_id: int):
     if batch.status != BatchStatus.FAILED:
         return _refused(batch, _("Chỉ kiểm tra lại được một tệp đã thất bại."))
     audit("import.check", object_type="import_batch", object_id=batch.id)
-    _start(batches.check_batch, batch)
+    _start("check", batch)
     return redirect(url_for(".show", batch_id=batch.id))
 
 

@@ -8,6 +8,7 @@ from sqlmodel import select
 from outreach.models import GeoUnit, Person
 from tests.browser.test_login_journeys import log_in
 from tests.imports.test_writer import ROWS, _csv
+from tests.workers import worker_threads
 
 FIXED = ROWS[:3] + [
     ROWS[3].replace("Xã Không Có", "Phường Bắc Giang"),
@@ -34,8 +35,12 @@ def test_admin_fixes_a_messy_list_and_imports_it(
     check_a11y,
     no_horizontal_scroll,
     console_errors,
+    request,
 ):
     monkeypatch.setitem(live_app.config, "IMPORTS_DIR", str(tmp_path / "imports"))
+    worker = worker_threads(live_app)  # checks and imports run in a worker, never in the server
+    worker.__enter__()
+    request.addfinalizer(lambda: worker.__exit__(None, None, None))
     log_in(page, "admin")
     _upload(page, _csv(ROWS))
     status = page.locator("#batch-status")

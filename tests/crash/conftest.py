@@ -57,6 +57,7 @@ class Server:
         self.instance = instance
         self.port = _free_port()
         self.process: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None
         self.log = instance / "gunicorn.log"
         self.kills = 0
 
@@ -65,7 +66,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        """Start gunicorn (two workers, four threads each, as `make run`) and wait until it serves."""
+        """Start gunicorn (two workers, four threads each, as `make run`) and an `outreach worker`
+        in its process group (checks and imports run there), and wait until both serve."""
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
@@ -98,11 +100,19 @@ class Server:
                 stderr=log,
                 start_new_session=True,  # its own process group, for killpg
             )
+            self.worker = subprocess.Popen(
+                [str(REPO / ".venv" / "bin" / "outreach"), "worker", "--workers", "1"],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # its own group too: killed with the server's
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"gunicorn exited: {self.log.read_text()[-3000:]}")
-            if len(self.worker_pids()) == 2:
+            if len(self.worker_pids()) == 2 and "Huey consumer started" in self.log.read_text():
                 try:
                     with urllib.request.urlopen(self.base + "/login", timeout=5) as response:
                         if response.status == 200:
@@ -123,8 +133,10 @@ class Server:
         return [int(child) for child in children]
 
     def group_pids(self) -> list[int]:
-        """Every live process of the server's process group (master, workers, their children)."""
+        """Every live process of the server's process groups (gunicorn's master, workers and their
+        children; the job worker and its children)."""
         assert self.process is not None
+        groups = {self.process.pid, self.worker.pid}
         found = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
@@ -133,7 +145,7 @@ class Server:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[2]) == self.process.pid and fields[0] != "Z":
+            if int(fields[2]) in groups and fields[0] != "Z":
                 found.append(int(entry.name))
         return found
 
@@ -145,11 +157,13 @@ class Server:
         """SIGKILL the whole process group and wait until every process of it is gone."""
         assert self.process is not None
         os.killpg(self.process.pid, signal.SIGKILL)
+        os.killpg(self.worker.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
         deadline = time.monotonic() + 10
         while self.group_pids():
             assert time.monotonic() < deadline, f"still alive: {self.group_pids()}"
             time.sleep(0.05)
+        self.worker.wait(timeout=10)
         self.kills += 1
         self.process = None
 

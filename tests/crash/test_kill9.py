@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import threading
 import time
@@ -20,6 +19,7 @@ import pytest
 from sqlalchemy import func, inspect
 from sqlmodel import Session, select
 
+from outreach.core.queue import JobBoard, make_queue
 from outreach.db import make_engine
 from outreach.geography.service import official_communes
 from outreach.models import (
@@ -155,15 +155,15 @@ def test_kill_during_an_import_writes_nothing_and_the_file_imports_again(server)
     batch_id = int(answer.headers["Location"].rstrip("/").rsplit("/", 1)[1])
     _check_then_import(admin, engine, batch_id)
 
-    # The heartbeat file says how far the write has gone: kill once a few chunks are in.
-    progress_file = server.instance / "imports" / f"{batch_id}.progress.json"
+    # The job's board entry says how far the write has gone: kill once a few chunks are in.
+    board = JobBoard(make_queue(server.database_url, fallback_dir=server.instance))
+    key = f"import-{batch_id}"
 
     def writing():
-        try:
-            progress = json.loads(progress_file.read_text())
-        except (OSError, ValueError):
-            return None
-        return progress if progress["stage"] == "importing" and progress["rows"] >= 4000 else None
+        progress = board.read(key)
+        if progress and progress["stage"] == "importing" and progress["rows"] >= 4000:
+            return progress
+        return None
 
     at_kill = _wait(writing, timeout=120, what="the write phase")
     server.kill()
@@ -176,14 +176,17 @@ def test_kill_during_an_import_writes_nothing_and_the_file_imports_again(server)
     assert _from_file(engine) == 0
     assert _schema(engine) == schema
 
+    # A recent beat from another machine could be a live job there: left alone (by the pages and
+    # by the worker's sweep)…
+    elsewhere = {**at_kill, "host": "another-server", "at": time.time()}
+    board.storage.put_data(f"board:{key}", json.dumps(elsewhere).encode())
     server.start()
     admin = Client(server).login("admin")
-    # A heartbeat younger than the stale limit could be a live job on another server: left alone.
     assert "gián đoạn" not in admin.get(f"/imports/{batch_id}").text
     assert _batch(engine, batch_id).status == BatchStatus.IMPORTING
-    # Time passes (as if the admin came back later): the heartbeat is older than the limit.
-    old = time.time() - 600
-    os.utime(progress_file, (old, old))
+    # …until it is older than the limit (as if the admin came back later).
+    stale = {**elsewhere, "at": time.time() - 600}
+    board.storage.put_data(f"board:{key}", json.dumps(stale).encode())
     page = admin.get(f"/imports/{batch_id}")
     assert page.status == 200 and "gián đoạn" in page.text
     failed = _batch(engine, batch_id)

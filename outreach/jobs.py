@@ -1,0 +1,108 @@
+"""The background jobs `outreach worker` runs from the queue (core/queue.py), and their schedule.
+
+Web requests only queue jobs (`Jobs.check_import(batch_id)`…); a worker process takes them.
+Each job commits itself, as a CLI command does. Scheduled: the nightly refresh of every worklist
+at 00:05 in Vietnam, and, every minute, the sweep that marks failed the imports whose worker died.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from huey import Huey, crontab
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from outreach.core.clock import today_local
+from outreach.core.queue import JobBoard
+from outreach.db import vacuum
+from outreach.imports import batches
+from outreach.imports.reading import ImportFileError
+from outreach.models import GeoUnit
+from outreach.models.codes import UnitKind
+from outreach.worklist.service import refresh_commune
+
+log = logging.getLogger(__name__)
+
+# 00:05 in Vietnam (UTC+7 all year, no daylight saving) is 17:05 UTC the day before.
+NIGHTLY_REFRESH = crontab(minute="5", hour="17")
+
+
+@dataclass
+class Jobs:
+    """The queue and the jobs it carries, as callables that queue them."""
+
+    huey: Huey
+    board: JobBoard
+    check_import: object
+    run_import: object
+    refresh_priorities: object
+
+
+def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
+    """Register the jobs on a queue; `engine` is the one the worker's jobs write with."""
+    board = JobBoard(huey)
+
+    @huey.on_startup()
+    def _fresh_connections() -> None:
+        # A forked worker process must not share its parent's pooled connections.
+        engine.dispose(close=False)
+
+    def folder() -> Path:
+        return Path(settings["IMPORTS_DIR"])
+
+    @huey.task(name="imports.check")
+    def check_import(batch_id: int) -> None:
+        _quietly(batches.check_batch, engine, folder(), board, batch_id)
+
+    @huey.task(name="imports.import")
+    def run_import(batch_id: int) -> None:
+        _quietly(batches.run_import, engine, folder(), board, batch_id)
+
+    @huey.periodic_task(crontab(), name="imports.sweep")
+    def sweep_interrupted() -> None:
+        with Session(engine) as session:
+            batches.fail_interrupted(
+                session, board=board, stale_after=settings["OUTREACH_JOB_STALE_SECONDS"]
+            )
+
+    @huey.periodic_task(NIGHTLY_REFRESH, name="worklist.refresh")
+    def refresh_priorities() -> None:
+        total = refresh_every_commune(
+            engine, today=today_local(), threads=settings["OUTREACH_REFRESH_THREADS"]
+        )
+        log.info("nightly refresh: %s households", total)
+
+    return Jobs(huey, board, check_import, run_import, refresh_priorities)
+
+
+def _quietly(job, *args) -> None:
+    """Run an import job; a refused file is an outcome (stored on the batch), not a crash."""
+    try:
+        job(*args)
+    except (batches.BatchError, ImportFileError) as error:
+        log.info("import batch %s refused: %s", args[-1], error)
+
+
+def refresh_every_commune(engine: Engine, *, today: date, threads: int = 1) -> int:
+    """Recompute every household's priority for `today`, one committed transaction per commune,
+    `threads` communes at a time (one on SQLite: a single writer); returns how many."""
+    with Session(engine) as session:
+        communes = session.exec(select(GeoUnit.id).where(GeoUnit.kind == UnitKind.COMMUNE)).all()
+
+    def one(commune_id: int) -> int:
+        with Session(engine) as session:
+            count = refresh_commune(session, commune_id=commune_id, today=today)
+            session.commit()  # short transactions: visits keep flowing
+            return count
+
+    workers = 1 if engine.dialect.name == "sqlite" else max(1, threads)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
+        total = sum(pool.map(one, communes))
+    vacuum(engine, "household")
+    return total
