@@ -19,7 +19,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -130,14 +129,14 @@ def time_import(url: str, path: Path) -> dict[str, float]:
 
 def _stage(url: str, path: Path) -> dict[str, float]:
     """In the fresh process: upload, check and import as the admin page does, timed."""
-    with tempfile.TemporaryDirectory(prefix="outreach-import-bench-") as folder:
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "IMPORTS_DIR": folder})
+    if True:  # the upload is stored in the database, as the admin page stores it
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
         engine = app.extensions["engine"]
+        board = app.extensions["jobs"].board
         with Session(engine, expire_on_commit=False) as session:
             province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
             batch = import_batches.store_upload(
                 session,
-                folder=Path(folder),
                 data=path.read_bytes(),
                 filename=path.name,
                 kind="participants",
@@ -147,10 +146,10 @@ def _stage(url: str, path: Path) -> dict[str, float]:
                 province_id=province.id,
             )
         started = time.perf_counter()
-        checked = import_batches.check_batch(engine, Path(folder), batch.id)
+        checked = import_batches.check_batch(engine, board, batch.id)
         check_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        imported = import_batches.run_import(engine, Path(folder), batch.id)
+        imported = import_batches.run_import(engine, board, batch.id)
         import_seconds = time.perf_counter() - started
         engine.dispose()
     report = imported.report

@@ -175,6 +175,23 @@ def refresh_priorities_command(today, threads):
     click.echo(f"Đã tính lại điểm ưu tiên của {format_number(total)} hộ cho ngày {day:%d/%m/%Y}.")
 
 
+@click.command("purge-uploads")
+@click.option(
+    "--days",
+    type=click.IntRange(0, 3650),
+    default=None,
+    help="Xóa tệp tải lên cũ hơn số ngày này (mặc định OUTREACH_UPLOAD_RETENTION_DAYS)",
+)
+@with_appcontext
+def purge_uploads_command(days):
+    """Delete uploaded lists and their error lists past the retention period (each audited)."""
+    from outreach.jobs import purge_expired_uploads
+
+    days = current_app.config["OUTREACH_UPLOAD_RETENTION_DAYS"] if days is None else days
+    deleted = purge_expired_uploads(current_app.extensions["job_engine"], days=days)
+    click.echo(f"Đã xóa tệp của {len(deleted)} lô nhập tải lên hơn {days} ngày trước.")
+
+
 @click.command("worker")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option(
@@ -298,7 +315,6 @@ def import_command(path, kind, office, dry_run, skip_rejected):
     from outreach.imports import batches
 
     engine = current_app.extensions["job_engine"]
-    folder = Path(current_app.config["IMPORTS_DIR"])
     board = current_app.extensions["jobs"].board  # its progress, for the pages to follow
     with _session() as session:
         province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).first()
@@ -307,7 +323,6 @@ def import_command(path, kind, office, dry_run, skip_rejected):
         try:
             batch = batches.store_upload(
                 session,
-                folder=folder,
                 data=Path(path).read_bytes(),
                 filename=Path(path).name,
                 kind=kind,
@@ -318,7 +333,7 @@ def import_command(path, kind, office, dry_run, skip_rejected):
                 ip="cli",
             )
             batches.begin_job(session, board=board, batch=batch, write=False)
-            outcome = batches.check_batch(engine, folder, board, batch.id)
+            outcome = batches.check_batch(engine, board, batch.id)
         except (batches.BatchError, ImportFileError) as exc:
             raise click.ClickException(str(exc)) from exc
     if outcome.report is None:
@@ -346,7 +361,7 @@ def import_command(path, kind, office, dry_run, skip_rejected):
         batch.skip_rejected = skip_rejected
         batches.begin_job(session, board=board, batch=batch, write=True)
     try:
-        batches.run_import(engine, folder, board, batch.id)
+        batches.run_import(engine, board, batch.id)
     except (batches.BatchError, ImportFileError) as exc:
         raise click.ClickException(str(exc)) from exc
     with _session() as session:
@@ -474,6 +489,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(purge_uploads_command)
 
 
 def _create_app():

@@ -2,7 +2,8 @@
 
 Web requests only queue jobs (`Jobs.check_import(batch_id)`…); a worker process takes them.
 Each job commits itself, as a CLI command does. Scheduled: the nightly refresh of every worklist
-at 00:05 in Vietnam, and, every minute, the sweep that marks failed the imports whose worker died.
+at 00:05 in Vietnam, the deletion of uploads past their retention period at 02:35, and, every
+minute, the sweep that marks failed the imports whose worker died.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from huey import Huey, crontab
 from sqlalchemy.engine import Engine
@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from outreach.core.clock import today_local
 from outreach.core.queue import JobBoard
 from outreach.db import vacuum
-from outreach.imports import batches
+from outreach.imports import batches, files
 from outreach.imports.reading import ImportFileError
 from outreach.models import GeoUnit
 from outreach.models.codes import UnitKind
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 # 00:05 in Vietnam (UTC+7 all year, no daylight saving) is 17:05 UTC the day before.
 NIGHTLY_REFRESH = crontab(minute="5", hour="17")
+UPLOAD_PURGE = crontab(minute="35", hour="19")  # 02:35 in Vietnam
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Jobs:
     check_import: object
     run_import: object
     refresh_priorities: object
+    purge_uploads: object
 
 
 def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
@@ -53,16 +55,13 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
         # A forked worker process must not share its parent's pooled connections.
         engine.dispose(close=False)
 
-    def folder() -> Path:
-        return Path(settings["IMPORTS_DIR"])
-
     @huey.task(name="imports.check")
     def check_import(batch_id: int) -> None:
-        _quietly(batches.check_batch, engine, folder(), board, batch_id)
+        _quietly(batches.check_batch, engine, board, batch_id)
 
     @huey.task(name="imports.import")
     def run_import(batch_id: int) -> None:
-        _quietly(batches.run_import, engine, folder(), board, batch_id)
+        _quietly(batches.run_import, engine, board, batch_id)
 
     @huey.periodic_task(crontab(), name="imports.sweep")
     def sweep_interrupted() -> None:
@@ -78,7 +77,21 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
         )
         log.info("nightly refresh: %s households", total)
 
-    return Jobs(huey, board, check_import, run_import, refresh_priorities)
+    @huey.periodic_task(UPLOAD_PURGE, name="imports.purge")
+    def purge_uploads() -> None:
+        deleted = purge_expired_uploads(engine, days=settings["OUTREACH_UPLOAD_RETENTION_DAYS"])
+        log.info("uploads deleted after the retention period: %s", deleted)
+
+    return Jobs(huey, board, check_import, run_import, refresh_priorities, purge_uploads)
+
+
+def purge_expired_uploads(engine: Engine, *, days: int) -> list[int]:
+    """Delete the uploaded lists older than `days` and their error lists (audited, committed);
+    returns the batches' ids."""
+    with Session(engine) as session:
+        deleted = files.purge_expired(session, days=days)
+        session.commit()
+    return deleted
 
 
 def _quietly(job, *args) -> None:

@@ -23,11 +23,8 @@ from tests.workers import WorkerProcess
 
 @pytest.fixture
 def shared(app, db_url, tmp_path):
-    """The app and a worker (not started yet) on one database and upload folder."""
-    app.config["IMPORTS_DIR"] = str(tmp_path / "imports")
-    worker = WorkerProcess(
-        db_url, tmp_path / "worker", OUTREACH_IMPORTS_DIR=app.config["IMPORTS_DIR"]
-    )
+    """The app and a worker (not started yet) on one database."""
+    worker = WorkerProcess(db_url, tmp_path / "worker")
     yield worker
     worker.stop()
 

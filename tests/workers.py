@@ -87,6 +87,10 @@ class WorkerProcess:
         assert self.process is not None
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _group_alive(self.process.pid):
+            assert time.monotonic() < deadline, "the worker's processes outlived SIGKILL"
+            time.sleep(0.05)
         self.process = None
 
     def stop(self) -> None:
@@ -94,3 +98,17 @@ class WorkerProcess:
         if self.process is not None and self.process.poll() is None:
             self.kill()
         self.process = None
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of the group still runs (a zombie waiting to be reaped does not)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            return True
+    return False

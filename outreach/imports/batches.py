@@ -29,6 +29,7 @@ from outreach.core.errors import DomainError
 from outreach.core.formatting import safe_cell
 from outreach.core.i18n import _, _l
 from outreach.core.queue import JobBoard, is_dead
+from outreach.imports import files
 from outreach.imports.reading import ImportFileError, RowError, stream_rows
 from outreach.imports.reading.headers import FIELD_LABELS, KIND_FIELDS, read_header
 from outreach.imports.reading.readers import CSV_EXTENSIONS, open_table
@@ -60,6 +61,9 @@ INTERRUPTED = _l(
     "Việc xử lý bị gián đoạn (máy chủ khởi động lại); không có dữ liệu nào được ghi. Hãy chạy lại."
 )
 
+FILE_DELETED = _l(
+    "Tệp tải lên đã được xóa sau thời hạn lưu giữ (dữ liệu cá nhân); hãy tải lên lại danh sách."
+)
 NOT_QUEUED = _l(
     "Không gửi được việc xử lý tới hàng đợi; không có dữ liệu nào được ghi. Hãy thử lại."
 )
@@ -69,17 +73,12 @@ class BatchError(DomainError):
     """An upload or a step that cannot go ahead, with the reason."""
 
 
-# --- files beside the database --------------------------------------------------------------
-
-
-def _path(folder: Path, batch: ImportBatch, suffix: str) -> Path:
-    return folder / f"{batch.id}{suffix}"
+# --- the upload and what its jobs keep ----------------------------------------------------------
 
 
 def store_upload(
     session: Session,
     *,
-    folder: Path,
     data: bytes,
     filename: str,
     kind: str,
@@ -89,7 +88,8 @@ def store_upload(
     province_id: int,
     ip: str = "",
 ) -> ImportBatch:
-    """Keep the uploaded bytes and open a batch for them (committed)."""
+    """Keep the uploaded bytes (in the database: every server reads them) and open a batch for
+    them (committed)."""
     if kind not in set(ImportKind):
         raise BatchError(_("Hãy chọn loại danh sách."))
     if not data:
@@ -109,9 +109,8 @@ def store_upload(
     )
     session.add(batch)
     session.flush()
-    folder.mkdir(parents=True, exist_ok=True)
     batch.stored_as = f"{batch.id}{suffix}"
-    (folder / batch.stored_as).write_bytes(data)
+    files.put(session, batch_id=batch.id, purpose=files.UPLOAD, data=data)
     record_event(
         session,
         action="import.upload",
@@ -158,41 +157,49 @@ def read_progress(board: JobBoard, batch: ImportBatch) -> Progress:
     return Progress(entry.get("stage", ""), entry.get("rows", 0), entry.get("total", 0), True)
 
 
-def saved_errors(folder: Path, batch: ImportBatch) -> list[RowError]:
+def saved_errors(session: Session, batch: ImportBatch) -> list[RowError]:
     """The row errors of the batch's last check or import."""
     try:
-        rows = json.loads(_path(folder, batch, ".errors.json").read_text())
-    except (OSError, ValueError):
+        rows = json.loads(files.get(session, batch_id=batch.id, purpose=files.ERRORS) or b"[]")
+    except ValueError:
         return []
     return [RowError(*row) for row in rows]
 
 
-def _save_errors(folder: Path, batch: ImportBatch, errors: list[RowError]) -> None:
+def _save_errors(engine: Engine, batch_id: int, errors: list[RowError]) -> None:
     rows = [[e.row_number, e.column_header, e.message] for e in errors]
-    _path(folder, batch, ".errors.json").write_text(json.dumps(rows, ensure_ascii=False))
+    body = json.dumps(rows, ensure_ascii=False).encode()
+    with Session(engine) as session:
+        files.put(session, batch_id=batch_id, purpose=files.ERRORS, data=body)
+        session.commit()
 
 
-def mapping_headers(folder: Path, batch: ImportBatch) -> list[str]:
+def mapping_headers(session: Session, batch: ImportBatch) -> list[str]:
     """The file's header cells as its last check read them, for the mapping form.
 
-    The check keeps them beside the upload: a page that polls every few seconds must not read
+    The check keeps them with the batch: a page that polls every few seconds must not read
     the workbook again each time. A batch checked before they were kept is read once more (the
-    reader is bounded); an unreadable file has no headers to offer.
+    reader is bounded); an unreadable or deleted file has no headers to offer.
     """
     try:
-        cells = json.loads(_path(folder, batch, ".headers.json").read_text())
-    except (OSError, ValueError):
-        try:
-            with open_table(folder / batch.stored_as, batch.filename) as table:
-                cells = read_header(table.head).cells
-        except ImportFileError:
-            cells = []
+        cells = json.loads(files.get(session, batch_id=batch.id, purpose=files.HEADERS) or b"")
+    except ValueError:
+        cells = []
+        with files.upload_on_disk(session, batch) as upload:
+            if upload is not None:
+                try:
+                    with open_table(upload, batch.filename) as table:
+                        cells = read_header(table.head).cells
+                except ImportFileError:
+                    cells = []
     return [cell for cell in cells if isinstance(cell, str) and cell]
 
 
-def _save_headers(folder: Path, batch: ImportBatch, cells: list) -> None:
-    path = _path(folder, batch, ".headers.json")
-    path.write_text(json.dumps([cell if isinstance(cell, str) else "" for cell in cells]))
+def _save_headers(engine: Engine, batch_id: int, cells: list) -> None:
+    body = json.dumps([cell if isinstance(cell, str) else "" for cell in cells]).encode()
+    with Session(engine) as session:
+        files.put(session, batch_id=batch_id, purpose=files.HEADERS, data=body)
+        session.commit()
 
 
 def errors_workbook(batch: ImportBatch, errors: list[RowError]) -> bytes:
@@ -286,19 +293,22 @@ def _counts(report: ImportReport) -> dict:
     }
 
 
-def _run(engine: Engine, folder: Path, board: JobBoard, batch_id: int, *, write: bool) -> Outcome:
+def _run(engine: Engine, board: JobBoard, batch_id: int, *, write: bool) -> Outcome:
     stage = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
     progress = Progress(stage, 0, 0)
     # Posted before the status is set again, and every second from then on (see `begin_job`).
     with board.alive(_board_key(batch_id), lambda: asdict(progress)):
         batch = _set_status(engine, batch_id, stage, message="")
-        return _read_and_write(engine, folder, batch, progress, write=write)
+        with Session(engine) as session, files.upload_on_disk(session, batch) as upload:
+            if upload is None:
+                raise BatchError(str.__str__(FILE_DELETED))
+            session.rollback()  # the copy's read transaction must not outlast it
+            return _read_and_write(engine, upload, batch, progress, write=write)
 
 
 def _read_and_write(
-    engine: Engine, folder: Path, batch: ImportBatch, progress: Progress, *, write: bool
+    engine: Engine, upload: Path, batch: ImportBatch, progress: Progress, *, write: bool
 ) -> Outcome:
-    upload = folder / batch.stored_as
     with Session(engine, expire_on_commit=False) as session, ExitStack() as stack:
         mapping = mapping_for(session, office=batch.office, kind=batch.kind)
         child = None
@@ -311,7 +321,7 @@ def _read_and_write(
         progress.total = max((table.row_estimate or 0) - 1, 0)
         sheet, rows = stream_rows(table, batch.kind, mapping)
         if not sheet.match.ok:
-            _save_headers(folder, batch, sheet.header.cells)  # for the mapping form
+            _save_headers(engine, batch.id, sheet.header.cells)  # for the mapping form
             return Outcome(None, sheet.match.missing_labels(), sheet.header.cells)
         expected = _expected_rows(table.row_estimate, upload)
         if expected >= PARSE_IN_CHILD_FROM:  # the header is good: a child parses the rest
@@ -338,9 +348,12 @@ def _read_and_write(
                 expected_rows=expected,
             )
             report.errors = sorted(report.errors, key=lambda e: e.row_number)
-            _save_errors(folder, batch, report.errors)
-            if write:
-                _commit_import(session, batch, report)
+            try:
+                if write:
+                    _commit_import(session, batch, report)
+            finally:  # in a transaction of its own, once the import's has ended either way
+                session.rollback()
+                _save_errors(engine, batch.id, report.errors)
         return Outcome(report, [], sheet.header.cells)
 
 
@@ -396,23 +409,21 @@ def _summary_message(report: ImportReport) -> str:
     return "; ".join(parts)
 
 
-def check_batch(engine: Engine, folder: Path, board: JobBoard, batch_id: int) -> Outcome:
+def check_batch(engine: Engine, board: JobBoard, batch_id: int) -> Outcome:
     """Read and validate the file against the database without writing: the preview."""
-    return _guarded(engine, folder, board, batch_id, write=False)
+    return _guarded(engine, board, batch_id, write=False)
 
 
-def run_import(engine: Engine, folder: Path, board: JobBoard, batch_id: int) -> Outcome:
+def run_import(engine: Engine, board: JobBoard, batch_id: int) -> Outcome:
     """Write the file's valid rows in one transaction (all of them, or nothing)."""
-    return _guarded(engine, folder, board, batch_id, write=True)
+    return _guarded(engine, board, batch_id, write=True)
 
 
-def _guarded(
-    engine: Engine, folder: Path, board: JobBoard, batch_id: int, *, write: bool
-) -> Outcome:
+def _guarded(engine: Engine, board: JobBoard, batch_id: int, *, write: bool) -> Outcome:
     # The final status is set before the board's entry goes: a running batch whose entry is
     # gone is taken for one waiting for a worker, never for a finished one.
     try:
-        outcome = _run(engine, folder, board, batch_id, write=write)
+        outcome = _run(engine, board, batch_id, write=write)
         if outcome.report is None:
             message = _("Chưa nhận ra cột: %(columns)s", columns=", ".join(outcome.missing))
             _set_status(engine, batch_id, BatchStatus.MAPPING, message=message)

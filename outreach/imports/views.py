@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -28,10 +27,6 @@ from outreach.web.guards import audit, current_scope, render_page_or_fragment, r
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 log = logging.getLogger(__name__)
-
-
-def _folder() -> Path:
-    return Path(current_app.config["IMPORTS_DIR"])
 
 
 def _jobs():
@@ -97,7 +92,6 @@ def upload():
         with committing(get_session()):
             batch = batches.store_upload(
                 get_session(),
-                folder=_folder(),
                 data=upload.read() if upload else b"",
                 filename=(upload.filename or "") if upload else "",
                 kind=request.form.get("kind", ""),
@@ -121,7 +115,7 @@ def show(batch_id: int):
     _fail_interrupted()
     batch = _batch(batch_id)
     progress = batches.read_progress(_jobs().board, batch)
-    errors = batches.saved_errors(_folder(), batch)
+    errors = batches.saved_errors(get_session(), batch)
     context = {
         "batch": batch,
         "progress": progress,
@@ -138,7 +132,7 @@ def show(batch_id: int):
 def _headers(batch: ImportBatch) -> list[str]:
     """The file's headers, for the mapping form (any of them may hold the missing field), as
     the check kept them: the file is not read again."""
-    return batches.mapping_headers(_folder(), batch)
+    return batches.mapping_headers(get_session(), batch)
 
 
 @bp.post("/<int:batch_id>/mapping")
@@ -169,6 +163,8 @@ def commit(batch_id: int):
     batch = _batch(batch_id)
     if batch.status != BatchStatus.PREVIEWED:
         return _refused(batch, _("Tệp này chưa được kiểm tra xong hoặc đã được nhập."))
+    if batch.files_deleted_at is not None:
+        return _refused(batch, str(batches.FILE_DELETED))
     skip = request.form.get("skip_rejected") == "1"
     if batch.rejected and not skip:
         return _refused(
@@ -187,6 +183,8 @@ def retry(batch_id: int):
     batch = _batch(batch_id)
     if batch.status != BatchStatus.FAILED:
         return _refused(batch, _("Chỉ kiểm tra lại được một tệp đã thất bại."))
+    if batch.files_deleted_at is not None:
+        return _refused(batch, str(batches.FILE_DELETED))
     audit("import.check", object_type="import_batch", object_id=batch.id)
     _start("check", batch)
     return redirect(url_for(".show", batch_id=batch.id))
@@ -197,7 +195,7 @@ def retry(batch_id: int):
 def errors(batch_id: int):
     """Every rejected row with its column and reason, as a spreadsheet."""
     batch = _batch(batch_id)
-    body = batches.errors_workbook(batch, batches.saved_errors(_folder(), batch))
+    body = batches.errors_workbook(batch, batches.saved_errors(get_session(), batch))
     audit("import.errors_download", object_type="import_batch", object_id=batch.id)
     response = Response(
         body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -4,7 +4,7 @@ from outreach.models.audit import AuditLog
 from outreach.models.campaigns import Campaign, PolicyRate, Target
 from outreach.models.geography import GeoUnit
 from outreach.models.households import Household, Person, PriorityRefresh
-from outreach.models.imports import ImportBatch, ImportMapping, Payment
+from outreach.models.imports import ImportBatch, ImportFile, ImportMapping, Payment
 from outreach.models.reports import ReportPeriod, Summary
 from outreach.models.tallies import CampaignReach, DailyTally, LatestOutcome
 from outreach.models.users import User
@@ -18,6 +18,7 @@ __all__ = [
     "GeoUnit",
     "Household",
     "ImportBatch",
+    "ImportFile",
     "ImportMapping",
     "LatestOutcome",
     "Payment",

@@ -33,7 +33,6 @@ IP = "203.0.113.7"
 
 @pytest.fixture(autouse=True)
 def _setup(app, tmp_path):
-    app.config["IMPORTS_DIR"] = str(tmp_path / "imports")
     app.config["OUTREACH_TODAY"] = DEMO_TODAY
 
 

@@ -37,7 +37,6 @@ def test_admin_fixes_a_messy_list_and_imports_it(
     console_errors,
     request,
 ):
-    monkeypatch.setitem(live_app.config, "IMPORTS_DIR", str(tmp_path / "imports"))
     worker = worker_threads(live_app)  # checks and imports run in a worker, never in the server
     worker.__enter__()
     request.addfinalizer(lambda: worker.__exit__(None, None, None))

@@ -85,11 +85,8 @@ def _visit(household_id: int, person_id: int) -> dict:
 
 @pytest.fixture
 def worker_process(app, db_url, tmp_path):
-    """A real `outreach worker` on the test's database, sharing its upload folder."""
-    app.config["IMPORTS_DIR"] = str(tmp_path / "imports")
-    worker = WorkerProcess(
-        db_url, tmp_path / "worker", OUTREACH_IMPORTS_DIR=app.config["IMPORTS_DIR"]
-    ).start()
+    """A real `outreach worker` on the test's database."""
+    worker = WorkerProcess(db_url, tmp_path / "worker").start()
     yield worker
     worker.stop()
 

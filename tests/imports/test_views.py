@@ -7,19 +7,14 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
 from outreach.imports import batches as import_batches
 from outreach.imports.reading import read_table
-from outreach.models import ImportBatch, Person
+from outreach.models import ImportBatch, ImportFile, Person
 from tests.conftest import csrf_token
 from tests.imports.test_writer import ROWS, _csv
-
-
-@pytest.fixture(autouse=True)
-def imports_dir(app, tmp_path):
-    app.config["IMPORTS_DIR"] = str(tmp_path / "imports")
 
 
 @pytest.fixture(autouse=True)
@@ -262,7 +257,13 @@ def test_the_mapping_form_shows_the_headers_the_check_kept(app, login_as):
     odd = _csv(ROWS[:1]).replace("Xã/Phường".encode(), "Nơi ở hiện nay".encode())
     batch = _settled(app, _batch_id(_upload(client, odd)))
     assert batch.status == "mapping"
-    (Path(app.config["IMPORTS_DIR"]) / batch.stored_as).unlink()
+    with Session(app.extensions["engine"]) as s:  # the upload is gone; the headers are kept
+        s.execute(
+            delete(ImportFile).where(
+                ImportFile.batch_id == batch.id, ImportFile.purpose == "upload"
+            )
+        )
+        s.commit()
     for _ in range(2):
         page = client.get(f"/imports/{batch.id}").get_data(as_text=True)
         assert re.search(r'name="header_\d+" value="Nơi ở hiện nay"', page)
