@@ -36,7 +36,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("batch_id", "purpose", "seq"),
     )
     with op.batch_alter_table("import_batch", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("files_deleted_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("files_deleted_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
 
 
 def downgrade() -> None:

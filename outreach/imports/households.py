@@ -33,8 +33,7 @@ class HouseholdPlacement:
         if key and key in self.new_households:
             return self.new_households[key]
         village_id = self._village(row.place)
-        household_id = self.ids["household"]
-        self.ids["household"] += 1
+        household_id = self.ids["household"].take()
         households.append(
             (
                 household_id,
@@ -146,8 +145,7 @@ class HouseholdPlacement:
             )
             self.report.new_villages += 1
             if self.write:  # inserted with the chunk's households (one flush each cost 6%)
-                village.id = self.ids["village"]
-                self.ids["village"] += 1
+                village.id = self.ids["village"].take()
                 self.new_villages.append(tuple(getattr(village, c) for c in VILLAGE_COLUMNS))
             else:
                 village.id = -len(self.places.villages) - 1  # a placeholder in a dry run
