@@ -129,29 +129,29 @@ def time_import(url: str, path: Path) -> dict[str, float]:
 
 def _stage(url: str, path: Path) -> dict[str, float]:
     """In the fresh process: upload, check and import as the admin page does, timed."""
-    if True:  # the upload is stored in the database, as the admin page stores it
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
-        engine = app.extensions["engine"]
-        board = app.extensions["jobs"].board
-        with Session(engine, expire_on_commit=False) as session:
-            province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
-            batch = import_batches.store_upload(
-                session,
-                data=path.read_bytes(),
-                filename=path.name,
-                kind="participants",
-                office="BHXH tỉnh Bắc Ninh",
-                user_id=None,
-                username="bench",
-                province_id=province.id,
-            )
-        started = time.perf_counter()
-        checked = import_batches.check_batch(engine, board, batch.id)
-        check_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        imported = import_batches.run_import(engine, board, batch.id)
-        import_seconds = time.perf_counter() - started
-        engine.dispose()
+    # The upload is stored in the database and run by the job bodies, as a worker runs them.
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+    engine = app.extensions["engine"]
+    board = app.extensions["jobs"].board
+    with Session(engine, expire_on_commit=False) as session:
+        province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
+        batch = import_batches.store_upload(
+            session,
+            data=path.read_bytes(),
+            filename=path.name,
+            kind="participants",
+            office="BHXH tỉnh Bắc Ninh",
+            user_id=None,
+            username="bench",
+            province_id=province.id,
+        )
+    started = time.perf_counter()
+    checked = import_batches.check_batch(engine, board, batch.id)
+    check_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    imported = import_batches.run_import(engine, board, batch.id)
+    import_seconds = time.perf_counter() - started
+    engine.dispose()
     report = imported.report
     if checked.report.rejected or report.rejected or not report.inserted:
         raise SystemExit(f"unexpected outcome: {report.errors[:3]}")

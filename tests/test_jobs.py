@@ -18,7 +18,7 @@ from tests.conftest import csrf_token
 from tests.crash.test_kill9 import participants_csv
 from tests.imports.test_views import _batch_id, _settled, _upload
 from tests.imports.test_writer import ROWS, _csv
-from tests.workers import WorkerProcess
+from tests.workers import WorkerProcess, run_immediately
 
 
 @pytest.fixture
@@ -124,12 +124,7 @@ def test_a_worker_killed_mid_import_fails_the_batch_cleanly_and_it_imports_again
 
 def test_the_nightly_refresh_task_stamps_every_household(app):
     """The scheduled job's body (huey's immediate mode: this tests the task, not the queue)."""
-    huey = app.extensions["jobs"].huey
-    huey.immediate = True
-    try:
-        app.extensions["jobs"].refresh_priorities()
-    finally:
-        huey.immediate = False
+    run_immediately(app, "refresh_priorities")
     with Session(app.extensions["engine"]) as s:
         days = set(s.exec(select(Household.priority_on).distinct()).all())
     assert len(days) == 1 and days.pop() >= date(2026, 1, 1)

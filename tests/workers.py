@@ -100,8 +100,9 @@ class WorkerProcess:
         self.process = None
 
 
-def _group_alive(group: int) -> bool:
-    """Whether a process of the group still runs (a zombie waiting to be reaped does not)."""
+def group_pids(groups: set[int]) -> list[int]:
+    """The live processes of these process groups (a zombie waiting to be reaped is not)."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -109,6 +110,21 @@ def _group_alive(group: int) -> bool:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            return True
-    return False
+        if int(fields[2]) in groups and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _group_alive(group: int) -> bool:
+    return bool(group_pids({group}))
+
+
+def run_immediately(app, job_name: str) -> None:
+    """Run one job's body now, in this process (huey's immediate mode): for unit tests of a task
+    body only; everything else goes through the queue to a worker."""
+    jobs = app.extensions["jobs"]
+    jobs.huey.immediate = True
+    try:
+        getattr(jobs, job_name)()
+    finally:
+        jobs.huey.immediate = False

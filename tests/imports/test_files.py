@@ -18,6 +18,7 @@ from outreach.models.base import utcnow
 from tests.conftest import csrf_token
 from tests.imports.test_views import _batch_id, _settled, _upload
 from tests.imports.test_writer import ROWS, _csv
+from tests.workers import run_immediately
 
 
 def _stored(app, batch_id: int, purpose: str) -> int:
@@ -107,10 +108,5 @@ def test_uploads_past_the_retention_period_are_deleted_and_audited(app, three_ba
 def test_the_purge_task_deletes_what_the_command_does(app, three_batches):
     """The scheduled job's body (huey's immediate mode: the task, not the queue)."""
     _client, (old, _running, recent) = three_batches
-    huey = app.extensions["jobs"].huey
-    huey.immediate = True
-    try:
-        app.extensions["jobs"].purge_uploads()
-    finally:
-        huey.immediate = False
+    run_immediately(app, "purge_uploads")
     assert _stored(app, old, "upload") == 0 and _stored(app, recent, "upload") == 1
