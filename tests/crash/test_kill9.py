@@ -71,18 +71,26 @@ SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "
 GIVEN = ("Văn An", "Thị Bình", "Văn Cường", "Thị Dung", "Đức Em", "Thị Hoa", "Văn Nam", "Thị Lan")
 
 
-def participants_csv(rows: int, seed: int = 1) -> tuple[bytes, list[str]]:
-    """A participants list of `rows` new people spread over the province; and their BHXH numbers."""
+def participants_csv(
+    rows: int,
+    seed: int = 1,
+    *,
+    province_code: str = "24",
+    first_number: int = BHXH_BASE,
+    citizen_ids: bool = True,
+) -> tuple[bytes, list[str]]:
+    """A participants list of `rows` new people spread over the province's communes, BHXH numbers
+    from `first_number` on (and CCCDs, unless not wanted); and their BHXH numbers."""
     rng = random.Random(seed)
-    communes = [c.name for c in official_communes("24")]
+    communes = [c.name for c in official_communes(province_code)]
     lines = ["DANH SÁCH NGƯỜI THAM GIA BHXH TỰ NGUYỆN", HEADER]
     numbers = []
     for i in range(rows):
         female = i % 2 == 1
         year = rng.randint(1965, 2005)
-        bhxh = str(BHXH_BASE + i)
+        bhxh = str(first_number + i)
         numbers.append(bhxh)
-        cccd = f"027{(0 if year < 2000 else 2) + female}{year % 100:02d}{i:06d}"
+        cccd = f"027{(0 if year < 2000 else 2) + female}{year % 100:02d}{i:06d}" * citizen_ids
         group = i // 3  # three people at one address: one household
         village = f"Thôn {('Đông', 'Đoài', 'Trung', 'Hạ', 'Thượng')[group % 5]}"
         lines.append(

@@ -4,51 +4,26 @@ neither collides with the other, and each is all of its file or nothing."""
 
 from __future__ import annotations
 
-import random
 import threading
 
 import pytest
 from sqlalchemy import func, text
 from sqlmodel import select
 
-from outreach.geography.service import load_province, official_communes
+from outreach.geography.service import load_province
 from outreach.imports import batches
 from outreach.models import GeoUnit, ImportBatch, Person
 from outreach.models.codes import UnitKind
-from tests.crash.test_kill9 import GIVEN, HEADER, SURNAMES
+from tests.crash.test_kill9 import participants_csv
 
 
 def people_list(province_code: str, rows: int, *, first_number: int, seed: int) -> bytes:
     """A participants list of `rows` new people in the province's communes, BHXH numbers from
-    `first_number` on (three to a household)."""
-    rng = random.Random(seed)
-    communes = [c.name for c in official_communes(province_code)]
-    lines = [HEADER]
-    for i in range(rows):
-        female = i % 2 == 1
-        year = rng.randint(1965, 2005)
-        group = i // 3
-        lines.append(
-            ",".join(
-                (
-                    str(i + 1),
-                    f"{rng.choice(SURNAMES)} {GIVEN[(i % 4) * 2 + female]}",
-                    f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{year}",
-                    "Nữ" if female else "Nam",
-                    str(first_number + i),
-                    "",
-                    "",
-                    f"Số {group} ngõ {seed}",
-                    f"Thôn {('Đông', 'Đoài', 'Trung')[group % 3]}",
-                    communes[group * 7919 % len(communes)],
-                    "",
-                    "10/2026",
-                    "3 tháng",
-                    "2.000.000",
-                )
-            )
-        )
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    `first_number` on, no CCCD (two lists never name one person)."""
+    data, _numbers = participants_csv(
+        rows, seed, province_code=province_code, first_number=first_number, citizen_ids=False
+    )
+    return data
 
 
 def _province(session, code: str) -> GeoUnit:
