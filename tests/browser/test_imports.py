@@ -77,3 +77,22 @@ def test_admin_fixes_a_messy_list_and_imports_it(
     expect(status).to_contain_text("Đã nhập xong", timeout=20_000)
     assert read_db(check)[0] == 5
     assert console_errors == []
+
+
+def test_a_list_waits_for_a_worker_then_its_page_follows_the_check(
+    page: Page, live_app, request, no_horizontal_scroll, console_errors
+):
+    """Checks run only in workers: with none running, the page says the list waits for one
+    (not "failed"); once a worker starts, the same page (htmx polling) shows the check's result."""
+    log_in(page, "admin")
+    _upload(page, _csv(ROWS))
+    status = page.locator("#batch-status")
+    expect(page.locator("#batch-queued")).to_contain_text("Đang chờ máy xử lý nền nhận việc")
+    page.wait_for_timeout(2500)  # a few polls: still waiting, never taken for a dead job
+    expect(status).to_contain_text("Đang kiểm tra")
+    worker = worker_threads(live_app)
+    worker.__enter__()
+    request.addfinalizer(lambda: worker.__exit__(None, None, None))
+    expect(status).to_contain_text("Đã kiểm tra, chờ nhập", timeout=20_000)
+    no_horizontal_scroll()
+    assert console_errors == []
