@@ -24,7 +24,8 @@ install: $(STAMP) translations
 translations: $(STAMP)
 	$(BIN)/pybabel -q compile -d outreach/translations
 
-# Serve the app on SQLite with the demo province (loaded only into an empty database).
+# Serve the app on SQLite with the demo province (loaded only into an empty database), and a
+# worker beside it for checks, imports and the nightly jobs; Ctrl+C stops both.
 # OUTREACH_DEMO=1: the demo may keep a generated secret key in instance/secret_key; a real
 # deployment sets OUTREACH_SECRET_KEY, or the server refuses to start (docs/decisions.md).
 run: export OUTREACH_DEMO := 1
@@ -32,12 +33,15 @@ run: install
 	$(BIN)/outreach db upgrade
 	$(BIN)/outreach demo --if-empty
 	@echo "Mở http://127.0.0.1:8000 (Ctrl+C để dừng)"
+	@$(BIN)/outreach worker --workers 2 & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 --threads 4 --access-logfile - wsgi:app
 
-# Debian packages the browser, PDF and pgbouncer tests need, installed only when missing.
+# Debian packages the browser, PDF, pgbouncer and multi-server tests need, installed only when missing.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	PATH="$$PATH:/usr/sbin" command -v pgbouncer >/dev/null || missing="$$missing pgbouncer"; \
 	if [ -n "$$missing" ]; then \

@@ -19,7 +19,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -130,34 +129,34 @@ def time_import(url: str, path: Path) -> dict[str, float]:
 
 def _stage(url: str, path: Path) -> dict[str, float]:
     """In the fresh process: upload, check and import as the admin page does, timed."""
-    with tempfile.TemporaryDirectory(prefix="outreach-import-bench-") as folder:
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "IMPORTS_DIR": folder})
-        engine = app.extensions["engine"]
-        with Session(engine, expire_on_commit=False) as session:
-            province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
-            batch = import_batches.store_upload(
-                session,
-                folder=Path(folder),
-                data=path.read_bytes(),
-                filename=path.name,
-                kind="participants",
-                office="BHXH tỉnh Bắc Ninh",
-                user_id=None,
-                username="bench",
-                province_id=province.id,
-            )
-        started = time.perf_counter()
-        checked = import_batches.check_batch(engine, Path(folder), batch.id)
-        check_seconds = time.perf_counter() - started
-        with Session(engine) as session:  # the admin confirms the villages the preview lists
-            stored = session.get(ImportBatch, batch.id)
-            stored.create_villages = True
-            session.add(stored)
-            session.commit()
-        started = time.perf_counter()
-        imported = import_batches.run_import(engine, Path(folder), batch.id)
-        import_seconds = time.perf_counter() - started
-        engine.dispose()
+    # The upload is stored in the database and run by the job bodies, as a worker runs them.
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+    engine = app.extensions["engine"]
+    board = app.extensions["jobs"].board
+    with Session(engine, expire_on_commit=False) as session:
+        province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
+        batch = import_batches.store_upload(
+            session,
+            data=path.read_bytes(),
+            filename=path.name,
+            kind="participants",
+            office="BHXH tỉnh Bắc Ninh",
+            user_id=None,
+            username="bench",
+            province_id=province.id,
+        )
+    started = time.perf_counter()
+    checked = import_batches.check_batch(engine, board, batch.id)
+    check_seconds = time.perf_counter() - started
+    with Session(engine) as session:  # the admin confirms the villages the preview lists
+        stored = session.get(ImportBatch, batch.id)
+        stored.create_villages = True
+        session.add(stored)
+        session.commit()
+    started = time.perf_counter()
+    imported = import_batches.run_import(engine, board, batch.id)
+    import_seconds = time.perf_counter() - started
+    engine.dispose()
     report = imported.report
     if checked.report.rejected or report.rejected or not report.inserted:
         raise SystemExit(f"unexpected outcome: {report.errors[:3]}")

@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     init_db(app)
+    init_jobs(app)
     init_extensions(app)
     _translate_service_messages()
     init_compression(app)
@@ -50,6 +51,22 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def init_jobs(app: Flask) -> None:
+    """The job queue and its jobs: web requests queue them, `outreach worker` runs them."""
+    from outreach import config as config_module
+    from outreach.core.queue import make_queue
+    from outreach.jobs import make_jobs
+
+    huey = make_queue(
+        app.config["DATABASE_URL"],
+        app.config["OUTREACH_QUEUE_URL"],
+        fallback_dir=config_module.INSTANCE_DIR,
+    )
+    app.extensions["jobs"] = make_jobs(
+        huey, engine=app.extensions["job_engine"], settings=app.config
+    )
 
 
 def _translate_service_messages() -> None:

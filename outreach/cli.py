@@ -21,7 +21,6 @@ from outreach.cli_campaign import (
 from outreach.core.clock import today_local
 from outreach.core.formatting import format_number
 from outreach.core.periods import period_from_key
-from outreach.db import vacuum
 from outreach.imports.reading import ImportFileError
 from outreach.models import Campaign, GeoUnit, ImportBatch, User
 from outreach.models.base import utcnow
@@ -44,7 +43,6 @@ from outreach.summaries.service import (
     figures_of,
     publish_summary,
 )
-from outreach.worklist.service import refresh_commune
 
 
 def _session() -> Session:
@@ -223,18 +221,69 @@ def demo_logins_command():
     default=None,
     help="Ngày tính điểm (mặc định: hôm nay theo giờ Việt Nam)",
 )
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Số xã tính cùng lúc trên PostgreSQL (mặc định OUTREACH_REFRESH_THREADS)",
+)
 @with_appcontext
-def refresh_priorities_command(today):
-    """Recompute every household's priority for the day (run nightly, e.g. from cron at 00:05)."""
+def refresh_priorities_command(today, threads):
+    """Recompute every household's priority for the day (the worker does it nightly at 00:05)."""
+    from outreach.jobs import refresh_every_commune
+
     day: date = today.date() if today else today_local()
-    total = 0
-    with _session() as session:
-        communes = session.exec(select(GeoUnit.id).where(GeoUnit.kind == UnitKind.COMMUNE)).all()
-        for commune_id in communes:
-            total += refresh_commune(session, commune_id=commune_id, today=day)
-            session.commit()  # one commune at a time: short transactions, visits keep flowing
-    vacuum(current_app.extensions["job_engine"], "household")
+    total = refresh_every_commune(
+        current_app.extensions["job_engine"],
+        today=day,
+        threads=threads or current_app.config["OUTREACH_REFRESH_THREADS"],
+    )
     click.echo(f"Đã tính lại điểm ưu tiên của {format_number(total)} hộ cho ngày {day:%d/%m/%Y}.")
+
+
+@click.command("purge-uploads")
+@click.option(
+    "--days",
+    type=click.IntRange(0, 3650),
+    default=None,
+    help="Xóa tệp tải lên cũ hơn số ngày này (mặc định OUTREACH_UPLOAD_RETENTION_DAYS)",
+)
+@with_appcontext
+def purge_uploads_command(days):
+    """Delete uploaded lists and their error lists past the retention period (each audited)."""
+    from outreach.jobs import purge_expired_uploads
+
+    days = current_app.config["OUTREACH_UPLOAD_RETENTION_DAYS"] if days is None else days
+    deleted = purge_expired_uploads(current_app.extensions["job_engine"], days=days)
+    click.echo(f"Đã xóa tệp của {len(deleted)} lô nhập tải lên hơn {days} ngày trước.")
+
+
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--kind",
+    type=click.Choice(["process", "thread"]),
+    default="process",
+    show_default=True,
+    help="Tiến trình (mỗi việc một lõi CPU) hay luồng (ít bộ nhớ hơn)",
+)
+@click.option("--no-schedule", is_flag=True, help="Không chạy việc định kỳ ở worker này")
+@with_appcontext
+def worker_command(workers, kind, no_schedule):
+    """Run queued jobs (checks, imports) and the scheduled ones, until Ctrl+C or SIGTERM."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    jobs = current_app.extensions["jobs"]
+    consumer = jobs.huey.create_consumer(
+        workers=workers,
+        worker_type=kind,
+        periodic=not no_schedule,
+        max_delay=1.0,  # an idle worker looks at a SQLite queue every second at most
+        graceful_signal="TERM",  # SIGTERM (make run, systemd) lets the running jobs finish
+    )
+    click.echo(f"Worker: {workers} {kind}, hàng đợi {jobs.huey.name}.")
+    consumer.run()
 
 
 @click.command("summary")
@@ -385,7 +434,7 @@ def import_command(path, kind, office, dry_run, skip_rejected, create_villages):
     from outreach.imports import batches
 
     engine = current_app.extensions["job_engine"]
-    folder = Path(current_app.config["IMPORTS_DIR"])
+    board = current_app.extensions["jobs"].board  # its progress, for the pages to follow
     with _session() as session:
         province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).first()
         if province is None:
@@ -393,7 +442,6 @@ def import_command(path, kind, office, dry_run, skip_rejected, create_villages):
         try:
             batch = batches.store_upload(
                 session,
-                folder=folder,
                 data=Path(path).read_bytes(),
                 filename=Path(path).name,
                 kind=kind,
@@ -403,8 +451,8 @@ def import_command(path, kind, office, dry_run, skip_rejected, create_villages):
                 province_id=province.id,
                 ip="cli",
             )
-            batches.begin_job(session, folder=folder, batch=batch, write=False)
-            outcome = batches.check_batch(engine, folder, batch.id)
+            batches.begin_job(session, board=board, batch=batch, write=False)
+            outcome = batches.check_batch(engine, board, batch.id)
         except (batches.BatchError, ImportFileError) as exc:
             raise click.ClickException(str(exc)) from exc
     if outcome.report is None:
@@ -439,9 +487,9 @@ def import_command(path, kind, office, dry_run, skip_rejected, create_villages):
         batch = session.get(ImportBatch, batch.id)
         batch.skip_rejected = skip_rejected
         batch.create_villages = create_villages
-        batches.begin_job(session, folder=folder, batch=batch, write=True)
+        batches.begin_job(session, board=board, batch=batch, write=True)
     try:
-        batches.run_import(engine, folder, batch.id)
+        batches.run_import(engine, board, batch.id)
     except (batches.BatchError, ImportFileError) as exc:
         raise click.ClickException(str(exc)) from exc
     with _session() as session:
@@ -572,6 +620,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(import_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(purge_uploads_command)
 
 
 def _create_app():
@@ -583,3 +633,7 @@ def _create_app():
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
 def main():
     """outreach: vận động tham gia BHXH tự nguyện."""
+
+
+if __name__ == "__main__":  # `python -m outreach.cli`, as the tests start a worker
+    main()

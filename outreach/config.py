@@ -97,8 +97,6 @@ def from_environment() -> dict:
         "OFFLINE_WINDOW_DAYS": max(1, int(os.environ.get("OUTREACH_OFFLINE_WINDOW_DAYS", "14"))),
         # A fixed "today" (YYYY-MM-DD) for training sessions and tests; empty means the real date.
         "OUTREACH_TODAY": os.environ.get("OUTREACH_TODAY", ""),
-        # Uploaded lists, their error lists and job progress (shared by all app servers).
-        "IMPORTS_DIR": os.environ.get("OUTREACH_IMPORTS_DIR", str(INSTANCE_DIR / "imports")),
         "MAX_CONTENT_LENGTH": 210 * 1024 * 1024,
         # E-mail (bulletins, weekly digest): smtp://host:25, smtp://user:pw@host:587?starttls=1 or
         # smtps://user:pw@host:465; empty: nothing is sent, deliveries are recorded as failed.
@@ -109,6 +107,17 @@ def from_environment() -> dict:
         "BULLETIN_DRAFT_HOUR": min(
             23, max(0, int(os.environ.get("OUTREACH_BULLETIN_DRAFT_HOUR", "17")))
         ),
+        # The job queue: empty for a SQLite file beside the database (one server); redis://host
+        # for several app servers and workers (docs/operations.md, "Workers and the queue").
+        "OUTREACH_QUEUE_URL": os.environ.get("OUTREACH_QUEUE_URL", ""),
+        # A running job posts its progress every second; silent this long, its worker died.
+        "OUTREACH_JOB_STALE_SECONDS": int(os.environ.get("OUTREACH_JOB_STALE_SECONDS", "30")),
+        # Uploaded lists (personal data) and their error lists are deleted this long after upload.
+        "OUTREACH_UPLOAD_RETENTION_DAYS": int(
+            os.environ.get("OUTREACH_UPLOAD_RETENTION_DAYS", "30")
+        ),
+        # Communes refreshed at once by the nightly job on PostgreSQL (SQLite: one writer).
+        "OUTREACH_REFRESH_THREADS": int(os.environ.get("OUTREACH_REFRESH_THREADS", "4")),
     }
 
 

@@ -169,3 +169,12 @@ def login_as(client):
 def pytest_report_header(config):
     """Say which database this run uses (make test runs the suite on both)."""
     return f"outreach database: {backend()}"
+
+
+@pytest.fixture
+def worker(app):
+    """huey's consumer running the app's queued jobs (checks, imports) in threads of this process."""
+    from tests.workers import worker_threads
+
+    with worker_threads(app):
+        yield

@@ -182,7 +182,6 @@ def test_import_checks_then_imports_in_one_go(db_url, tmp_path):
     from tests.imports.test_writer import ROWS, _csv
 
     app, runner = _runner(db_url)
-    app.config["IMPORTS_DIR"] = str(tmp_path / "imports")
     path = tmp_path / "ds.csv"
     path.write_bytes(_csv(ROWS))
     with Session(app.extensions["engine"]) as s:

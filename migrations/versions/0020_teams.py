@@ -1,7 +1,7 @@
 """Advisory teams of canvassers within a commune
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-05 00:00:00
 
 Issue 24: canvassers of a commune (a post-office and a commune staff member, say) canvass as a
@@ -17,7 +17,7 @@ import sqlmodel
 
 
 revision: str = "0020"
-down_revision: Union[str, None] = "0018"
+down_revision: Union[str, None] = "0019"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

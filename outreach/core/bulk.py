@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
@@ -50,8 +51,87 @@ def bulk_insert(
 
 
 def next_id(conn: Connection, table: Table) -> int:
-    """The first free primary key, for rows whose ids we assign ourselves."""
+    """The first free primary key of a table nobody else writes meanwhile (the demo's load into
+    an empty database). An import takes its ids from an `IdSource`."""
     return (conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table.name}")).scalar() or 0) + 1
+
+
+class IdSource:
+    """Primary keys for the rows a bulk load inserts with ids of its own, from the database.
+
+    On PostgreSQL, from the table's sequence, a block of `nextval` at a time: another import (or
+    any insert) running meanwhile takes its own values, never one of ours, and nothing needs
+    resetting after the load. On SQLite, by SQLite's own rule for a new rowid (one past the
+    largest), read once under the write lock the load holds (`hold_write_lock`): no other
+    connection can insert until it commits. A dry run (`reserve=False`) numbers its rows from
+    the same start but reserves nothing.
+    """
+
+    FIRST_BLOCK, LARGEST_BLOCK = 256, 65_536
+
+    def __init__(self, conn: Connection, table: Table, *, reserve: bool = True):
+        self.conn, self.table = conn, table
+        self.from_sequence = reserve and conn.dialect.name == "postgresql"
+        self.block: list[int] = []
+        self.taken = 0
+        self.size = self.FIRST_BLOCK
+        if not self.from_sequence:
+            self.following = (
+                conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table.name}")).scalar() or 0
+            ) + 1
+
+    def take(self) -> int:
+        """The next id for a row of this table."""
+        if not self.from_sequence:
+            self.following += 1
+            return self.following - 1
+        if self.taken == len(self.block):
+            self._reserve()
+        self.taken += 1
+        return self.block[self.taken - 1]
+
+    def _reserve(self) -> None:
+        self.block = list(
+            self.conn.execute(
+                text(
+                    f"SELECT nextval(pg_get_serial_sequence('{self.table.name}', 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"n": self.size},
+            ).scalars()
+        )
+        self.taken = 0
+        self.size = min(self.size * 4, self.LARGEST_BLOCK)  # few round trips for a large file
+
+
+def hold_write_lock(conn: Connection, *, retry_for_seconds: float = 3600) -> None:
+    """SQLite: take the database's write lock now (BEGIN IMMEDIATE), waiting for another long
+    writer (an import) to finish rather than failing after the busy timeout; elsewhere nothing."""
+    driver = conn.connection.driver_connection
+    if conn.dialect.name != "sqlite" or driver.in_transaction:
+        return
+    deadline = time.monotonic() + retry_for_seconds
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as error:
+            if "locked" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+
+
+def lock_province_for_import(conn: Connection, province_id: int) -> None:
+    """PostgreSQL: one import at a time writes into a province (a second waits for the first's
+    commit, then matches against what it wrote); imports into other provinces run meanwhile.
+    Released with the transaction. SQLite has one writer anyway (`hold_write_lock`)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :province)"),
+            {"space": IMPORT_LOCK_SPACE, "province": province_id},
+        )
+
+
+IMPORT_LOCK_SPACE = 23  # the advisory locks' first key: "an import into province N"
 
 
 def reset_sequence(conn: Connection, table: Table) -> None:

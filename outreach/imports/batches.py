@@ -1,11 +1,12 @@
 """An uploaded list's life: stored, checked (the preview), mapped, imported in one transaction.
 
-Each step that reads the whole file runs as a job (`check_batch`, `run_import`) that the web app
-starts in a background thread and the CLI runs in the foreground. Progress goes to a small JSON
-file beside the upload, not to the database: on SQLite the import's transaction holds the only
-write lock, so a progress row could not be written meanwhile; the file's age is also the job's
-heartbeat. A job found "running" with a stale heartbeat (the server was killed) is marked failed,
-and since its transaction never committed, nothing of it was written.
+Each step that reads the whole file is a job (`check_batch`, `run_import`) that an `outreach
+worker` process runs from the queue (operations/jobs.py), and the CLI in the foreground. Progress
+goes to the queue's board (core/queue.py), not to the database: on SQLite the import's
+transaction holds the only write lock, so a progress row could not be written meanwhile. The
+board's entry is also the job's heartbeat: a batch found "running" whose job stopped beating (its
+worker was killed) is marked failed, and since its transaction never committed, nothing of it was
+written. A running batch with no entry yet waits in the queue for a worker.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import time
 from contextlib import ExitStack, nullcontext
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import xlsxwriter
@@ -29,6 +28,8 @@ from outreach.core.audit import record_event
 from outreach.core.errors import DomainError
 from outreach.core.formatting import safe_cell
 from outreach.core.i18n import _, _l
+from outreach.core.queue import JobBoard, is_dead
+from outreach.imports import files
 from outreach.imports.reading import ImportFileError, ParsedSheet, RowError, stream_rows
 from outreach.imports.reading.headers import FIELD_LABELS, KIND_FIELDS, read_header
 from outreach.imports.reading.readers import CSV_EXTENSIONS, open_table
@@ -41,7 +42,7 @@ from outreach.models.codes import RUNNING_STATUSES, BatchStatus, ImportKind
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 MAX_FILENAME_CHARS = 300  # ImportBatch.filename
-STALE_AFTER_SECONDS = 120  # a running job writes progress at least every chunk (~0.1 s)
+STALE_AFTER_SECONDS = 30  # a running job's own thread posts its progress every second
 ERRORS_SHOWN = 50
 # From this many rows a second process reads and parses while this one writes (imports/reading/worker.py);
 # a .csv does not say how many rows it has, so its size decides (about 150 bytes a row).
@@ -61,22 +62,24 @@ INTERRUPTED = _l(
     "Việc xử lý bị gián đoạn (máy chủ khởi động lại); không có dữ liệu nào được ghi. Hãy chạy lại."
 )
 
+FILE_DELETED = _l(
+    "Tệp tải lên đã được xóa sau thời hạn lưu giữ (dữ liệu cá nhân); hãy tải lên lại danh sách."
+)
+NOT_QUEUED = _l(
+    "Không gửi được việc xử lý tới hàng đợi; không có dữ liệu nào được ghi. Hãy thử lại."
+)
+
 
 class BatchError(DomainError):
     """An upload or a step that cannot go ahead, with the reason."""
 
 
-# --- files beside the database --------------------------------------------------------------
-
-
-def _path(folder: Path, batch: ImportBatch, suffix: str) -> Path:
-    return folder / f"{batch.id}{suffix}"
+# --- the upload and what its jobs keep ----------------------------------------------------------
 
 
 def store_upload(
     session: Session,
     *,
-    folder: Path,
     data: bytes,
     filename: str,
     kind: str,
@@ -86,7 +89,8 @@ def store_upload(
     province_id: int,
     ip: str = "",
 ) -> ImportBatch:
-    """Keep the uploaded bytes and open a batch for them (committed)."""
+    """Keep the uploaded bytes (in the database: every server reads them) and open a batch for
+    them (committed)."""
     if kind not in set(ImportKind):
         raise BatchError(_("Hãy chọn loại danh sách."))
     if not data:
@@ -106,9 +110,8 @@ def store_upload(
     )
     session.add(batch)
     session.flush()
-    folder.mkdir(parents=True, exist_ok=True)
     batch.stored_as = f"{batch.id}{suffix}"
-    (folder / batch.stored_as).write_bytes(data)
+    files.put(session, batch_id=batch.id, purpose=files.UPLOAD, data=data)
     record_event(
         session,
         action="import.upload",
@@ -140,37 +143,36 @@ class Progress:
     stage: str = ""  # "checking" or "importing"
     rows: int = 0
     total: int = 0
+    started: bool = field(default=False, compare=False)  # a worker has taken the job
 
 
-def read_progress(folder: Path, batch: ImportBatch) -> tuple[Progress, float | None]:
-    """The job's progress and the seconds since it last reported (None if it never did)."""
-    path = _path(folder, batch, ".progress.json")
-    try:
-        data = json.loads(path.read_text())
-        return Progress(**data), time.time() - path.stat().st_mtime
-    except (OSError, ValueError, TypeError):
-        return Progress(), None
+def _board_key(batch_id: int) -> str:
+    return f"import-{batch_id}"
 
 
-def _write_progress(folder: Path, batch: ImportBatch, progress: Progress) -> None:
-    path = _path(folder, batch, ".progress.json")
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(asdict(progress)))
-    temporary.replace(path)  # readers never see half a file
+def read_progress(board: JobBoard, batch: ImportBatch) -> Progress:
+    """The job's progress as it last posted it (`started` False while it waits for a worker)."""
+    entry = board.read(_board_key(batch.id))
+    if entry is None:
+        return Progress()
+    return Progress(entry.get("stage", ""), entry.get("rows", 0), entry.get("total", 0), True)
 
 
-def saved_errors(folder: Path, batch: ImportBatch) -> list[RowError]:
+def saved_errors(session: Session, batch: ImportBatch) -> list[RowError]:
     """The row errors of the batch's last check or import."""
     try:
-        rows = json.loads(_path(folder, batch, ".errors.json").read_text())
-    except (OSError, ValueError):
+        rows = json.loads(files.get(session, batch_id=batch.id, purpose=files.ERRORS) or b"[]")
+    except ValueError:
         return []
     return [RowError(*row) for row in rows]
 
 
-def _save_errors(folder: Path, batch: ImportBatch, errors: list[RowError]) -> None:
+def _save_errors(engine: Engine, batch_id: int, errors: list[RowError]) -> None:
     rows = [[e.row_number, e.column_header, e.message] for e in errors]
-    _path(folder, batch, ".errors.json").write_text(json.dumps(rows, ensure_ascii=False))
+    body = json.dumps(rows, ensure_ascii=False).encode()
+    with Session(engine) as session:
+        files.put(session, batch_id=batch_id, purpose=files.ERRORS, data=body)
+        session.commit()
 
 
 @dataclass
@@ -206,12 +208,12 @@ def _preview_of(report: ImportReport, parsed, sheet: ParsedSheet) -> Preview:
     )
 
 
-def saved_preview(folder: Path, batch: ImportBatch) -> Preview:
+def saved_preview(session: Session, batch: ImportBatch) -> Preview:
     """What the batch's last check or import found besides its errors."""
     try:
-        data = json.loads(_path(folder, batch, ".preview.json").read_text())
+        data = json.loads(files.get(session, batch_id=batch.id, purpose=files.PREVIEW) or b"{}")
         preview = Preview(**data)
-    except (OSError, ValueError, TypeError):
+    except (ValueError, TypeError):
         return Preview()
     preview.skipped = [tuple(row) for row in preview.skipped]
     preview.new_villages = [tuple(pair) for pair in preview.new_villages]
@@ -219,33 +221,41 @@ def saved_preview(folder: Path, batch: ImportBatch) -> Preview:
     return preview
 
 
-def _save_preview(folder: Path, batch: ImportBatch, preview: Preview) -> None:
+def _save_preview(engine: Engine, batch_id: int, preview: Preview) -> None:
     data = asdict(preview)
     data["notes"] = [[n.row_number, n.column_header, n.message] for n in preview.notes]
-    _path(folder, batch, ".preview.json").write_text(json.dumps(data, ensure_ascii=False))
+    with Session(engine) as session:
+        body = json.dumps(data, ensure_ascii=False).encode()
+        files.put(session, batch_id=batch_id, purpose=files.PREVIEW, data=body)
+        session.commit()
 
 
-def mapping_headers(folder: Path, batch: ImportBatch) -> list[str]:
+def mapping_headers(session: Session, batch: ImportBatch) -> list[str]:
     """The file's header cells as its last check read them, for the mapping form.
 
-    The check keeps them beside the upload: a page that polls every few seconds must not read
+    The check keeps them with the batch: a page that polls every few seconds must not read
     the workbook again each time. A batch checked before they were kept is read once more (the
-    reader is bounded); an unreadable file has no headers to offer.
+    reader is bounded); an unreadable or deleted file has no headers to offer.
     """
     try:
-        cells = json.loads(_path(folder, batch, ".headers.json").read_text())
-    except (OSError, ValueError):
-        try:
-            with open_table(folder / batch.stored_as, batch.filename) as table:
-                cells = read_header(table.head).cells
-        except ImportFileError:
-            cells = []
+        cells = json.loads(files.get(session, batch_id=batch.id, purpose=files.HEADERS) or b"")
+    except ValueError:
+        cells = []
+        with files.upload_on_disk(session, batch) as upload:
+            if upload is not None:
+                try:
+                    with open_table(upload, batch.filename) as table:
+                        cells = read_header(table.head).cells
+                except ImportFileError:
+                    cells = []
     return [cell for cell in cells if isinstance(cell, str) and cell]
 
 
-def _save_headers(folder: Path, batch: ImportBatch, cells: list) -> None:
-    path = _path(folder, batch, ".headers.json")
-    path.write_text(json.dumps([cell if isinstance(cell, str) else "" for cell in cells]))
+def _save_headers(engine: Engine, batch_id: int, cells: list) -> None:
+    body = json.dumps([cell if isinstance(cell, str) else "" for cell in cells]).encode()
+    with Session(engine) as session:
+        files.put(session, batch_id=batch_id, purpose=files.HEADERS, data=body)
+        session.commit()
 
 
 def errors_workbook(
@@ -317,15 +327,15 @@ class Outcome:
     headers: list[str]
 
 
-def begin_job(session: Session, *, folder: Path, batch: ImportBatch, write: bool) -> None:
-    """Mark a batch as running before its job starts (committed), with a first heartbeat.
+def begin_job(session: Session, *, board: JobBoard, batch: ImportBatch, write: bool) -> None:
+    """Mark a batch as running before its job is queued (committed).
 
-    The heartbeat is written first: a page opened between the two would otherwise find a
-    running batch without one and mark it failed as interrupted.
+    Until a worker takes the job it posts nothing on the board, and a running batch with
+    nothing posted is one waiting in the queue, not a dead one. A dead run's last post is
+    cleared first, so that it cannot be taken for this run's.
     """
-    status = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
-    _write_progress(folder, batch, Progress(status, 0, 0))
-    batch.status = status
+    board.clear(_board_key(batch.id))
+    batch.status = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
     batch.message = ""
     session.add(batch)
     session.commit()
@@ -353,12 +363,22 @@ def _counts(report: ImportReport) -> dict:
     }
 
 
-def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome:
+def _run(engine: Engine, board: JobBoard, batch_id: int, *, write: bool) -> Outcome:
     stage = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
-    with Session(engine) as session:  # the heartbeat before the status (see `begin_job`)
-        _write_progress(folder, session.get(ImportBatch, batch_id), Progress(stage, 0, 0))
-    batch = _set_status(engine, batch_id, stage, message="")
-    upload = folder / batch.stored_as
+    progress = Progress(stage, 0, 0)
+    # Posted before the status is set again, and every second from then on (see `begin_job`).
+    with board.alive(_board_key(batch_id), lambda: asdict(progress)):
+        batch = _set_status(engine, batch_id, stage, message="")
+        with Session(engine) as session, files.upload_on_disk(session, batch) as upload:
+            if upload is None:
+                raise BatchError(str.__str__(FILE_DELETED))
+            session.rollback()  # the copy's read transaction must not outlast it
+            return _read_and_write(engine, upload, batch, progress, write=write)
+
+
+def _read_and_write(
+    engine: Engine, upload: Path, batch: ImportBatch, progress: Progress, *, write: bool
+) -> Outcome:
     with Session(engine, expire_on_commit=False) as session, ExitStack() as stack:
         mapping = mapping_for(session, office=batch.office, kind=batch.kind)
         child = None
@@ -368,10 +388,10 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
             child = stack.enter_context(ChildRows(upload, batch.filename, batch.kind, mapping))
         # Streamed from disk: a million-row workbook is read in ~100 MB, not the ~2 GB of loading it.
         table = stack.enter_context(open_table(upload, batch.filename))
-        total = max((table.row_estimate or 0) - 1, 0)
+        progress.total = max((table.row_estimate or 0) - 1, 0)
         sheet, rows = stream_rows(table, batch.kind, mapping)
         if not sheet.match.ok:
-            _save_headers(folder, batch, sheet.header.cells)  # for the mapping form
+            _save_headers(engine, batch.id, sheet.header.cells)  # for the mapping form
             return Outcome(None, sheet.match.missing_labels(), sheet.header.cells)
         expected = _expected_rows(table.row_estimate, upload)
         if expected >= PARSE_IN_CHILD_FROM:  # the header is good: a child parses the rest
@@ -381,8 +401,8 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
         elif child is not None:
             child.close()
 
-        def progress(done: int) -> None:
-            _write_progress(folder, batch, Progress(stage, done, total))
+        def advance(done: int) -> None:
+            progress.rows = done  # posted by the heartbeat's thread
 
         # Writing holds SQLite's only write lock until the commit: marked meanwhile, so that web
         # requests keep what can wait for later instead of waiting for it (core/spool.py).
@@ -394,7 +414,7 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
                 province_id=batch.province_id,
                 write=write,
                 batch_id=batch.id,
-                progress=progress,
+                progress=advance,
                 expected_rows=expected,
                 district_hint=sheet.title_district,
                 # The preview lists the villages a file would create; the import makes them only
@@ -402,11 +422,15 @@ def _run(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome
                 create_villages=batch.create_villages or not write,
             )
             report.errors = sorted(report.errors, key=lambda e: e.row_number)
-            _save_errors(folder, batch, report.errors)
             parsed = rows if isinstance(rows, ChildRows) else sheet  # who saw the skipped rows
-            _save_preview(folder, batch, _preview_of(report, parsed, sheet))
-            if write:
-                _commit_import(session, batch, report)
+            preview = _preview_of(report, parsed, sheet)
+            try:
+                if write:
+                    _commit_import(session, batch, report)
+            finally:  # in a transaction of its own, once the import's has ended either way
+                session.rollback()
+                _save_errors(engine, batch.id, report.errors)
+                _save_preview(engine, batch.id, preview)
         return Outcome(report, [], sheet.header.cells)
 
 
@@ -462,22 +486,21 @@ def _summary_message(report: ImportReport) -> str:
     return "; ".join(parts)
 
 
-def check_batch(engine: Engine, folder: Path, batch_id: int) -> Outcome:
+def check_batch(engine: Engine, board: JobBoard, batch_id: int) -> Outcome:
     """Read and validate the file against the database without writing: the preview."""
-    return _guarded(engine, folder, batch_id, write=False)
+    return _guarded(engine, board, batch_id, write=False)
 
 
-def run_import(engine: Engine, folder: Path, batch_id: int) -> Outcome:
+def run_import(engine: Engine, board: JobBoard, batch_id: int) -> Outcome:
     """Write the file's valid rows in one transaction (all of them, or nothing)."""
-    return _guarded(engine, folder, batch_id, write=True)
+    return _guarded(engine, board, batch_id, write=True)
 
 
-def _guarded(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Outcome:
-    # The final status is set before the heartbeat goes: a running batch without a heartbeat is
-    # taken for one whose server died (`fail_interrupted`), and a page opened in between would
-    # have marked a finished check failed.
+def _guarded(engine: Engine, board: JobBoard, batch_id: int, *, write: bool) -> Outcome:
+    # The final status is set before the board's entry goes: a running batch whose entry is
+    # gone is taken for one waiting for a worker, never for a finished one.
     try:
-        outcome = _run(engine, folder, batch_id, write=write)
+        outcome = _run(engine, board, batch_id, write=write)
         if outcome.report is None:
             message = _("Chưa nhận ra cột: %(columns)s", columns=", ".join(outcome.missing))
             _set_status(engine, batch_id, BatchStatus.MAPPING, message=message)
@@ -498,29 +521,31 @@ def _guarded(engine: Engine, folder: Path, batch_id: int, *, write: bool) -> Out
         )
         raise
     finally:
+        board.clear(_board_key(batch_id))
         with Session(engine) as session:
-            batch = session.get(ImportBatch, batch_id)
-            _path(folder, batch, ".progress.json").unlink(missing_ok=True)
             # What web requests kept aside while this job held the lock goes in now.
             spool.replay_if_any(session)
     return outcome
 
 
-def fail_interrupted(session: Session, *, folder: Path, now: datetime | None = None) -> int:
-    """Mark failed the jobs whose process died (no progress for a while); returns how many."""
+def fail_interrupted(
+    session: Session, *, board: JobBoard, stale_after: float = STALE_AFTER_SECONDS
+) -> int:
+    """Mark failed the jobs whose worker died (silent for a while, or its process gone);
+    returns how many. Jobs still waiting in the queue are left to wait."""
     running = list(RUNNING_STATUSES)
-    silent = [
-        batch
-        for batch in session.exec(select(ImportBatch).where(ImportBatch.status.in_(running)))
-        if (age := read_progress(folder, batch)[1]) is None or age > STALE_AFTER_SECONDS
-    ]
-    if not silent:
+    dead = []
+    for batch in session.exec(select(ImportBatch).where(ImportBatch.status.in_(running))):
+        entry = board.read(_board_key(batch.id))
+        if entry is not None and is_dead(entry, stale_after=stale_after):
+            dead.append(batch)
+    if not dead:
         return 0
     # Only those still running: a job that ended after they were read has set its final status,
-    # then removed its heartbeat, and must keep that status (seen once in the browser tests).
+    # then cleared its entry, and must keep that status (seen once in the browser tests).
     failed = session.execute(
         update(ImportBatch)
-        .where(ImportBatch.id.in_([batch.id for batch in silent]))
+        .where(ImportBatch.id.in_([batch.id for batch in dead]))
         .where(ImportBatch.status.in_(running))
         .values(
             status=BatchStatus.FAILED,
@@ -529,7 +554,8 @@ def fail_interrupted(session: Session, *, folder: Path, now: datetime | None = N
         .execution_options(synchronize_session=False)
     ).rowcount
     session.commit()
-    for batch in silent:  # read again when next used, whichever status they now have
+    for batch in dead:  # read again when next used, whichever status they now have
+        board.clear(_board_key(batch.id))
         session.expire(batch)
     return failed
 

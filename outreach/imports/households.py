@@ -38,8 +38,7 @@ class HouseholdPlacement:
         village_id = self._village(row.place)
         if village_id is None and row.place.village_key:
             return None
-        household_id = self.ids["household"]
-        self.ids["household"] += 1
+        household_id = self.ids["household"].take()
         households.append(
             (
                 household_id,
@@ -182,8 +181,7 @@ class HouseholdPlacement:
             if len(self.report.new_village_names) < NEW_VILLAGES_SHOWN:
                 self.report.new_village_names.append((place.commune.name, name))
             if self.write:  # inserted with the chunk's households (one flush each cost 6%)
-                village.id = self.ids["village"]
-                self.ids["village"] += 1
+                village.id = self.ids["village"].take()
                 self.new_villages.append(tuple(getattr(village, c) for c in VILLAGE_COLUMNS))
             else:
                 village.id = -len(self.places.villages) - 1  # a placeholder in a dry run

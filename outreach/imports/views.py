@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
-from pathlib import Path
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     abort,
     current_app,
@@ -32,24 +29,30 @@ bp = Blueprint("imports", __name__, url_prefix="/imports")
 log = logging.getLogger(__name__)
 
 
-def _folder() -> Path:
-    return Path(current_app.config["IMPORTS_DIR"])
+def _jobs():
+    return current_app.extensions["jobs"]
 
 
 def _start(job, batch: ImportBatch) -> None:
-    """Run a job in a background thread: it survives the admin closing the browser."""
-    app: Flask = current_app._get_current_object()
-    batches.begin_job(get_session(), folder=_folder(), batch=batch, write=job is batches.run_import)
-    batch_id = batch.id
+    """Queue a job for a worker (`outreach worker`): it survives the admin closing the browser,
+    and any server's pages follow it."""
+    batches.begin_job(get_session(), board=_jobs().board, batch=batch, write=job == "import")
+    task = _jobs().run_import if job == "import" else _jobs().check_import
+    try:
+        task(batch.id)
+    except Exception:  # the queue cannot be reached: say so on the batch, never leave it waiting
+        log.exception("could not queue import batch %s", batch.id)
+        batch.status = BatchStatus.FAILED
+        batch.message = str.__str__(batches.NOT_QUEUED)
+        get_session().commit()
 
-    def work() -> None:
-        with app.app_context():
-            try:
-                job(app.extensions["job_engine"], Path(app.config["IMPORTS_DIR"]), batch_id)
-            except Exception:  # the job already marked the batch failed with a message
-                log.exception("import batch %s failed", batch_id)
 
-    threading.Thread(target=work, name=f"import-{batch_id}", daemon=True).start()
+def _fail_interrupted() -> None:
+    batches.fail_interrupted(
+        get_session(),
+        board=_jobs().board,
+        stale_after=current_app.config["OUTREACH_JOB_STALE_SECONDS"],
+    )
 
 
 def _batch(batch_id: int) -> ImportBatch:
@@ -70,7 +73,7 @@ def _refused(batch: ImportBatch, message: str):
 def index():
     """The upload form and the latest batches."""
     session = get_session()
-    batches.fail_interrupted(session, folder=_folder())
+    _fail_interrupted()
     recent = session.exec(
         select(ImportBatch)
         .where(ImportBatch.province_id == current_scope().province_id)
@@ -89,7 +92,6 @@ def upload():
         with committing(get_session()):
             batch = batches.store_upload(
                 get_session(),
-                folder=_folder(),
                 data=upload.read() if upload else b"",
                 filename=(upload.filename or "") if upload else "",
                 kind=request.form.get("kind", ""),
@@ -102,7 +104,7 @@ def upload():
     except batches.BatchError as error:
         flash(str(error), "error")
         return redirect(url_for(".index")), 303
-    _start(batches.check_batch, batch)
+    _start("check", batch)
     return redirect(url_for(".show", batch_id=batch.id))
 
 
@@ -110,14 +112,13 @@ def upload():
 @roles_required("admin")
 def show(batch_id: int):
     """The batch: progress while a job runs (htmx polls the status part), then its results."""
-    session = get_session()
-    batches.fail_interrupted(session, folder=_folder())
+    _fail_interrupted()
     batch = _batch(batch_id)
-    progress, _age = batches.read_progress(_folder(), batch)
-    errors = batches.saved_errors(_folder(), batch)
+    progress = batches.read_progress(_jobs().board, batch)
+    errors = batches.saved_errors(get_session(), batch)
     context = {
         "batch": batch,
-        "preview": batches.saved_preview(_folder(), batch),
+        "preview": batches.saved_preview(get_session(), batch),
         "progress": progress,
         "running": batch.status in RUNNING_STATUSES,
         "errors": errors[: batches.ERRORS_SHOWN],
@@ -132,7 +133,7 @@ def show(batch_id: int):
 def _headers(batch: ImportBatch) -> list[str]:
     """The file's headers, for the mapping form (any of them may hold the missing field), as
     the check kept them: the file is not read again."""
-    return batches.mapping_headers(_folder(), batch)
+    return batches.mapping_headers(get_session(), batch)
 
 
 @bp.post("/<int:batch_id>/mapping")
@@ -152,7 +153,7 @@ def mapping(batch_id: int):
         return _refused(batch, _("Hãy chọn cột cho từng thông tin còn thiếu."))
     batches.save_mapping(get_session(), office=batch.office, kind=batch.kind, choices=choices)
     audit("import.check", object_type="import_batch", object_id=batch.id)
-    _start(batches.check_batch, batch)
+    _start("check", batch)
     return redirect(url_for(".show", batch_id=batch.id))
 
 
@@ -163,13 +164,15 @@ def commit(batch_id: int):
     batch = _batch(batch_id)
     if batch.status != BatchStatus.PREVIEWED:
         return _refused(batch, _("Tệp này chưa được kiểm tra xong hoặc đã được nhập."))
+    if batch.files_deleted_at is not None:
+        return _refused(batch, str(batches.FILE_DELETED))
     skip = request.form.get("skip_rejected") == "1"
     if batch.rejected and not skip:
         return _refused(
             batch, _("Có dòng lỗi: hãy sửa tệp rồi tải lên lại, hoặc chọn bỏ qua các dòng lỗi.")
         )
     villages = request.form.get("create_villages") == "1"
-    new_villages = batches.saved_preview(_folder(), batch).new_village_count
+    new_villages = batches.saved_preview(get_session(), batch).new_village_count
     if new_villages and not villages:
         return _refused(
             batch,
@@ -182,7 +185,7 @@ def commit(batch_id: int):
     batch.skip_rejected = skip
     batch.create_villages = villages
     audit("import.commit", object_type="import_batch", object_id=batch.id, detail={"skip": skip})
-    _start(batches.run_import, batch)
+    _start("import", batch)
     return redirect(url_for(".show", batch_id=batch.id))
 
 
@@ -193,8 +196,10 @@ def retry(batch_id: int):
     batch = _batch(batch_id)
     if batch.status != BatchStatus.FAILED:
         return _refused(batch, _("Chỉ kiểm tra lại được một tệp đã thất bại."))
+    if batch.files_deleted_at is not None:
+        return _refused(batch, str(batches.FILE_DELETED))
     audit("import.check", object_type="import_batch", object_id=batch.id)
-    _start(batches.check_batch, batch)
+    _start("check", batch)
     return redirect(url_for(".show", batch_id=batch.id))
 
 
@@ -203,8 +208,9 @@ def retry(batch_id: int):
 def errors(batch_id: int):
     """Every rejected row with its column and reason, as a spreadsheet."""
     batch = _batch(batch_id)
+    session = get_session()
     body = batches.errors_workbook(
-        batch, batches.saved_errors(_folder(), batch), batches.saved_preview(_folder(), batch)
+        batch, batches.saved_errors(session, batch), batches.saved_preview(session, batch)
     )
     audit("import.errors_download", object_type="import_batch", object_id=batch.id)
     response = Response(

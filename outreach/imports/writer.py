@@ -17,14 +17,16 @@ from datetime import date, datetime, timedelta
 from itertools import islice
 
 from sqlalchemy import Index, bindparam, func, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from outreach.core.bulk import (
+    IdSource,
     begin_trusted_load,
     bulk_insert,
+    hold_write_lock,
     indexes_deferred,
-    next_id,
-    reset_sequence,
+    lock_province_for_import,
     sqlite_bulk_settings,
 )
 from outreach.core.clock import add_months_end, month_end
@@ -173,9 +175,13 @@ def import_rows(
     """
     kind = ImportKind(kind)
     conn = session.connection()
+    if write:  # before anything is read: a second import into the province waits here
+        lock_province_for_import(conn, province_id)
     first_load = write and _is_first_load(conn, kind, expected_rows)
     if first_load:  # before the writer reads the places, households and canvassers it refers to
         begin_trusted_load(conn)
+    elif write:  # SQLite: the ids are read under the lock (`IdSource`)
+        hold_write_lock(conn)
     writer = _Writer(session, kind, province_id, write, batch_id, now or utcnow(), first_load)
     writer.district_hint, writer.create_villages = district_hint, create_villages
     rebuilt = _rebuilt_indexes() if first_load and conn.dialect.name == "sqlite" else []
@@ -235,11 +241,14 @@ class _Writer(HouseholdPlacement):
         self.places = PlaceIndex.load(session, province_id=province_id)
         self.report = ImportReport()
         self.conn = session.connection()
-        self.ids = {
-            "person": next_id(self.conn, Person.__table__),
-            "household": next_id(self.conn, Household.__table__),
-            "payment": next_id(self.conn, Payment.__table__),
-            "village": next_id(self.conn, GeoUnit.__table__),
+        self.ids = {  # from the database: imports into other provinces run at the same time
+            name: IdSource(self.conn, table.__table__, reserve=write)
+            for name, table in (
+                ("person", Person),
+                ("household", Household),
+                ("payment", Payment),
+                ("village", GeoUnit),
+            )
         }
         self.village_ids: dict[tuple[int, str], int] = {}
         self.district_hint, self.create_villages = "", True
@@ -266,7 +275,11 @@ class _Writer(HouseholdPlacement):
         if not self.write or self.conn.dialect.name != "postgresql":
             return
         if self.report.inserted >= self.analyze_at:
-            self.conn.exec_driver_sql("ANALYZE person, household")
+            try:  # in a savepoint: an import into another province may be analyzing too
+                with self.conn.begin_nested():
+                    self.conn.exec_driver_sql("ANALYZE person, household")
+            except DBAPIError:  # "tuple concurrently updated": its statistics serve us both
+                pass
             self.analyze_at *= 2
 
     # -- one chunk ----------------------------------------------------------------------------
@@ -556,8 +569,8 @@ class _Writer(HouseholdPlacement):
                 self._reject(row.parsed, VILLAGE_HEADER, unconfirmed_village(row.place))
                 self.report.rejected += 1
                 continue
-            person = new_person(values, row.name_key, self.ids["person"], household_id, commune_id)
-            self.ids["person"] += 1
+            person_id = self.ids["person"].take()
+            person = new_person(values, row.name_key, person_id, household_id, commune_id)
             persons.append(person)
             if self.kind == ImportKind.PAYMENTS:  # its receipts are stored against it next
                 row.person = dict(zip(PERSON_COLUMNS, person, strict=True))
@@ -620,7 +633,7 @@ class _Writer(HouseholdPlacement):
                 self.report.updated += 1
             payments.append(
                 (
-                    self.ids["payment"],
+                    self.ids["payment"].take(),
                     row.person["id"],
                     self.province_id,
                     row.person["commune_id"],
@@ -632,17 +645,12 @@ class _Writer(HouseholdPlacement):
                     self.batch_id,
                 )
             )
-            self.ids["payment"] += 1
         self.report.payments += len(payments)
         if self.write and payments:
             bulk_insert(self.conn, Payment.__table__, PAYMENT_COLUMNS, payments)
         return changes
 
     def finish(self) -> None:
-        if self.write:
-            # The ids were ours: PostgreSQL's sequences must move past them for later inserts.
-            for table in (GeoUnit, Household, Person, Payment):
-                reset_sequence(self.conn, table.__table__)
         if self.write and self.report.communes:
             # New facts change priorities: those communes are recomputed on their next request.
             mark_stale(self.session, commune_ids=self.report.communes)

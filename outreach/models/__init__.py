@@ -5,7 +5,7 @@ from outreach.models.campaigns import Campaign, PolicyRate, Target
 from outreach.models.corrections import Correction
 from outreach.models.geography import GeoUnit
 from outreach.models.households import Household, Person, PriorityRefresh
-from outreach.models.imports import ImportBatch, ImportMapping, Payment
+from outreach.models.imports import ImportBatch, ImportFile, ImportMapping, Payment
 from outreach.models.mail import BulletinDelivery, Notice
 from outreach.models.meetings import Commitment, Milestone, ReviewMeeting, ReviewMeetingUnit
 from outreach.models.reports import ReportPeriod, Summary
@@ -26,6 +26,7 @@ __all__ = [
     "GeoUnit",
     "Household",
     "ImportBatch",
+    "ImportFile",
     "ImportMapping",
     "LatestOutcome",
     "Milestone",

@@ -33,7 +33,6 @@ IP = "203.0.113.7"
 
 @pytest.fixture(autouse=True)
 def _setup(app, tmp_path):
-    app.config["IMPORTS_DIR"] = str(tmp_path / "imports")
     app.config["OUTREACH_TODAY"] = DEMO_TODAY
 
 
@@ -91,7 +90,7 @@ def test_logins_ok_and_failed_and_logouts(from_ip, session):
     _only(session, "logout", username="canbo.07210.1")
 
 
-def test_import_upload_check_commit_and_error_sheet(app, from_ip, session):
+def test_import_upload_check_commit_and_error_sheet(app, from_ip, session, worker):
     client = from_ip("admin")
     batch_id = _batch_id(_upload(client, _csv(ROWS)))
     assert _settled(app, batch_id).status == "previewed"

@@ -10,6 +10,7 @@ from tests.browser.test_login_journeys import log_in
 from tests.browser.test_thumb_layout import SMALL_TARGETS
 from tests.imports.corpus import district_due
 from tests.imports.test_writer import ROWS, _csv
+from tests.workers import worker_threads
 
 FIXED = ROWS[:3] + [
     ROWS[3].replace("Xã Không Có", "Phường Bắc Giang"),
@@ -45,8 +46,11 @@ def test_admin_fixes_a_messy_list_and_imports_it(
     check_a11y,
     no_horizontal_scroll,
     console_errors,
+    request,
 ):
-    monkeypatch.setitem(live_app.config, "IMPORTS_DIR", str(tmp_path / "imports"))
+    worker = worker_threads(live_app)  # checks and imports run in a worker, never in the server
+    worker.__enter__()
+    request.addfinalizer(lambda: worker.__exit__(None, None, None))
     log_in(page, "admin")
     _upload(page, _csv(ROWS))
     status = page.locator("#batch-status")
@@ -91,12 +95,14 @@ def test_admin_fixes_a_messy_list_and_imports_it(
 
 
 def test_admin_imports_a_district_list_as_it_comes_and_reads_what_is_skipped(
-    page: Page, live_app, monkeypatch, tmp_path, read_db, check_a11y, no_horizontal_scroll
+    page: Page, live_app, request, read_db, check_a11y, no_horizontal_scroll
 ):
     """BHXH huyện's due list: title block, group rows per commune, totals, signatures, a commune
     named without its district. No column to map; the preview says what is skipped and why,
     what is refused, and that the district came from the title."""
-    monkeypatch.setitem(live_app.config, "IMPORTS_DIR", str(tmp_path / "imports"))
+    worker = worker_threads(live_app)  # checks and imports run in a worker, never in the server
+    worker.__enter__()
+    request.addfinalizer(lambda: worker.__exit__(None, None, None))
     layout = district_due()
     log_in(page, "admin")
     _upload(page, layout.data, layout.filename, XLSX, office="BHXH huyện Yên Thế")
@@ -123,3 +129,22 @@ def test_admin_imports_a_district_list_as_it_comes_and_reads_what_is_skipped(
         "Đinh Thị Quế": "Xã Đồng Kỳ",
         "Đinh Văn Sáu": "Xã Đồng Kỳ",
     }
+
+
+def test_a_list_waits_for_a_worker_then_its_page_follows_the_check(
+    page: Page, live_app, request, no_horizontal_scroll, console_errors
+):
+    """Checks run only in workers: with none running, the page says the list waits for one
+    (not "failed"); once a worker starts, the same page (htmx polling) shows the check's result."""
+    log_in(page, "admin")
+    _upload(page, _csv(ROWS))
+    status = page.locator("#batch-status")
+    expect(page.locator("#batch-queued")).to_contain_text("Đang chờ máy xử lý nền nhận việc")
+    page.wait_for_timeout(2500)  # a few polls: still waiting, never taken for a dead job
+    expect(status).to_contain_text("Đang kiểm tra")
+    worker = worker_threads(live_app)
+    worker.__enter__()
+    request.addfinalizer(lambda: worker.__exit__(None, None, None))
+    expect(status).to_contain_text("Đã kiểm tra, chờ nhập", timeout=20_000)
+    no_horizontal_scroll()
+    assert console_errors == []

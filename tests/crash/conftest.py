@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from outreach.operations.demo import DEMO_PASSWORD
+from tests.workers import group_pids
 
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
@@ -50,13 +51,19 @@ def _cpu_seconds(pid: int) -> float:
 
 
 class Server:
-    """gunicorn serving wsgi:app on one database and instance folder, on a free port."""
+    """gunicorn serving wsgi:app on one database and instance folder, on a free port, with an
+    `outreach worker` beside it (or none: `with_worker=False`, the worker runs elsewhere)."""
 
-    def __init__(self, database_url: str, instance: Path):
+    def __init__(
+        self, database_url: str, instance: Path, *, env: dict | None = None, with_worker=True
+    ):
         self.database_url = database_url
         self.instance = instance
+        self.env = env or {}
+        self.with_worker = with_worker
         self.port = _free_port()
         self.process: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None
         self.log = instance / "gunicorn.log"
         self.kills = 0
 
@@ -65,7 +72,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        """Start gunicorn (two workers, four threads each, as `make run`) and wait until it serves."""
+        """Start gunicorn (two workers, four threads each, as `make run`) and an `outreach worker`
+        in its process group (checks and imports run there), and wait until both serve."""
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
@@ -73,8 +81,8 @@ class Server:
             "OUTREACH_SECRET_KEY": "crash-test-secret",
             "OUTREACH_TODAY": TODAY,
             "PYTHONDONTWRITEBYTECODE": "1",
+            **self.env,
         }
-        env.pop("OUTREACH_IMPORTS_DIR", None)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -98,11 +106,22 @@ class Server:
                 stderr=log,
                 start_new_session=True,  # its own process group, for killpg
             )
+            self.worker = None
+            if self.with_worker:
+                self.worker = subprocess.Popen(
+                    [str(REPO / ".venv" / "bin" / "outreach"), "worker", "--workers", "1"],
+                    cwd=REPO,
+                    env=env,
+                    stdout=log,
+                    stderr=log,
+                    start_new_session=True,  # its own group too: killed with the server's
+                )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"gunicorn exited: {self.log.read_text()[-3000:]}")
-            if len(self.worker_pids()) == 2:
+            worker_up = not self.with_worker or "Huey consumer started" in self.log.read_text()
+            if len(self.worker_pids()) == 2 and worker_up:
                 try:
                     with urllib.request.urlopen(self.base + "/login", timeout=5) as response:
                         if response.status == 200:
@@ -123,19 +142,11 @@ class Server:
         return [int(child) for child in children]
 
     def group_pids(self) -> list[int]:
-        """Every live process of the server's process group (master, workers, their children)."""
+        """Every live process of the server's process groups (gunicorn's master, workers and their
+        children; the job worker and its children)."""
         assert self.process is not None
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == self.process.pid and fields[0] != "Z":
-                found.append(int(entry.name))
-        return found
+        groups = {self.process.pid} | ({self.worker.pid} if self.worker else set())
+        return group_pids(groups)
 
     def workers_cpu(self) -> float:
         """CPU seconds used by the workers so far."""
@@ -145,11 +156,15 @@ class Server:
         """SIGKILL the whole process group and wait until every process of it is gone."""
         assert self.process is not None
         os.killpg(self.process.pid, signal.SIGKILL)
+        if self.worker:
+            os.killpg(self.worker.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
         deadline = time.monotonic() + 10
         while self.group_pids():
             assert time.monotonic() < deadline, f"still alive: {self.group_pids()}"
             time.sleep(0.05)
+        if self.worker:
+            self.worker.wait(timeout=10)
         self.kills += 1
         self.process = None
 

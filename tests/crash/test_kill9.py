@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import threading
 import time
@@ -20,6 +19,7 @@ import pytest
 from sqlalchemy import func, inspect
 from sqlmodel import Session, select
 
+from outreach.core.queue import JobBoard, make_queue
 from outreach.db import make_engine
 from outreach.geography.service import official_communes
 from outreach.models import (
@@ -71,18 +71,26 @@ SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "
 GIVEN = ("Văn An", "Thị Bình", "Văn Cường", "Thị Dung", "Đức Em", "Thị Hoa", "Văn Nam", "Thị Lan")
 
 
-def participants_csv(rows: int, seed: int = 1) -> tuple[bytes, list[str]]:
-    """A participants list of `rows` new people spread over the province; and their BHXH numbers."""
+def participants_csv(
+    rows: int,
+    seed: int = 1,
+    *,
+    province_code: str = "24",
+    first_number: int = BHXH_BASE,
+    citizen_ids: bool = True,
+) -> tuple[bytes, list[str]]:
+    """A participants list of `rows` new people spread over the province's communes, BHXH numbers
+    from `first_number` on (and CCCDs, unless not wanted); and their BHXH numbers."""
     rng = random.Random(seed)
-    communes = [c.name for c in official_communes("24")]
+    communes = [c.name for c in official_communes(province_code)]
     lines = ["DANH SÁCH NGƯỜI THAM GIA BHXH TỰ NGUYỆN", HEADER]
     numbers = []
     for i in range(rows):
         female = i % 2 == 1
         year = rng.randint(1965, 2005)
-        bhxh = str(BHXH_BASE + i)
+        bhxh = str(first_number + i)
         numbers.append(bhxh)
-        cccd = f"027{(0 if year < 2000 else 2) + female}{year % 100:02d}{i:06d}"
+        cccd = f"027{(0 if year < 2000 else 2) + female}{year % 100:02d}{i:06d}" * citizen_ids
         group = i // 3  # three people at one address: one household
         village = f"Thôn {('Đông', 'Đoài', 'Trung', 'Hạ', 'Thượng')[group % 5]}"
         lines.append(
@@ -135,7 +143,9 @@ def _check_then_import(client: Client, engine, batch_id: int) -> None:
     )
     batch = _batch(engine, batch_id)
     assert batch.rejected == 0 and batch.rows_read == IMPORT_ROWS, batch.message
-    answer = client.post_form(f"/imports/{batch_id}/import", {}, token_from=f"/imports/{batch_id}")
+    answer = client.post_form(  # the new villages the preview lists, confirmed
+        f"/imports/{batch_id}/import", {"create_villages": "1"}, token_from=f"/imports/{batch_id}"
+    )
     assert answer.status == 302, answer.text[:500]
 
 
@@ -155,15 +165,15 @@ def test_kill_during_an_import_writes_nothing_and_the_file_imports_again(server)
     batch_id = int(answer.headers["Location"].rstrip("/").rsplit("/", 1)[1])
     _check_then_import(admin, engine, batch_id)
 
-    # The heartbeat file says how far the write has gone: kill once a few chunks are in.
-    progress_file = server.instance / "imports" / f"{batch_id}.progress.json"
+    # The job's board entry says how far the write has gone: kill once a few chunks are in.
+    board = JobBoard(make_queue(server.database_url, fallback_dir=server.instance))
+    key = f"import-{batch_id}"
 
     def writing():
-        try:
-            progress = json.loads(progress_file.read_text())
-        except (OSError, ValueError):
-            return None
-        return progress if progress["stage"] == "importing" and progress["rows"] >= 4000 else None
+        progress = board.read(key)
+        if progress and progress["stage"] == "importing" and progress["rows"] >= 4000:
+            return progress
+        return None
 
     at_kill = _wait(writing, timeout=120, what="the write phase")
     server.kill()
@@ -176,14 +186,17 @@ def test_kill_during_an_import_writes_nothing_and_the_file_imports_again(server)
     assert _from_file(engine) == 0
     assert _schema(engine) == schema
 
+    # A recent beat from another machine could be a live job there: left alone (by the pages and
+    # by the worker's sweep)…
+    elsewhere = {**at_kill, "host": "another-server", "at": time.time()}
+    board.storage.put_data(f"board:{key}", json.dumps(elsewhere).encode())
     server.start()
     admin = Client(server).login("admin")
-    # A heartbeat younger than the stale limit could be a live job on another server: left alone.
     assert "gián đoạn" not in admin.get(f"/imports/{batch_id}").text
     assert _batch(engine, batch_id).status == BatchStatus.IMPORTING
-    # Time passes (as if the admin came back later): the heartbeat is older than the limit.
-    old = time.time() - 600
-    os.utime(progress_file, (old, old))
+    # …until it is older than the limit (as if the admin came back later).
+    stale = {**elsewhere, "at": time.time() - 600}
+    board.storage.put_data(f"board:{key}", json.dumps(stale).encode())
     page = admin.get(f"/imports/{batch_id}")
     assert page.status == 200 and "gián đoạn" in page.text
     failed = _batch(engine, batch_id)

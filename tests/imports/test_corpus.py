@@ -7,11 +7,10 @@ Importing the same file again changes nothing.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlmodel import Session, select
 
+from outreach.core.queue import JobBoard, make_queue
 from outreach.db import make_engine
 from outreach.imports import batches
 from outreach.models import GeoUnit, ImportBatch, Payment, Person
@@ -26,12 +25,11 @@ def engine(databases):
     engine.dispose()
 
 
-def _upload(engine, folder: Path, layout: Layout) -> int:
+def _upload(engine, layout: Layout) -> int:
     with Session(engine) as session:
         province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
         batch = batches.store_upload(
             session,
-            folder=folder,
             data=layout.data,
             filename=layout.filename,
             kind=layout.kind,
@@ -43,14 +41,14 @@ def _upload(engine, folder: Path, layout: Layout) -> int:
         return batch.id
 
 
-def _confirm_and_import(engine, folder: Path, batch_id: int) -> ImportBatch:
+def _confirm_and_import(engine, board: JobBoard, batch_id: int) -> ImportBatch:
     """The admin skips the refused rows and confirms the new villages the preview lists."""
     with Session(engine, expire_on_commit=False) as session:
         batch = session.get(ImportBatch, batch_id)
         batch.skip_rejected = batch.create_villages = True
         session.add(batch)
         session.commit()
-    batches.run_import(engine, folder, batch_id)
+    batches.run_import(engine, board, batch_id)
     with Session(engine, expire_on_commit=False) as session:
         return session.get(ImportBatch, batch_id)
 
@@ -66,9 +64,9 @@ def _payments(engine) -> int:
         return len(session.exec(select(Payment.id)).all())
 
 
-def _check_preview(layout: Layout, folder: Path, batch: ImportBatch) -> None:
-    preview = batches.saved_preview(folder, batch)
-    errors = batches.saved_errors(folder, batch)
+def _check_preview(layout: Layout, session: Session, batch: ImportBatch) -> None:
+    preview = batches.saved_preview(session, batch)
+    errors = batches.saved_errors(session, batch)
     skipped = dict(preview.skipped)
     expected = {row.outcome: {} for row in layout.rows}
     for row in layout.rows:
@@ -114,16 +112,16 @@ def _check_people(engine, layout: Layout) -> None:
 def test_every_real_layout_lands_row_by_row_and_again_changes_nothing(engine, tmp_path):
     for make in LAYOUTS:
         layout = make()
-        folder = tmp_path / make.__name__
-        batch_id = _upload(engine, folder, layout)
-        outcome = batches.check_batch(engine, folder, batch_id)
+        board = JobBoard(make_queue(str(engine.url), fallback_dir=tmp_path))
+        batch_id = _upload(engine, layout)
+        outcome = batches.check_batch(engine, board, batch_id)
         assert outcome.report is not None, (layout.name, outcome.missing)  # no mapping by hand
         with Session(engine) as session:
             checked = session.get(ImportBatch, batch_id)
             assert checked.status == "previewed", (layout.name, checked.message)
-            _check_preview(layout, folder, checked)
+            _check_preview(layout, session, checked)
         imported = sum(1 for row in layout.rows if row.outcome == "imported")
-        done = _confirm_and_import(engine, folder, batch_id)
+        done = _confirm_and_import(engine, board, batch_id)
         assert done.status == "done", (layout.name, done.message)
         # Each row meant to land did (new, updated, or already so after an earlier list).
         assert done.inserted + done.updated + done.unchanged == imported, layout.name
@@ -131,11 +129,11 @@ def test_every_real_layout_lands_row_by_row_and_again_changes_nothing(engine, tm
 
         # The same file again: nothing new, nothing changed, nothing to confirm.
         people, payments = _people(engine), _payments(engine)
-        again = _upload(engine, folder, layout)
-        batches.check_batch(engine, folder, again)
+        again = _upload(engine, layout)
+        batches.check_batch(engine, board, again)
         with Session(engine) as session:
             rechecked = session.get(ImportBatch, again)
             assert (rechecked.inserted, rechecked.updated) == (0, 0), layout.name
-        assert batches.saved_preview(folder, rechecked).new_village_count == 0
-        assert _confirm_and_import(engine, folder, again).status == "done"
+            assert batches.saved_preview(session, rechecked).new_village_count == 0
+        assert _confirm_and_import(engine, board, again).status == "done"
         assert _people(engine) == people and _payments(engine) == payments, layout.name

@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 from python_calamine import CalamineWorkbook
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
 from outreach.imports import batches as import_batches
 from outreach.imports.reading import read_table
-from outreach.models import ImportBatch, Person
+from outreach.models import ImportBatch, ImportFile, Person
 from tests.conftest import csrf_token
 from tests.imports.test_writer import ROWS, _csv
 
 
 @pytest.fixture(autouse=True)
-def imports_dir(app, tmp_path):
-    app.config["IMPORTS_DIR"] = str(tmp_path / "imports")
+def _worker(worker):
+    """Checks and imports run in a worker: huey's consumer, here in threads of the test."""
 
 
 def _upload(client, data: bytes, name="ds.csv", kind="participants", office="BHXH Yên Dũng"):
@@ -162,20 +162,21 @@ def test_only_admins_import(login_as):
 def test_a_page_opened_at_any_moment_of_a_job_never_takes_it_for_an_interrupted_one(
     app, login_as, monkeypatch
 ):
-    """A running batch always has its heartbeat: written before the status says "running",
-    removed only after the final status. A page opened between the two (it marks running
-    batches without a heartbeat as interrupted) once failed a good check, in the browser tests."""
-    engine, folder = app.extensions["engine"], Path(app.config["IMPORTS_DIR"])
-    write_progress, set_status = import_batches._write_progress, import_batches._set_status
+    """A running batch is either waiting for a worker (nothing on the board) or beating on the
+    board until its final status is set. A page opened at any of those moments (it marks failed
+    the running batches whose job is gone) must never fail a good job: once it did, in the
+    browser tests."""
+    engine, board = app.extensions["engine"], app.extensions["jobs"].board
+    post, set_status = board.post, import_batches._set_status
     interrupted = []
 
     def page_opened():  # what every imports page does first
         with Session(engine) as s:
-            interrupted.append(import_batches.fail_interrupted(s, folder=folder))
+            interrupted.append(import_batches.fail_interrupted(s, board=board))
 
-    def writing_progress(*args):
+    def posting(*args):
         page_opened()
-        write_progress(*args)
+        post(*args)
 
     def setting_status(*args, **fields):
         page_opened()
@@ -183,7 +184,7 @@ def test_a_page_opened_at_any_moment_of_a_job_never_takes_it_for_an_interrupted_
         page_opened()
         return batch
 
-    monkeypatch.setattr(import_batches, "_write_progress", writing_progress)
+    monkeypatch.setattr(board, "post", posting)
     monkeypatch.setattr(import_batches, "_set_status", setting_status)
     client = login_as("admin")
     for run in ("check", "import"):
@@ -199,6 +200,7 @@ def test_a_page_opened_at_any_moment_of_a_job_never_takes_it_for_an_interrupted_
                     "create_villages": "1",
                 },
             )
+        page_opened()  # queued, not yet taken by the worker, or already under way
         batch = _settled(app, batch_id)
         assert batch.status == ("previewed" if run == "check" else "done"), batch.message
     assert len(interrupted) > 4 and not any(interrupted)
@@ -207,22 +209,24 @@ def test_a_page_opened_at_any_moment_of_a_job_never_takes_it_for_an_interrupted_
 def test_a_job_that_ends_while_a_page_looks_at_it_keeps_its_final_status(
     app, login_as, monkeypatch
 ):
-    """A page reads the running batches, then their heartbeats; a job ending in between sets its
-    final status and then removes its heartbeat. The page must not mark it failed on top."""
-    engine, folder = app.extensions["engine"], Path(app.config["IMPORTS_DIR"])
+    """A page reads the running batches, then their board entries; a job ending in between sets
+    its final status and then clears its entry. The page must not mark it failed on top, even
+    when the entry it read looked dead."""
+    engine, board = app.extensions["engine"], app.extensions["jobs"].board
     client = login_as("admin")
     batch_id = _batch_id(_upload(client, _csv(ROWS)))
     assert _settled(app, batch_id).status == "previewed"
     import_batches._set_status(engine, batch_id, "checking")  # as the page reads it: running
-    read_progress = import_batches.read_progress
+    read = board.read
 
-    def job_ends_meanwhile(folder, batch):
+    def job_ends_meanwhile(key):
         import_batches._set_status(engine, batch_id, "previewed")
-        return read_progress(folder, batch)  # its heartbeat is gone: no progress
+        entry = read(key) or {"stage": "checking", "pid": 0, "host": "elsewhere"}
+        return {**entry, "at": 0}  # silent for ages: dead, were it still running
 
-    monkeypatch.setattr(import_batches, "read_progress", job_ends_meanwhile)
+    monkeypatch.setattr(board, "read", job_ends_meanwhile)
     with Session(engine) as s:
-        assert import_batches.fail_interrupted(s, folder=folder) == 0
+        assert import_batches.fail_interrupted(s, board=board) == 0
         assert s.get(ImportBatch, batch_id).status == "previewed"
     assert _settled(app, batch_id).status == "previewed"
 
@@ -273,7 +277,13 @@ def test_the_mapping_form_shows_the_headers_the_check_kept(app, login_as):
     odd = _csv(ROWS[:1]).replace("Xã/Phường".encode(), "Nơi ở hiện nay".encode())
     batch = _settled(app, _batch_id(_upload(client, odd)))
     assert batch.status == "mapping"
-    (Path(app.config["IMPORTS_DIR"]) / batch.stored_as).unlink()
+    with Session(app.extensions["engine"]) as s:  # the upload is gone; the headers are kept
+        s.execute(
+            delete(ImportFile).where(
+                ImportFile.batch_id == batch.id, ImportFile.purpose == "upload"
+            )
+        )
+        s.commit()
     for _ in range(2):
         page = client.get(f"/imports/{batch.id}").get_data(as_text=True)
         assert re.search(r'name="header_\d+" value="Nơi ở hiện nay"', page)

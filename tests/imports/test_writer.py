@@ -272,7 +272,8 @@ def _people_and_homes(session) -> list[tuple]:
             Person.payment_frequency,
             Person.is_participant,
             Household.commune_id,
-            Household.village_id,
+            # By name: a new village's id comes from the sequence, which a rollback does not undo.
+            select(GeoUnit.name).where(GeoUnit.id == Household.village_id).scalar_subquery(),
             Household.address_key,
             Household.code,
         ).join(Household, Household.id == Person.household_id)

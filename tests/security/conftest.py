@@ -400,7 +400,7 @@ def world(databases) -> World:
     return built
 
 
-def make_app(url: str, imports_dir: Path):
+def make_app(url: str):
     """An app like tests/conftest.py's, but a crash answers 500 instead of raising in the test."""
     return create_app(
         {
@@ -408,7 +408,6 @@ def make_app(url: str, imports_dir: Path):
             "TESTING": True,
             "PROPAGATE_EXCEPTIONS": False,
             "SECRET_KEY": "test-secret",
-            "IMPORTS_DIR": str(imports_dir),
             "OUTREACH_TODAY": DEMO_TODAY,
         }
     )
@@ -417,7 +416,7 @@ def make_app(url: str, imports_dir: Path):
 @pytest.fixture(scope="module")
 def shared_app(world, databases, tmp_path_factory):
     """One app per module on a copy of the world, for requests that must write nothing."""
-    app = make_app(copy_database(databases, world.url), tmp_path_factory.mktemp("imports"))
+    app = make_app(copy_database(databases, world.url))
     yield app
     app.extensions["engine"].dispose()
 

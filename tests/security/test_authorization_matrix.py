@@ -92,12 +92,12 @@ def writers(world, databases, tmp_path_factory):
         if new_client:
             # A request that ends a session (logout) ends every session of the user (SECURITY.md):
             # it gets an app and a database of its own, so the role's shared client lives on.
-            app = make_app(copy_database(databases, world.url), tmp_path_factory.mktemp("w"))
+            app = make_app(copy_database(databases, world.url))
             spare.append(app)
             client = logged_in(app, role)
             return client, csrf_for(client)
         if role not in cache:
-            app = make_app(copy_database(databases, world.url), tmp_path_factory.mktemp("w"))
+            app = make_app(copy_database(databases, world.url))
             client = logged_in(app, role)
             cache[role] = (app, client, csrf_for(client))
         _app, client, token = cache[role]

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
+from outreach.core.queue import JobBoard, make_queue
 from outreach.db import make_engine
 from outreach.imports import batches
 from outreach.imports.reading import ImportFileError, ParsedRow, RowError, stream_rows
@@ -191,7 +192,6 @@ def _import_large_list(
             province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE))
             batch = batches.store_upload(
                 session,
-                folder=folder,
                 data=data,
                 filename="ds.csv",
                 kind="participants",
@@ -205,12 +205,14 @@ def _import_large_list(
             session.add(batch)
             session.commit()
             batch_id = batch.id
-        assert batches._worth_a_child(folder / batch.stored_as, "ds.csv")
+        assert len(data) >= batches.PARSE_IN_CHILD_FROM * batches.BYTES_PER_CSV_ROW
         started: list = []
         monkeypatch.setattr(_StoppedChild, "started", started)
         monkeypatch.setattr(_StoppedChild, "interrupt", interrupt)
         monkeypatch.setattr(batches, "ChildRows", _StoppedChild)
-        batches.run_import(engine, folder, batch_id)
+        # The job's progress goes to a queue of this database's own (the folder: PostgreSQL's).
+        board = JobBoard(make_queue(url, fallback_dir=folder))
+        batches.run_import(engine, board, batch_id)
         assert len(started) == 1, "the import did not parse the list in a child"
         with Session(engine) as session:
             batch = session.get(ImportBatch, batch_id)
