@@ -388,11 +388,9 @@ def session_info():
     return jsonify(user_id=current_user.id, csrf_token=generate_csrf(), outbox_token=token)
 
 
-@pwa_bp.get("/offline/pages.json")
-@roles_required(Role.CANVASSER)
-def offline_pages():
-    """The pages to save for a day without signal: the list, its households and their forms."""
-    session = get_session()
+def _offline_rows(session) -> list:
+    """The households a canvasser takes offline: today's appointments, then the list (their
+    team's included), as many as OFFLINE_HOUSEHOLDS."""
     worklist = worklist_for(
         session,
         scope=current_scope(),
@@ -401,7 +399,14 @@ def offline_pages():
         limit=OFFLINE_HOUSEHOLDS,
         teammate_ids=teammates(session, canvasser_id=current_user.id),
     )
-    ids = [row.household.id for row in worklist.rows]
+    return worklist.due_today + worklist.rows
+
+
+@pwa_bp.get("/offline/pages.json")
+@roles_required(Role.CANVASSER)
+def offline_pages():
+    """The pages to save for a day without signal: the list, its households and their forms."""
+    ids = [row.household.id for row in _offline_rows(get_session())]
     pages = [
         url_for("home.index"),
         url_for("worklist.show"),
@@ -425,15 +430,7 @@ def offline_search():
     Kept by the service worker in this user's page cache, like the pages it finds.
     """
     session = get_session()
-    worklist = worklist_for(
-        session,
-        scope=current_scope(),
-        canvasser_id=current_user.id,
-        today=request_today(),
-        limit=OFFLINE_HOUSEHOLDS,
-        teammate_ids=teammates(session, canvasser_id=current_user.id),
-    )
-    rows = worklist.due_today + worklist.rows
+    rows = _offline_rows(session)
     ids = [row.household.id for row in rows]
     audit("view_list", object_type="households", detail={"list": "offline_search", "ids": ids})
     return render_template(

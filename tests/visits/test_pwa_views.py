@@ -5,9 +5,11 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from outreach.core.scope import scope_for
 from outreach.models import Household, User
 from outreach.visits.views import PAGE_CACHE_COOKIE, PAGE_CACHE_HEADER, page_cache_key
-from tests.conftest import csrf_token, login
+from outreach.worklist.service import worklist_for
+from tests.conftest import DEMO_TODAY, csrf_token, login
 
 
 def test_session_json_says_who_is_in_or_answers_401(client, login_as):
@@ -105,3 +107,17 @@ def test_an_expired_session_drops_the_cookie(app, client, login_as):
     assert answer.status_code == 302 and "/login" in answer.headers["Location"]
     assert _page_cache_cookie(answer).startswith("page_cache=;")
     assert PAGE_CACHE_HEADER not in answer.headers
+
+
+def test_todays_appointments_go_offline_with_the_list(app, session, login_as):
+    """The list leaves today's appointments out (they head it apart): the day's download must
+    still hold them."""
+    app.config["OUTREACH_TODAY"] = DEMO_TODAY
+    me = session.exec(select(User).where(User.username == "canbo.09529.2")).one()
+    worklist = worklist_for(
+        session, scope=scope_for(session, me), canvasser_id=me.id, today=DEMO_TODAY, limit=200
+    )
+    assert worklist.due_today, "the demo gives this canvasser an appointment today"
+    plan = login_as("canbo.09529.2").get("/offline/pages.json").json
+    for row in worklist.due_today + worklist.rows:
+        assert f"/households/{row.household.id}" in plan["pages"]
