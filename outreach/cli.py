@@ -625,12 +625,30 @@ def register_commands(app: Flask) -> None:
 
 
 def _create_app():
+    from flask.cli import NoAppException
+
     from outreach import create_app
+    from outreach.config import ConfigurationError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigurationError as error:  # the operator reads what to set, not a traceback
+        raise NoAppException(str(error)) from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+class _OutreachGroup(FlaskGroup):
+    """Flask's command group, except that a command asked for on a wrongly configured machine
+    stops with the configuration's message (Flask would go on to say "No such command")."""
+
+    def get_command(self, ctx, name):
+        """Load the app first, so that its refusal is the error the operator reads."""
+        from flask.cli import ScriptInfo
+
+        ctx.ensure_object(ScriptInfo).load_app()
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_OutreachGroup, create_app=_create_app, add_default_commands=False)
 def main():
     """outreach: vận động tham gia BHXH tự nguyện."""
 

@@ -43,6 +43,22 @@ def test_a_server_without_a_secret_key_refuses_to_start(tmp_path):
     assert _check_config(tmp_path, OUTREACH_SECRET_KEY="a" * 64).returncode == 0
 
 
+def test_a_command_without_a_secret_key_says_what_to_set_without_a_traceback(tmp_path):
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
+    keep.pop("DATABASE_URL", None)
+    refused = subprocess.run(
+        [sys.executable, "-m", "outreach.cli", "geography", "load", "--province", "01"],
+        cwd=ROOT,
+        env={**keep, "OUTREACH_INSTANCE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode != 0
+    assert "Thiếu OUTREACH_SECRET_KEY" in refused.stderr
+    assert "Traceback" not in refused.stderr and "No such command" not in refused.stderr
+
+
 def test_the_demo_keeps_its_own_key_in_the_instance_folder(tmp_path):
     started = _check_config(tmp_path, OUTREACH_DEMO="1")
     assert started.returncode == 0, started.stdout + started.stderr
