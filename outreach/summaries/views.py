@@ -87,7 +87,9 @@ def index():
     if current_user.role == Role.MEDIA:
         archive = published_archive(session, province_id=current_scope().province_id)
         return render_template("summaries/archive.html", archive=archive)
-    campaign = _campaign()
+    campaign = campaigns.active_campaign(session, province_id=current_scope().province_id)
+    if campaign is None:  # a province just loaded: say what is missing, not "not found"
+        return render_template("summaries/no_campaign.html")
     board = summary_board(session, campaign=campaign, today=request_today())
     return render_template("summaries/index.html", board=board, campaign=campaign)
 

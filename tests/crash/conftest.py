@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +28,7 @@ import pytest
 from outreach.operations.demo import DEMO_PASSWORD
 from tests.workers import group_pids
 
+REDIS = shutil.which("redis-server")
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
 TODAY = "2026-11-22"
@@ -257,9 +259,9 @@ class Client:
         body = json.dumps(payload).encode()
         return self.request("POST", path, body=body, headers=headers, timeout=timeout)
 
-    def login(self, username: str) -> Client:
+    def login(self, username: str, password: str = DEMO_PASSWORD) -> Client:
         response = self.post_form(
-            "/login", {"username": username, "password": DEMO_PASSWORD}, token_from="/login"
+            "/login", {"username": username, "password": password}, token_from="/login"
         )
         assert response.status == 302, response.text[:500]
         return self
@@ -273,3 +275,29 @@ def server(databases, tmp_path):
     srv = Server(databases.copy_of_template(), instance)
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A real redis-server on loopback, nothing saved to disk."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.kill()
+    process.wait(timeout=10)

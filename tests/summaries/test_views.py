@@ -204,3 +204,18 @@ def test_media_sees_no_personal_data_anywhere_they_can_reach(login_as, client, s
                     queue.append(url.path + (f"?{url.query}" if url.query else ""))
     kinds = {mimetype for _, mimetype in reached}
     assert {"text/html", "application/pdf", "text/csv"} <= kinds, reached
+
+
+def test_a_province_without_a_running_campaign_says_so_and_offers_to_start_one(
+    login_as, session
+):
+    from outreach.models import Campaign
+
+    for campaign in session.exec(select(Campaign)):
+        campaign.is_active = False
+    session.commit()
+    client = login_as("admin")
+    page = client.get("/summaries")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "chưa có chiến dịch đang chạy" in html
+    assert 'href="/admin/campaigns/new"' in html
