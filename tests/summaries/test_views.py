@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from outreach.core.formatting import format_phone
-from outreach.models import Household, Person, Summary, User
+from outreach.models import Campaign, Household, Person, Summary, User
 from outreach.summaries.document import render_document_html
 from outreach.summaries.service import figures_of
 from tests.conftest import DEMO_TODAY, csrf_token, login
@@ -209,8 +209,6 @@ def test_media_sees_no_personal_data_anywhere_they_can_reach(login_as, client, s
 def test_a_province_without_a_running_campaign_says_so_and_offers_to_start_one(
     login_as, session
 ):
-    from outreach.models import Campaign
-
     for campaign in session.exec(select(Campaign)):
         campaign.is_active = False
     session.commit()
