@@ -131,6 +131,11 @@ def test_the_leader_sees_the_count_approves_and_the_household_shows_it(app, sess
     )
     assert refused.status_code == 303
     assert "Hãy ghi lý do" in leader.get("/leader/corrections").get_data(as_text=True)
+    # In English the button says what it does, the status what happened (one Vietnamese word).
+    leader.post("/language", data={"lang": "en", "csrf_token": token})
+    english = leader.get("/leader/corrections").get_data(as_text=True)
+    assert ">Reject</button>" in english and ">Not approved</button>" not in english
+    leader.post("/language", data={"lang": "vi", "csrf_token": token})
     for correction_id in ids:
         response = leader.post(
             f"/leader/corrections/{correction_id}",
