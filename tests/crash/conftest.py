@@ -20,6 +20,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
 
@@ -301,3 +303,25 @@ def redis_url(tmp_path):
     yield f"redis://127.0.0.1:{port}/0"
     process.kill()
     process.wait(timeout=10)
+
+
+@contextmanager
+def two_servers_and_a_worker(url: str, folder: Path, env: dict) -> Iterator[tuple[list, object]]:
+    """Two gunicorns (folders of their own, nothing shared on disk) and an `outreach worker` of
+    two processes on one database and queue, stopped at the end."""
+    from tests.workers import WorkerProcess
+
+    servers = []
+    for name in ("a", "b"):
+        (folder / name).mkdir()
+        servers.append(Server(url, folder / name, env=env, with_worker=False))
+    worker = WorkerProcess(url, folder / "worker", **{"OUTREACH_TODAY": TODAY, **env})
+    try:
+        for server in servers:
+            server.start()
+        worker.start(workers=2)
+        yield servers, worker
+    finally:
+        worker.stop()
+        for server in servers:
+            server.stop()

@@ -25,9 +25,8 @@ from outreach.models.codes import BatchStatus, UnitKind
 from tests.conftest import backend
 from tests.imports.test_concurrent_imports import people_list
 from tests.imports.test_writer import ROWS, _csv
-from tests.workers import WorkerProcess
 
-from .conftest import GUNICORN, REDIS, Client, Server
+from .conftest import GUNICORN, REDIS, Client, Server, two_servers_and_a_worker
 from .test_kill9 import participants_csv
 
 pytestmark = [
@@ -45,22 +44,8 @@ def deployment(databases, tmp_path, redis_url):
     """Two app servers (not sharing a folder) and a worker on one database and one Redis."""
     url = databases.copy_of_template()
     env = {"OUTREACH_QUEUE_URL": redis_url}
-    servers = [
-        Server(url, _folder(tmp_path / name), env=env, with_worker=False) for name in ("a", "b")
-    ]
-    worker = WorkerProcess(url, tmp_path / "worker", **env, OUTREACH_TODAY="2026-11-22")
-    for server in servers:
-        server.start()
-    worker.start(workers=2)
-    yield servers, worker, url, redis_url
-    worker.stop()
-    for server in servers:
-        server.stop()
-
-
-def _folder(path):
-    path.mkdir()
-    return path
+    with two_servers_and_a_worker(url, tmp_path, env) as (servers, worker):
+        yield servers, worker, url, redis_url
 
 
 def _batch(engine, batch_id: int) -> ImportBatch:

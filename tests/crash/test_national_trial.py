@@ -21,9 +21,8 @@ from outreach.models import GeoUnit, Household, Person
 from outreach.models.codes import UnitKind
 from tests.imports.test_concurrent_imports import people_list
 from tests.test_postgres_topology import _same_database, _started, _wait_for_replay
-from tests.workers import WorkerProcess
 
-from .conftest import REPO, Client, Server
+from .conftest import REPO, Client, two_servers_and_a_worker
 from .test_multi_server import _follow, _import, _upload, pytestmark  # noqa: F401 (the same skips)
 
 OUTREACH = REPO / ".venv" / "bin" / "outreach"
@@ -70,24 +69,8 @@ def country(databases, tmp_path, redis_url):
             "OUTREACH_APP_SERVERS": "2",
             "DATABASE_REPLICA_URL": replica,
         }
-        servers = [
-            Server(url, _folder(tmp_path / name), env=env, with_worker=False) for name in "ab"
-        ]
-        worker = WorkerProcess(url, tmp_path / "worker", **env)
-        for server in servers:
-            server.start()
-        worker.start(workers=2)
-        try:
+        with two_servers_and_a_worker(url, tmp_path, env) as (servers, _worker):
             yield servers, url, standby
-        finally:
-            worker.stop()
-            for server in servers:
-                server.stop()
-
-
-def _folder(path):
-    path.mkdir()
-    return path
 
 
 def _persons_by_province(url: str) -> dict[str, int]:
