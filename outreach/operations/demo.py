@@ -321,10 +321,13 @@ def _create_users(session, rng, province, communes, persons) -> dict:
         created.append(user)
         return user
 
-    short = province.name.removeprefix("Tỉnh ")
-    add("admin", "Nguyễn Thị Thu Hà", Role.ADMIN, province, f"BHXH tỉnh {short}")
+    # "Tỉnh Bắc Ninh" -> "tỉnh Bắc Ninh", "Thành phố Hà Nội" -> "thành phố Hà Nội" (as in
+    # "BHXH tỉnh Bắc Ninh", "BHXH thành phố Hà Nội"); the media's name takes the bare name.
+    level = province.name[:1].lower() + province.name[1:]
+    short = province.name.removeprefix("Tỉnh ").removeprefix("Thành phố ")
+    add("admin", "Nguyễn Thị Thu Hà", Role.ADMIN, province, f"BHXH {level}")
     add("baochi", "Trần Minh Đức", Role.MEDIA, province, f"Báo và Phát thanh, Truyền hình {short}")
-    add("lanhdao.tinh", "Lê Văn Thắng", Role.LEADER, province, f"Ban chỉ đạo tỉnh {short}")
+    add("lanhdao.tinh", "Lê Văn Thắng", Role.LEADER, province, f"Ban chỉ đạo {level}")
     group = session.exec(
         select(GeoUnit)
         .where(GeoUnit.kind == UnitKind.GROUP, GeoUnit.province_id == province.id)
