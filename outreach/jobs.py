@@ -18,6 +18,7 @@ from huey import Huey, crontab
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from outreach.core import background
 from outreach.core.clock import today_local
 from outreach.core.queue import JobBoard
 from outreach.db import vacuum
@@ -27,6 +28,7 @@ from outreach.imports.reading import ImportFileError
 from outreach.models import GeoUnit
 from outreach.models.base import utcnow
 from outreach.models.codes import UnitKind
+from outreach.summaries import publishing
 from outreach.summaries.schedule import draft_due_bulletins
 from outreach.worklist.service import refresh_commune
 
@@ -52,6 +54,7 @@ class Jobs:
     purge_uploads: object
     draft_bulletins: object
     weekly_digest: object
+    user_jobs: dict  # background_job kind → its task (core/background.py)
 
 
 def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
@@ -77,6 +80,30 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
             batches.fail_interrupted(
                 session, board=board, stale_after=settings["OUTREACH_JOB_STALE_SECONDS"]
             )
+            background.fail_interrupted(
+                session, board=board, stale_after=settings["OUTREACH_JOB_STALE_SECONDS"]
+            )
+
+    def mail() -> dict:  # read when the job runs: the settings may change after start-up
+        return {"smtp_url": settings.get("SMTP_URL", ""), "sender": settings.get("MAIL_FROM", "")}
+
+    @huey.task(name=publishing.PUBLISH)
+    def publish_bulletin(job_id: int) -> None:
+        background.run_job(
+            engine,
+            board,
+            job_id,
+            lambda job: publishing.publish_job(engine, job, background.params_of(job), **mail()),
+        )
+
+    @huey.task(name=publishing.DELIVER)
+    def deliver_bulletin(job_id: int) -> None:
+        background.run_job(
+            engine,
+            board,
+            job_id,
+            lambda job: publishing.deliver_job(engine, background.params_of(job), **mail()),
+        )
 
     @huey.periodic_task(NIGHTLY_REFRESH, name="worklist.refresh")
     def refresh_priorities() -> None:
@@ -115,6 +142,7 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
         purge_uploads,
         draft_bulletins,
         weekly_digest,
+        {publishing.PUBLISH: publish_bulletin, publishing.DELIVER: deliver_bulletin},
     )
 
 

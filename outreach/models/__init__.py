@@ -6,6 +6,7 @@ from outreach.models.corrections import Correction
 from outreach.models.geography import GeoUnit
 from outreach.models.households import Household, Person, PriorityRefresh
 from outreach.models.imports import ImportBatch, ImportFile, ImportMapping, Payment
+from outreach.models.jobs import BackgroundJob
 from outreach.models.mail import BulletinDelivery, Notice
 from outreach.models.meetings import Commitment, Milestone, ReviewMeeting, ReviewMeetingUnit
 from outreach.models.reports import ReportPeriod, Summary
@@ -16,6 +17,7 @@ from outreach.models.visits import Visit, VisitOutcome
 
 __all__ = [
     "AuditLog",
+    "BackgroundJob",
     "BulletinDelivery",
     "Campaign",
     "CampaignReach",

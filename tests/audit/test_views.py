@@ -27,6 +27,7 @@ from outreach.models.codes import Role, UnitKind
 from tests.conftest import DEMO_TODAY, csrf_token, login
 from tests.imports.test_views import _batch_id, _settled, _upload
 from tests.imports.test_writer import ROWS, _csv
+from tests.workers import jobs_settled
 
 IP = "203.0.113.7"
 
@@ -142,7 +143,7 @@ def test_rankings_export(from_ip, session):
     assert json.loads(entry.detail)["as_of"] == "2026-11-15"
 
 
-def test_publishing_and_downloads_by_admin_and_media(from_ip, session):
+def test_publishing_and_downloads_by_admin_and_media(from_ip, session, worker):
     admin = from_ip("admin")
     key = "2026-11-30"
     token = csrf_token(admin, f"/summaries/{key}")
@@ -155,6 +156,7 @@ def test_publishing_and_downloads_by_admin_and_media(from_ip, session):
         data={"csrf_token": token, "summary_id": summary_id, "early": "1"},
     )
     assert published.status_code == 302
+    jobs_settled(admin.application)  # a worker publishes, with the admin's name and address
     _only(session, "summary.publish", username="admin", object_type="summary", object_id=summary_id)
     media = from_ip("baochi")
     assert media.get(f"/summaries/versions/{summary_id}.pdf").status_code == 200

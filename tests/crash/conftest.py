@@ -152,6 +152,10 @@ class Server:
         """CPU seconds used by the workers so far."""
         return sum(_cpu_seconds(pid) for pid in self.worker_pids())
 
+    def job_worker_cpu(self) -> float:
+        """CPU seconds used so far by the job worker (`outreach worker` and its children)."""
+        return sum(_cpu_seconds(pid) for pid in group_pids({self.worker.pid})) if self.worker else 0
+
     def kill(self) -> None:
         """SIGKILL the whole process group and wait until every process of it is gone."""
         assert self.process is not None

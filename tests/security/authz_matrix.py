@@ -744,9 +744,9 @@ MATRIX: tuple[Entry, ...] = (
         # The world's day is inside the period: publishing it now needs the explicit "early".
         form=lambda o: {"summary_id": o.draft, "reason": "", "early": "1"},
         writes=True,
-        tables=SUMMARY_TABLES,
-        no_fuzz="each accepted example renders a PDF (seconds); its inputs are one id and a "
-        "reason, covered by tests/summaries/test_service.py",
+        tables=(*SUMMARY_TABLES, "background_job"),
+        no_fuzz="each accepted example queues a publication (one per period); its inputs are one "
+        "id and a reason, covered by tests/summaries/test_service.py and test_publishing.py",
     ),
     Entry(
         "summaries.version",
@@ -784,7 +784,7 @@ MATRIX: tuple[Entry, ...] = (
         out=404,
         form=lambda o: {},
         writes=True,
-        tables=("bulletin_delivery",),
+        tables=("bulletin_delivery", "background_job"),
     ),
     # Nobody has a notice in the matrix's database: each user may dismiss only their own, so every
     # logged-in role gets 404 here (tests/summaries/test_schedule.py dismisses a real one).
