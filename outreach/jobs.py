@@ -20,10 +20,10 @@ from sqlmodel import Session, select
 
 from outreach.core import background
 from outreach.core.clock import today_local
-from outreach.core.queue import JobBoard
+from outreach.core.queue import JobBoard, queued_first_args
 from outreach.db import vacuum
 from outreach.digest.service import send_weekly_digests
-from outreach.imports import batches, files
+from outreach.imports import batches, files, recovery
 from outreach.imports.reading import ImportFileError
 from outreach.models import GeoUnit
 from outreach.models.base import utcnow
@@ -55,6 +55,7 @@ class Jobs:
     draft_bulletins: object
     weekly_digest: object
     user_jobs: dict  # background_job kind → its task (core/background.py)
+    sweep: object
 
 
 def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
@@ -76,7 +77,15 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
 
     @huey.periodic_task(crontab(), name="imports.sweep")
     def sweep_interrupted() -> None:
+        queued = queued_first_args(huey, {check_import.name, run_import.name})  # read first
         with Session(engine) as session:
+            recovery.requeue_lost(
+                session,
+                board=board,
+                queued=queued,
+                lost_after=settings["OUTREACH_JOB_LOST_SECONDS"],
+                requeue=lambda b: (run_import if b.status == "importing" else check_import)(b.id),
+            )
             batches.fail_interrupted(
                 session, board=board, stale_after=settings["OUTREACH_JOB_STALE_SECONDS"]
             )
@@ -143,6 +152,7 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
         draft_bulletins,
         weekly_digest,
         {publishing.PUBLISH: publish_bulletin, publishing.DELIVER: deliver_bulletin},
+        sweep_interrupted,
     )
 
 

@@ -5,7 +5,8 @@ Revises: 0021
 Create Date: 2026-12-05 02:45:00
 
 Issue 23: publishing a bulletin, e-mailing it and the large exports run in `outreach worker`;
-the page follows the job's row, whichever server answers.
+the page follows the job's row, whichever server answers. An import batch remembers when its
+job was queued, so that one lost by the queue is queued again.
 """
 
 from typing import Sequence, Union
@@ -39,8 +40,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_background_job_subject_status", "background_job", ["subject", "status"])
+    # When a batch's job was last queued: one still waiting long after, with no job on the
+    # queue (Redis lost it), is queued again by the workers' minute sweep.
+    with op.batch_alter_table("import_batch") as batch:
+        batch.add_column(sa.Column("queued_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("import_batch") as batch:
+        batch.drop_column("queued_at")
     op.drop_index("ix_background_job_subject_status", table_name="background_job")
     op.drop_table("background_job")

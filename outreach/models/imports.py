@@ -38,6 +38,8 @@ class ImportBatch(SQLModel, table=True):
     create_villages: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    # When its job was last queued (a batch still waiting long after, its job lost, is re-queued).
+    queued_at: datetime | None = None
     # When the upload and its error list (personal data) were deleted after the retention period.
     files_deleted_at: datetime | None = None
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from outreach.operations.demo import DEMO_PASSWORD
+from tests.redis_server import redis_url  # noqa: F401 (a fixture)
 from tests.workers import group_pids
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,9 +9,6 @@ admins import at the same time.
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import time
 
 import pytest
@@ -28,12 +25,12 @@ from outreach.models.codes import BatchStatus, UnitKind
 from tests.conftest import backend
 from tests.imports.test_concurrent_imports import people_list
 from tests.imports.test_writer import ROWS, _csv
+from tests.redis_server import REDIS
 from tests.workers import WorkerProcess
 
 from .conftest import GUNICORN, Client, Server
 from .test_kill9 import participants_csv
 
-REDIS = shutil.which("redis-server")
 pytestmark = [
     pytest.mark.skipif(
         backend() != "postgresql",
@@ -42,38 +39,6 @@ pytestmark = [
     pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed"),
     pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (make system-deps)"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    """A real redis-server on loopback, nothing saved to disk."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-                conn.sendall(b"PING\r\n")
-                if conn.recv(16).startswith(b"+PONG"):
-                    break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.kill()
-    process.wait(timeout=10)
 
 
 @pytest.fixture
