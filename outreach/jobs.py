@@ -23,6 +23,7 @@ from outreach.core.clock import today_local
 from outreach.core.queue import JobBoard, queued_first_args
 from outreach.db import vacuum
 from outreach.digest.service import send_weekly_digests
+from outreach.exports import service as exports
 from outreach.imports import batches, files, recovery
 from outreach.imports.reading import ImportFileError
 from outreach.models import GeoUnit
@@ -114,6 +115,15 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
             lambda job: publishing.deliver_job(engine, background.params_of(job), **mail()),
         )
 
+    @huey.task(name=exports.AUDIT_LOG)
+    def export_audit_log(job_id: int) -> None:
+        background.run_job(
+            engine,
+            board,
+            job_id,
+            lambda job: exports.write_audit_export(engine, job, background.params_of(job)),
+        )
+
     @huey.periodic_task(NIGHTLY_REFRESH, name="worklist.refresh")
     def refresh_priorities() -> None:
         total = refresh_every_commune(
@@ -125,6 +135,10 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
     def purge_uploads() -> None:
         deleted = purge_expired_uploads(engine, days=settings["OUTREACH_UPLOAD_RETENTION_DAYS"])
         log.info("uploads deleted after the retention period: %s", deleted)
+        with Session(engine) as session:
+            gone = exports.purge_expired(session, days=settings["OUTREACH_EXPORT_RETENTION_DAYS"])
+            session.commit()
+        log.info("exports deleted after the retention period: %s", gone)
 
     @huey.periodic_task(BULLETIN_DRAFT, name="summaries.draft_due")
     def draft_bulletins() -> None:
@@ -151,7 +165,11 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
         purge_uploads,
         draft_bulletins,
         weekly_digest,
-        {publishing.PUBLISH: publish_bulletin, publishing.DELIVER: deliver_bulletin},
+        {
+            publishing.PUBLISH: publish_bulletin,
+            publishing.DELIVER: deliver_bulletin,
+            exports.AUDIT_LOG: export_audit_log,
+        },
         sweep_interrupted,
     )
 

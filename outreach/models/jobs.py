@@ -3,7 +3,7 @@ where it stands, and its outcome, so that any server's page follows it."""
 
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, LargeBinary
 from sqlmodel import Column, Field, SQLModel, Text
 
 from outreach.models.base import utcnow
@@ -27,3 +27,17 @@ class BackgroundJob(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+class StoredFile(SQLModel, table=True):
+    """A piece of a file some row owns (an import batch's upload or error list, a job's export),
+    in pieces of a few megabytes, in the database so that every server and worker reads the same
+    bytes (core/files.py)."""
+
+    __tablename__ = "stored_file"
+
+    owner_type: str = Field(max_length=16, primary_key=True)  # "import_batch", "background_job"
+    owner_id: int = Field(primary_key=True)
+    purpose: str = Field(max_length=16, primary_key=True)  # "upload", "errors", "export"…
+    seq: int = Field(primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
