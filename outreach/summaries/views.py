@@ -45,7 +45,13 @@ from outreach.summaries.service import (
     published_archive,
     summary_board,
 )
-from outreach.web.guards import audit, current_scope, render_page_or_fragment, roles_required
+from outreach.web.guards import (
+    audit,
+    bounded_day,
+    current_scope,
+    render_page_or_fragment,
+    roles_required,
+)
 from outreach.web.guards import today as request_today
 
 bp = Blueprint("summaries", __name__, url_prefix="/summaries")
@@ -106,6 +112,7 @@ def _national_figures() -> tuple[Period, dict]:
     raw = request.args.get("period", "")
     try:
         period = period_from_key(raw) if raw else period_containing(request_today())
+        bounded_day(period.ends_on)  # 9999-12-30 would overflow the figures
     except ValueError:
         abort(404)
     figures = national_figures(

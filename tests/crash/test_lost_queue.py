@@ -4,7 +4,6 @@ then checks it. Against a real redis-server on loopback."""
 
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
@@ -13,7 +12,8 @@ from sqlmodel import Session
 
 from outreach import create_app
 from outreach.models import ImportBatch
-from tests.conftest import csrf_token, login
+from tests.conftest import login
+from tests.imports.test_views import _upload
 from tests.imports.test_writer import ROWS, _csv
 from tests.redis_server import REDIS
 from tests.workers import worker_threads
@@ -49,16 +49,7 @@ def _queued(app) -> list:
 def test_a_batch_the_queue_lost_is_queued_again_by_the_sweep(app, redis_url):
     client = app.test_client()
     assert login(client, "admin").status_code == 302
-    response = client.post(
-        "/imports",
-        data={
-            "csrf_token": csrf_token(client, "/imports"),
-            "kind": "participants",
-            "office": "BHXH Yên Dũng",
-            "file": (io.BytesIO(_csv(ROWS)), "ds.csv"),
-        },
-        content_type="multipart/form-data",
-    )
+    response = _upload(client, _csv(ROWS))
     assert response.status_code == 302, response.status_code
     batch_id = int(response.headers["Location"].rsplit("/", 1)[1])
     assert _batch(app, batch_id).status == "checking"  # waits for a worker: none runs

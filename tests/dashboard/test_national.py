@@ -257,6 +257,8 @@ def test_the_national_bulletin_as_a_pdf(app, client, session, country, tmp_path)
     assert login(client, "baochi.quocgia", PASSWORD).status_code == 302
     page = client.get("/summaries?period=2026-11-15").get_data(as_text=True)
     assert "/summaries/national.pdf?period=2026-11-15" in page
+    # A period past the calendar's end is a 404, not a crash (found by the crawl).
+    assert client.get("/summaries/national.pdf?period=9999-12-30").status_code == 404
     download = client.get("/summaries/national.pdf?period=2026-11-15")
     assert download.status_code == 200 and download.mimetype == "application/pdf"
     assert country_new in _pdf_text(download.data, tmp_path)
