@@ -87,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     from outreach.campaigns import views as campaigns
     from outreach.corrections import views as corrections
     from outreach.dashboard import views as dashboard
+    from outreach.exports import views as exports
     from outreach.geography import views as geography
     from outreach.home import views as home
     from outreach.households import views as households
@@ -122,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
         audit.bp,
         teams.bp,
         corrections.bp,
+        exports.bp,
     ):
         app.register_blueprint(blueprint)
     errors.register(app, api=api)

@@ -417,6 +417,28 @@ def _active_campaign(session: Session, province_code: str) -> Campaign:
     return campaigns[0]
 
 
+def _import_province(session: Session, province_code: str) -> GeoUnit:
+    """The province a list goes into: the one given by --province, or the only one loaded."""
+    provinces = session.exec(
+        select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE).order_by(GeoUnit.code)
+    ).all()
+    if not provinces:
+        raise click.ClickException("Chưa có tỉnh nào trong cơ sở dữ liệu.")
+    listed = ", ".join(f"{p.code} ({p.name})" for p in provinces)
+    if province_code:
+        chosen = [p for p in provinces if p.code == province_code]
+        if not chosen:
+            raise click.ClickException(
+                f"Không có tỉnh mã {province_code}. Các tỉnh đã nạp: {listed}."
+            )
+        return chosen[0]
+    if len(provinces) > 1:
+        raise click.ClickException(
+            f"Đã nạp nhiều tỉnh: chọn tỉnh nhận danh sách bằng --province MÃ ({listed})."
+        )
+    return provinces[0]
+
+
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--kind", required=True, type=click.Choice([k.value for k in ImportKind]))
@@ -426,8 +448,14 @@ def _active_campaign(session: Session, province_code: str) -> Campaign:
 @click.option(
     "--create-villages", is_flag=True, help="Tạo các thôn, tổ dân phố mới mà danh sách nêu"
 )
+@click.option(
+    "--province",
+    "province_code",
+    default="",
+    help="Mã tỉnh nhận danh sách (bắt buộc khi đã nạp nhiều tỉnh)",
+)
 @with_appcontext
-def import_command(path, kind, office, dry_run, skip_rejected, create_villages):
+def import_command(path, kind, office, dry_run, skip_rejected, create_villages, province_code):
     """Check a BHXH list and (unless --dry-run) import it in one transaction."""
     from pathlib import Path
 
@@ -436,9 +464,7 @@ def import_command(path, kind, office, dry_run, skip_rejected, create_villages):
     engine = current_app.extensions["job_engine"]
     board = current_app.extensions["jobs"].board  # its progress, for the pages to follow
     with _session() as session:
-        province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).first()
-        if province is None:
-            raise click.ClickException("Chưa có tỉnh nào trong cơ sở dữ liệu.")
+        province = _import_province(session, province_code)
         try:
             batch = batches.store_upload(
                 session,

@@ -112,6 +112,13 @@ def from_environment() -> dict:
         "OUTREACH_QUEUE_URL": os.environ.get("OUTREACH_QUEUE_URL", ""),
         # A running job posts its progress every second; silent this long, its worker died.
         "OUTREACH_JOB_STALE_SECONDS": int(os.environ.get("OUTREACH_JOB_STALE_SECONDS", "30")),
+        # A job still waiting this long with nothing on the queue was lost (Redis restarted
+        # without its data): the workers' minute sweep queues it again.
+        "OUTREACH_JOB_LOST_SECONDS": int(os.environ.get("OUTREACH_JOB_LOST_SECONDS", "300")),
+        # Exports written by a worker (the audit log: personal data) are deleted this long after.
+        "OUTREACH_EXPORT_RETENTION_DAYS": int(
+            os.environ.get("OUTREACH_EXPORT_RETENTION_DAYS", "7")
+        ),
         # Uploaded lists (personal data) and their error lists are deleted this long after upload.
         "OUTREACH_UPLOAD_RETENTION_DAYS": int(
             os.environ.get("OUTREACH_UPLOAD_RETENTION_DAYS", "30")

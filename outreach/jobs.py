@@ -18,15 +18,18 @@ from huey import Huey, crontab
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from outreach.core import background
 from outreach.core.clock import today_local
-from outreach.core.queue import JobBoard
+from outreach.core.queue import JobBoard, queued_first_args
 from outreach.db import vacuum
 from outreach.digest.service import send_weekly_digests
-from outreach.imports import batches, files
+from outreach.exports import service as exports
+from outreach.imports import batches, files, recovery
 from outreach.imports.reading import ImportFileError
 from outreach.models import GeoUnit
 from outreach.models.base import utcnow
 from outreach.models.codes import UnitKind
+from outreach.summaries import publishing
 from outreach.summaries.schedule import draft_due_bulletins
 from outreach.worklist.service import refresh_commune
 
@@ -52,6 +55,8 @@ class Jobs:
     purge_uploads: object
     draft_bulletins: object
     weekly_digest: object
+    user_jobs: dict  # background_job kind → its task (core/background.py)
+    sweep: object
 
 
 def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
@@ -73,10 +78,51 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
 
     @huey.periodic_task(crontab(), name="imports.sweep")
     def sweep_interrupted() -> None:
+        queued = queued_first_args(huey, {check_import.name, run_import.name})  # read first
         with Session(engine) as session:
+            recovery.requeue_lost(
+                session,
+                board=board,
+                queued=queued,
+                lost_after=settings["OUTREACH_JOB_LOST_SECONDS"],
+                requeue=lambda b: (run_import if b.status == "importing" else check_import)(b.id),
+            )
             batches.fail_interrupted(
                 session, board=board, stale_after=settings["OUTREACH_JOB_STALE_SECONDS"]
             )
+            background.fail_interrupted(
+                session, board=board, stale_after=settings["OUTREACH_JOB_STALE_SECONDS"]
+            )
+
+    def mail() -> dict:  # read when the job runs: the settings may change after start-up
+        return {"smtp_url": settings.get("SMTP_URL", ""), "sender": settings.get("MAIL_FROM", "")}
+
+    @huey.task(name=publishing.PUBLISH)
+    def publish_bulletin(job_id: int) -> None:
+        background.run_job(
+            engine,
+            board,
+            job_id,
+            lambda job: publishing.publish_job(engine, job, background.params_of(job), **mail()),
+        )
+
+    @huey.task(name=publishing.DELIVER)
+    def deliver_bulletin(job_id: int) -> None:
+        background.run_job(
+            engine,
+            board,
+            job_id,
+            lambda job: publishing.deliver_job(engine, background.params_of(job), **mail()),
+        )
+
+    @huey.task(name=exports.AUDIT_LOG)
+    def export_audit_log(job_id: int) -> None:
+        background.run_job(
+            engine,
+            board,
+            job_id,
+            lambda job: exports.write_audit_export(engine, job, background.params_of(job)),
+        )
 
     @huey.periodic_task(NIGHTLY_REFRESH, name="worklist.refresh")
     def refresh_priorities() -> None:
@@ -89,6 +135,10 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
     def purge_uploads() -> None:
         deleted = purge_expired_uploads(engine, days=settings["OUTREACH_UPLOAD_RETENTION_DAYS"])
         log.info("uploads deleted after the retention period: %s", deleted)
+        with Session(engine) as session:
+            gone = exports.purge_expired(session, days=settings["OUTREACH_EXPORT_RETENTION_DAYS"])
+            session.commit()
+        log.info("exports deleted after the retention period: %s", gone)
 
     @huey.periodic_task(BULLETIN_DRAFT, name="summaries.draft_due")
     def draft_bulletins() -> None:
@@ -115,6 +165,12 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
         purge_uploads,
         draft_bulletins,
         weekly_digest,
+        {
+            publishing.PUBLISH: publish_bulletin,
+            publishing.DELIVER: deliver_bulletin,
+            exports.AUDIT_LOG: export_audit_log,
+        },
+        sweep_interrupted,
     )
 
 

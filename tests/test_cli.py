@@ -259,3 +259,33 @@ def test_publishing_a_period_before_it_ends_needs_an_explicit_confirmation(db_ur
     early = runner.invoke(args=["summary", "--period", current, "--publish", "--early"])
     assert early.exit_code == 0, early.output
     app.extensions["engine"].dispose()
+
+
+def test_import_into_one_of_several_provinces_needs_its_code(db_url, tmp_path):
+    from outreach.geography.service import load_province
+    from outreach.models import GeoUnit, ImportBatch
+    from outreach.models.codes import UnitKind
+    from tests.imports.test_writer import ROWS, _csv
+
+    app, runner = _runner(db_url)
+    path = tmp_path / "ds.csv"
+    path.write_bytes(_csv(ROWS))
+    with Session(app.extensions["engine"]) as s:
+        bac_ninh = s.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
+        code, province_id = bac_ninh.code, bac_ninh.id
+        only = runner.invoke(args=["import", str(path), "--kind", "participants", "--dry-run"])
+        assert only.exit_code == 0, only.output  # one province: no code needed
+        load_province(s, province_code="01")
+        s.commit()
+    args = ["import", str(path), "--kind", "participants", "--dry-run"]
+    ambiguous = runner.invoke(args=args)
+    assert ambiguous.exit_code != 0 and "--province" in ambiguous.output
+    assert "01 (Thành phố Hà Nội)" in ambiguous.output and f"{code} (" in ambiguous.output
+    unknown = runner.invoke(args=[*args, "--province", "99"])
+    assert unknown.exit_code != 0 and "Không có tỉnh mã 99" in unknown.output
+    chosen = runner.invoke(args=[*args, "--province", code])
+    assert chosen.exit_code == 0 and "3 người mới" in chosen.output, chosen.output
+    with Session(app.extensions["engine"]) as s:
+        provinces = [b.province_id for b in s.exec(select(ImportBatch).order_by(ImportBatch.id))]
+    assert provinces == [province_id, province_id]  # refusals store nothing
+    app.extensions["engine"].dispose()

@@ -128,3 +128,21 @@ def run_immediately(app, job_name: str) -> None:
         getattr(jobs, job_name)()
     finally:
         jobs.huey.immediate = False
+
+
+def jobs_settled(app, *, timeout: float = 60) -> list:
+    """Wait until no background job (publish, send, export) is queued or running; returns them
+    all, oldest first, as they ended."""
+    from sqlmodel import Session, select
+
+    from outreach.core.background import ACTIVE
+    from outreach.models import BackgroundJob
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with Session(app.extensions["job_engine"], expire_on_commit=False) as session:
+            jobs = session.exec(select(BackgroundJob).order_by(BackgroundJob.id)).all()
+        if not any(job.status in ACTIVE for job in jobs):
+            return jobs
+        assert time.monotonic() < deadline, f"jobs still running: {jobs}"
+        time.sleep(0.1)

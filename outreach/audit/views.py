@@ -1,11 +1,11 @@
-"""Nhật ký truy cập: admins browse, filter and export the audit log. Read-only: GET routes only."""
+"""Nhật ký truy cập: admins browse and filter the audit log. Read-only: GET routes only; its
+export is written by a worker (outreach/exports/)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlmodel import Session
 
 from outreach.core import audit as service
 from outreach.core.audit import AuditFilter
@@ -13,7 +13,6 @@ from outreach.core.formatting import parse_day
 from outreach.db import get_session
 from outreach.models.codes import Role
 from outreach.web.guards import (
-    audit,
     bounded_day,
     current_scope,
     render_page_or_fragment,
@@ -106,7 +105,7 @@ def _admins_only():
     return None
 
 
-def _filters() -> tuple[AuditFilter, str | None]:
+def audit_filters() -> tuple[AuditFilter, str | None]:
     """The filters from the query string, and a Vietnamese error if a date cannot be read."""
     args = request.args
     days = {}
@@ -144,7 +143,7 @@ def _int(value: str | None) -> int | None:
 def index():
     """The log, newest first, filtered; the table alone when htmx asks for it."""
     session = get_session()
-    filters, error = _filters()
+    filters, error = audit_filters()
     result = (
         service.AuditPage()
         if error
@@ -168,28 +167,3 @@ def index():
         first_page=_int(request.args.get("before")) is None,
     )
     return body, (400 if error else 200)
-
-
-@bp.get("/export.csv")
-def export():
-    """The filtered log as CSV, itself audited; cells that look like formulas are written as text."""
-    filters, error = _filters()
-    if error:
-        return index()  # the log's page with the message (400), not a bare line of text
-    audit("audit.export", object_type="audit_log", detail=filters.as_args())
-    labels = {key: str(label) for key, label in ACTION_LABELS.items()}
-    province_id = current_scope().province_id
-    engine = current_app.extensions["engine"]
-
-    def rows():
-        # Its own session, closed when the last row is sent: the request's session is closed
-        # when the view returns, before a streamed body is read.
-        with Session(engine) as session:
-            yield from service.export_csv(
-                session, filters=filters, province_id=province_id, labels=labels
-            )
-
-    response = Response(rows(), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="nhat-ky-truy-cap.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response

@@ -104,6 +104,12 @@ class JobBoard:
             thread.join()
 
 
+def queued_first_args(huey: Huey, names: set[str]) -> set:
+    """The first argument (a batch's or a job's id) of every task of these names waiting on the
+    queue: what a sweep compares against to find jobs the queue lost."""
+    return {task.args[0] for task in huey.pending() if task.name in names and task.args}
+
+
 def is_dead(entry: dict, *, stale_after: float, now: float | None = None) -> bool:
     """Whether the job that posted `entry` is gone: silent for `stale_after` seconds, or its
     process on this machine no longer exists (seen at once, not after the wait)."""

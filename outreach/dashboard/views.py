@@ -84,6 +84,12 @@ def chart(points: list) -> dict:
     }
 
 
+def _group_by(scope) -> str:
+    """The table's rows as asked; never by canvasser (staff by name) for a national account."""
+    group_by = request.args.get("by", "")
+    return "" if scope.aggregates_only and group_by == "canvasser" else group_by
+
+
 @bp.get("/dashboard")
 @roles_required(Role.LEADER, Role.ADMIN)
 def show():
@@ -105,7 +111,7 @@ def show():
         scope=scope,
         campaign=campaign,
         today=request_today(),
-        group_by=request.args.get("by", ""),
+        group_by=_group_by(scope),
         sort=request.args.get("sort", "name"),
         descending=request.args.get("dir") == "desc",
     )

@@ -146,13 +146,14 @@ class Progress:
     started: bool = field(default=False, compare=False)  # a worker has taken the job
 
 
-def _board_key(batch_id: int) -> str:
+def board_key(batch_id: int) -> str:
+    """The batch's running job's entry on the queue's board (progress and heartbeat)."""
     return f"import-{batch_id}"
 
 
 def read_progress(board: JobBoard, batch: ImportBatch) -> Progress:
     """The job's progress as it last posted it (`started` False while it waits for a worker)."""
-    entry = board.read(_board_key(batch.id))
+    entry = board.read(board_key(batch.id))
     if entry is None:
         return Progress()
     return Progress(entry.get("stage", ""), entry.get("rows", 0), entry.get("total", 0), True)
@@ -334,9 +335,10 @@ def begin_job(session: Session, *, board: JobBoard, batch: ImportBatch, write: b
     nothing posted is one waiting in the queue, not a dead one. A dead run's last post is
     cleared first, so that it cannot be taken for this run's.
     """
-    board.clear(_board_key(batch.id))
+    board.clear(board_key(batch.id))
     batch.status = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
     batch.message = ""
+    batch.queued_at = utcnow()
     session.add(batch)
     session.commit()
 
@@ -367,7 +369,7 @@ def _run(engine: Engine, board: JobBoard, batch_id: int, *, write: bool) -> Outc
     stage = BatchStatus.IMPORTING if write else BatchStatus.CHECKING
     progress = Progress(stage, 0, 0)
     # Posted before the status is set again, and every second from then on (see `begin_job`).
-    with board.alive(_board_key(batch_id), lambda: asdict(progress)):
+    with board.alive(board_key(batch_id), lambda: asdict(progress)):
         batch = _set_status(engine, batch_id, stage, message="")
         with Session(engine) as session, files.upload_on_disk(session, batch) as upload:
             if upload is None:
@@ -521,7 +523,7 @@ def _guarded(engine: Engine, board: JobBoard, batch_id: int, *, write: bool) -> 
         )
         raise
     finally:
-        board.clear(_board_key(batch_id))
+        board.clear(board_key(batch_id))
         with Session(engine) as session:
             # What web requests kept aside while this job held the lock goes in now.
             spool.replay_if_any(session)
@@ -536,7 +538,7 @@ def fail_interrupted(
     running = list(RUNNING_STATUSES)
     dead = []
     for batch in session.exec(select(ImportBatch).where(ImportBatch.status.in_(running))):
-        entry = board.read(_board_key(batch.id))
+        entry = board.read(board_key(batch.id))
         if entry is not None and is_dead(entry, stale_after=stale_after):
             dead.append(batch)
     if not dead:
@@ -555,7 +557,7 @@ def fail_interrupted(
     ).rowcount
     session.commit()
     for batch in dead:  # read again when next used, whichever status they now have
-        board.clear(_board_key(batch.id))
+        board.clear(board_key(batch.id))
         session.expire(batch)
     return failed
 

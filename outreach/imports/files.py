@@ -1,8 +1,8 @@
 """A batch's files in the database: the upload, its error list, its header cells, its preview
 (issue 23).
 
-Kept as rows of `import_file`, a few megabytes each, so that any app server or worker reads the
-same bytes (no server's disk holds them). A job streams the upload to a temporary file for the
+Kept in the shared file store (core/files.py: rows of `stored_file`, a few megabytes each), so
+that any app server or worker reads the same bytes (no server's disk holds them). A job streams the upload to a temporary file for the
 readers, which want a path (a workbook is a zip, read from anywhere in it). Uploaded personal
 data is deleted after the retention period (`purge_expired`), each deletion audited.
 """
@@ -15,45 +15,26 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete
 from sqlmodel import Session, select
 
+from outreach.core import files as store
 from outreach.core.audit import record_event
-from outreach.models import ImportBatch, ImportFile
+from outreach.models import ImportBatch
 from outreach.models.base import utcnow
 from outreach.models.codes import RUNNING_STATUSES
 
-PIECE_BYTES = 4 * 1024 * 1024  # a 200 MB upload is 50 rows; each one well under any blob limit
 UPLOAD, ERRORS, HEADERS, PREVIEW = "upload", "errors", "headers", "preview"
+OWNER = "import_batch"
 
 
 def put(session: Session, *, batch_id: int, purpose: str, data: bytes) -> None:
     """Store (or replace) one of a batch's files (flushed, not committed)."""
-    session.execute(
-        delete(ImportFile).where(ImportFile.batch_id == batch_id, ImportFile.purpose == purpose)
-    )
-    for seq, start in enumerate(range(0, max(len(data), 1), PIECE_BYTES)):
-        session.add(
-            ImportFile(
-                batch_id=batch_id, purpose=purpose, seq=seq, data=data[start : start + PIECE_BYTES]
-            )
-        )
-    session.flush()
-
-
-def _pieces(session: Session, batch_id: int, purpose: str) -> Iterator[bytes]:
-    query = (
-        select(ImportFile.data)
-        .where(ImportFile.batch_id == batch_id, ImportFile.purpose == purpose)
-        .order_by(ImportFile.seq)
-    )
-    yield from session.execute(query.execution_options(yield_per=1)).scalars()
+    store.put(session, (OWNER, batch_id), purpose, data)
 
 
 def get(session: Session, *, batch_id: int, purpose: str) -> bytes | None:
     """One of a batch's files whole, or None if it has none (never stored, or deleted)."""
-    pieces = list(_pieces(session, batch_id, purpose))
-    return b"".join(pieces) if pieces else None
+    return store.get(session, (OWNER, batch_id), purpose)
 
 
 @contextmanager
@@ -65,7 +46,7 @@ def upload_on_disk(session: Session, batch: ImportBatch) -> Iterator[Path | None
         path = Path(folder) / f"{batch.id}{suffix}"
         written = False
         with open(path, "wb") as out:
-            for piece in _pieces(session, batch.id, UPLOAD):
+            for piece in store.pieces(session, (OWNER, batch.id), UPLOAD):
                 out.write(piece)
                 written = True
         yield path if written else None
@@ -82,7 +63,7 @@ def purge_expired(session: Session, *, days: int, now: datetime | None = None) -
         .order_by(ImportBatch.id)
     ).all()
     for batch in expired:
-        session.execute(delete(ImportFile).where(ImportFile.batch_id == batch.id))
+        store.remove(session, (OWNER, batch.id))
         batch.files_deleted_at = now or utcnow()
         session.add(batch)
         record_event(

@@ -5,7 +5,8 @@ from outreach.models.campaigns import Campaign, PolicyRate, Target
 from outreach.models.corrections import Correction
 from outreach.models.geography import GeoUnit
 from outreach.models.households import Household, Person, PriorityRefresh
-from outreach.models.imports import ImportBatch, ImportFile, ImportMapping, Payment
+from outreach.models.imports import ImportBatch, ImportMapping, Payment
+from outreach.models.jobs import BackgroundJob, StoredFile
 from outreach.models.mail import BulletinDelivery, Notice
 from outreach.models.meetings import Commitment, Milestone, ReviewMeeting, ReviewMeetingUnit
 from outreach.models.reports import ReportPeriod, Summary
@@ -16,6 +17,7 @@ from outreach.models.visits import Visit, VisitOutcome
 
 __all__ = [
     "AuditLog",
+    "BackgroundJob",
     "BulletinDelivery",
     "Campaign",
     "CampaignReach",
@@ -26,7 +28,6 @@ __all__ = [
     "GeoUnit",
     "Household",
     "ImportBatch",
-    "ImportFile",
     "ImportMapping",
     "LatestOutcome",
     "Milestone",
@@ -38,6 +39,7 @@ __all__ = [
     "ReportPeriod",
     "ReviewMeeting",
     "ReviewMeetingUnit",
+    "StoredFile",
     "Summary",
     "Target",
     "Team",

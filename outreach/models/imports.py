@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import Index, UniqueConstraint
-from sqlmodel import Column, Field, LargeBinary, SQLModel, Text
+from sqlmodel import Column, Field, SQLModel, Text
 
 from outreach.models.base import utcnow
 
@@ -30,7 +30,7 @@ class ImportBatch(SQLModel, table=True):
     unchanged: int = Field(default=0)
     rejected: int = Field(default=0)
     message: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
-    # The upload's name as first stored (its bytes are in `import_file`, shared by every server).
+    # The upload's name as first stored (its bytes are in `stored_file`, shared by every server).
     stored_as: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     # The admin chose to import the valid rows and leave the rejected ones out.
     skip_rejected: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
@@ -38,20 +38,10 @@ class ImportBatch(SQLModel, table=True):
     create_villages: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    # When its job was last queued (a batch still waiting long after, its job lost, is re-queued).
+    queued_at: datetime | None = None
     # When the upload and its error list (personal data) were deleted after the retention period.
     files_deleted_at: datetime | None = None
-
-
-class ImportFile(SQLModel, table=True):
-    """A piece of a batch's file: the upload, its error list or its header cells, in pieces of a
-    few megabytes, in the database so that every app server and worker reads the same bytes."""
-
-    __tablename__ = "import_file"
-
-    batch_id: int = Field(foreign_key="import_batch.id", primary_key=True)
-    purpose: str = Field(max_length=16, primary_key=True)  # "upload", "errors", "headers"
-    seq: int = Field(primary_key=True)
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class ImportMapping(SQLModel, table=True):

@@ -413,23 +413,17 @@ def draft_summary(
     return draft
 
 
-def publish_summary(
+def check_publishable(
     session: Session,
+    summary: Summary | None,
     *,
-    summary_id: int,
-    user_id: int | None,
-    username: str = "",
     reason: str = "",
-    ip: str = "",
-    now: datetime | None = None,
     today: date | None = None,
     early: bool = False,
-) -> Summary:
-    """Freeze a draft: render its PDF from its stored figures (what the admin checked), store the
-    bytes and their SHA-256; a later version of the period needs a reason, and a period not over
-    by `today` (Vietnam's day) needs `early`, the admin's explicit confirmation. Flushes; the
-    caller commits. A PDF that cannot be rendered raises `PdfError` (nothing is changed)."""
-    summary = session.get(Summary, summary_id)
+) -> list[Summary]:
+    """Refuse (SummaryError) a publication the rules forbid: not a draft, a correction without
+    its reason, a period not over without `early`; returns the period's published versions.
+    Reads only: the page checks before it queues the job, the job again in its transaction."""
     if summary is None:
         raise SummaryError(_("Không tìm thấy bản tin."))
     if summary.status != SummaryStatus.DRAFT:
@@ -455,6 +449,28 @@ def publish_summary(
                 day=format_day(period.ends_on),
             )
         )
+    return published
+
+
+def publish_summary(
+    session: Session,
+    *,
+    summary_id: int,
+    user_id: int | None,
+    username: str = "",
+    reason: str = "",
+    ip: str = "",
+    now: datetime | None = None,
+    today: date | None = None,
+    early: bool = False,
+) -> Summary:
+    """Freeze a draft: render its PDF from its stored figures (what the admin checked), store the
+    bytes and their SHA-256; a later version of the period needs a reason, and a period not over
+    by `today` (Vietnam's day) needs `early`, the admin's explicit confirmation. Flushes; the
+    caller commits. A PDF that cannot be rendered raises `PdfError` (nothing is changed)."""
+    summary = session.get(Summary, summary_id)
+    published = check_publishable(session, summary, reason=reason, today=today, early=early)
+    reason = reason.strip()
     pdf = render_document_pdf(figures_of(summary))
     summary.pdf = pdf
     summary.content_hash = hashlib.sha256(pdf).hexdigest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import (
     Blueprint,
     Response,
@@ -17,13 +19,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from outreach.campaigns import service as campaigns
+from outreach.core import background
 from outreach.core.formatting import format_clock
 from outreach.core.periods import Period, period_containing, period_from_key
 from outreach.db import committing, get_session, read_session
 from outreach.models import Summary
 from outreach.models.base import utcnow
 from outreach.models.codes import Role, SummaryStatus
-from outreach.summaries.delivery import deliver_summary, deliveries_of
+from outreach.summaries.delivery import deliveries_of
 from outreach.summaries.document import (
     render_document_html,
     render_document_pdf,
@@ -31,20 +34,32 @@ from outreach.summaries.document import (
 )
 from outreach.summaries.exports import figures_csv
 from outreach.summaries.national import national_figures
+from outreach.summaries.publishing import DELIVER, PUBLISH, bulletin_subject, publish_params
 from outreach.summaries.service import (
     SummaryError,
+    check_publishable,
     draft_summary,
     figures_of,
     pdf_filename,
     period_of,
-    publish_summary,
     published_archive,
     summary_board,
 )
-from outreach.web.guards import audit, current_scope, roles_required
+from outreach.web.guards import (
+    audit,
+    bounded_day,
+    current_scope,
+    render_page_or_fragment,
+    roles_required,
+)
 from outreach.web.guards import today as request_today
 
 bp = Blueprint("summaries", __name__, url_prefix="/summaries")
+log = logging.getLogger(__name__)
+
+
+def _jobs():
+    return current_app.extensions["jobs"]
 
 
 @bp.app_template_filter("clock")
@@ -99,6 +114,7 @@ def _national_figures() -> tuple[Period, dict]:
     raw = request.args.get("period", "")
     try:
         period = period_from_key(raw) if raw else period_containing(request_today())
+        bounded_day(period.ends_on)  # 9999-12-30 would overflow the figures
     except ValueError:
         abort(404)
     figures = national_figures(
@@ -138,23 +154,32 @@ def national_pdf():
 @bp.get("/<key>")
 @roles_required(Role.ADMIN)
 def period(key: str):
-    """One period: its draft to check, the publish form, and every published version."""
+    """One period: its draft to check, the publish form, every published version, and the
+    publishing or sending job while it runs (htmx follows it)."""
     period = _period(key)
     campaign = _campaign()
-    board = summary_board(session=get_session(), campaign=campaign, today=period.ends_on, count=1)
+    session = get_session()
+    background.fail_interrupted(
+        session, board=_jobs().board, stale_after=current_app.config["OUTREACH_JOB_STALE_SECONDS"]
+    )
+    board = summary_board(session=session, campaign=campaign, today=period.ends_on, count=1)
     entry = board[0] if board and board[0].period == period else None
     draft = entry.draft if entry else None
-    return render_template(
+    job = background.latest_job(session, bulletin_subject(campaign.id, period.key))
+    return render_page_or_fragment(
         "summaries/show.html",
+        "summaries/_period.html",
         period=period,
         campaign=campaign,
         draft=draft,
         document=render_document_html(figures_of(draft), heading_level=2) if draft else None,
         published=entry.published if entry else [],
         deliveries=deliveries_of(
-            get_session(), summary_ids=[s.id for s in (entry.published if entry else [])]
+            session, summary_ids=[s.id for s in (entry.published if entry else [])]
         ),
         period_open=request_today() <= period.ends_on,
+        job=job,
+        job_running=job is not None and job.status in background.ACTIVE,
     )
 
 
@@ -172,66 +197,63 @@ def draft(key: str):
 @bp.post("/<key>/publish")
 @roles_required(Role.ADMIN)
 def publish(key: str):
-    """Freeze the draft the admin checked: its figures, its PDF and the PDF's hash (the service
-    renders the PDF from the draft's stored figures)."""
+    """Queue the publication of the draft the admin checked (a worker renders its PDF from the
+    draft's stored figures, freezes it and e-mails it); the rules are checked here first, so a
+    refusal shows at once."""
     period = _period(key)
     summary = get_session().get(Summary, request.form.get("summary_id", type=int) or 0)
     if summary is None or summary.province_id != current_scope().province_id:
         abort(404)
+    reason, early = request.form.get("reason", ""), request.form.get("early") == "1"
     try:
-        with committing(get_session()):
-            published = publish_summary(
-                get_session(),
-                summary_id=summary.id,
-                user_id=current_user.id,
-                username=current_user.username,
-                reason=request.form.get("reason", ""),
-                ip=request.remote_addr or "",
-                today=request_today(),
-                early=request.form.get("early") == "1",
-            )
+        check_publishable(get_session(), summary, reason=reason, today=request_today(), early=early)
     except SummaryError as error:
         flash(str(error), "error")
         return redirect(url_for(".period", key=period.key)), 303
-    flash(_("Đã công bố phiên bản %(v)s.", v=published.version), "ok")
-    _deliver(published.id)
+    params = publish_params(
+        summary_id=summary.id,
+        username=current_user.username,
+        reason=reason,
+        ip=request.remote_addr or "",
+        today=request_today(),
+        early=early,
+    )
+    _queue(PUBLISH, summary, period, params)
     return redirect(url_for(".period", key=period.key))
 
 
-def _deliver(summary_id: int) -> tuple[int, int]:
-    """E-mail a published version (its own unit of work, after the publication is committed: a
-    mail server that fails is recorded per recipient and never undoes the publication)."""
+def _queue(kind: str, summary: Summary, period: Period, params: dict) -> None:
+    """Queue a publishing or sending job for the period, unless one is already queued or
+    running (a double click, or a click on another server: one job, one version)."""
     with committing(get_session()) as session:
-        report = deliver_summary(
+        job, new = background.request_job(
             session,
-            summary_id=summary_id,
-            smtp_url=current_app.config.get("SMTP_URL", ""),
-            sender=current_app.config.get("MAIL_FROM", ""),
+            kind=kind,
+            subject=bulletin_subject(summary.campaign_id, period.key),
+            province_id=summary.province_id,
+            user_id=current_user.id,
+            params=params,
         )
-    if report.sent:
-        flash(_("Đã gửi bản tin qua thư điện tử cho %(n)s người.", n=report.sent), "ok")
-    if report.failed:
-        flash(
-            _(
-                "%(n)s thư chưa gửi được (xem lý do ở danh sách gửi thư bên dưới, rồi bấm "
-                "“Gửi lại thư chưa gửi được”).",
-                n=report.failed,
-            ),
-            "error",
-        )
-    return report.sent, report.failed
+    if not new:
+        return
+    try:
+        _jobs().user_jobs[kind](job.id)
+    except Exception:  # the queue cannot be reached: say so on the job, never leave it waiting
+        log.exception("could not queue job %s", job.id)
+        with committing(get_session()) as session:
+            background.mark_not_queued(session, job)
 
 
 @bp.post("/versions/<int:summary_id>/deliver")
 @roles_required(Role.ADMIN)
 def deliver(summary_id: int):
-    """Send a published version again to whoever has not received it (failed, or new)."""
+    """Queue sending a published version again to whoever has not received it (failed, or new)."""
     summary = _visible(summary_id)
     if summary.status != SummaryStatus.PUBLISHED:
         abort(404)
-    if _deliver(summary.id) == (0, 0):
-        flash(_("Không còn thư nào cần gửi."), "ok")
-    return redirect(url_for(".period", key=period_of(get_session(), summary).key), 303)
+    period = period_of(get_session(), summary)
+    _queue(DELIVER, summary, period, {"summary_id": summary.id})
+    return redirect(url_for(".period", key=period.key), 303)
 
 
 @bp.get("/versions/<int:summary_id>")

@@ -24,7 +24,7 @@ from sqlmodel import select
 from outreach.core import formatting
 from outreach.db import get_session
 from outreach.models import GeoUnit, User
-from outreach.web.guards import clean_input
+from outreach.web.guards import clean_input, figures_only_for_the_country
 
 # What a logged-in session holds besides Flask-Login's own keys: the user's session version when
 # it began (User.session_version; an older one is logged out) and when the password was typed (the
@@ -196,6 +196,7 @@ PERSONAL_DATA_BLUEPRINTS = frozenset(
         "account",  # one's own account
         "corrections",  # what canvassers corrected at households, and the sheet for BHXH
         "teams",  # canvassers by name, and their teams' results
+        "exports",  # the audit log's export (who did what, from where)
     }
 )
 PERSONAL_DATA_ENDPOINTS = frozenset(
@@ -380,6 +381,8 @@ def init_extensions(app: Flask) -> None:
 
     # No control, bidi or zero-width character reaches a view (web/guards.py).
     app.before_request(clean_input)
+    # National accounts read figures only: refused before any view runs (web/guards.py).
+    app.before_request(figures_only_for_the_country)
 
     @app.after_request
     def _session_lifetime(response):

@@ -15,6 +15,7 @@ from outreach.core.audit import record_event
 from outreach.core.clock import today_local
 from outreach.core.scope import Scope, scope_for
 from outreach.db import get_session, write_or_defer
+from outreach.models.codes import UnitKind
 
 # Ids are INTEGER columns on both databases: anything larger names no row (and must not reach
 # the database, where it overflows into a 500).
@@ -103,6 +104,42 @@ def clean_input() -> None:
             request.form, changed = form, True
     if changed:
         request.__dict__.pop("values", None)  # built from the uncleaned ones if read already
+
+
+# What a national account (the whole country's figures, never a person: core/scope.py) may
+# open. Every other route answers it 403, so a route added later stays closed to national
+# accounts until it is listed here (tests/security/authz_matrix.py checks each one).
+COUNTRY_FIGURES_ENDPOINTS = frozenset(
+    {
+        "static",
+        "home.index",  # sends them on to the country's dashboard or figures
+        "home.dismiss",  # their own notices
+        "dashboard.show",  # the country, a province, a commune: figures
+        "rankings.show",
+        "rankings.workbook",
+        "summaries.index",  # the country's figures for the half-month
+        "summaries.national_pdf",
+        "pwa.manifest",
+        "pwa.service_worker",
+        "pwa.offline",
+        "pwa.outbox",
+        "pwa.session_info",
+        "api.openapi",
+    }
+)
+_OWN_BLUEPRINTS = frozenset({"auth", "prefs", "account"})  # logging in and one's own account
+
+
+def figures_only_for_the_country() -> None:
+    """A before_request hook: a national account gets 403 outside the figures pages."""
+    endpoint = request.endpoint or ""
+    if endpoint in COUNTRY_FIGURES_ENDPOINTS or endpoint.partition(".")[0] in _OWN_BLUEPRINTS:
+        return
+    if not current_user.is_authenticated:
+        return
+    unit = g.get("scope_unit")  # loaded with the user (web/extensions.py, load_user)
+    if unit is not None and unit.kind == UnitKind.NATION:
+        abort(403)
 
 
 def roles_required(*roles: str):

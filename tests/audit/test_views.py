@@ -27,6 +27,7 @@ from outreach.models.codes import Role, UnitKind
 from tests.conftest import DEMO_TODAY, csrf_token, login
 from tests.imports.test_views import _batch_id, _settled, _upload
 from tests.imports.test_writer import ROWS, _csv
+from tests.workers import jobs_settled
 
 IP = "203.0.113.7"
 
@@ -142,7 +143,7 @@ def test_rankings_export(from_ip, session):
     assert json.loads(entry.detail)["as_of"] == "2026-11-15"
 
 
-def test_publishing_and_downloads_by_admin_and_media(from_ip, session):
+def test_publishing_and_downloads_by_admin_and_media(from_ip, session, worker):
     admin = from_ip("admin")
     key = "2026-11-30"
     token = csrf_token(admin, f"/summaries/{key}")
@@ -155,6 +156,7 @@ def test_publishing_and_downloads_by_admin_and_media(from_ip, session):
         data={"csrf_token": token, "summary_id": summary_id, "early": "1"},
     )
     assert published.status_code == 302
+    jobs_settled(admin.application)  # a worker publishes, with the admin's name and address
     _only(session, "summary.publish", username="admin", object_type="summary", object_id=summary_id)
     media = from_ip("baochi")
     assert media.get(f"/summaries/versions/{summary_id}.pdf").status_code == 200
@@ -284,7 +286,9 @@ def test_only_admins_see_the_log(app, login_as, client):
         other = app.test_client()
         login(other, username)
         assert other.get("/admin/audit").status_code == 403
-        assert other.get("/admin/audit/export.csv").status_code == 403
+        token = csrf_token(other, "/account/password")
+        exported = other.post("/exports/audit-log", data={"csrf_token": token})
+        assert exported.status_code == 403
     admin = login_as("admin")
     page = admin.get("/admin/audit")
     assert page.status_code == 200 and "Nhật ký truy cập" in page.get_data(as_text=True)
@@ -347,7 +351,9 @@ def test_bad_dates_are_vietnamese_errors_and_htmx_gets_the_table_alone(login_as)
             html = response.get_data(as_text=True)
             assert response.status_code == 400 and message in html, query
             assert "data-swap-errors" in html
-        assert admin.get(f"/admin/audit/export.csv?{query}").status_code == 400
+        token = csrf_token(admin, "/admin/audit")
+        refused = admin.post(f"/exports/audit-log?{query}", data={"csrf_token": token})
+        assert refused.status_code == 400 and message in refused.get_data(as_text=True)
     # htmx gets the table alone; unknown actions, object types and cursors are ignored.
     fragment = admin.get(
         "/admin/audit?action=drop_table&object_type=x&before=abc", headers={"HX-Request": "true"}
@@ -399,12 +405,22 @@ def test_other_provinces_entries_are_not_shown(login_as, session):
     assert "quantri.khac" not in html and _ids(html) == []
 
 
-def test_the_export_is_audited_filtered_and_formula_safe(login_as, session):
+def test_the_export_is_audited_filtered_and_formula_safe(app, login_as, session, worker):
     for name, object_id in [('=HYPERLINK("http://x")', "+1"), ("@SUM(A1)", "-2")]:
         record_event(session, action="login_failed", username=name, object_id=object_id, ip=IP)
     session.commit()
     admin = login_as("admin")
-    response = admin.get("/admin/audit/export.csv?action=login_failed")
+    # A worker writes the file (outreach/exports/): the click queues it, its page offers it.
+    queued = admin.post(
+        "/exports/audit-log?action=login_failed",
+        data={"csrf_token": csrf_token(admin, "/admin/audit")},
+    )
+    assert queued.status_code == 303
+    (job,) = jobs_settled(app)
+    assert job.status == "done", job.message
+    page = admin.get(queued.headers["Location"]).get_data(as_text=True)
+    assert 'id="export-download"' in page
+    response = admin.get(f"/exports/{job.id}/file")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     text = response.get_data(as_text=True)
@@ -432,7 +448,7 @@ def _only_export(session) -> AuditLog:
 
 def test_the_log_has_only_read_routes_and_writes_are_refused(app, login_as, session):
     rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("audit.")]
-    assert {r.endpoint for r in rules} == {"audit.index", "audit.export"}
+    assert {r.endpoint for r in rules} == {"audit.index"}  # the export is outreach/exports/
     for rule in rules:
         assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule
     admin = login_as("admin")

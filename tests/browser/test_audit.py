@@ -3,11 +3,14 @@ is refused with the Vietnamese 403 page."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from outreach.models import AuditLog
 from tests.browser.test_login_journeys import forget_session, log_in
+from tests.workers import worker_threads
 
 WHO = "canbo.09370.1"
 
@@ -57,3 +60,28 @@ def test_a_leader_gets_the_403_page(page: Page):
     response = page.goto("/admin/audit")
     assert response is not None and response.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("Bạn không có quyền xem trang này")
+
+
+def test_admin_exports_the_filtered_log_through_a_worker(
+    page: Page, live_app, read_db, check_a11y, no_horizontal_scroll, console_errors, request
+):
+    log_in(page, WHO)
+    forget_session(page)
+    log_in(page, "admin")
+    page.goto(f"/admin/audit?user={WHO}&action=login")
+    page.get_by_role("button", name="Xuất nhật ký ra tệp .csv").tap()
+    status = page.locator("#export-status")
+    expect(status).to_contain_text("Đang chờ máy xử lý nền nhận việc…")  # no worker runs yet
+    no_horizontal_scroll()
+    check_a11y("export waiting for a worker")
+    worker = worker_threads(live_app)  # the worker writes the file; the page follows it
+    worker.__enter__()
+    request.addfinalizer(lambda: worker.__exit__(None, None, None))
+    download_link = page.get_by_role("link", name="Tải tệp (.csv)")
+    expect(download_link).to_be_visible(timeout=60_000)
+    check_a11y("export ready")
+    with page.expect_download(timeout=30_000) as download_info:
+        download_link.click()
+    text = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
+    assert WHO in text and "Đăng nhập" in text
+    assert console_errors == []

@@ -15,6 +15,7 @@ from outreach.summaries.schedule import draft_due_bulletins
 from tests.browser.test_login_journeys import log_in
 from tests.conftest import DEMO_TODAY
 from tests.smtp_server import pdf_text, smtp_server  # noqa: F401
+from tests.workers import worker_threads
 
 ADDRESS = "phongvien@baobacninh.vn"
 
@@ -35,9 +36,13 @@ def test_the_drafted_bulletin_is_published_and_lands_in_the_media_inbox(
     check_a11y,
     no_horizontal_scroll,
     console_errors,
+    request,
 ):
     monkeypatch.setitem(live_app.config, "OUTREACH_TODAY", DEMO_TODAY)
     monkeypatch.setitem(live_app.config, "SMTP_URL", smtp_server.url)
+    worker = worker_threads(live_app)  # the worker publishes and sends
+    worker.__enter__()
+    request.addfinalizer(lambda: worker.__exit__(None, None, None))
     _set_media_address(live_app, ADDRESS)
     try:
         with Session(live_app.extensions["engine"], expire_on_commit=False) as session:
@@ -57,7 +62,7 @@ def test_the_drafted_bulletin_is_published_and_lands_in_the_media_inbox(
         expect(page.locator("article.summary-doc")).to_contain_text("toàn tỉnh Bắc Ninh")
 
         page.get_by_role("button", name=re.compile(r"^Công bố phiên bản \d+$")).tap()
-        expect(page.locator(".flash").first).to_contain_text(
+        expect(page.locator("#job-outcome")).to_contain_text(
             re.compile(r"Đã công bố phiên bản \d+\."), timeout=60_000
         )
         expect(page.locator("#published-versions")).to_contain_text(

@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.test_login_journeys import log_in
 from tests.conftest import DEMO_TODAY
+from tests.workers import worker_threads
 
 
 def _log_out(page: Page) -> None:
@@ -17,7 +18,14 @@ def _log_out(page: Page) -> None:
 
 
 def test_admin_publishes_and_media_downloads_the_pdf(
-    page: Page, live_app, monkeypatch, check_a11y, no_horizontal_scroll, console_errors, tmp_path
+    page: Page,
+    live_app,
+    monkeypatch,
+    check_a11y,
+    no_horizontal_scroll,
+    console_errors,
+    tmp_path,
+    request,
 ):
     monkeypatch.setitem(live_app.config, "OUTREACH_TODAY", DEMO_TODAY)
     log_in(page, "admin")
@@ -42,8 +50,20 @@ def test_admin_publishes_and_media_downloads_the_pdf(
     expect(page.locator("#published-versions")).to_have_count(0)  # the box is required
     page.get_by_label("Tôi xác nhận công bố khi kỳ chưa kết thúc").check()
     publish.tap()
-    expect(page.locator(".flash")).to_contain_text(re.compile(r"Đã công bố phiên bản \d+\."))
-    expect(page.locator("#published-versions")).to_contain_text("Phiên bản")
+    # A worker renders and publishes; none runs yet, and the page says it waits for one.
+    job = page.locator("#bulletin-job")
+    expect(job).to_contain_text("Đang công bố…")
+    expect(job).to_contain_text("Đang chờ máy xử lý nền nhận việc…")
+    no_horizontal_scroll()
+    check_a11y("summary being published")
+    worker = worker_threads(live_app)
+    worker.__enter__()
+    request.addfinalizer(lambda: worker.__exit__(None, None, None))
+    # The page follows the job (htmx) until the published version shows.
+    expect(page.locator("#job-outcome")).to_contain_text(
+        re.compile(r"Đã công bố phiên bản \d+\."), timeout=60_000
+    )
+    expect(page.locator("#published-versions")).to_contain_text("Phiên bản", timeout=10_000)
     _log_out(page)
 
     log_in(page, "baochi")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,9 +27,9 @@ from pathlib import Path
 import pytest
 
 from outreach.operations.demo import DEMO_PASSWORD
+from tests.redis_server import REDIS, redis_url  # noqa: F401 (a fixture)
 from tests.workers import group_pids
 
-REDIS = shutil.which("redis-server")
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
 TODAY = "2026-11-22"
@@ -156,6 +155,10 @@ class Server:
         """CPU seconds used by the workers so far."""
         return sum(_cpu_seconds(pid) for pid in self.worker_pids())
 
+    def job_worker_cpu(self) -> float:
+        """CPU seconds used so far by the job worker (`outreach worker` and its children)."""
+        return sum(_cpu_seconds(pid) for pid in group_pids({self.worker.pid})) if self.worker else 0
+
     def kill(self) -> None:
         """SIGKILL the whole process group and wait until every process of it is gone."""
         assert self.process is not None
@@ -277,32 +280,6 @@ def server(databases, tmp_path):
     srv = Server(databases.copy_of_template(), instance)
     yield srv
     srv.stop()
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    """A real redis-server on loopback, nothing saved to disk."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-                conn.sendall(b"PING\r\n")
-                if conn.recv(16).startswith(b"+PONG"):
-                    break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.kill()
-    process.wait(timeout=10)
 
 
 @contextmanager

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from outreach.core import files as store
 from outreach.imports import batches as import_batches
 from outreach.imports import files
 from outreach.imports.reading import read_table
-from outreach.models import AuditLog, ImportBatch, ImportFile
+from outreach.models import AuditLog, ImportBatch, StoredFile
 from outreach.models.base import utcnow
 from tests.conftest import csrf_token
 from tests.imports.test_views import _batch_id, _settled, _upload
@@ -25,13 +26,17 @@ def _stored(app, batch_id: int, purpose: str) -> int:
     with Session(app.extensions["engine"]) as s:
         return s.exec(
             select(func.count())
-            .select_from(ImportFile)
-            .where(ImportFile.batch_id == batch_id, ImportFile.purpose == purpose)
+            .select_from(StoredFile)
+            .where(
+                StoredFile.owner_type == "import_batch",
+                StoredFile.owner_id == batch_id,
+                StoredFile.purpose == purpose,
+            )
         ).one()
 
 
 def test_an_upload_is_kept_in_pieces_and_read_back_whole(app, session, monkeypatch):
-    monkeypatch.setattr(files, "PIECE_BYTES", 1000)
+    monkeypatch.setattr(store, "PIECE_BYTES", 1000)
     data = _csv(ROWS) * 20
     batch = import_batches.store_upload(
         session,

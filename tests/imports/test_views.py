@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from outreach.imports import batches as import_batches
 from outreach.imports.reading import read_table
-from outreach.models import ImportBatch, ImportFile, Person
+from outreach.models import ImportBatch, Person, StoredFile
 from tests.conftest import csrf_token
 from tests.imports.test_writer import ROWS, _csv
 
@@ -279,8 +279,10 @@ def test_the_mapping_form_shows_the_headers_the_check_kept(app, login_as):
     assert batch.status == "mapping"
     with Session(app.extensions["engine"]) as s:  # the upload is gone; the headers are kept
         s.execute(
-            delete(ImportFile).where(
-                ImportFile.batch_id == batch.id, ImportFile.purpose == "upload"
+            delete(StoredFile).where(
+                StoredFile.owner_type == "import_batch",
+                StoredFile.owner_id == batch.id,
+                StoredFile.purpose == "upload",
             )
         )
         s.commit()

@@ -6,7 +6,9 @@ Policy (brief §9, web/guards.py, core/scope.py):
 - an allowed role naming an object outside its scope: 404, whether the object exists or not —
   except the leaders' form actions (assign, review), which answer 303 back to their page with an
   error message and change nothing, and pages that take a filter they simply ignore when it is
-  not theirs (shown as the same 200).
+  not theirs (shown as the same 200);
+- national accounts (leader, admin, media of the whole country): the figures pages only (the
+  dashboard, rankings, the country's bulletin); every other route, personal data above all, 403.
 
 Each entry builds its URL (and, for unsafe methods, a valid body) from `Objects`: the ids of a
 household, person, visit, village, canvasser, campaign, summary or import batch that is in the
@@ -30,9 +32,27 @@ PROVINCE_LEADER = "province_leader"
 MEMBER = "member_leader"
 ADMIN = "admin"
 MEDIA = "media"
+# National accounts (scope: the whole country): figures only, never a person (core/scope.py).
+NATIONAL_LEADER = "national_leader"
+NATIONAL_ADMIN = "national_admin"
+NATIONAL_MEDIA = "national_media"
+NATIONAL = (NATIONAL_LEADER, NATIONAL_ADMIN, NATIONAL_MEDIA)
 
-ROLES = (ANON, CANVASSER, COMMUNE_LEADER, GROUP_LEADER, MEMBER, PROVINCE_LEADER, ADMIN, MEDIA)
+ROLES = (
+    ANON,
+    CANVASSER,
+    COMMUNE_LEADER,
+    GROUP_LEADER,
+    MEMBER,
+    PROVINCE_LEADER,
+    ADMIN,
+    MEDIA,
+    *NATIONAL,
+)
 USERNAMES = {
+    NATIONAL_LEADER: "lanhdao.quocgia",
+    NATIONAL_ADMIN: "quantri.quocgia",
+    NATIONAL_MEDIA: "baochi.quocgia",
     CANVASSER: "canbo.07210.1",
     COMMUNE_LEADER: "lanhdao.07210",
     GROUP_LEADER: "lanhdao.cum",
@@ -45,6 +65,8 @@ LOGGED_IN = ROLES[1:]
 LEADERS = (COMMUNE_LEADER, GROUP_LEADER, MEMBER, PROVINCE_LEADER, ADMIN)  # leaders + admin
 STAFF = (CANVASSER, *LEADERS)  # the roles that read personal data
 LOCAL = (CANVASSER, COMMUNE_LEADER, GROUP_LEADER, MEMBER)  # scoped to communes, not the province
+# National accounts may open the figures pages only: every other route answers them 403 (a
+# before_request hook, web/guards.py COUNTRY_FIGURES_ENDPOINTS), personal data above all.
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # Expected "status" meaning: a 302 whose Location is the login page.
@@ -68,6 +90,7 @@ class Objects:
     summary: int  # published
     draft: int
     batch: int
+    export: int  # an audit-log export: the admin's own ("in"), another admin's ("out")
     period_key: str
     draft_key: str
     home_commune: int
@@ -118,8 +141,10 @@ class Entry:
     def cases(self) -> list[tuple[str, str]]:
         """(role, "in"/"out") pairs worth a request: "out" only where an object can be refused."""
         pairs = [(role, "in") for role in ROLES]
-        if self.out is not None:
-            pairs += [(role, "out") for role in ROLES if role in self.allowed]
+        if self.out is not None:  # nothing of the country is outside a national scope
+            pairs += [
+                (role, "out") for role in ROLES if role in self.allowed and role not in NATIONAL
+            ]
         return pairs
 
 
@@ -185,7 +210,8 @@ MATRIX: tuple[Entry, ...] = (
         writes=True,
         tables=USER_TABLES,
     ),
-    Entry("home.index", "GET", lambda o: "/", {**each(200), CANVASSER: 302}),
+    # National accounts are sent on to the country's dashboard (leaders, admins) or figures.
+    Entry("home.index", "GET", lambda o: "/", {**each(200), CANVASSER: 302, **each(302, NATIONAL)}),
     # ---- the installable app and the JSON API ------------------------------------------------
     Entry("pwa.manifest", "GET", lambda o: "/manifest.webmanifest", PUBLIC),
     Entry("pwa.service_worker", "GET", lambda o: "/sw.js", PUBLIC),
@@ -269,7 +295,7 @@ MATRIX: tuple[Entry, ...] = (
         "dashboard.show",
         "GET",
         lambda o: f"/dashboard?unit={o.commune}",
-        each(200, LEADERS),
+        each(200, (*LEADERS, NATIONAL_LEADER, NATIONAL_ADMIN)),  # figures of any unit
         out=404,
     ),
     Entry(
@@ -491,14 +517,15 @@ MATRIX: tuple[Entry, ...] = (
         "rankings.show",
         "GET",
         lambda o: f"/rankings?campaign={o.campaign}&level=village&commune={o.commune}",
-        each(200, LEADERS),
+        each(200, (*LEADERS, NATIONAL_LEADER, NATIONAL_ADMIN)),  # nationally: the provinces
         out=404,
     ),
     Entry(
         "rankings.workbook",
         "GET",
         lambda o: f"/rankings.xlsx?campaign={o.campaign}&level=village&commune={o.commune}",
-        each(200, LEADERS),
+        # No workbook of the country's ranking (a province's campaign is not theirs to rank).
+        {**each(200, LEADERS), **each(404, (NATIONAL_LEADER, NATIONAL_ADMIN))},
         out=404,
     ),
     # ---- admins: users, campaigns, villages --------------------------------------------------
@@ -675,7 +702,18 @@ MATRIX: tuple[Entry, ...] = (
     ),
     # ---- admins: the audit log (read-only; each admin sees their province's entries) ---------
     Entry("audit.index", "GET", lambda o: "/admin/audit", {ADMIN: 200}),
-    Entry("audit.export", "GET", lambda o: "/admin/audit/export.csv", {ADMIN: 200}),
+    # ---- admins: exports a worker writes (each admin opens only their own) --------------------
+    Entry(
+        "exports.audit_log",
+        "POST",
+        lambda o: "/exports/audit-log?action=login",
+        {ADMIN: 303},  # queued: to the export's page
+        form=lambda o: {},
+        writes=True,
+        tables=("background_job", "audit_log"),
+    ),
+    Entry("exports.show", "GET", lambda o: f"/exports/{o.export}", {ADMIN: 200}, out=404),
+    Entry("exports.file", "GET", lambda o: f"/exports/{o.export}/file", {ADMIN: 200}, out=404),
     # ---- admins: imports ---------------------------------------------------------------------
     Entry("imports.index", "GET", lambda o: "/imports", {ADMIN: 200}),
     Entry(
@@ -724,7 +762,12 @@ MATRIX: tuple[Entry, ...] = (
         tables=IMPORT_TABLES,
     ),
     # ---- summaries ---------------------------------------------------------------------------
-    Entry("summaries.index", "GET", lambda o: "/summaries", {ADMIN: 200, MEDIA: 200}),
+    Entry(
+        "summaries.index",
+        "GET",
+        lambda o: "/summaries",
+        each(200, (ADMIN, MEDIA, NATIONAL_ADMIN, NATIONAL_MEDIA)),
+    ),
     Entry("summaries.period", "GET", lambda o: f"/summaries/{o.period_key}", {ADMIN: 200}),
     Entry(
         "summaries.draft",
@@ -744,9 +787,9 @@ MATRIX: tuple[Entry, ...] = (
         # The world's day is inside the period: publishing it now needs the explicit "early".
         form=lambda o: {"summary_id": o.draft, "reason": "", "early": "1"},
         writes=True,
-        tables=SUMMARY_TABLES,
-        no_fuzz="each accepted example renders a PDF (seconds); its inputs are one id and a "
-        "reason, covered by tests/summaries/test_service.py",
+        tables=(*SUMMARY_TABLES, "background_job"),
+        no_fuzz="each accepted example queues a publication (one per period); its inputs are one "
+        "id and a reason, covered by tests/summaries/test_service.py and test_publishing.py",
     ),
     Entry(
         "summaries.version",
@@ -767,7 +810,7 @@ MATRIX: tuple[Entry, ...] = (
         "summaries.national_pdf",
         "GET",
         lambda o: "/summaries/national.pdf",
-        {ADMIN: 404, MEDIA: 404},
+        {ADMIN: 404, MEDIA: 404, NATIONAL_ADMIN: 200, NATIONAL_MEDIA: 200},
     ),
     Entry(
         "summaries.csv",
@@ -784,7 +827,7 @@ MATRIX: tuple[Entry, ...] = (
         out=404,
         form=lambda o: {},
         writes=True,
-        tables=("bulletin_delivery",),
+        tables=("bulletin_delivery", "background_job"),
     ),
     # Nobody has a notice in the matrix's database: each user may dismiss only their own, so every
     # logged-in role gets 404 here (tests/summaries/test_schedule.py dismisses a real one).

@@ -24,9 +24,11 @@ from sqlmodel import Session, select
 
 from outreach import create_app
 from outreach.accounts.passwords import hash_password
+from outreach.core import files as store
 from outreach.core.periods import period_from_key
 from outreach.db import make_engine
 from outreach.models import (
+    BackgroundJob,
     Campaign,
     FollowedUnit,
     GeoUnit,
@@ -42,7 +44,17 @@ from outreach.operations.demo import DEMO_PASSWORD
 from outreach.summaries.service import draft_summary, publish_summary
 from tests.conftest import CSRF_RE, DEMO_TODAY, PG_ADMIN_URL, _counter, _pg_admin, _pg_url
 
-from .authz_matrix import ANON, GROUP_LEADER, LOCAL, MEMBER, USERNAMES, Objects
+from .authz_matrix import (
+    ANON,
+    GROUP_LEADER,
+    LOCAL,
+    MEMBER,
+    NATIONAL_ADMIN,
+    NATIONAL_LEADER,
+    NATIONAL_MEDIA,
+    USERNAMES,
+    Objects,
+)
 
 PUBLISHED_KEY = "2026-11-15"  # the summary published in the demo province
 DRAFT_KEY = "2026-11-30"  # the period whose draft an admin may publish
@@ -78,6 +90,8 @@ class World:
     foreign_summary: int  # published, second province
     batch: int
     foreign_batch: int
+    export: int  # the admin's audit-log export, written
+    foreign_export: int  # another admin's
 
     def objects(self, role: str, which: str) -> Objects:
         """The objects a request by `role` names: in its scope ("in"), or just outside ("out").
@@ -108,6 +122,7 @@ class World:
             summary=self.summary if province else self.foreign_summary,
             draft=self.draft if province else self.foreign_summary,
             batch=self.batch if province else self.foreign_batch,
+            export=self.export if inside else self.foreign_export,
             period_key=PUBLISHED_KEY,
             draft_key=DRAFT_KEY,
             home_commune=self.home.commune,
@@ -302,6 +317,39 @@ def _steering_member(
     session.commit()
 
 
+def _national_users(session: Session) -> None:
+    """A leader, an admin and a media account for the whole country (figures only)."""
+    nation = session.exec(select(GeoUnit.id).where(GeoUnit.kind == UnitKind.NATION)).one()
+    roles = {NATIONAL_LEADER: Role.LEADER, NATIONAL_ADMIN: Role.ADMIN, NATIONAL_MEDIA: Role.MEDIA}
+    session.add_all(
+        User(
+            username=USERNAMES[key],
+            full_name="Nguyễn Văn Quốc",
+            password_hash=hash_password(DEMO_PASSWORD),
+            role=role,
+            scope_unit_id=nation,
+        )
+        for key, role in roles.items()
+    )
+    session.commit()
+
+
+def _export(session: Session, user_id: int | None) -> int:
+    """A written audit-log export of this admin (None: of nobody the matrix logs in as)."""
+    job = BackgroundJob(
+        kind="audit.export",
+        subject=f"export:{user_id}:audit.export",
+        status="done",
+        user_id=user_id,
+        params_json='{"filename": "nhat-ky-truy-cap.csv"}',
+        finished_at=datetime(2026, 11, 22, 1, 0, tzinfo=UTC),
+    )
+    session.add(job)
+    session.flush()
+    store.put(session, ("background_job", job.id), "export", b"\xef\xbb\xbf")
+    return job.id
+
+
 def build_world(session: Session, url: str) -> World:
     """Add the matrix's objects to a copy of the demo database and say where they are."""
     admin = session.exec(select(User).where(User.username == "admin")).one()
@@ -321,6 +369,7 @@ def build_world(session: Session, url: str) -> World:
         home_commune=home_commune,
         outside_group=group_leader.scope_unit_id,
     )
+    _national_users(session)
     campaign = session.exec(select(Campaign).where(Campaign.province_id == admin.scope_unit_id))
     campaign = campaign.one()
     published = draft_summary(
@@ -366,6 +415,8 @@ def build_world(session: Session, url: str) -> World:
         foreign_summary=foreign["summary"],
         batch=batch.id,
         foreign_batch=foreign["batch"],
+        export=_export(session, admin.id),
+        foreign_export=_export(session, None),
     )
     session.commit()
     return world

@@ -187,7 +187,7 @@ HUGE = str(2**63)  # one past the largest 64-bit integer
 ID_FIELDS = [
     (entry, name)
     for entry in FORMS
-    for name, valid in entry.form(Objects(*([7] * 13), "2026-11-15", "2026-11-30", 7)).items()
+    for name, valid in entry.form(Objects(*([7] * 14), "2026-11-15", "2026-11-30", 7)).items()
     if isinstance(valid, int | list) and not name.startswith(("new_", "renew_"))
 ]
 

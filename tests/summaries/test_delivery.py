@@ -13,6 +13,7 @@ from outreach.summaries.delivery import deliver_summary
 from outreach.summaries.service import draft_summary, publish_summary
 from tests.conftest import DEMO_TODAY, csrf_token
 from tests.smtp_server import free_port, pdf_text
+from tests.workers import jobs_settled
 
 KEY = "2026-11-30"
 
@@ -134,11 +135,12 @@ def _publish_through_the_page(client):
         f"/summaries/{KEY}/publish",
         data={"csrf_token": token, "summary_id": summary_id, "early": "1"},
     )
+    jobs_settled(client.application)  # a worker publishes, then sends
     return response, int(summary_id)
 
 
 def test_publishing_with_the_mail_server_down_publishes_and_offers_a_retry(
-    app, login_as, session, smtp_server
+    app, login_as, session, smtp_server, worker
 ):
     app.config["OUTREACH_TODAY"] = DEMO_TODAY
     _subscribe(session, "baochi", "phongvien@baobacninh.vn")
@@ -158,6 +160,7 @@ def test_publishing_with_the_mail_server_down_publishes_and_offers_a_retry(
         data={"csrf_token": csrf_token(client, f"/summaries/{KEY}")},
     )
     assert retry.status_code == 303
+    jobs_settled(app)
     assert [m.recipients for m in smtp_server.inbox] == [["phongvien@baobacninh.vn"]]
     page = client.get(f"/summaries/{KEY}").get_data(as_text=True)
     assert "Đã gửi bản tin qua thư điện tử cho 1 người." in page

@@ -13,6 +13,7 @@ from outreach.models import Campaign, Household, Person, Summary, User
 from outreach.summaries.document import render_document_html
 from outreach.summaries.service import figures_of
 from tests.conftest import DEMO_TODAY, csrf_token, login
+from tests.workers import jobs_settled
 
 KEY = "2026-11-30"  # the period containing DEMO_TODAY (16–30/11/2026)
 
@@ -20,6 +21,11 @@ KEY = "2026-11-30"  # the period containing DEMO_TODAY (16–30/11/2026)
 @pytest.fixture(autouse=True)
 def fixed_today(app):
     app.config["OUTREACH_TODAY"] = DEMO_TODAY
+
+
+@pytest.fixture(autouse=True)
+def _worker(worker):
+    """Publishing runs in a worker: huey's consumer, here in threads of the test."""
 
 
 def _post(client, path, **data):
@@ -31,7 +37,9 @@ def _draft_and_publish(client, **form):
     page = client.get(f"/summaries/{KEY}").get_data(as_text=True)
     summary_id = re.search(r'name="summary_id" value="(\d+)"', page).group(1)
     form = {"early": "1", **form}  # the 22nd: the period is not over, the admin confirms
-    return _post(client, f"/summaries/{KEY}/publish", summary_id=summary_id, **form), summary_id
+    response = _post(client, f"/summaries/{KEY}/publish", summary_id=summary_id, **form)
+    jobs_settled(client.application)
+    return response, summary_id
 
 
 def test_a_period_not_over_is_published_only_with_an_explicit_confirmation(login_as, session):
@@ -119,6 +127,7 @@ def test_a_correction_needs_a_reason_and_keeps_the_old_version(login_as, session
         early="1",
     )
     assert response.status_code == 302
+    jobs_settled(client.application)
     page = client.get(f"/summaries/{KEY}").get_data(as_text=True)
     assert "Phiên bản 2" in page and "Bổ sung lượt thăm gửi muộn" in page
     assert client.get(f"/summaries/versions/{first_id}.pdf").data == first_pdf
