@@ -1,0 +1,214 @@
+"""A first load on PostgreSQL (issue 23): with the tables to itself it drops their indexes, locks
+them until its commit and builds the indexes again at its end; otherwise it keeps them. Either
+way it is all of its file or nothing."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, func, inspect, text
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, select
+
+from outreach.geography.service import load_province
+from outreach.imports import writer as importing
+from outreach.imports.reading import read_table, stream_rows
+from outreach.imports.writer import import_rows
+from outreach.models import GeoUnit, Household, Person
+from outreach.models.codes import UnitKind
+from tests.crash.test_kill9 import participants_csv
+from tests.imports.test_writer import ROWS, _csv, _first_load, _index_names
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_first_loads(session, monkeypatch):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has one writer and readers keep their snapshot")
+    monkeypatch.setattr(importing, "FIRST_LOAD_FROM", 1)
+
+
+@pytest.fixture
+def other(app):
+    """A second connection to the same database, as a web request or another worker has."""
+    engine = create_engine(app.extensions["engine"].url)
+    with engine.connect() as conn:
+        yield conn
+    engine.dispose()
+
+
+def _reads_person(conn) -> bool:
+    """Whether `conn` can read the person table within a tenth of a second (False: locked)."""
+    try:
+        with conn.begin():
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
+            conn.exec_driver_sql("SELECT 1 FROM person LIMIT 1").all()
+        return True
+    except OperationalError:
+        return False
+
+
+def _stored(session, numbers) -> int:
+    return session.exec(
+        select(func.count()).select_from(Person).where(Person.bhxh_number.in_(numbers))
+    ).one()
+
+
+NUMBERS = ("2499000001", "2499000002", "2499000003")  # the three valid rows of ROWS
+
+
+def test_alone_it_locks_the_tables_and_a_failure_midway_leaves_nothing_and_no_lock(
+    session, other, monkeypatch
+):
+    """A row the database refuses in the second chunk's COPY (a trigger stands for any error the
+    server raises) rolls the whole load back: no person, every index, the tables free again."""
+    monkeypatch.setattr(importing, "CHUNK", 2)  # rows 1-2, then 3 (refused) and 4
+    session.connection().exec_driver_sql(
+        "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.bhxh_number = '2499000003' THEN RAISE EXCEPTION 'refused'; END IF; "
+        "RETURN NEW; END $$ LANGUAGE plpgsql; "
+        "CREATE TRIGGER refuse BEFORE INSERT ON person FOR EACH ROW EXECUTE FUNCTION refuse()"
+    )
+    session.commit()
+    all_indexes, persons = _index_names(session), session.exec(select(func.count(Person.id))).one()
+    during = []
+
+    def look(done):
+        during.append((_reads_person(other), _index_names(session)))
+
+    with pytest.raises(psycopg.errors.RaiseException):
+        _first_load(session, ROWS, look)
+    session.rollback()
+
+    assert during == [(False, set())]  # locked against readers, indexes set aside
+    assert _reads_person(other)
+    assert _index_names(session) == all_indexes
+    assert session.exec(select(func.count(Person.id))).one() == persons
+    assert _stored(session, NUMBERS) == 0
+
+
+def test_alone_it_lands_whole_and_the_same_list_again_changes_nothing(session, other):
+    all_indexes = _index_names(session)
+    report = _first_load(session, ROWS, lambda done: None)
+    session.commit()
+    assert (report.inserted, report.rejected) == (3, 2)
+    assert _index_names(session) == all_indexes and _reads_person(other)
+    assert _stored(session, NUMBERS) == 3
+
+    for expected_rows in (None, 10**9):  # the usual way, then as a first load again
+        province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
+        _, parsed = stream_rows(read_table(_csv(ROWS), "ds.csv"), "participants")
+        again = import_rows(
+            session,
+            rows=parsed,
+            kind="participants",
+            province_id=province.id,
+            write=True,
+            expected_rows=expected_rows,
+        )
+        session.commit()
+        assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    assert _stored(session, NUMBERS) == 3
+    assert _index_names(session) == all_indexes
+
+
+def test_with_a_reader_on_the_tables_it_keeps_the_indexes_and_never_waits(session, other):
+    """A connection in the middle of reading people holds its lock until it ends: the load does
+    not wait for it (nor make later readers queue behind it), it keeps the indexes."""
+    all_indexes = _index_names(session)
+    reading = other.begin()
+    other.exec_driver_sql("SELECT 1 FROM person LIMIT 1").all()
+    during = []
+
+    report = _first_load(session, ROWS, lambda done: during.append(_index_names(session)))
+    session.commit()
+    reading.rollback()
+
+    assert report.inserted == 3 and during == [all_indexes]
+    assert _stored(session, NUMBERS) == 3
+
+
+def test_with_another_provinces_people_it_keeps_the_indexes(app, session):
+    """Dropping an index would lock every province's pages until the commit: a first load does
+    it only while the tables hold no one else's people."""
+    load_province(session, province_code="01")
+    session.commit()
+    ha_noi = session.exec(
+        select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE, GeoUnit.code == "01")
+    ).one()
+    data, _ = participants_csv(5, province_code="01", first_number=2_460_000_000)
+    _, parsed = stream_rows(read_table(data, "ha-noi.csv"), "participants")
+    with Session(app.extensions["engine"]) as elsewhere:
+        import_rows(elsewhere, rows=parsed, kind="participants", province_id=ha_noi.id, write=True)
+        elsewhere.commit()
+    bac_ninh = session.exec(
+        select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE, GeoUnit.code == "24")
+    ).one()
+    all_indexes = _index_names(session)
+    during = []
+
+    _, parsed = stream_rows(read_table(_csv(ROWS), "ds.csv"), "participants")
+    report = import_rows(
+        session,
+        rows=parsed,
+        kind="participants",
+        province_id=bac_ninh.id,
+        write=True,
+        progress=lambda done: during.append(_index_names(session)),
+        expected_rows=10**9,
+    )
+    session.commit()
+
+    assert report.inserted == 3 and during == [all_indexes]
+    assert inspect(session.connection()).get_indexes("household")
+    assert session.exec(select(func.count(Household.id))).one() > 0
+    in_ha_noi = text("SELECT count(*) FROM person WHERE province_id = :p")
+    assert session.execute(in_ha_noi, {"p": ha_noi.id}).scalar() == 5
+
+
+def test_an_import_into_another_province_waits_for_a_load_holding_the_tables(app, session):
+    """While a first load holds the tables, an import into another province waits (it does not
+    fail), then lands once the load has committed."""
+    load_province(session, province_code="01")
+    session.commit()
+    ha_noi = session.exec(
+        select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE, GeoUnit.code == "01")
+    ).one()
+    data, _ = participants_csv(5, province_code="01", first_number=2_460_000_000)
+    outcome: dict[str, object] = {}
+
+    def import_ha_noi() -> None:
+        _, parsed = stream_rows(read_table(data, "ha-noi.csv"), "participants")
+        with Session(app.extensions["engine"]) as elsewhere:
+            report = import_rows(
+                elsewhere, rows=parsed, kind="participants", province_id=ha_noi.id, write=True
+            )
+            elsewhere.commit()
+        outcome["inserted"] = report.inserted
+
+    other_import = threading.Thread(target=import_ha_noi)
+
+    def meanwhile(done):
+        other_import.start()
+        other_import.join(timeout=2)
+        outcome["waited"] = other_import.is_alive()
+
+    bac_ninh = session.exec(
+        select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE, GeoUnit.code == "24")
+    ).one()
+    _, parsed = stream_rows(read_table(_csv(ROWS), "ds.csv"), "participants")
+    report = import_rows(
+        session,
+        rows=parsed,
+        kind="participants",
+        province_id=bac_ninh.id,
+        write=True,
+        progress=meanwhile,
+        expected_rows=10**9,
+    )
+    session.commit()
+    other_import.join(timeout=60)
+
+    assert report.inserted == 3
+    assert outcome == {"waited": True, "inserted": 5}
