@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
+from contextlib import closing, nullcontext
 from datetime import date, datetime, timedelta
 from itertools import islice
 
@@ -27,6 +27,7 @@ from outreach.core.bulk import (
     hold_write_lock,
     indexes_deferred,
     lock_province_for_import,
+    references_checked_once,
     sqlite_bulk_settings,
     tables_to_itself,
 )
@@ -190,7 +191,11 @@ def import_rows(
     writer.district_hint, writer.create_villages = district_hint, create_villages
     cache = FIRST_LOAD_CACHE_KB if first_load else IMPORT_CACHE_KB
     with sqlite_bulk_settings(conn, cache), gc_paused(), closing(writer):
-        with indexes_deferred(conn, rebuilt):
+        trusted = nullcontext()
+        if rebuilt:  # villages too: they are written during the load
+            written = (*_LOADED_TABLES, GeoUnit.__table__)
+            trusted = references_checked_once(conn, written, held=_LOADED_TABLES)
+        with indexes_deferred(conn, rebuilt), trusted:
             for chunk in _chunks(rows, CHUNK):
                 writer.chunk(chunk)
                 if progress:

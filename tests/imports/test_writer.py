@@ -203,7 +203,7 @@ def test_a_first_load_checks_no_foreign_keys_and_leaves_the_connection_checking(
     so it skips the foreign-key checks; its connection checks again once its transaction is
     over, committed or rolled back, and what it wrote holds every reference."""
     if session.get_bind().dialect.name != "sqlite":
-        pytest.skip("SQLite only: PostgreSQL checks every foreign key, as it always does")
+        pytest.skip("SQLite only: on PostgreSQL see test_references_checked_once_*")
     monkeypatch.setattr(importing, "FIRST_LOAD_FROM", 1)
     session.commit()  # the test starts outside a transaction, as an import job does
     during = []
