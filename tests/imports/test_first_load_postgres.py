@@ -8,18 +8,16 @@ import threading
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, func, inspect, text
+from sqlalchemy import create_engine, func, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from outreach.geography.service import load_province
 from outreach.imports import writer as importing
-from outreach.imports.reading import read_table, stream_rows
-from outreach.imports.writer import import_rows
 from outreach.models import GeoUnit, Household, Person
 from outreach.models.codes import UnitKind
 from tests.crash.test_kill9 import participants_csv
-from tests.imports.test_writer import ROWS, _csv, _first_load, _index_names
+from tests.imports.test_writer import ROWS, _csv, _first_load, _index_names, load_list
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +50,12 @@ def _reads_person(conn) -> bool:
 def _stored(session, numbers) -> int:
     return session.exec(
         select(func.count()).select_from(Person).where(Person.bhxh_number.in_(numbers))
+    ).one()
+
+
+def _province(session, code: str) -> GeoUnit:
+    return session.exec(
+        select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE, GeoUnit.code == code)
     ).one()
 
 
@@ -95,15 +99,8 @@ def test_alone_it_lands_whole_and_the_same_list_again_changes_nothing(session, o
     assert _stored(session, NUMBERS) == 3
 
     for expected_rows in (None, 10**9):  # the usual way, then as a first load again
-        province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
-        _, parsed = stream_rows(read_table(_csv(ROWS), "ds.csv"), "participants")
-        again = import_rows(
-            session,
-            rows=parsed,
-            kind="participants",
-            province_id=province.id,
-            write=True,
-            expected_rows=expected_rows,
+        again = load_list(
+            session, _csv(ROWS), _province(session, "24"), expected_rows=expected_rows
         )
         session.commit()
         assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
@@ -127,39 +124,29 @@ def test_with_a_reader_on_the_tables_it_keeps_the_indexes_and_never_waits(sessio
     assert _stored(session, NUMBERS) == 3
 
 
+def _ha_noi_with_people_list(session) -> tuple[GeoUnit, bytes]:
+    """Hà Nội loaded beside the demo's Bắc Ninh, and a list of five new people there."""
+    load_province(session, province_code="01")
+    session.commit()
+    data, _ = participants_csv(5, province_code="01", first_number=2_460_000_000)
+    return _province(session, "01"), data
+
+
 def test_with_another_provinces_people_it_keeps_the_indexes(app, session):
     """Dropping an index would lock every province's pages until the commit: a first load does
     it only while the tables hold no one else's people."""
-    load_province(session, province_code="01")
-    session.commit()
-    ha_noi = session.exec(
-        select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE, GeoUnit.code == "01")
-    ).one()
-    data, _ = participants_csv(5, province_code="01", first_number=2_460_000_000)
-    _, parsed = stream_rows(read_table(data, "ha-noi.csv"), "participants")
+    ha_noi, data = _ha_noi_with_people_list(session)
     with Session(app.extensions["engine"]) as elsewhere:
-        import_rows(elsewhere, rows=parsed, kind="participants", province_id=ha_noi.id, write=True)
+        load_list(elsewhere, data, ha_noi, expected_rows=None)
         elsewhere.commit()
-    bac_ninh = session.exec(
-        select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE, GeoUnit.code == "24")
-    ).one()
     all_indexes = _index_names(session)
     during = []
 
-    _, parsed = stream_rows(read_table(_csv(ROWS), "ds.csv"), "participants")
-    report = import_rows(
-        session,
-        rows=parsed,
-        kind="participants",
-        province_id=bac_ninh.id,
-        write=True,
-        progress=lambda done: during.append(_index_names(session)),
-        expected_rows=10**9,
-    )
+    progress = lambda done: during.append(_index_names(session))  # noqa: E731
+    report = load_list(session, _csv(ROWS), _province(session, "24"), progress=progress)
     session.commit()
 
     assert report.inserted == 3 and during == [all_indexes]
-    assert inspect(session.connection()).get_indexes("household")
     assert session.exec(select(func.count(Household.id))).one() > 0
     in_ha_noi = text("SELECT count(*) FROM person WHERE province_id = :p")
     assert session.execute(in_ha_noi, {"p": ha_noi.id}).scalar() == 5
@@ -168,20 +155,12 @@ def test_with_another_provinces_people_it_keeps_the_indexes(app, session):
 def test_an_import_into_another_province_waits_for_a_load_holding_the_tables(app, session):
     """While a first load holds the tables, an import into another province waits (it does not
     fail), then lands once the load has committed."""
-    load_province(session, province_code="01")
-    session.commit()
-    ha_noi = session.exec(
-        select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE, GeoUnit.code == "01")
-    ).one()
-    data, _ = participants_csv(5, province_code="01", first_number=2_460_000_000)
+    ha_noi, data = _ha_noi_with_people_list(session)
     outcome: dict[str, object] = {}
 
     def import_ha_noi() -> None:
-        _, parsed = stream_rows(read_table(data, "ha-noi.csv"), "participants")
         with Session(app.extensions["engine"]) as elsewhere:
-            report = import_rows(
-                elsewhere, rows=parsed, kind="participants", province_id=ha_noi.id, write=True
-            )
+            report = load_list(elsewhere, data, ha_noi, expected_rows=None)
             elsewhere.commit()
         outcome["inserted"] = report.inserted
 
@@ -192,19 +171,7 @@ def test_an_import_into_another_province_waits_for_a_load_holding_the_tables(app
         other_import.join(timeout=2)
         outcome["waited"] = other_import.is_alive()
 
-    bac_ninh = session.exec(
-        select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE, GeoUnit.code == "24")
-    ).one()
-    _, parsed = stream_rows(read_table(_csv(ROWS), "ds.csv"), "participants")
-    report = import_rows(
-        session,
-        rows=parsed,
-        kind="participants",
-        province_id=bac_ninh.id,
-        write=True,
-        progress=meanwhile,
-        expected_rows=10**9,
-    )
+    report = load_list(session, _csv(ROWS), _province(session, "24"), progress=meanwhile)
     session.commit()
     other_import.join(timeout=60)
 

@@ -142,10 +142,10 @@ def _index_names(session) -> set[str]:
     return {i["name"] for t in ("person", "household") for i in inspector.get_indexes(t)}
 
 
-def _first_load(session, rows, progress):
-    """A participants list imported as a first load (with FIRST_LOAD_FROM lowered), not committed."""
-    province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
-    _, parsed = stream_rows(read_table(_csv(rows), "ds.csv"), "participants")
+def load_list(session, data: bytes, province: GeoUnit, *, expected_rows=10**9, progress=None):
+    """A participants list into a province, not committed: a first load (with FIRST_LOAD_FROM
+    lowered) unless `expected_rows` is small (10**9: "bigger than everything stored")."""
+    _, parsed = stream_rows(read_table(data, "ds.csv"), "participants")
     return import_rows(
         session,
         rows=parsed,
@@ -153,8 +153,14 @@ def _first_load(session, rows, progress):
         province_id=province.id,
         write=True,
         progress=progress,
-        expected_rows=10**9,  # "bigger than everything stored"
+        expected_rows=expected_rows,
     )
+
+
+def _first_load(session, rows, progress):
+    """A participants list imported as a first load into the demo's province."""
+    province = session.exec(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).one()
+    return load_list(session, _csv(rows), province, progress=progress)
 
 
 def _first_load_that_fails(session) -> None:
