@@ -308,12 +308,11 @@ def _check_inside(conn: Connection, table: str, column: str, referred: str) -> N
 
 
 def _check_and_lock(conn: Connection, table: str, column: str, referred: str) -> None:
-    wanted = (
-        conn.exec_driver_sql(
-            f"SELECT array_agg(DISTINCT {column}) FROM {table} WHERE {column} IS NOT NULL"
-        ).scalar()
-        or []
-    )
+    distinct = f"SELECT DISTINCT {column} v FROM {table}"  # hashed: array_agg(DISTINCT) sorts
+    wanted = conn.exec_driver_sql(
+        f"SELECT array_agg(v) FROM ({distinct}) d WHERE v IS NOT NULL"
+    ).scalar()
+    wanted = wanted or []
     found = conn.execute(
         text(f"SELECT id FROM {referred} WHERE id = ANY(:ids) FOR KEY SHARE"), {"ids": wanted}
     ).scalars()
