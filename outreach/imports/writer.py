@@ -221,8 +221,9 @@ def _rebuilt_indexes(dialect: str) -> list[Index]:
     """The indexes a first load builds once at its end rather than row by row.
 
     On SQLite those of `REBUILT_AFTER_FIRST_LOAD`; on PostgreSQL every one but the primary keys
-    (which the foreign keys need): each index there costs 1.5-6 us a row kept up to date
-    (25 us a person with all nine, measured), against ~1 s per million rows built at the end.
+    (which the foreign keys need): kept up to date they cost ~25 us a person (the nine of
+    `person`, measured), ~50 s for a million people with their households; built at the end,
+    0.5-3 s each, ~16 s in all (on a loaded machine).
     """
     return [
         index
