@@ -2,10 +2,19 @@
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
-from outreach.core.bulk import bulk_insert, next_id, sqlite_bulk_settings
-from outreach.models import GeoUnit, Household
+from outreach.core.bulk import (
+    BrokenReference,
+    bulk_insert,
+    next_id,
+    references_checked_once,
+    sqlite_bulk_settings,
+    tables_to_itself,
+)
+from outreach.models import GeoUnit, Household, Person
 from outreach.models.codes import UnitKind
 
 
@@ -51,3 +60,39 @@ def test_bulk_settings_hold_only_for_the_job(session):
         assert (pragma("cache_size"), pragma("temp_store")) == (-1024, 2)
     assert (pragma("cache_size"), pragma("temp_store")) == before
     assert before[1] != 2  # connections keep SQLite's default otherwise
+
+
+def _person_row(session, commune_id: int) -> dict:
+    """A copy of a stored person's row with a new id, no numbers and the given commune."""
+    row = dict(session.execute(text("SELECT * FROM person LIMIT 1")).mappings().one())
+    row.update(id=10**8, bhxh_number=None, citizen_id=None, commune_id=commune_id)
+    return row
+
+
+def _insert(session, row: dict) -> None:
+    columns = ", ".join(row)
+    values = ", ".join(f":{name}" for name in row)
+    session.execute(text(f"INSERT INTO person ({columns}) VALUES ({values})"), row)
+
+
+def test_references_checked_once_catch_a_missing_row_and_leave_the_checks_on(session):
+    """PostgreSQL: during the load a reference to nothing goes in unchecked; at its end it is
+    found and the load fails (rolled back); after a load every insert is checked again."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite's trusted load is `begin_trusted_load`")
+    tables = (Person.__table__, Household.__table__)
+    province = session.execute(select(GeoUnit).where(GeoUnit.kind == UnitKind.PROVINCE)).scalar()
+    assert tables_to_itself(session.connection(), tables, province_id=province.id)
+    broken = _person_row(session, commune_id=10**8)  # no such unit
+    checked_once = references_checked_once(session.connection(), tables, held=tables)
+    with pytest.raises(BrokenReference, match="person.commune_id = 100000000"), checked_once:
+        _insert(session, broken)  # not refused here
+    session.rollback()
+    assert session.execute(text("SELECT count(*) FROM person WHERE id = 100000000")).scalar() == 0
+
+    commune = session.execute(select(GeoUnit).where(GeoUnit.kind == UnitKind.COMMUNE)).scalar()
+    with references_checked_once(session.connection(), tables, held=tables):
+        _insert(session, _person_row(session, commune_id=commune.id))
+    with pytest.raises(IntegrityError):  # checked row by row again
+        _insert(session, {**broken, "id": 10**8 + 1})
+    session.rollback()
