@@ -56,7 +56,14 @@ def make_engine(url: str, *, wait_ms: int = JOB_WAIT_MS, yield_to_long_writes: b
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # A web request waits `wait_ms` at most for a lock (a first load holds its tables until it
+    # commits, docs/imports.md), then answers "busy" (503) rather than hanging past gunicorn's
+    # timeout. Set at connection start: pgbouncer in transaction mode ignores it (no SET that
+    # would outlive the transaction on a shared server connection).
+    connect_args = {"options": f"-c lock_timeout={int(wait_ms)}"} if yield_to_long_writes else {}
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args
+    )
 
 
 def vacuum(engine: Engine, table: str) -> None:

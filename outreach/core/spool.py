@@ -55,10 +55,17 @@ def spool_path(bind: Engine) -> Path | None:
     return path.with_name(path.name + "-spool") if path is not None else None
 
 
+# PostgreSQL's lock_not_available: a web request's lock_timeout ran out (db.make_engine).
+_PG_LOCK_NOT_AVAILABLE = "55P03"
+
+
 def is_locked(error: BaseException) -> bool:
-    """Whether an error is SQLite's "database is locked" (another writer holds the lock)."""
+    """Whether an error is SQLite's "database is locked" (another writer holds the lock), or
+    PostgreSQL's lock wait running out for a web request."""
     if not isinstance(error, OperationalError):
         return False
+    if getattr(error.orig, "sqlstate", None) == _PG_LOCK_NOT_AVAILABLE:
+        return True
     text = str(error.orig).lower()
     return "database is locked" in text or "database table is locked" in text
 

@@ -215,9 +215,7 @@ def test_media_sees_no_personal_data_anywhere_they_can_reach(login_as, client, s
     assert {"text/html", "application/pdf", "text/csv"} <= kinds, reached
 
 
-def test_a_province_without_a_running_campaign_says_so_and_offers_to_start_one(
-    login_as, session
-):
+def test_a_province_without_a_running_campaign_says_so_and_offers_to_start_one(login_as, session):
     for campaign in session.exec(select(Campaign)):
         campaign.is_active = False
     session.commit()
