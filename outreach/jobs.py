@@ -97,32 +97,28 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
     def mail() -> dict:  # read when the job runs: the settings may change after start-up
         return {"smtp_url": settings.get("SMTP_URL", ""), "sender": settings.get("MAIL_FROM", "")}
 
-    @huey.task(name=publishing.PUBLISH)
-    def publish_bulletin(job_id: int) -> None:
-        background.run_job(
-            engine,
-            board,
-            job_id,
-            lambda job: publishing.publish_job(engine, job, background.params_of(job), **mail()),
-        )
+    def user_task(name: str, work):
+        """A job a user asked for (core/background.py): `work(job, params)` returns its outcome."""
 
-    @huey.task(name=publishing.DELIVER)
-    def deliver_bulletin(job_id: int) -> None:
-        background.run_job(
-            engine,
-            board,
-            job_id,
-            lambda job: publishing.deliver_job(engine, background.params_of(job), **mail()),
-        )
+        @huey.task(name=name)
+        def task(job_id: int) -> None:
+            background.run_job(
+                engine, board, job_id, lambda job: work(job, background.params_of(job))
+            )
 
-    @huey.task(name=exports.AUDIT_LOG)
-    def export_audit_log(job_id: int) -> None:
-        background.run_job(
-            engine,
-            board,
-            job_id,
-            lambda job: exports.write_audit_export(engine, job, background.params_of(job)),
-        )
+        return task
+
+    user_jobs = {
+        publishing.PUBLISH: user_task(
+            publishing.PUBLISH, lambda j, p: publishing.publish_job(engine, j, p, **mail())
+        ),
+        publishing.DELIVER: user_task(
+            publishing.DELIVER, lambda _j, p: publishing.deliver_job(engine, p, **mail())
+        ),
+        exports.AUDIT_LOG: user_task(
+            exports.AUDIT_LOG, lambda j, p: exports.write_audit_export(engine, j, p)
+        ),
+    }
 
     @huey.periodic_task(NIGHTLY_REFRESH, name="worklist.refresh")
     def refresh_priorities() -> None:
@@ -165,11 +161,7 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
         purge_uploads,
         draft_bulletins,
         weekly_digest,
-        {
-            publishing.PUBLISH: publish_bulletin,
-            publishing.DELIVER: deliver_bulletin,
-            exports.AUDIT_LOG: export_audit_log,
-        },
+        user_jobs,
         sweep_interrupted,
     )
 
