@@ -79,6 +79,7 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
     @huey.periodic_task(crontab(), name="imports.sweep")
     def sweep_interrupted() -> None:
         queued = queued_first_args(huey, {check_import.name, run_import.name})  # read first
+        queued_jobs = queued_first_args(huey, {task.name for task in user_jobs.values()})
         with Session(engine) as session:
             recovery.requeue_lost(
                 session,
@@ -86,6 +87,13 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
                 queued=queued,
                 lost_after=settings["OUTREACH_JOB_LOST_SECONDS"],
                 requeue=lambda b: (run_import if b.status == "importing" else check_import)(b.id),
+            )
+            background.requeue_lost(
+                session,
+                board=board,
+                queued=queued_jobs,
+                lost_after=settings["OUTREACH_JOB_LOST_SECONDS"],
+                requeue=lambda job: user_jobs[job.kind](job.id),
             )
             batches.fail_interrupted(
                 session, board=board, stale_after=settings["OUTREACH_JOB_STALE_SECONDS"]

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("params_json", sa.Text(), nullable=False),
         sa.Column("message", sa.String(length=1000), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("queued_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("started_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("finished_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["province_id"], ["geo_unit.id"]),

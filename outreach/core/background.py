@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -144,6 +144,48 @@ def _finish(engine: Engine, job_id: int, status: str, message: str) -> None:
             .values(status=status, message=str(message)[:1000], finished_at=utcnow())
         )
         session.commit()
+
+
+def requeue_lost(
+    session: Session,
+    *,
+    board: JobBoard,
+    queued: set[int],
+    lost_after: float,
+    requeue: Callable[[BackgroundJob], None],
+    now: datetime | None = None,
+) -> list[int]:
+    """Queue again the jobs still queued `lost_after` seconds after their task was put on the
+    queue while no task of theirs is there (`queued`: the job ids it holds, read before this
+    runs), as when Redis restarted without its data; returns their ids (committed)."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=lost_after)
+    waiting = session.exec(
+        select(BackgroundJob)
+        .where(BackgroundJob.status == QUEUED)
+        .where(func.coalesce(BackgroundJob.queued_at, BackgroundJob.created_at) < cutoff)
+    ).all()
+    requeued = []
+    for job in waiting:
+        if job.id in queued or board.read(board_key(job.id)) is not None:
+            continue
+        # Claimed by moving its queued time: of two sweeps at once (one per worker), one re-queues.
+        claimed = session.execute(
+            update(BackgroundJob)
+            .where(BackgroundJob.id == job.id, BackgroundJob.status == QUEUED)
+            .where(
+                BackgroundJob.queued_at.is_(None)
+                if job.queued_at is None
+                else BackgroundJob.queued_at == job.queued_at
+            )
+            .values(queued_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.commit()
+        if claimed:
+            requeue(job)
+            requeued.append(job.id)
+    return requeued
 
 
 def fail_interrupted(session: Session, *, board: JobBoard, stale_after: float) -> int:

@@ -25,6 +25,9 @@ class BackgroundJob(SQLModel, table=True):
     params_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     message: str = Field(default="", max_length=1000)
     created_at: datetime = Field(default_factory=utcnow)
+    # When its task was last put on the queue (again): one still queued long after, with no task
+    # on the queue (Redis lost it), is queued again by the workers' minute sweep.
+    queued_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
 

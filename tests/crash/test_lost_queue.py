@@ -1,4 +1,4 @@
-"""A batch whose job the queue lost (Redis flushed, or restarted without its data) does not wait
+"""A batch (or a publication) whose job the queue lost (Redis flushed, or restarted without its data) does not wait
 forever: the workers' minute sweep queues it again once it has waited long enough, and a worker
 then checks it. Against a real redis-server on loopback."""
 
@@ -8,15 +8,16 @@ import time
 
 import pytest
 import redis
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from outreach import create_app
-from outreach.models import ImportBatch
-from tests.conftest import login
+from outreach.models import ImportBatch, Summary
+from tests.conftest import DEMO_TODAY, login
 from tests.imports.test_views import _upload
 from tests.imports.test_writer import ROWS, _csv
 from tests.redis_server import REDIS
-from tests.workers import worker_threads
+from tests.summaries.test_publishing import KEY, _draft
+from tests.workers import jobs_settled, worker_threads
 
 pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed")
 
@@ -79,3 +80,28 @@ def test_a_batch_the_queue_lost_is_queued_again_by_the_sweep(app, redis_url):
             time.sleep(0.1)
     batch = _batch(app, batch_id)
     assert batch.status == "previewed" and batch.inserted == 3, batch.message
+
+
+def test_a_publication_the_queue_lost_is_queued_again_and_published_once(app, redis_url):
+    app.config["OUTREACH_TODAY"] = DEMO_TODAY
+    client = app.test_client()
+    assert login(client, "admin").status_code == 302
+    token, summary_id = _draft(client)
+    form = {"csrf_token": token, "summary_id": summary_id, "early": "1"}
+    assert client.post(f"/summaries/{KEY}/publish", data=form).status_code == 302
+    ((name, args),) = _queued(app)  # no worker runs: the job waits on the queue
+    sweep = app.extensions["jobs"].sweep.func
+    redis.Redis.from_url(redis_url).flushall()  # Redis loses it
+    app.config["OUTREACH_JOB_LOST_SECONDS"] = 300
+    sweep()
+    assert _queued(app) == []  # not waited long enough yet
+    app.config["OUTREACH_JOB_LOST_SECONDS"] = 0
+    sweep()
+    sweep()
+    assert _queued(app) == [(name, args)]  # queued again, once
+    with worker_threads(app):
+        (job,) = jobs_settled(app)
+    assert job.status == "done", job.message
+    with Session(app.extensions["engine"]) as session:
+        published = session.exec(select(Summary).where(Summary.status == "published")).all()
+    assert [s.id for s in published] == [summary_id]
