@@ -49,10 +49,13 @@ def refresh_communes(
         )
         for _ in shares
     ]
-    outputs = [
-        child.communicate(json.dumps({**job, "communes": share}))[0]
-        for child, share in zip(children, shares, strict=True)
-    ]
+    # Every child gets its share before any is waited for: they all run at once.
+    for child, share in zip(children, shares, strict=True):
+        child.stdin.write(json.dumps({**job, "communes": share}))
+        child.stdin.close()
+    outputs = [child.stdout.read() for child in children]
+    for child in children:
+        child.wait()
     failed = [child.returncode for child in children if child.returncode]
     if failed:
         # Each commune committed on its own: those done are today's, the rest stay stale and
@@ -89,7 +92,9 @@ def _refresh_here(engine: Engine, commune_ids: Sequence[int], today: date) -> in
 def _main() -> None:
     """A child process: refresh the communes its parent sent and print how many households."""
     job = json.load(sys.stdin)
-    engine = create_engine(job["url"])  # PostgreSQL only: SQLite never gets here
+    # PostgreSQL only (SQLite never gets here). No statement prepared on the server: the URL may
+    # be pgbouncer's in transaction mode (db.transaction_pooled); a commune runs a handful.
+    engine = create_engine(job["url"], connect_args={"prepare_threshold": None})
     try:
         total = _refresh_here(engine, job["communes"], date.fromisoformat(job["today"]))
     finally:

@@ -145,8 +145,14 @@ _ACTIVE_WEIGHTS = (
     .where(Campaign.province_id == bindparam("province_id"), Campaign.is_active)
     .order_by(Campaign.ends_on.desc())
 )
-_OUTCOMES_OF = select(*OUTCOME_COLUMNS).where(
-    VisitOutcome.person_id.in_(bindparam("person_ids", expanding=True))
+# In the order they happened: the engine sorts a history by day only, so two outcomes of one
+# day (a promise, then "not at home") keep this order, and the later one is the last, whichever
+# way the rows were read (unordered, two plans of one query told them apart differently).
+_OUTCOME_ORDER = (VisitOutcome.visited_at, VisitOutcome.id)
+_OUTCOMES_OF = (
+    select(*OUTCOME_COLUMNS)
+    .where(VisitOutcome.person_id.in_(bindparam("person_ids", expanding=True)))
+    .order_by(*_OUTCOME_ORDER)
 )
 _FRESH_COMMUNES = select(PriorityRefresh.commune_id).where(
     PriorityRefresh.commune_id.in_(bindparam("commune_ids", expanding=True)),
@@ -267,11 +273,15 @@ _COMMUNE_FACTS = select(
     Person.is_potential,
     vietnam_day(Person.updated_at).label("facts_updated_on"),
 ).where(Person.commune_id == bindparam("commune_id"), Person.off_list == "")
-_COMMUNE_OUTCOMES = select(
-    VisitOutcome.person_id,
-    vietnam_day(VisitOutcome.visited_at).label("on"),
-    *OUTCOME_COLUMNS[2:],  # outcome, follow_up_on, kept
-).where(VisitOutcome.commune_id == bindparam("commune_id"))
+_COMMUNE_OUTCOMES = (
+    select(
+        VisitOutcome.person_id,
+        vietnam_day(VisitOutcome.visited_at).label("on"),
+        *OUTCOME_COLUMNS[2:],  # outcome, follow_up_on, kept
+    )
+    .where(VisitOutcome.commune_id == bindparam("commune_id"))
+    .order_by(*_OUTCOME_ORDER)
+)
 _COMMUNE_STORED = select(
     Household.id, Household.priority_score, Household.priority_reasons, Household.priority_top
 ).where(Household.commune_id == bindparam("commune_id"))
