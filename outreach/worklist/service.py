@@ -59,20 +59,6 @@ from outreach.worklist.priority import (
     weights_for,
 )
 
-PERSON_FACT_COLUMNS = (
-    Person.id,
-    Person.household_id,
-    Person.is_participant,
-    Person.paid_through,
-    Person.payment_frequency,
-    Person.benefit_start,
-    Person.benefit_end,
-    Person.reserved_months,
-    Person.is_potential,
-    Person.updated_at,
-)
-
-
 DUE_TODAY_LIMIT = 30  # today's appointments shown apart, above the list
 
 

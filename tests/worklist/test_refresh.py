@@ -1,13 +1,12 @@
 """A commune's refresh (read in bulk, written only where something changed) scores as the
 household's refresh does, and the first page of a day still refreshes its stale communes."""
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from outreach.models import Household, Person, PriorityRefresh, User, Visit, VisitOutcome
+from outreach.models import Household, Person, PriorityRefresh, User
 from outreach.worklist.priority import Reason
 from outreach.worklist.service import (
     encode_reasons,
@@ -19,6 +18,7 @@ from outreach.worklist.service import (
     top_code,
 )
 from tests.conftest import DEMO_TODAY
+from tests.leaders.test_followthrough import _outcome as record_outcome
 
 NOT_WRITTEN = date(2000, 1, 1)  # a stamp no refresh writes: what keeps it was left alone
 
@@ -110,36 +110,6 @@ def test_the_first_page_of_a_day_refreshes_its_stale_communes_together(session):
         assert any(on == tomorrow for *_values, on in stored.values())
 
 
-def _visit(session, person, canvasser, at):
-    visit = Visit(
-        client_uuid=str(uuid.uuid4()),
-        household_id=person.household_id,
-        canvasser_id=canvasser.id,
-        province_id=person.province_id,
-        commune_id=person.commune_id,
-        visited_at=at,
-        channel="home",
-    )
-    session.add(visit)
-    session.flush()
-    return visit
-
-
-def _outcome(session, person, visit, at, outcome, follow_up_on=None):
-    session.add(
-        VisitOutcome(
-            visit_id=visit.id,
-            person_id=person.id,
-            province_id=person.province_id,
-            commune_id=person.commune_id,
-            visited_at=at,
-            outcome=outcome,
-            follow_up_on=follow_up_on,
-        )
-    )
-    session.flush()
-
-
 def test_of_two_outcomes_on_one_day_the_later_one_counts_however_they_were_stored(session):
     """A promise at 09:00 and a refusal at 10:00 the same day (the refusal stored first): the
     refusal is the last word, in the commune's refresh as in the household's."""
@@ -151,9 +121,11 @@ def test_of_two_outcomes_on_one_day_the_later_one_counts_however_they_were_store
         select(User).where(User.role == "canvasser", User.scope_unit_id == commune_id)
     ).first()
     day = datetime(2026, 11, 20, tzinfo=UTC)
-    later, earlier = (_visit(session, person, canvasser, day + timedelta(hours=h)) for h in (3, 2))
-    _outcome(session, person, later, day + timedelta(hours=3), "refused")
-    _outcome(session, person, earlier, day + timedelta(hours=2), "promised", date(2026, 11, 21))
+    # The refusal is stored first: read unordered, it came before the promise.
+    record_outcome(session, canvasser, person, day + timedelta(hours=3), "refused")
+    record_outcome(
+        session, canvasser, person, day + timedelta(hours=2), "promised", date(2026, 11, 21)
+    )
     session.commit()
 
     refresh_commune(session, commune_id=commune_id, today=DEMO_TODAY)
