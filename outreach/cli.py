@@ -222,13 +222,15 @@ def demo_logins_command():
     help="Ngày tính điểm (mặc định: hôm nay theo giờ Việt Nam)",
 )
 @click.option(
+    "--processes",
     "--threads",
+    "processes",
     type=click.IntRange(1, 64),
     default=None,
-    help="Số xã tính cùng lúc trên PostgreSQL (mặc định OUTREACH_REFRESH_THREADS)",
+    help="Số tiến trình tính điểm cùng lúc trên PostgreSQL (mặc định OUTREACH_REFRESH_PROCESSES)",
 )
 @with_appcontext
-def refresh_priorities_command(today, threads):
+def refresh_priorities_command(today, processes):
     """Recompute every household's priority for the day (the worker does it nightly at 00:05)."""
     from outreach.jobs import refresh_every_commune
 
@@ -236,7 +238,7 @@ def refresh_priorities_command(today, threads):
     total = refresh_every_commune(
         current_app.extensions["job_engine"],
         today=day,
-        threads=threads or current_app.config["OUTREACH_REFRESH_THREADS"],
+        processes=processes or current_app.config["OUTREACH_REFRESH_PROCESSES"],
     )
     click.echo(f"Đã tính lại điểm ưu tiên của {format_number(total)} hộ cho ngày {day:%d/%m/%Y}.")
 

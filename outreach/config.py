@@ -123,8 +123,15 @@ def from_environment() -> dict:
         "OUTREACH_UPLOAD_RETENTION_DAYS": int(
             os.environ.get("OUTREACH_UPLOAD_RETENTION_DAYS", "30")
         ),
-        # Communes refreshed at once by the nightly job on PostgreSQL (SQLite: one writer).
-        "OUTREACH_REFRESH_THREADS": int(os.environ.get("OUTREACH_REFRESH_THREADS", "4")),
+        # Processes scoring communes at once in the nightly refresh on PostgreSQL (SQLite: one
+        # writer, one commune at a time); the scoring is CPU-bound Python: one per core. The old
+        # name (threads, before the scoring moved to processes) is still read.
+        "OUTREACH_REFRESH_PROCESSES": int(
+            os.environ.get(
+                "OUTREACH_REFRESH_PROCESSES",
+                os.environ.get("OUTREACH_REFRESH_THREADS", str(os.cpu_count() or 1)),
+            )
+        ),
     }
 
 

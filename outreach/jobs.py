@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -31,7 +30,7 @@ from outreach.models.base import utcnow
 from outreach.models.codes import UnitKind
 from outreach.summaries import publishing
 from outreach.summaries.schedule import draft_due_bulletins
-from outreach.worklist.service import refresh_commune
+from outreach.worklist.nightly import refresh_communes
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +130,7 @@ def make_jobs(huey: Huey, *, engine: Engine, settings: Mapping) -> Jobs:
     @huey.periodic_task(NIGHTLY_REFRESH, name="worklist.refresh")
     def refresh_priorities() -> None:
         total = refresh_every_commune(
-            engine, today=today_local(), threads=settings["OUTREACH_REFRESH_THREADS"]
+            engine, today=today_local(), processes=settings["OUTREACH_REFRESH_PROCESSES"]
         )
         log.info("nightly refresh: %s households", total)
 
@@ -200,20 +199,17 @@ def _quietly(job, *args) -> None:
         log.info("import batch %s refused: %s", args[-1], error)
 
 
-def refresh_every_commune(engine: Engine, *, today: date, threads: int = 1) -> int:
-    """Recompute every household's priority for `today`, one committed transaction per commune,
-    `threads` communes at a time (one on SQLite: a single writer); returns how many."""
+def refresh_every_commune(
+    engine: Engine, *, today: date, processes: int = 1, province_id: int | None = None
+) -> int:
+    """Recompute every household's priority for `today` (or the province's), one committed
+    transaction per commune, `processes` communes at a time on PostgreSQL (worklist/nightly.py;
+    one on SQLite: a single writer), then clear the old row versions; returns how many."""
+    in_province = [] if province_id is None else [GeoUnit.province_id == province_id]
     with Session(engine) as session:
-        communes = session.exec(select(GeoUnit.id).where(GeoUnit.kind == UnitKind.COMMUNE)).all()
-
-    def one(commune_id: int) -> int:
-        with Session(engine) as session:
-            count = refresh_commune(session, commune_id=commune_id, today=today)
-            session.commit()  # short transactions: visits keep flowing
-            return count
-
-    workers = 1 if engine.dialect.name == "sqlite" else max(1, threads)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
-        total = sum(pool.map(one, communes))
+        communes = session.exec(
+            select(GeoUnit.id).where(GeoUnit.kind == UnitKind.COMMUNE, *in_province)
+        ).all()
+    total = refresh_communes(engine, commune_ids=communes, today=today, processes=processes)
     vacuum(engine, "household")
     return total

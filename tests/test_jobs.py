@@ -7,7 +7,7 @@ import time
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
 from outreach.core.queue import is_dead
@@ -18,7 +18,8 @@ from outreach.jobs import (
     draft_due_bulletins_now,
     refresh_every_commune,
 )
-from outreach.models import Household, ImportBatch, Person, Summary
+from outreach.models import GeoUnit, Household, ImportBatch, Person, PriorityRefresh, Summary
+from outreach.models.codes import UnitKind
 from tests.conftest import csrf_token
 from tests.crash.test_kill9 import participants_csv
 from tests.imports.test_views import _batch_id, _settled, _upload
@@ -141,20 +142,61 @@ def test_the_nightly_refresh_task_stamps_every_household(app):
     assert len(days) == 1 and days.pop() >= date(2026, 1, 1)
 
 
-@pytest.mark.parametrize("threads", [1, 4])
-def test_the_refresh_over_communes_in_parallel_writes_what_one_at_a_time_does(app, threads):
-    """Four communes at once (on PostgreSQL; SQLite keeps one writer) score every household."""
+def _priorities(engine) -> dict[int, tuple[int, str, str]]:
+    with Session(engine) as s:
+        rows = s.exec(
+            select(
+                Household.id,
+                Household.priority_score,
+                Household.priority_reasons,
+                Household.priority_top,
+            )
+        ).all()
+    return {hid: (score, reasons, top) for hid, score, reasons, top in rows}
+
+
+def _forget_priorities(engine) -> None:
+    """Every household as before any refresh, and no commune fresh."""
+    with Session(engine) as s:
+        s.exec(update(Household).values(priority_score=0, priority_reasons="", priority_top=""))
+        s.exec(delete(PriorityRefresh))
+        s.commit()
+
+
+def test_the_refresh_in_processes_writes_what_one_process_does_night_after_night(app):
+    """Two processes (children on PostgreSQL; SQLite keeps one writer) score every household as
+    one process does, and the next night, writing only what changed, ends where scoring every
+    household from nothing ends."""
+    engine = app.extensions["engine"]
+    night, next_night = date(2026, 11, 23), date(2026, 11, 24)
+    households = len(_priorities(engine))
+    assert refresh_every_commune(engine, today=night, processes=1) == households
+    serial = _priorities(engine)
+    _forget_priorities(engine)
+    assert refresh_every_commune(engine, today=night, processes=2) == households
+    assert _priorities(engine) == serial
+    with Session(engine) as s:
+        communes = s.exec(select(GeoUnit.id).where(GeoUnit.kind == UnitKind.COMMUNE)).all()
+        stamps = s.exec(select(PriorityRefresh.commune_id, PriorityRefresh.refreshed_on)).all()
+    assert dict(stamps) == {commune: night for commune in communes}
+
+    refresh_every_commune(engine, today=next_night, processes=2)
+    incremental = _priorities(engine)
+    _forget_priorities(engine)
+    refresh_every_commune(engine, today=next_night, processes=1)
+    assert incremental == _priorities(engine) != serial
+
+
+def test_the_refresh_of_one_province_leaves_the_others(app):
+    """`province_id` limits the refresh to that province's communes."""
     engine = app.extensions["engine"]
     with Session(engine) as s:
-        households = s.exec(select(func.count()).select_from(Household)).one()
-    total = refresh_every_commune(engine, today=date(2026, 11, 23), threads=threads)
-    with Session(engine) as s:
-        stamped = s.exec(
-            select(func.count())
-            .select_from(Household)
-            .where(Household.priority_on == date(2026, 11, 23))
-        ).one()
-    assert stamped == households and total <= households and total > 0
+        province = s.exec(select(Household.province_id)).first()
+        nation = s.exec(select(GeoUnit.id).where(GeoUnit.kind == UnitKind.NATION)).first()
+    assert refresh_every_commune(engine, today=date(2026, 11, 23), province_id=nation or -1) == 0
+    assert refresh_every_commune(engine, today=date(2026, 11, 23), province_id=province) == len(
+        _priorities(engine)
+    )
 
 
 def test_a_running_job_beats_while_one_statement_keeps_it_busy(app):

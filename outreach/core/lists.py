@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 from outreach.core.clock import add_months_end
 
@@ -28,6 +29,7 @@ class ListCategory(StrEnum):
     POTENTIAL = "potential"
 
 
+@lru_cache(maxsize=8192)  # the nightly refresh asks it of a million persons, on few dates
 def payment_deadline(paid_through: date, frequency: int) -> date:
     """The last day to pay for the period after `paid_through`, by payment frequency in months."""
     return add_months_end(paid_through, GRACE_MONTHS.get(frequency, 1))

@@ -59,20 +59,6 @@ from outreach.worklist.priority import (
     weights_for,
 )
 
-PERSON_FACT_COLUMNS = (
-    Person.id,
-    Person.household_id,
-    Person.is_participant,
-    Person.paid_through,
-    Person.payment_frequency,
-    Person.benefit_start,
-    Person.benefit_end,
-    Person.reserved_months,
-    Person.is_potential,
-    Person.updated_at,
-)
-
-
 DUE_TODAY_LIMIT = 30  # today's appointments shown apart, above the list
 
 
@@ -145,8 +131,14 @@ _ACTIVE_WEIGHTS = (
     .where(Campaign.province_id == bindparam("province_id"), Campaign.is_active)
     .order_by(Campaign.ends_on.desc())
 )
-_OUTCOMES_OF = select(*OUTCOME_COLUMNS).where(
-    VisitOutcome.person_id.in_(bindparam("person_ids", expanding=True))
+# In the order they happened: the engine sorts a history by day only, so two outcomes of one
+# day (a promise, then "not at home") keep this order, and the later one is the last, whichever
+# way the rows were read (unordered, two plans of one query told them apart differently).
+_OUTCOME_ORDER = (VisitOutcome.visited_at, VisitOutcome.id)
+_OUTCOMES_OF = (
+    select(*OUTCOME_COLUMNS)
+    .where(VisitOutcome.person_id.in_(bindparam("person_ids", expanding=True)))
+    .order_by(*_OUTCOME_ORDER)
 )
 _FRESH_COMMUNES = select(PriorityRefresh.commune_id).where(
     PriorityRefresh.commune_id.in_(bindparam("commune_ids", expanding=True)),
@@ -210,6 +202,25 @@ def _histories(outcomes: Iterable[VisitOutcome]) -> dict[int, list[PastOutcome]]
     return history
 
 
+def _score_households(
+    members: Iterable[tuple[int, int, PersonFacts]],
+    history: Mapping[int, list[PastOutcome]],
+    *,
+    today: date,
+    weights: Mapping[str, int] | None,
+) -> dict[int, Priority]:
+    """Each household's priority from its members' (person id, household id, facts) and their
+    past outcomes: the engine's two functions, whichever way the rows were read."""
+    by_household: dict[int, list[Priority]] = defaultdict(list)
+    for person_id, household_id, facts in members:
+        by_household[household_id].append(
+            person_priority(facts, history.get(person_id, ()), today=today, weights=weights)
+        )
+    return {
+        hid: household_priority(members, weights=weights) for hid, members in by_household.items()
+    }
+
+
 def _priorities(
     persons: Iterable[Person],
     outcomes: Iterable[VisitOutcome],
@@ -217,15 +228,12 @@ def _priorities(
     today: date,
     weights: Mapping[str, int] | None,
 ) -> dict[int, Priority]:
-    history = _histories(outcomes)
-    by_household: dict[int, list[Priority]] = defaultdict(list)
-    for p in persons:
-        by_household[p.household_id].append(
-            person_priority(facts_of(p), history[p.id], today=today, weights=weights)
-        )
-    return {
-        hid: household_priority(members, weights=weights) for hid, members in by_household.items()
-    }
+    return _score_households(
+        ((p.id, p.household_id, facts_of(p)) for p in persons),
+        _histories(outcomes),
+        today=today,
+        weights=weights,
+    )
 
 
 def weights_in_force(session: Session, *, province_id: int) -> dict[str, int]:
@@ -234,52 +242,126 @@ def weights_in_force(session: Session, *, province_id: int) -> dict[str, int]:
     return weights_for(overrides or None)
 
 
+# A whole commune's rows, read as the engine's inputs: each row is labelled like the fields of
+# `PersonFacts` or `PastOutcome` and handed to the engine as it is (building a dataclass per row
+# cost a third of the refresh), and the database gives the Vietnamese day of each time
+# (`vietnam_day`), so a province's million rows need no time-zone conversion in Python
+# (`facts_of` and `_histories` do the same for one household's rows).
+_COMMUNE_FACTS = select(
+    Person.id,
+    Person.household_id,
+    Person.is_participant,
+    Person.paid_through,
+    Person.payment_frequency,
+    Person.benefit_start,
+    Person.benefit_end,
+    Person.reserved_months,
+    Person.is_potential,
+    vietnam_day(Person.updated_at).label("facts_updated_on"),
+).where(Person.commune_id == bindparam("commune_id"), Person.off_list == "")
+_COMMUNE_OUTCOMES = (
+    select(
+        VisitOutcome.person_id,
+        vietnam_day(VisitOutcome.visited_at).label("on"),
+        *OUTCOME_COLUMNS[2:],  # outcome, follow_up_on, kept
+    )
+    .where(VisitOutcome.commune_id == bindparam("commune_id"))
+    .order_by(*_OUTCOME_ORDER)
+)
+_COMMUNE_STORED = select(
+    Household.id, Household.priority_score, Household.priority_reasons, Household.priority_top
+).where(Household.commune_id == bindparam("commune_id"))
+_OFF_LIST = Priority(score=0, off_list=True)
+
+
+def _commune_priorities(
+    session: Session, *, commune_id: int, today: date, weights: Mapping[str, int]
+) -> dict[int, Priority]:
+    """Every household's priority in a commune, from plain rows of the engine's inputs."""
+    conn, params = session.connection(), {"commune_id": commune_id}
+    # `.all()`: one fetch of every row (iterating the result fetched them one by one, at a
+    # third of the refresh's time). A person off every list (an objection to being contacted,
+    # a move or death a leader approved) gives their household no reason to be visited.
+    members = conn.execute(_COMMUNE_FACTS, params).all()
+    history: dict[int, list[PastOutcome]] = defaultdict(list)
+    for outcome in conn.execute(_COMMUNE_OUTCOMES, params).all():
+        history[outcome.person_id].append(outcome)
+    return _score_households(
+        ((m.id, m.household_id, m) for m in members), history, today=today, weights=weights
+    )
+
+
 def refresh_commune(
     session: Session, *, commune_id: int, today: date, weights: Mapping[str, int] | None = None
 ) -> int:
-    """Recompute every household of a commune for `today`; returns how many were written.
+    """Recompute every household of a commune for `today`; returns how many were recomputed.
 
-    Without `weights`, those of the province's active campaign (`weights_in_force`).
+    Only the households whose score, reasons or top reason changed are written (a night changes
+    a fraction of them, and each written row costs its nine index entries on PostgreSQL); the
+    commune's `priority_refresh` stamp says the rest are today's too. A household with nobody
+    left on the list is off it, as `refresh_household` scores it. Without `weights`, those of
+    the province's active campaign (`weights_in_force`).
     """
     if weights is None:
         commune = session.get(GeoUnit, commune_id)
         weights = weights_in_force(session, province_id=commune.province_id or commune.id)
-    # Plain rows of just the columns the engine reads: building ORM objects for a whole commune
-    # (tens of thousands) cost more than the scoring itself.
-    # A person off every list (an objection to being contacted, a move or death a leader
-    # approved) gives their household no reason to be visited.
-    persons = session.execute(
-        select(*PERSON_FACT_COLUMNS).where(Person.commune_id == commune_id, Person.off_list == "")
-    ).all()
-    outcomes = session.execute(
-        select(*OUTCOME_COLUMNS).where(VisitOutcome.commune_id == commune_id)
-    ).all()
-    scores = _priorities(persons, outcomes, today=today, weights=weights)
-    rows = [
-        {
-            "hid": hid,
-            "score": p.score,
-            "reasons": encode_reasons(p.reasons),
-            "top": top_code(p),
-            "on": today,
-        }
-        for hid, p in scores.items()
-    ]
+    scores = _commune_priorities(session, commune_id=commune_id, today=today, weights=weights)
+    changed = []
+    stored = session.connection().execute(_COMMUNE_STORED, {"commune_id": commune_id}).all()
+    for household_id, score, reasons, top in stored:
+        priority = scores.get(household_id, _OFF_LIST)
+        fresh = (priority.score, encode_reasons(priority.reasons), top_code(priority))
+        if fresh != (score, reasons, top):
+            changed.append((household_id, *fresh))
     _stamp(session, commune_id=commune_id, today=today)
-    if rows:
-        table = Household.__table__
-        session.connection().execute(
-            update(table)
-            .where(table.c.id == bindparam("hid"))
-            .values(
-                priority_score=bindparam("score"),
-                priority_reasons=bindparam("reasons"),
-                priority_top=bindparam("top"),
-                priority_on=bindparam("on"),
-            ),
-            rows,
-        )
-    return len(rows)
+    _write_priorities(session, changed, today=today)
+    return len(stored)
+
+
+_SET_PRIORITY = (
+    update(Household.__table__)
+    .where(Household.__table__.c.id == bindparam("hid"))
+    .values(
+        priority_score=bindparam("score"),
+        priority_reasons=bindparam("reasons"),
+        priority_top=bindparam("top"),
+        priority_on=bindparam("on"),
+    )
+)
+# On PostgreSQL a commune's changed rows go in by COPY into a table of this transaction, then
+# one UPDATE: an UPDATE per row (even pipelined), or arrays of JSON text as parameters, cost
+# more than the scoring itself. Dropped at once, so several communes fit in one transaction
+# (`ensure_fresh`); nothing outlives it (pgbouncer in transaction mode, docs/operations.md).
+_NEW_PRIORITIES_PG = (
+    "CREATE TEMPORARY TABLE new_priority"
+    " (id integer, score integer, reasons text, top text) ON COMMIT DROP"
+)
+_SET_PRIORITIES_PG = (
+    "UPDATE household SET priority_score = n.score, priority_reasons = n.reasons,"
+    " priority_top = n.top, priority_on = %s FROM new_priority AS n WHERE household.id = n.id"
+)
+
+
+def _write_priorities(
+    session: Session, rows: list[tuple[int, int, str, str]], *, today: date
+) -> None:
+    """Store (household id, score, encoded reasons, top reason) rows, stamped with `today`."""
+    if not rows:
+        return
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        with conn.connection.driver_connection.cursor() as cur:
+            cur.execute(_NEW_PRIORITIES_PG)
+            with cur.copy("COPY new_priority FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(_SET_PRIORITIES_PG, (today,))
+            cur.execute("DROP TABLE new_priority")
+        return
+    conn.execute(
+        _SET_PRIORITY,
+        [{"hid": h, "score": s, "reasons": r, "top": t, "on": today} for h, s, r, t in rows],
+    )
 
 
 _STAMP = upsert_statement(PriorityRefresh.__table__, ("commune_id",))
