@@ -11,15 +11,10 @@ PostgreSQL database, against the one-province database of the `web` part.
   in; and the import's own rows/s.
 
 The database is built and cached by `national_data.country_dataset`.
-
-    python -m benchmarks.national --scale small   # this part alone (OUTREACH_BENCH_POSTGRES)
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -39,7 +34,7 @@ from tests.workers import WorkerProcess
 
 from .canvasser import app_with_floor, time_worklist_and_floor, visit_poster
 from .dashboard import commune_leader, time_dashboard
-from .datasets import CACHE_DIR, PERSONS, TODAY, Dataset, Progress, postgres_dataset
+from .datasets import CACHE_DIR, TODAY, Dataset, Progress, postgres_dataset
 from .imports import list_file
 from .national_data import BACKEND, NATIONAL_LEADER, NATIONAL_MEDIA, country_dataset
 from .report import Row, percentile
@@ -248,8 +243,12 @@ def _batch(app: Flask, batch_id: int) -> ImportBatch:
         return session.get(ImportBatch, batch_id)
 
 
-def _run_job(app: Flask, batch_id: int, *, write: bool, rounds: PageRounds) -> ImportBatch:
-    """Queue the check or the import as the admin page does; sample pages until it ends."""
+def _run_job(
+    app: Flask, batch_id: int, *, write: bool, rounds: PageRounds
+) -> tuple[ImportBatch, float]:
+    """Queue the check or the import as the admin page does and sample pages until it ends
+    as it should (previewed, done); the batch and the job's seconds from queuing to its end."""
+    started = time.perf_counter()
     jobs = app.extensions["jobs"]
     with Session(app.extensions["engine"], expire_on_commit=False) as session:
         batch = session.get(ImportBatch, batch_id)
@@ -263,7 +262,12 @@ def _run_job(app: Flask, batch_id: int, *, write: bool, rounds: PageRounds) -> I
         if time.monotonic() > deadline:
             raise RuntimeError(f"import batch {batch_id} still {running} after {IMPORT_TIMEOUT}s")
         rounds.round()
-    return batch
+    expected = BatchStatus.DONE if write else BatchStatus.PREVIEWED
+    if batch.status != expected:
+        raise RuntimeError(
+            f"batch {batch_id} ended {batch.status}, not {expected}: {batch.message}"
+        )
+    return batch, time.perf_counter() - started
 
 
 def _upload(app: Flask, path: Path) -> int:
@@ -303,17 +307,9 @@ def import_rows(
         worker.start(workers=1)
         batch_id = _upload(app, path)
         progress(f"the worker checks {path.name} (batch {batch_id}); pages sampled meanwhile")
-        started = time.perf_counter()
-        checked = _run_job(app, batch_id, write=False, rounds=busy)
-        check_seconds = time.perf_counter() - started
-        if checked.status != BatchStatus.PREVIEWED:
-            raise RuntimeError(f"the check ended {checked.status}: {checked.message}")
+        _checked, check_seconds = _run_job(app, batch_id, write=False, rounds=busy)
         progress(f"checked in {check_seconds:.1f}s; the worker imports")
-        started = time.perf_counter()
-        done = _run_job(app, batch_id, write=True, rounds=busy)
-        import_seconds = time.perf_counter() - started
-        if done.status != BatchStatus.DONE:
-            raise RuntimeError(f"the import ended {done.status}: {done.message}")
+        done, import_seconds = _run_job(app, batch_id, write=True, rounds=busy)
         progress(
             f"{done.inserted:,} inserted, {done.updated:,} updated in {import_seconds:.1f}s; "
             f"{len(busy.samples['worklist'])} rounds of pages meanwhile"
@@ -394,26 +390,3 @@ def national_section(
         list_path=list_path or list_file(scale, log),
         progress=log,
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """This part alone, on the PostgreSQL server of OUTREACH_BENCH_POSTGRES."""
-    from .report import format_table
-
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.national", description=__doc__)
-    parser.add_argument("--scale", choices=sorted(PERSONS), default="small")
-    args = parser.parse_args(argv)
-    pg_admin = os.environ.get("OUTREACH_BENCH_POSTGRES", "")
-    if not pg_admin:
-        print("OUTREACH_BENCH_POSTGRES is not set", file=sys.stderr)
-        return 2
-
-    def say(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    print(format_table(national_section(args.scale, pg_admin, say)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
