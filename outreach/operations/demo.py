@@ -353,7 +353,13 @@ def _create_users(session, rng, province, communes, persons, *, suffix: str = ""
         .order_by(GeoUnit.code)
     ).first()
     if group is not None:
-        add(f"lanhdao.cum{suffix}", "Phạm Quang Huy", Role.LEADER, group, f"Tổ công tác {group.name} (cũ)")
+        add(
+            f"lanhdao.cum{suffix}",
+            "Phạm Quang Huy",
+            Role.LEADER,
+            group,
+            f"Tổ công tác {group.name} (cũ)",
+        )
     # About 1,500 canvassers for 1,000,000 persons; at least two per commune.
     per_commune = max(2, round(persons / 667 / len(communes)))
     for commune in communes:
