@@ -79,7 +79,9 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 
 # Benchmarks: `make bench` (province scale) or `make bench SCALE=small` (a few minutes);
 # `ONLY=web`, `ONLY=imports`, `ONLY=lighthouse`, `ONLY=load` (200 canvassers on gunicorn +
-# PostgreSQL for 2 minutes) runs one part; `ONLY=web,load` runs two on one PostgreSQL build.
+# PostgreSQL for 2 minutes), `ONLY=national` (three provinces on one PostgreSQL database; its
+# build is cached as a pg_dump in benchmarks/.cache) runs one part; `ONLY=web,load` runs two on
+# one PostgreSQL build.
 bench: install system-deps node-deps $(BENCH_STAMP)
 	@dir=$$(mktemp -d /tmp/outreach-pg.XXXXXX); \
 	url=$$(scripts/pg.sh start $$dir) || exit 1; \

@@ -6,7 +6,7 @@ import re
 
 from flask import Flask
 
-from .web import WARMUP, BenchError, SampleUsers, _login_and_home, _time_get
+from .web import BenchError, SampleUsers, time_page
 
 COMMUNE_LEADER_RE = re.compile(r"^lanhdao\.\d+$")
 
@@ -21,8 +21,4 @@ def commune_leader(users: SampleUsers) -> str:
 
 def time_dashboard(app: Flask, username: str, iterations: int) -> list[float]:
     """GET /dashboard timings (ms) for a leader who is already logged in."""
-    client = app.test_client()
-    _login_and_home(client, username)
-    for _ in range(WARMUP):
-        _time_get(client, "/dashboard")
-    return [_time_get(client, "/dashboard") for _ in range(iterations)]
+    return time_page(app, username, "/dashboard", iterations)

@@ -84,20 +84,21 @@ def build_key(scale: str) -> dict:
     }
 
 
-def _build(url: str, scale: str, progress: Progress) -> BuildInfo:
-    """Migrate an empty database and time `build_demo` into it."""
+def _build(url: str, scale: str, progress: Progress, **demo_options) -> BuildInfo:
+    """Migrate the database and time `build_demo` into it (`demo_options`: another province,
+    seed or size, `beside_others`)."""
     upgrade(url)
     engine = make_engine(url)
     try:
         with Session(engine, expire_on_commit=False) as session:
             started = time.perf_counter()
+            options = {"persons": PERSONS[scale], "seed": SEED, **demo_options}
             report = build_demo(
                 session,
-                persons=PERSONS[scale],
-                seed=SEED,
                 today=TODAY,
                 visits_per_person=VISITS_PER_PERSON,
                 progress=progress,
+                **options,
             )
             seconds = time.perf_counter() - started
     finally:
@@ -153,23 +154,31 @@ def sqlite_dataset(scale: str, progress: Progress, *, rebuild: bool = False) -> 
     return Dataset("sqlite", url, build)
 
 
-def postgres_dataset(admin_url: str, scale: str, progress: Progress) -> Dataset:
-    """A fresh database `bench_<scale>` on the PostgreSQL server, always rebuilt."""
-    name = f"bench_{scale}"
+def fresh_database(admin_url: str, name: str) -> str:
+    """Drop and create database `name` on the PostgreSQL server; its URL."""
     admin = make_url(admin_url).set(drivername="postgresql+psycopg")
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
     engine.dispose()
-    url = admin.set(database=name).render_as_string(hide_password=False)
+    return admin.set(database=name).render_as_string(hide_password=False)
+
+
+def postgres_dataset(
+    admin_url: str, scale: str, progress: Progress, *, persons: int | None = None
+) -> Dataset:
+    """A fresh database `bench_<scale>` on the PostgreSQL server, always rebuilt (`persons`
+    overrides the scale's, for the benchmarks' own tests)."""
+    name = f"bench_{scale}"
+    url = fresh_database(admin_url, name)
     progress(f"building PostgreSQL database {name}")
-    build = _build(url, scale, progress)
-    _vacuum(url, progress)
+    build = _build(url, scale, progress, persons=persons or PERSONS[scale])
+    vacuum_analyze(url, progress)
     return Dataset("postgresql", url, build)
 
 
-def _vacuum(url: str, progress: Progress) -> None:
+def vacuum_analyze(url: str, progress: Progress) -> None:
     """VACUUM (ANALYZE) after the bulk load, so autovacuum does not run during the timings.
 
     It also sets the visibility map, which index-only counts need; a long-running server gets

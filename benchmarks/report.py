@@ -52,6 +52,11 @@ def _number(value: float | None, unit: str) -> str:
     return f"{value:,.1f}"
 
 
+def _budget(value: float) -> str:
+    """A budget as written in the code: 50, 2,000, 1.5."""
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
 def format_table(rows: list[Row]) -> str:
     """A Markdown table (benchmark, backend, value, unit, budget, ok?); recorded rows get a *."""
     header = ["benchmark", "backend", "value", "unit", "budget", "ok?"]
@@ -59,7 +64,7 @@ def format_table(rows: list[Row]) -> str:
     for row in rows:
         name = f"{row.name} *" if row.measured_at else row.name
         cells = [name, row.backend, _number(row.value, row.unit), row.unit]
-        budget = "-" if row.budget is None else f"{row.budget:,.0f}"
+        budget = "-" if row.budget is None else _budget(row.budget)
         lines.append([*cells, budget, row.ok])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = [

@@ -20,6 +20,7 @@ from .datasets import PERSONS, Dataset, postgres_dataset, sqlite_dataset
 from .imports import import_section
 from .lighthouse import lighthouse_rows
 from .load import load_section
+from .national import national_section
 from .report import Row, format_table, percentile, write_json
 from .summaries import time_summary
 from .web import (
@@ -28,6 +29,7 @@ from .web import (
     make_app,
     prime,
     sample_users,
+    sample_users_for,
     time_first_of_day,
     time_home,
     time_login_home,
@@ -86,7 +88,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-PARTS = ("web", "imports", "lighthouse", "load")
+PARTS = ("web", "imports", "lighthouse", "national", "load")
 
 
 def _parts(text: str) -> set[str]:
@@ -219,15 +221,6 @@ def summary_rows(dataset: Dataset) -> list[Row]:
     )
 
 
-def sample_users_for(dataset: Dataset) -> SampleUsers:
-    """The sampled accounts of a dataset (a short-lived app just to read them)."""
-    app = make_app(dataset.url)
-    try:
-        return sample_users(app)
-    finally:
-        app.extensions["engine"].dispose()
-
-
 def measure(dataset: Dataset, iterations: int) -> list[Row]:
     """All rows of one backend."""
     b = dataset.build
@@ -269,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         rows += lighthouse_rows(sqlite.url, say)
     if "imports" in args.only:
         rows += import_section(args.scale, pg_admin, say)
+    if "national" in args.only:
+        # Three provinces; the one-province figures are the web rows' when they ran just now.
+        rows += national_section(args.scale, pg_admin, say, one_province=postgres, earlier=rows)
     if "load" in args.only:
         # The PostgreSQL database of the web rows when there is one (a full build takes minutes).
         rows += load_section(args.scale, pg_admin, say, dataset=postgres)

@@ -17,7 +17,7 @@ from outreach.models.codes import Role
 from outreach.operations.demo import DEMO_PASSWORD
 from outreach.worklist.service import mark_stale
 
-from .datasets import TODAY
+from .datasets import TODAY, Dataset
 
 WARMUP = 3
 PROVINCE_LEADER = "lanhdao.tinh"
@@ -71,6 +71,15 @@ def sample_users(app: Flask, canvassers: int = 6, commune_leaders: int = 3) -> S
         raise BenchError("the demo users are missing (canbo.* and lanhdao.tinh)")
     logins = _interleave(picked_workers, picked_leaders + province)
     return SampleUsers(logins=logins, canvassers=picked_workers)
+
+
+def sample_users_for(dataset: Dataset) -> SampleUsers:
+    """The sampled accounts of a dataset (a short-lived app just to read them)."""
+    app = make_app(dataset.url)
+    try:
+        return sample_users(app)
+    finally:
+        app.extensions["engine"].dispose()
 
 
 def _interleave(first: list[str], second: list[str]) -> list[str]:
@@ -129,13 +138,18 @@ def _time_get(client: FlaskClient, path: str) -> float:
     return elapsed
 
 
-def time_home(app: Flask, username: str, iterations: int) -> list[float]:
-    """Home page timings (ms) for a user who is already logged in."""
+def time_page(app: Flask, username: str, path: str, iterations: int) -> list[float]:
+    """GET `path` timings (ms) for a user logged in through the form, after warm-ups."""
     client = app.test_client()
     _login_and_home(client, username)
     for _ in range(WARMUP):
-        _time_get(client, "/")
-    return [_time_get(client, "/") for _ in range(iterations)]
+        _time_get(client, path)
+    return [_time_get(client, path) for _ in range(iterations)]
+
+
+def time_home(app: Flask, username: str, iterations: int) -> list[float]:
+    """Home page timings (ms) for a user who is already logged in."""
+    return time_page(app, username, "/", iterations)
 
 
 def _mark_stale(app: Flask, username: str) -> None:

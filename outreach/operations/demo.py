@@ -170,14 +170,22 @@ def build_demo(
     visits_per_person: float = 2.0,
     progress: Callable[[str], None] | None = None,
     province_code: str = PROVINCE_CODE,
+    beside_others: bool = False,
 ) -> DemoReport:
     """Build the demo province (Bắc Ninh, or any province of the official list) into an empty
-    database and commit it."""
+    database and commit it.
+
+    With `beside_others`, the database may already hold other demo provinces (a country-scale
+    benchmark): only this province must have no households yet, and its province-wide accounts
+    take the province code as a suffix (`admin.01`), since `admin` belongs to the first one.
+    Give each province its own seed: visits' client UUIDs come from the seed."""
     if persons < 200:
         raise DemoError("Cần ít nhất 200 người để có đủ mọi loại danh sách.")
     if persons > 1_000_000:
         raise DemoError("Dữ liệu mẫu tối đa 1.000.000 người (số CCCD mẫu là duy nhất đến mức đó).")
-    if not database_is_empty(session):
+    if beside_others:
+        _refuse_if_loaded(session, province_code)
+    elif not database_is_empty(session):
         raise DemoError("Cơ sở dữ liệu đã có dữ liệu; dữ liệu mẫu chỉ nạp vào cơ sở dữ liệu trống.")
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
@@ -216,7 +224,8 @@ def build_demo(
     session.flush()
     report.villages = per_commune * len(communes)
 
-    users = _create_users(session, rng, province, communes, persons)
+    suffix = f".{province_code}" if beside_others else ""
+    users = _create_users(session, rng, province, communes, persons, suffix=suffix)
     report.users = len(users["all"])
     campaign = _create_campaign(session, province, today)
     session.commit()
@@ -301,7 +310,19 @@ def _commune_centers(province_code: str) -> dict[str, tuple[float, float]]:
     }
 
 
-def _create_users(session, rng, province, communes, persons) -> dict:
+def _refuse_if_loaded(session: Session, province_code: str) -> None:
+    """A province is built once: refuse when it already has households."""
+    loaded = session.exec(
+        select(Household.id)
+        .join(GeoUnit, GeoUnit.id == Household.province_id)
+        .where(GeoUnit.code == province_code, GeoUnit.kind == UnitKind.PROVINCE)
+        .limit(1)
+    ).first()
+    if loaded is not None:
+        raise DemoError(f"Tỉnh mã {province_code} đã có dữ liệu mẫu.")
+
+
+def _create_users(session, rng, province, communes, persons, *, suffix: str = "") -> dict:
     # One hash for every demo account: hashing 1,500 passwords one by one adds a minute.
     shared_hash = hash_password(DEMO_PASSWORD)
     created: list[User] = []
@@ -325,16 +346,23 @@ def _create_users(session, rng, province, communes, persons) -> dict:
     # "BHXH tỉnh Bắc Ninh", "BHXH thành phố Hà Nội"); the media's name takes the bare name.
     level = province.name[:1].lower() + province.name[1:]
     short = province.name.removeprefix("Tỉnh ").removeprefix("Thành phố ")
-    add("admin", "Nguyễn Thị Thu Hà", Role.ADMIN, province, f"BHXH {level}")
-    add("baochi", "Trần Minh Đức", Role.MEDIA, province, f"Báo và Phát thanh, Truyền hình {short}")
-    add("lanhdao.tinh", "Lê Văn Thắng", Role.LEADER, province, f"Ban chỉ đạo {level}")
+    org = f"Báo và Phát thanh, Truyền hình {short}"
+    add(f"admin{suffix}", "Nguyễn Thị Thu Hà", Role.ADMIN, province, f"BHXH {level}")
+    add(f"baochi{suffix}", "Trần Minh Đức", Role.MEDIA, province, org)
+    add(f"lanhdao.tinh{suffix}", "Lê Văn Thắng", Role.LEADER, province, f"Ban chỉ đạo {level}")
     group = session.exec(
         select(GeoUnit)
         .where(GeoUnit.kind == UnitKind.GROUP, GeoUnit.province_id == province.id)
         .order_by(GeoUnit.code)
     ).first()
     if group is not None:
-        add("lanhdao.cum", "Phạm Quang Huy", Role.LEADER, group, f"Tổ công tác {group.name} (cũ)")
+        add(
+            f"lanhdao.cum{suffix}",
+            "Phạm Quang Huy",
+            Role.LEADER,
+            group,
+            f"Tổ công tác {group.name} (cũ)",
+        )
     # About 1,500 canvassers for 1,000,000 persons; at least two per commune.
     per_commune = max(2, round(persons / 667 / len(communes)))
     for commune in communes:

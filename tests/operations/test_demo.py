@@ -120,6 +120,27 @@ def test_demo_refuses_a_database_that_has_data(session):
         build_demo(session, persons=300, seed=1, today=DEMO_TODAY)
 
 
+def test_a_second_province_beside_the_first(session):
+    """A country-scale demo: Hà Nội beside Bắc Ninh, with its own province-wide accounts; a
+    province is built only once."""
+    report = build_demo(
+        session, persons=300, seed=2, today=DEMO_TODAY, province_code="01", beside_others=True
+    )
+    hanoi = session.exec(select(GeoUnit).where(GeoUnit.code == "01")).one()
+    households = select(func.count()).select_from(Household)
+    assert session.exec(households.where(Household.province_id == hanoi.id)).one() > 0
+    assert report.persons == 300
+    admins = session.exec(select(User).where(User.username.in_(["admin", "admin.01"]))).all()
+    assert {u.username: u.scope_unit_id for u in admins}["admin.01"] == hanoi.id
+    assert len(admins) == 2  # Bắc Ninh's admin is still there
+    with pytest.raises(DemoError, match="01 đã có dữ liệu mẫu"):
+        build_demo(
+            session, persons=300, seed=3, today=DEMO_TODAY, province_code="01", beside_others=True
+        )
+    with pytest.raises(DemoError, match="24 đã có dữ liệu mẫu"):
+        build_demo(session, persons=300, seed=3, today=DEMO_TODAY, beside_others=True)
+
+
 def test_the_demo_holds_the_rules_of_a_new_participant(session):
     """No person is new twice in the campaign, nor while paid through the visit's day; no
     receipt number is recorded twice in the province (the rules record_visit enforces)."""
