@@ -333,8 +333,7 @@ _SET_PRIORITY = (
 # more than the scoring itself. Dropped at once, so several communes fit in one transaction
 # (`ensure_fresh`); nothing outlives it (pgbouncer in transaction mode, docs/operations.md).
 _NEW_PRIORITIES_PG = (
-    "CREATE TEMPORARY TABLE new_priority"
-    " (id integer, score integer, reasons text, top text) ON COMMIT DROP"
+    "CREATE TEMP TABLE new_priority (id int, score int, reasons text, top text) ON COMMIT DROP"
 )
 _SET_PRIORITIES_PG = (
     "UPDATE household SET priority_score = n.score, priority_reasons = n.reasons,"
