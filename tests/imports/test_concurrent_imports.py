@@ -155,11 +155,13 @@ def test_two_first_loads_into_two_provinces_at_once_both_write_everything(
         for province, number, seed in ((bac_ninh, 2_470_000_000, 1), (ha_noi, 2_460_000_000, 2))
     ]
     assert _import_at_once(app, ids) == dict.fromkeys(ids)
-    assert len(taken) == 2  # both were first loads
+    # The first always loads as a first load; the second too if it looked before the first
+    # committed (after, the database holds more people than its file: a usual import).
+    assert 1 <= len(taken) <= 2
     if session.get_bind().dialect.name == "postgresql":  # started together: often neither
         assert taken.count(True) <= 1
     else:  # one writer at a time: each has the database to itself
-        assert taken == [True, True]
+        assert all(taken)
     session.expire_all()
     assert {p.id: _persons(session, p) - before[p.id] for p in (bac_ninh, ha_noi)} == {
         bac_ninh.id: ROWS,
