@@ -12,6 +12,8 @@ import itertools
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -109,8 +111,9 @@ def db_url(databases) -> str:
     return databases.copy_of_template()
 
 
-@pytest.fixture
-def app(db_url, tmp_path):
+@contextmanager
+def app_on(db_url: str, **config) -> Iterator:
+    """The suite's app on `db_url`, with `config` on top; its engine disposed afterwards."""
     app = create_app(
         {
             "DATABASE_URL": db_url,
@@ -118,10 +121,19 @@ def app(db_url, tmp_path):
             "SECRET_KEY": "test-secret",
             # The suite logs in hundreds of times from one address; tests of the throttle enable it.
             "RATELIMIT_ENABLED": False,
+            **config,
         }
     )
-    yield app
-    app.extensions["engine"].dispose()
+    try:
+        yield app
+    finally:
+        app.extensions["engine"].dispose()
+
+
+@pytest.fixture
+def app(db_url, tmp_path):
+    with app_on(db_url) as app:
+        yield app
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ import pytest
 import redis
 from sqlmodel import Session, select
 
-from outreach import create_app
 from outreach.models import ImportBatch, Summary
-from tests.conftest import DEMO_TODAY, login
+from tests.conftest import DEMO_TODAY, app_on, login
 from tests.imports.test_views import _upload
 from tests.imports.test_writer import ROWS, _csv
 from tests.redis_server import REDIS
@@ -24,18 +23,8 @@ pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not insta
 
 @pytest.fixture
 def app(db_url, redis_url):
-    app = create_app(
-        {
-            "DATABASE_URL": db_url,
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "RATELIMIT_ENABLED": False,
-            "OUTREACH_QUEUE_URL": redis_url,
-            "PROPAGATE_EXCEPTIONS": True,
-        }
-    )
-    yield app
-    app.extensions["engine"].dispose()
+    with app_on(db_url, OUTREACH_QUEUE_URL=redis_url, PROPAGATE_EXCEPTIONS=True) as app:
+        yield app
 
 
 def _batch(app, batch_id: int) -> ImportBatch:

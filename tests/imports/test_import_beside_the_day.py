@@ -17,12 +17,11 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from outreach import create_app
 from outreach.core import spool
 from outreach.core.clock import today_local
 from outreach.models import AuditLog, GeoUnit, Household, ImportBatch, Person, User, Visit
 from outreach.models.codes import UnitKind
-from tests.conftest import DEMO_PASSWORD, backend, csrf_token
+from tests.conftest import DEMO_PASSWORD, app_on, backend, csrf_token
 from tests.imports.test_views import _batch_id, _upload
 from tests.imports.test_writer import HEADER
 from tests.workers import WorkerProcess
@@ -89,17 +88,8 @@ def app(db_url):
     """The suite's app, except that a request which started before the import marked its write
     waits 300 ms for the lock, not 5 s: on a loaded machine a 5 s wait can outlast the whole
     write, and no round would meet it (seen in a full run beside the PostgreSQL suite)."""
-    app = create_app(
-        {
-            "DATABASE_URL": db_url,
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "RATELIMIT_ENABLED": False,
-            "OUTREACH_WEB_WAIT_MS": 300,
-        }
-    )
-    yield app
-    app.extensions["engine"].dispose()
+    with app_on(db_url, OUTREACH_WEB_WAIT_MS=300) as app:
+        yield app
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from outreach import create_app
 from outreach.models import Visit
-from tests.conftest import backend, login
+from tests.conftest import app_on, backend, login
 from tests.web.test_busy_database import CANVASSER, _a_household, _user, _visit
 
 pytestmark = pytest.mark.skipif(backend() != "postgresql", reason="PostgreSQL's table locks")
@@ -25,17 +24,8 @@ WAIT_MS = 400
 
 @pytest.fixture
 def app(db_url):
-    app = create_app(
-        {
-            "DATABASE_URL": db_url,
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "RATELIMIT_ENABLED": False,
-            "OUTREACH_WEB_WAIT_MS": WAIT_MS,
-        }
-    )
-    yield app
-    app.extensions["engine"].dispose()
+    with app_on(db_url, OUTREACH_WEB_WAIT_MS=WAIT_MS) as app:
+        yield app
 
 
 @contextmanager
