@@ -33,12 +33,13 @@ def show(household_id: int):
         object_id=household_id,
         detail={"persons": [p.id for p in detail.members]},
     )
+    today = request_today()
     return render_page_or_fragment(
         "households/show.html",
         "households/_members.html",
         detail=detail,
-        reasons=decode_reasons(detail.household.priority_reasons),
-        member_status=member_priorities(session, members=detail.members, today=request_today()),
+        reasons=decode_reasons(detail.household.priority_reasons, today=today),
+        member_status=member_priorities(session, members=detail.members, today=today),
         outcome_codes=[o.value for o in Outcome],
         sms_text=_(
             "BHXH tự nguyện: xin nhắc hạn đóng. Cán bộ %(name)s, %(phone)s.",

@@ -50,6 +50,12 @@ class Household(SQLModel, table=True):
     # The strongest reason's code, for the worklist's filter and counts.
     priority_top: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
     priority_on: date | None = None
+    # The first day the priority may change by the date alone (Priority.until); None: only new
+    # facts or visits change it. The nightly refresh recomputes from that day on.
+    priority_until: date | None = None
+    # For a score rising one a day until then (Priority.rises): the day number (date.toordinal)
+    # it counts from, the score on a day being that day's number less this.
+    priority_origin: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -96,11 +96,59 @@ class ReasonLine:
 
 @dataclass(frozen=True)
 class Priority:
-    """A score, the reasons strongest first, and whether the person is off the list."""
+    """A score, the reasons strongest first, and whether the person is off the list.
+
+    `until`: the first day the score or the reasons (their day counts aside, see `days_of`) may
+    be different than `rises` says; None when only new facts or visits can change them. The
+    nightly refresh recomputes a household only from that day on.
+    """
 
     score: int
     reasons: tuple[ReasonLine, ...] = field(default_factory=tuple)
     off_list: bool = False
+    until: date | None = None
+    # The score rises by one a day until `until`, everything else staying (brief §5 urgency:
+    # a day more overdue, a day later past the appointment).
+    rises: bool = False
+
+
+# Day counts that follow from a reason's date and the day it is read: stored without them, so
+# that a night changes a household's row only when its score or its reasons change.
+_DAYS_SINCE = frozenset({Reason.LAPSED, Reason.FOLLOW_UP_DUE, Reason.RECENT_VISIT})
+_DAYS_UNTIL = frozenset(
+    {
+        Reason.COMING_DUE,
+        Reason.BENEFIT_ENDING,
+        Reason.BENEFIT,
+        Reason.NOT_HOME_WAIT,
+        Reason.REFUSED_COOLDOWN,
+    }
+)
+
+
+def counted_from_date(reason: Reason, on: date | None) -> bool:
+    """Whether this reason's day count follows from its date (and so is never stored)."""
+    return on is not None and (reason in _DAYS_SINCE or reason in _DAYS_UNTIL)
+
+
+def days_of(reason: Reason, on: date | None, today: date) -> int | None:
+    """The day count a reason with this date carries on `today` (None for those without one;
+    a reserved record's months are stored as they are)."""
+    if not counted_from_date(reason, on):
+        return None
+    return (today - on).days if reason in _DAYS_SINCE else (on - today).days
+
+
+def _level_days(best: int, others: Iterable[tuple], today: date) -> list[date]:
+    """The days those of `others` (score, rising?, …) that rise one a day draw level with a
+    score `best` that stays (tomorrow for one level already: tomorrow it is ahead)."""
+    return [today + timedelta(days=max(best - score, 1)) for score, rising, *_ in others if rising]
+
+
+def _earliest(*days: date | None) -> date | None:
+    """The earliest of these days, None if there are none."""
+    known = [d for d in days if d is not None]
+    return min(known) if known else None
 
 
 def weights_for(overrides: str | Mapping[str, int] | None) -> dict[str, int]:
@@ -114,18 +162,29 @@ def weights_for(overrides: str | Mapping[str, int] | None) -> dict[str, int]:
     return {**DEFAULT_WEIGHTS, **{k: int(v) for k, v in values.items()}}
 
 
+# A scored reason: its score, its line, and for a score rising by one a day the first day it no
+# longer does (None for a score that stays).
+Scored = tuple[int, ReasonLine, date | None]
+
+
 def _list_reasons(
     facts: PersonFacts, today: date, w: Mapping[str, int]
-) -> list[tuple[int, ReasonLine]]:
-    """Reasons 2–7 of brief §5 with their scores."""
-    found: list[tuple[int, ReasonLine]] = []
+) -> tuple[list[Scored], date | None]:
+    """Reasons 2–7 of brief §5 with their scores, and the first day they may differ otherwise
+    than by rising."""
+    found: list[Scored] = []
+    changes: list[date | None] = []
     cap = w["urgency_cap"]
     if facts.is_participant and facts.paid_through is not None:
         deadline = payment_deadline(facts.paid_through, facts.payment_frequency or 1)
         if today > deadline:
             overdue = (today - deadline).days
             found.append(
-                (w["lapsed"] + min(overdue, cap), ReasonLine(Reason.LAPSED, deadline, overdue))
+                (
+                    w["lapsed"] + min(overdue, cap),
+                    ReasonLine(Reason.LAPSED, deadline, overdue),
+                    deadline + timedelta(days=cap + 1) if overdue < cap else None,
+                )
             )
         elif facts.paid_through <= today + timedelta(days=COMING_DUE_DAYS):
             left = (deadline - today).days
@@ -133,28 +192,40 @@ def _list_reasons(
                 (
                     w["coming_due"] + max(cap - left, 0) // 3,
                     ReasonLine(Reason.COMING_DUE, deadline, left),
+                    None,
                 )
             )
-    if (
-        facts.benefit_end is not None
-        and today <= facts.benefit_end
-        and (facts.benefit_start is None or facts.benefit_start <= today)
-    ):
-        left = (facts.benefit_end - today).days
-        if left <= BENEFIT_ENDING_DAYS:
-            found.append(
-                (
-                    w["benefit_ending"] + BENEFIT_ENDING_DAYS - left,
-                    ReasonLine(Reason.BENEFIT_ENDING, facts.benefit_end, left),
-                )
+            # Its urgency grows by one every third day from `cap` days before the deadline;
+            # after the deadline it lapses.
+            step = max(cap - left, 0) // 3 + 1
+            changes.append(
+                min(deadline - timedelta(days=cap - 3 * step), deadline + timedelta(days=1))
             )
         else:
-            found.append((w["benefit"], ReasonLine(Reason.BENEFIT, facts.benefit_end, left)))
+            changes.append(facts.paid_through - timedelta(days=COMING_DUE_DAYS))
+    if facts.benefit_end is not None and today <= facts.benefit_end:
+        if facts.benefit_start is not None and today < facts.benefit_start:
+            changes.append(facts.benefit_start)
+        else:
+            left = (facts.benefit_end - today).days
+            if left <= BENEFIT_ENDING_DAYS:
+                found.append(
+                    (
+                        w["benefit_ending"] + BENEFIT_ENDING_DAYS - left,
+                        ReasonLine(Reason.BENEFIT_ENDING, facts.benefit_end, left),
+                        facts.benefit_end + timedelta(days=1),
+                    )
+                )
+            else:
+                line = ReasonLine(Reason.BENEFIT, facts.benefit_end, left)
+                found.append((w["benefit"], line, None))
+                changes.append(facts.benefit_end - timedelta(days=BENEFIT_ENDING_DAYS))
     if facts.reserved_months:
-        found.append((w["reserved"], ReasonLine(Reason.RESERVED, days=facts.reserved_months)))
+        line = ReasonLine(Reason.RESERVED, days=facts.reserved_months)
+        found.append((w["reserved"], line, None))
     if facts.is_potential:
-        found.append((w["potential"], ReasonLine(Reason.POTENTIAL)))
-    return found
+        found.append((w["potential"], ReasonLine(Reason.POTENTIAL), None))
+    return found, _earliest(*changes)
 
 
 # The engine's list reasons are the BHXH list categories of the same name.
@@ -165,7 +236,7 @@ def list_categories(*, today: date, **facts) -> set[ListCategory]:
     """Every list category a person with these facts (PersonFacts fields) belongs to on `today`."""
     found = {
         ListCategory(line.reason.value)
-        for _, line in _list_reasons(PersonFacts(**facts), today, DEFAULT_WEIGHTS)
+        for _, line, _rises in _list_reasons(PersonFacts(**facts), today, DEFAULT_WEIGHTS)[0]
         if line.reason.value in _CATEGORY_REASONS
     }
     if ListCategory.BENEFIT_ENDING in found:
@@ -189,25 +260,38 @@ def person_priority(
     if closing and (facts.facts_updated_on is None or closing[-1].on >= facts.facts_updated_on):
         return Priority(score=0, off_list=True)
 
-    scored = _list_reasons(facts, today, w)
+    scored, changes = _list_reasons(facts, today, w)
+    tomorrow = today + timedelta(days=1)
     follow_up = last.follow_up_on if last is not None else None
     if (
         follow_up is not None
         and last.outcome in (Outcome.PROMISED, Outcome.CONSIDERING)
-        and follow_up <= today
         and not last.kept  # they paid: nothing to follow up
     ):
-        late = (today - follow_up).days
-        scored.append(
-            (
-                w["follow_up_due"] + min(late, w["urgency_cap"]),
-                ReasonLine(Reason.FOLLOW_UP_DUE, follow_up, late, last.outcome),
+        if follow_up > today:
+            changes = _earliest(changes, follow_up)
+        else:
+            late, cap = (today - follow_up).days, w["urgency_cap"]
+            scored.append(
+                (
+                    w["follow_up_due"] + min(late, cap),
+                    ReasonLine(Reason.FOLLOW_UP_DUE, follow_up, late, last.outcome),
+                    follow_up + timedelta(days=cap + 1) if late < cap else None,
+                )
             )
-        )
     if not scored:
-        return Priority(score=0)
+        return Priority(score=0, until=changes)
 
-    scored.sort(key=lambda pair: -pair[0])
+    scored.sort(key=lambda item: -item[0])
+    # The strongest reason rising keeps its place (those rising with it keep their distance);
+    # a weaker one rising while the strongest stays may pass it.
+    # (Any of them stopping is a change: it stays still, or it goes.) A weaker one rising while
+    # the strongest stays may draw level on the day the gap is closed.
+    rises = scored[0][2] is not None
+    changes = _earliest(changes, *(stops for _, _, stops in scored))
+    if not rises:
+        rising = ((score, stops is not None) for score, _, stops in scored)
+        changes = _earliest(changes, *_level_days(scored[0][0], rising, today))
     score = scored[0][0]
     adjustments: list[ReasonLine] = []
     if last is None:
@@ -216,38 +300,47 @@ def person_priority(
     else:
         since = (today - last.on).days
         if last.outcome == Outcome.REFUSED and since < w["refused_cooldown_days"]:
+            ends = last.on + timedelta(days=w["refused_cooldown_days"])
             score += w["refused_cooldown"]
-            adjustments.append(
-                ReasonLine(
-                    Reason.REFUSED_COOLDOWN,
-                    last.on + timedelta(days=w["refused_cooldown_days"]),
-                    since,
-                )
-            )
+            adjustments.append(ReasonLine(Reason.REFUSED_COOLDOWN, ends, (ends - today).days))
+            changes = _earliest(changes, ends)
         elif last.outcome == Outcome.NOT_HOME and since < w["not_home_retry_days"]:
+            ends = last.on + timedelta(days=w["not_home_retry_days"])
             score += w["not_home_wait"]
-            adjustments.append(
-                ReasonLine(
-                    Reason.NOT_HOME_WAIT, last.on + timedelta(days=w["not_home_retry_days"]), since
-                )
-            )
+            adjustments.append(ReasonLine(Reason.NOT_HOME_WAIT, ends, (ends - today).days))
+            changes = _earliest(changes, ends)
         elif since < w["recent_visit_days"] and scored[0][1].reason != Reason.FOLLOW_UP_DUE:
             score += w["recent_visit"]
             adjustments.append(ReasonLine(Reason.RECENT_VISIT, last.on, since))
+            changes = _earliest(changes, last.on + timedelta(days=w["recent_visit_days"]))
+    if rises and score < 1:  # held at 1 below: it does not rise one a day from there
+        rises, changes = False, tomorrow
     return Priority(
-        score=max(score, 1), reasons=tuple(line for _, line in scored) + tuple(adjustments)
+        score=max(score, 1),
+        reasons=tuple(line for _, line, _stops in scored) + tuple(adjustments),
+        until=changes,
+        rises=rises,
     )
 
 
 def household_priority(
-    members: Iterable[Priority], *, weights: Mapping[str, int] | None = None
+    members: Iterable[Priority], *, today: date, weights: Mapping[str, int] | None = None
 ) -> Priority:
     """A household ranks by its best member, plus a little for each other member with a reason."""
     w = weights or DEFAULT_WEIGHTS
+    members = list(members)
+    until = _earliest(*(m.until for m in members))  # a member off the list now may join it
     on_list = sorted((m for m in members if not m.off_list and m.score > 0), key=lambda m: -m.score)
     if not on_list:
-        return Priority(score=0, off_list=True)
+        return Priority(score=0, off_list=True, until=until)
     best = on_list[0]
+    if not best.rises:  # a member rising may draw level with the best one
+        until = _earliest(
+            until, *_level_days(best.score, ((m.score, m.rises) for m in on_list), today)
+        )
     return Priority(
-        score=best.score + w["household_extra_member"] * (len(on_list) - 1), reasons=best.reasons
+        score=best.score + w["household_extra_member"] * (len(on_list) - 1),
+        reasons=best.reasons,
+        until=until,
+        rises=best.rises,
     )

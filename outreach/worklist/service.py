@@ -1,9 +1,11 @@
 """Households' priority, precomputed from the engine so a worklist page is one indexed query.
 
-A household's score depends on "today", so scores are stamped with the day they were computed
-(`priority_on`), and each commune's whole refresh with its day (`priority_refresh`). A commune is
+A household's score depends on "today", so scores are stamped with the day they were written
+(`priority_on`), and each commune's refresh with its day (`priority_refresh`). A commune is
 refreshed when a page of it is first asked for on a new day (or nightly by
-`outreach refresh-priorities`), and one household whenever a visit to it is recorded. Anything
+`outreach refresh-priorities`), and one household whenever a visit to it is recorded. A commune
+refreshed on an earlier day scores again only the households whose `priority_until` has come
+and raises the rising scores of the others (`priority_origin`); a stale one is scored whole. Anything
 that changes persons' facts in bulk (an import, a payments list among them) calls `mark_stale`
 for the communes it touched.
 
@@ -53,6 +55,8 @@ from outreach.worklist.priority import (
     Priority,
     Reason,
     ReasonLine,
+    counted_from_date,
+    days_of,
     household_priority,
     list_categories,
     person_priority,
@@ -167,12 +171,16 @@ def person_categories(person: Person, day: date) -> set:
     return list_categories(today=day, **asdict(facts_of(person)))
 
 
+def _encode_line(r: ReasonLine) -> list:
+    """One reason as stored: its day count only when no date gives it (`priority.days_of`)."""
+    days = None if counted_from_date(r.reason, r.on) else r.days
+    return [r.reason.value, r.on.isoformat() if r.on else None, days, r.outcome]
+
+
 def encode_reasons(reasons: Iterable[ReasonLine]) -> str:
-    """Reasons as compact JSON for the household row."""
-    return json.dumps(
-        [[r.reason.value, r.on.isoformat() if r.on else None, r.days, r.outcome] for r in reasons],
-        separators=(",", ":"),
-    )
+    """Reasons as compact JSON for the household row, without the day counts their dates give
+    (so a night changes the row only when the reasons do)."""
+    return json.dumps([_encode_line(r) for r in reasons], separators=(",", ":"))
 
 
 def top_code(priority: Priority) -> str:
@@ -180,14 +188,16 @@ def top_code(priority: Priority) -> str:
     return priority.reasons[0].reason.value if priority.reasons and priority.score > 0 else ""
 
 
-def decode_reasons(text: str) -> list[ReasonLine]:
-    """The reasons stored on a household row."""
+def decode_reasons(text: str, *, today: date) -> list[ReasonLine]:
+    """The reasons stored on a household row, their day counts as on `today`."""
     if not text:
         return []
-    return [
-        ReasonLine(Reason(code), date.fromisoformat(on) if on else None, days, outcome)
-        for code, on, days, outcome in json.loads(text)
-    ]
+    lines = []
+    for code, on, days, outcome in json.loads(text):
+        reason, day = Reason(code), date.fromisoformat(on) if on else None
+        counted = days_of(reason, day, today)
+        lines.append(ReasonLine(reason, day, days if counted is None else counted, outcome))
+    return lines
 
 
 def _histories(outcomes: Iterable[VisitOutcome]) -> dict[int, list[PastOutcome]]:
@@ -217,7 +227,8 @@ def _score_households(
             person_priority(facts, history.get(person_id, ()), today=today, weights=weights)
         )
     return {
-        hid: household_priority(members, weights=weights) for hid, members in by_household.items()
+        hid: household_priority(members, today=today, weights=weights)
+        for hid, members in by_household.items()
     }
 
 
@@ -259,6 +270,9 @@ _COMMUNE_FACTS = select(
     Person.is_potential,
     vietnam_day(Person.updated_at).label("facts_updated_on"),
 ).where(Person.commune_id == bindparam("commune_id"), Person.off_list == "")
+# Members in the order of their ids, as `refresh_household` puts them: of two members with the
+# same score the first is the household's best, whichever way the rows were read.
+_COMMUNE_FACTS = _COMMUNE_FACTS.order_by(Person.id)
 _COMMUNE_OUTCOMES = (
     select(
         VisitOutcome.person_id,
@@ -269,53 +283,125 @@ _COMMUNE_OUTCOMES = (
     .order_by(*_OUTCOME_ORDER)
 )
 _COMMUNE_STORED = select(
-    Household.id, Household.priority_score, Household.priority_reasons, Household.priority_top
+    Household.id,
+    Household.priority_score,
+    Household.priority_reasons,
+    Household.priority_top,
+    Household.priority_until,
+    Household.priority_origin,
 ).where(Household.commune_id == bindparam("commune_id"))
+# The households whose priority the day may have changed (Priority.until), with their members
+# and outcomes: a night's refresh of a commune scored yesterday reads just these.
+_DUE = Household.priority_until <= bindparam("today")
+_DUE_MEMBERS = select(Person.id).where(
+    Person.household_id.in_(
+        select(Household.id).where(Household.commune_id == bindparam("commune_id"), _DUE)
+    )
+)
+_DUE_FACTS = _COMMUNE_FACTS.where(Person.id.in_(_DUE_MEMBERS))
+_DUE_OUTCOMES = _COMMUNE_OUTCOMES.where(VisitOutcome.person_id.in_(_DUE_MEMBERS))
+_DUE_STORED = _COMMUNE_STORED.where(_DUE)
+# The others whose score rises one a day (Priority.rises): today's score is the day's number
+# less their origin, set in one statement.
+_RISEN = Household.__table__.c
+_RAISE = (
+    update(Household.__table__)
+    .where(
+        _RISEN.commune_id == bindparam("commune"),
+        _RISEN.priority_origin.is_not(None),
+        _RISEN.priority_until > bindparam("day"),
+        _RISEN.priority_score != bindparam("day_number") - _RISEN.priority_origin,
+    )
+    .values(
+        priority_score=bindparam("day_number") - _RISEN.priority_origin,
+        priority_on=bindparam("day"),
+    )
+)
+_LAST_REFRESH = select(PriorityRefresh.refreshed_on).where(
+    PriorityRefresh.commune_id == bindparam("commune_id")
+)
 _OFF_LIST = Priority(score=0, off_list=True)
 
 
 def _commune_priorities(
-    session: Session, *, commune_id: int, today: date, weights: Mapping[str, int]
+    session: Session, *, commune_id: int, today: date, weights: Mapping[str, int], due_only: bool
 ) -> dict[int, Priority]:
-    """Every household's priority in a commune, from plain rows of the engine's inputs."""
-    conn, params = session.connection(), {"commune_id": commune_id}
+    """Every household's priority in a commune (or only the due ones'), from plain rows of the
+    engine's inputs."""
+    conn, params = session.connection(), {"commune_id": commune_id, "today": today}
+    facts, outcomes = (
+        (_DUE_FACTS, _DUE_OUTCOMES) if due_only else (_COMMUNE_FACTS, _COMMUNE_OUTCOMES)
+    )
     # `.all()`: one fetch of every row (iterating the result fetched them one by one, at a
     # third of the refresh's time). A person off every list (an objection to being contacted,
     # a move or death a leader approved) gives their household no reason to be visited.
-    members = conn.execute(_COMMUNE_FACTS, params).all()
+    members = conn.execute(facts, params).all()
     history: dict[int, list[PastOutcome]] = defaultdict(list)
-    for outcome in conn.execute(_COMMUNE_OUTCOMES, params).all():
+    for outcome in conn.execute(outcomes, params).all():
         history[outcome.person_id].append(outcome)
     return _score_households(
         ((m.id, m.household_id, m) for m in members), history, today=today, weights=weights
     )
 
 
+def _only_due(session: Session, *, commune_id: int, today: date) -> bool:
+    """Whether the commune was last scored whole on an earlier day, nothing stale since: then
+    only the households whose `priority_until` has come can differ today."""
+    last = session.connection().execute(_LAST_REFRESH, {"commune_id": commune_id}).scalar()
+    return last is not None and last < today
+
+
 def refresh_commune(
     session: Session, *, commune_id: int, today: date, weights: Mapping[str, int] | None = None
 ) -> int:
-    """Recompute every household of a commune for `today`; returns how many were recomputed.
+    """Recompute a commune's households for `today`; returns how many were recomputed.
 
-    Only the households whose score, reasons or top reason changed are written (a night changes
-    a fraction of them, and each written row costs its nine index entries on PostgreSQL); the
-    commune's `priority_refresh` stamp says the rest are today's too. A household with nobody
-    left on the list is off it, as `refresh_household` scores it. Without `weights`, those of
-    the province's active campaign (`weights_in_force`).
+    A commune scored on an earlier day, with nothing marked stale since (`mark_stale`), has only
+    its households whose day has come (`Priority.until`) recomputed; otherwise all of them. Only
+    the households whose score, reasons, top reason or day changed are written (each written
+    row costs its nine index entries on PostgreSQL); the commune's `priority_refresh` stamp says
+    the rest are today's too. A household with nobody left on the list is off it, as
+    `refresh_household` scores it. Without `weights`, those of the province's active campaign
+    (`weights_in_force`).
     """
     if weights is None:
         commune = session.get(GeoUnit, commune_id)
         weights = weights_in_force(session, province_id=commune.province_id or commune.id)
-    scores = _commune_priorities(session, commune_id=commune_id, today=today, weights=weights)
+    due_only = _only_due(session, commune_id=commune_id, today=today)
+    scores = _commune_priorities(
+        session, commune_id=commune_id, today=today, weights=weights, due_only=due_only
+    )
     changed = []
-    stored = session.connection().execute(_COMMUNE_STORED, {"commune_id": commune_id}).all()
-    for household_id, score, reasons, top in stored:
+    stored = (
+        session.connection()
+        .execute(
+            _DUE_STORED if due_only else _COMMUNE_STORED, {"commune_id": commune_id, "today": today}
+        )
+        .all()
+    )
+    for household_id, *kept in stored:
         priority = scores.get(household_id, _OFF_LIST)
-        fresh = (priority.score, encode_reasons(priority.reasons), top_code(priority))
-        if fresh != (score, reasons, top):
+        fresh = (
+            priority.score,
+            encode_reasons(priority.reasons),
+            top_code(priority),
+            priority.until,
+            origin_of(priority, today),
+        )
+        if fresh != tuple(kept):
             changed.append((household_id, *fresh))
     _stamp(session, commune_id=commune_id, today=today)
     _write_priorities(session, changed, today=today)
+    if due_only:
+        session.connection().execute(
+            _RAISE, {"commune": commune_id, "day": today, "day_number": today.toordinal()}
+        )
     return len(stored)
+
+
+def origin_of(priority: Priority, today: date) -> int | None:
+    """The day number a rising score counts from (`Household.priority_origin`), else None."""
+    return today.toordinal() - priority.score if priority.rises else None
 
 
 _SET_PRIORITY = (
@@ -325,6 +411,8 @@ _SET_PRIORITY = (
         priority_score=bindparam("score"),
         priority_reasons=bindparam("reasons"),
         priority_top=bindparam("top"),
+        priority_until=bindparam("until"),
+        priority_origin=bindparam("origin"),
         priority_on=bindparam("on"),
     )
 )
@@ -332,19 +420,22 @@ _SET_PRIORITY = (
 # one UPDATE: an UPDATE per row (even pipelined), or arrays of JSON text as parameters, cost
 # more than the scoring itself. Dropped at once, so several communes fit in one transaction
 # (`ensure_fresh`); nothing outlives it (pgbouncer in transaction mode, docs/operations.md).
-_NEW_PRIORITIES_PG = (
-    "CREATE TEMP TABLE new_priority (id int, score int, reasons text, top text) ON COMMIT DROP"
+_NEW_PRIORITIES_PG = (  # one literal: tests/test_session_state.py reads it whole
+    "CREATE TEMP TABLE new_priority (id int, score int, reasons text, top text, until date, origin int) ON COMMIT DROP"  # noqa: E501
 )
 _SET_PRIORITIES_PG = (
     "UPDATE household SET priority_score = n.score, priority_reasons = n.reasons,"
-    " priority_top = n.top, priority_on = %s FROM new_priority AS n WHERE household.id = n.id"
+    " priority_top = n.top, priority_until = n.until, priority_origin = n.origin,"
+    " priority_on = %s"
+    " FROM new_priority AS n WHERE household.id = n.id"
 )
 
 
 def _write_priorities(
-    session: Session, rows: list[tuple[int, int, str, str]], *, today: date
+    session: Session, rows: list[tuple[int, int, str, str, date | None, int | None]], *, today: date
 ) -> None:
-    """Store (household id, score, encoded reasons, top reason) rows, stamped with `today`."""
+    """Store (household id, score, encoded reasons, top reason, until, origin) rows, stamped
+    `today`."""
     if not rows:
         return
     conn = session.connection()
@@ -359,7 +450,10 @@ def _write_priorities(
         return
     conn.execute(
         _SET_PRIORITY,
-        [{"hid": h, "score": s, "reasons": r, "top": t, "on": today} for h, s, r, t in rows],
+        [
+            {"hid": h, "score": s, "reasons": r, "top": t, "until": u, "origin": o, "on": today}
+            for h, s, r, t, u, o in rows
+        ],
     )
 
 
@@ -388,7 +482,8 @@ def refresh_household(
         weights = weights_in_force(session, province_id=province_id)
     if persons is None:
         persons = session.exec(select(Person).where(Person.household_id == household_id)).all()
-    persons = [p for p in persons if not p.off_list]  # as in refresh_commune
+    # As in refresh_commune: off-list members left out, the others in the order of their ids.
+    persons = sorted((p for p in persons if not p.off_list), key=lambda p: p.id)
     # Just the columns the engine reads: whole outcome objects cost more than the scoring.
     outcomes = (
         session.execute(_OUTCOMES_OF, {"person_ids": [p.id for p in persons]}).all()
@@ -402,6 +497,8 @@ def refresh_household(
     household.priority_score = priority.score
     household.priority_reasons = encode_reasons(priority.reasons)
     household.priority_top = top_code(priority)
+    household.priority_until = priority.until
+    household.priority_origin = origin_of(priority, today)
     household.priority_on = today
     session.add(household)
     return priority
@@ -483,9 +580,9 @@ def _search_filter(stmt, *, scope: Scope, query: str):
 
 
 def _due_today_line(today: date) -> str:
-    """How an appointment for today reads among a household's stored reasons (encode_reasons)."""
-    line = json.dumps([Reason.FOLLOW_UP_DUE.value, today.isoformat(), 0], separators=(",", ":"))
-    return line[:-1] + ","
+    """How an appointment for today begins among a household's stored reasons (encode_reasons)."""
+    line = encode_reasons([ReasonLine(Reason.FOLLOW_UP_DUE, today, 0)])
+    return line[1:].rsplit(",", 1)[0] + ","  # without the outcome: promised or considering
 
 
 def worklist_for(
@@ -561,7 +658,13 @@ def worklist_for(
         ).all()
     )
     shown_due = due if offset == 0 else []
-    rows = _rows(session, list(page[:limit]) + list(shown_due), names, canvasser_id=canvasser_id)
+    rows = _rows(
+        session,
+        list(page[:limit]) + list(shown_due),
+        names,
+        canvasser_id=canvasser_id,
+        today=today,
+    )
     return Worklist(
         rows=rows[: min(len(page), limit)],
         total=total,
@@ -589,7 +692,12 @@ def _scope_communes(session: Session, scope: Scope, canvasser_id: int) -> list[i
 
 
 def _rows(
-    session: Session, households: list[Row], village_names: dict[int, str], *, canvasser_id: int
+    session: Session,
+    households: list[Row],
+    village_names: dict[int, str],
+    *,
+    canvasser_id: int,
+    today: date,
 ) -> list[WorklistRow]:
     ids = [h.id for h in households]
     members: dict[int, list[str]] = defaultdict(list)
@@ -611,7 +719,7 @@ def _rows(
             h,
             village_names.get(h.village_id, ""),
             tuple(members[h.id]),
-            tuple(decode_reasons(h.priority_reasons)),
+            tuple(decode_reasons(h.priority_reasons, today=today)),
             colleagues.get(h.assigned_canvasser_id, ""),
         )
         for h in households

@@ -81,7 +81,7 @@ def test_two_members_a_promise_and_a_refusal(session, canvasser, household):
     assert {(o.person_id, o.outcome) for o in stored} == {(a.id, "promised"), (b.id, "refused")}
     session.refresh(h)
     assert h.last_visit_at == NOW and h.priority_on == DEMO_TODAY
-    tomorrow = decode_reasons(h.priority_reasons)
+    tomorrow = decode_reasons(h.priority_reasons, today=DEMO_TODAY)
     assert Reason.FOLLOW_UP_DUE not in {r.reason for r in tomorrow}  # the promise is for tomorrow
 
 

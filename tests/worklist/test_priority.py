@@ -195,10 +195,10 @@ def test_household_ranks_by_its_best_member_plus_the_others():
     lapsed = person_priority(LAPSED_MONTHLY, [], today=TODAY)
     potential = person_priority(PersonFacts(is_potential=True), [], today=TODAY)
     closed = Priority(score=0, off_list=True)
-    both = household_priority([potential, lapsed, closed])
+    both = household_priority([potential, lapsed, closed], today=TODAY)
     assert both.score == lapsed.score + DEFAULT_WEIGHTS["household_extra_member"]
     assert both.reasons == lapsed.reasons
-    assert household_priority([closed]).off_list
+    assert household_priority([closed], today=TODAY).off_list
 
 
 def test_campaign_weights_override_the_defaults():

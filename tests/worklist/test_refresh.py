@@ -35,17 +35,19 @@ def _communes(session, count: int) -> list[int]:
     )
 
 
-def _stored(session, commune_id: int) -> dict[int, tuple[int, str, str, date | None]]:
+_PRIORITY = (Household.priority_score, Household.priority_reasons, Household.priority_top)
+
+
+def _columns(session, commune_id: int, *columns) -> dict[int, tuple]:
+    """These household columns for each household of the commune, by household id."""
     rows = session.exec(
-        select(
-            Household.id,
-            Household.priority_score,
-            Household.priority_reasons,
-            Household.priority_top,
-            Household.priority_on,
-        ).where(Household.commune_id == commune_id)
+        select(Household.id, *columns).where(Household.commune_id == commune_id)
     ).all()
-    return {hid: (score, reasons, top, on) for hid, score, reasons, top, on in rows}
+    return {hid: tuple(values) for hid, *values in rows}
+
+
+def _stored(session, commune_id: int) -> dict[int, tuple[int, str, str, date | None]]:
+    return _columns(session, commune_id, *_PRIORITY, Household.priority_on)
 
 
 def test_a_commune_refresh_scores_every_household_as_its_own_refresh_does(session):
@@ -135,3 +137,35 @@ def test_of_two_outcomes_on_one_day_the_later_one_counts_however_they_were_store
     assert (own.score, encode_reasons(own.reasons), top_code(own)) == stored[:3]
     assert Reason.FOLLOW_UP_DUE not in {line.reason for line in own.reasons}
     session.rollback()
+
+
+def _priorities(session, commune_id: int) -> dict[int, tuple]:
+    """What a household row keeps of its priority: score, reasons, top reason, until, origin."""
+    return _columns(
+        session, commune_id, *_PRIORITY, Household.priority_until, Household.priority_origin
+    )
+
+
+def test_night_after_night_the_due_households_alone_give_what_a_whole_refresh_gives(session):
+    """A commune scored whole, then refreshed on later nights (some nights missed): each night
+    recomputes only the households whose day has come, raises the rising scores of the others,
+    and stores exactly what scoring the whole commune again that night stores."""
+    communes = _communes(session, 2)
+    for commune_id in communes:
+        refresh_commune(session, commune_id=commune_id, today=DEMO_TODAY)
+    session.commit()
+    households = sum(len(_priorities(session, c)) for c in communes)
+    recomputed_on_nights = []
+    for later in (1, 2, 5, 13, 31, 60, 95, 400):
+        night = DEMO_TODAY + timedelta(days=later)
+        recomputed = sum(refresh_commune(session, commune_id=c, today=night) for c in communes)
+        session.commit()
+        recomputed_on_nights.append(recomputed)
+        partial = {c: _priorities(session, c) for c in communes}
+        mark_stale(session, commune_ids=communes)
+        whole = sum(refresh_commune(session, commune_id=c, today=night) for c in communes)
+        session.commit()
+        assert whole == households
+        assert {c: _priorities(session, c) for c in communes} == partial, night
+    # The first night leaves most households alone.
+    assert recomputed_on_nights[0] < households / 2, recomputed_on_nights

@@ -40,7 +40,7 @@ def test_refresh_stamps_every_household_of_the_commune(session):
     assert all(h.priority_on == DEMO_TODAY for h in households)
     assert stale_communes(session, commune_ids=[commune.id], today=DEMO_TODAY) == []
     on_list = [h for h in households if h.priority_score > 0]
-    assert on_list and all(decode_reasons(h.priority_reasons) for h in on_list)
+    assert on_list and all(decode_reasons(h.priority_reasons, today=DEMO_TODAY) for h in on_list)
     off = [h for h in households if h.priority_score == 0]
     assert all(h.priority_reasons == "[]" for h in off)
 
@@ -102,7 +102,7 @@ def test_a_promise_due_today_puts_the_household_on_top(session):
         .where(Household.commune_id == commune.id)
         .order_by(Household.priority_score.desc())
     ).first()
-    assert decode_reasons(best.priority_reasons)[0].reason == Reason.FOLLOW_UP_DUE
+    assert decode_reasons(best.priority_reasons, today=DEMO_TODAY)[0].reason == Reason.FOLLOW_UP_DUE
 
 
 def test_worklist_pages_follow_on_without_repeats(session):
