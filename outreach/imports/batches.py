@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zlib
 from contextlib import ExitStack, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from outreach.imports import files
 from outreach.imports.reading import ImportFileError, ParsedSheet, RowError, stream_rows
 from outreach.imports.reading.headers import FIELD_LABELS, KIND_FIELDS, read_header
 from outreach.imports.reading.readers import CSV_EXTENSIONS, open_table
-from outreach.imports.reading.worker import ChildRows
+from outreach.imports.reading.worker import ChildRows, RecordedRows, Recording
 from outreach.imports.report import ImportReport
 from outreach.imports.writer import import_rows
 from outreach.models import ImportBatch, ImportMapping
@@ -383,11 +384,20 @@ def _read_and_write(
 ) -> Outcome:
     with Session(engine, expire_on_commit=False) as session, ExitStack() as stack:
         mapping = mapping_for(session, office=batch.office, kind=batch.kind)
+        about = {"version": RECORDING_VERSION, "kind": str(batch.kind), "mapping": mapping}
+        recorded = _recorded_rows(session, batch.id, about) if write else None
+
+        def parse_in_child() -> ChildRows:
+            # The check records what its child parses; the import replays that (`recorded`).
+            recording = None if write else Recording(about)
+            rows = ChildRows(upload, batch.filename, batch.kind, mapping, recording=recording)
+            return stack.enter_context(rows)
+
         child = None
-        if _worth_a_child(upload, batch.filename):
+        if recorded is None and _worth_a_child(upload, batch.filename):
             # Started before this process unzips the sheet to check its header, so that both
             # do it at once (~2.4 s for a million rows); stopped if the header is wrong.
-            child = stack.enter_context(ChildRows(upload, batch.filename, batch.kind, mapping))
+            child = parse_in_child()
         # Streamed from disk: a million-row workbook is read in ~100 MB, not the ~2 GB of loading it.
         table = stack.enter_context(open_table(upload, batch.filename))
         progress.total = max((table.row_estimate or 0) - 1, 0)
@@ -397,9 +407,7 @@ def _read_and_write(
             return Outcome(None, sheet.match.missing_labels(), sheet.header.cells)
         expected = _expected_rows(table.row_estimate, upload)
         if expected >= PARSE_IN_CHILD_FROM:  # the header is good: a child parses the rest
-            rows = child or stack.enter_context(
-                ChildRows(upload, batch.filename, batch.kind, mapping)
-            )
+            rows = recorded or child or parse_in_child()
         elif child is not None:
             child.close()
 
@@ -424,7 +432,8 @@ def _read_and_write(
                 create_villages=batch.create_villages or not write,
             )
             report.errors = sorted(report.errors, key=lambda e: e.row_number)
-            parsed = rows if isinstance(rows, ChildRows) else sheet  # who saw the skipped rows
+            # Who saw the skipped rows: the child (or its recording), else this process's sheet.
+            parsed = rows if isinstance(rows, ChildRows | RecordedRows) else sheet
             preview = _preview_of(report, parsed, sheet)
             try:
                 if write:
@@ -433,7 +442,36 @@ def _read_and_write(
                 session.rollback()
                 _save_errors(engine, batch.id, report.errors)
                 _save_preview(engine, batch.id, preview)
+                _save_recording(engine, batch.id, rows if not write else None)
         return Outcome(report, [], sheet.header.cells)
+
+
+# What a recording's rows are (`Recording.about`): one made by another version of the parser, or
+# for another mapping of the columns, is not replayed.
+RECORDING_VERSION = 1
+
+
+def _recorded_rows(session: Session, batch_id: int, about: dict) -> RecordedRows | None:
+    """The rows the batch's check parsed, if it recorded them for this kind and mapping."""
+    data = files.get(session, batch_id=batch_id, purpose=files.PARSED)
+    if data is None:
+        return None
+    try:
+        recorded = RecordedRows(data)
+    except (ValueError, EOFError, TypeError, zlib.error):  # not a recording: parse the file
+        return None
+    return recorded if recorded.about == about else None
+
+
+def _save_recording(engine: Engine, batch_id: int, rows: object) -> None:
+    """Keep what a check's child parsed, if it recorded every row (else drop an older one)."""
+    recording = getattr(rows, "recording", None)
+    with Session(engine) as session:
+        if recording is not None and rows.ended:
+            files.put(session, batch_id=batch_id, purpose=files.PARSED, data=recording.finish())
+        else:
+            files.remove(session, batch_id=batch_id, purpose=files.PARSED)
+        session.commit()
 
 
 def _commit_import(session: Session, batch: ImportBatch, report: ImportReport) -> None:

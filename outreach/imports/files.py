@@ -24,6 +24,7 @@ from outreach.models.base import utcnow
 from outreach.models.codes import RUNNING_STATUSES
 
 UPLOAD, ERRORS, HEADERS, PREVIEW = "upload", "errors", "headers", "preview"
+PARSED = "parsed"  # the check's parsed rows, replayed by the import (reading/worker.Recording)
 OWNER = "import_batch"
 
 
@@ -35,6 +36,11 @@ def put(session: Session, *, batch_id: int, purpose: str, data: bytes) -> None:
 def get(session: Session, *, batch_id: int, purpose: str) -> bytes | None:
     """One of a batch's files whole, or None if it has none (never stored, or deleted)."""
     return store.get(session, (OWNER, batch_id), purpose)
+
+
+def remove(session: Session, *, batch_id: int, purpose: str) -> None:
+    """Delete one of a batch's files, if it has it (flushed, not committed)."""
+    store.remove(session, (OWNER, batch_id), purpose)
 
 
 @contextmanager

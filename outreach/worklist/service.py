@@ -293,12 +293,9 @@ _COMMUNE_STORED = select(
 # The households whose priority the day may have changed (Priority.until), with their members
 # and outcomes: a night's refresh of a commune scored yesterday reads just these.
 _DUE = Household.priority_until <= bindparam("today")
-_DUE_MEMBERS = select(Person.id).where(
-    Person.household_id.in_(
-        select(Household.id).where(Household.commune_id == bindparam("commune_id"), _DUE)
-    )
-)
-_DUE_FACTS = _COMMUNE_FACTS.where(Person.id.in_(_DUE_MEMBERS))
+_DUE_HOUSEHOLDS = select(Household.id).where(Household.commune_id == bindparam("commune_id"), _DUE)
+_DUE_MEMBERS = select(Person.id).where(Person.household_id.in_(_DUE_HOUSEHOLDS))
+_DUE_FACTS = _COMMUNE_FACTS.where(Person.household_id.in_(_DUE_HOUSEHOLDS))
 _DUE_OUTCOMES = _COMMUNE_OUTCOMES.where(VisitOutcome.person_id.in_(_DUE_MEMBERS))
 _DUE_STORED = _COMMUNE_STORED.where(_DUE)
 # The others whose score rises one a day (Priority.rises): today's score is the day's number
