@@ -140,10 +140,18 @@ def days_of(reason: Reason, on: date | None, today: date) -> int | None:
     return (today - on).days if reason in _DAYS_SINCE else (on - today).days
 
 
-def _level_days(best: int, others: Iterable[tuple], today: date) -> list[date]:
-    """The days those of `others` (score, rising?, …) that rise one a day draw level with a
-    score `best` that stays (tomorrow for one level already: tomorrow it is ahead)."""
-    return [today + timedelta(days=max(best - score, 1)) for score, rising, *_ in others if rising]
+def _level_days(ordered: list[tuple[int, bool]], today: date) -> list[date]:
+    """The days something rising one a day draws level with something still above it, in a
+    list of (score, rising?) strongest first: from then on their order may change (tomorrow
+    for two level already: tomorrow the rising one is ahead). Those rising together keep
+    their distance."""
+    return [
+        today + timedelta(days=max(above - score, 1))
+        for i, (score, rising) in enumerate(ordered)
+        if rising
+        for above, above_rising in ordered[:i]
+        if not above_rising
+    ]
 
 
 def _earliest(*days: date | None) -> date | None:
@@ -173,60 +181,57 @@ def _list_reasons(
 ) -> tuple[list[Scored], date | None]:
     """Reasons 2–7 of brief §5 with their scores, and the first day they may differ otherwise
     than by rising."""
-    found: list[Scored] = []
-    changes: list[date | None] = []
-    cap = w["urgency_cap"]
-    if facts.is_participant and facts.paid_through is not None:
-        deadline = payment_deadline(facts.paid_through, facts.payment_frequency or 1)
-        if today > deadline:
-            overdue = (today - deadline).days
-            found.append(
-                (
-                    w["lapsed"] + min(overdue, cap),
-                    ReasonLine(Reason.LAPSED, deadline, overdue),
-                    deadline + timedelta(days=cap + 1) if overdue < cap else None,
-                )
-            )
-        elif facts.paid_through <= today + timedelta(days=COMING_DUE_DAYS):
-            left = (deadline - today).days
-            found.append(
-                (
-                    w["coming_due"] + max(cap - left, 0) // 3,
-                    ReasonLine(Reason.COMING_DUE, deadline, left),
-                    None,
-                )
-            )
-            # Its urgency grows by one every third day from `cap` days before the deadline;
-            # after the deadline it lapses.
-            step = max(cap - left, 0) // 3 + 1
-            changes.append(
-                min(deadline - timedelta(days=cap - 3 * step), deadline + timedelta(days=1))
-            )
-        else:
-            changes.append(facts.paid_through - timedelta(days=COMING_DUE_DAYS))
-    if facts.benefit_end is not None and today <= facts.benefit_end:
-        if facts.benefit_start is not None and today < facts.benefit_start:
-            changes.append(facts.benefit_start)
-        else:
-            left = (facts.benefit_end - today).days
-            if left <= BENEFIT_ENDING_DAYS:
-                found.append(
-                    (
-                        w["benefit_ending"] + BENEFIT_ENDING_DAYS - left,
-                        ReasonLine(Reason.BENEFIT_ENDING, facts.benefit_end, left),
-                        facts.benefit_end + timedelta(days=1),
-                    )
-                )
-            else:
-                line = ReasonLine(Reason.BENEFIT, facts.benefit_end, left)
-                found.append((w["benefit"], line, None))
-                changes.append(facts.benefit_end - timedelta(days=BENEFIT_ENDING_DAYS))
+    payment, payment_changes = _payment_reason(facts, today, w)
+    benefit, benefit_changes = _benefit_reason(facts, today, w)
+    found = [reason for reason in (payment, benefit) if reason is not None]
     if facts.reserved_months:
         line = ReasonLine(Reason.RESERVED, days=facts.reserved_months)
         found.append((w["reserved"], line, None))
     if facts.is_potential:
         found.append((w["potential"], ReasonLine(Reason.POTENTIAL), None))
-    return found, _earliest(*changes)
+    return found, _earliest(payment_changes, benefit_changes)
+
+
+def _payment_reason(
+    facts: PersonFacts, today: date, w: Mapping[str, int]
+) -> tuple[Scored | None, date | None]:
+    """A participant's lapse or coming due, and the first day it may change otherwise."""
+    if not facts.is_participant or facts.paid_through is None:
+        return None, None
+    cap = w["urgency_cap"]
+    deadline = payment_deadline(facts.paid_through, facts.payment_frequency or 1)
+    if today > deadline:
+        overdue = (today - deadline).days
+        line = ReasonLine(Reason.LAPSED, deadline, overdue)
+        rises_until = deadline + timedelta(days=cap + 1) if overdue < cap else None
+        return (w["lapsed"] + min(overdue, cap), line, rises_until), None
+    if facts.paid_through > today + timedelta(days=COMING_DUE_DAYS):
+        return None, facts.paid_through - timedelta(days=COMING_DUE_DAYS)
+    left = (deadline - today).days
+    line = ReasonLine(Reason.COMING_DUE, deadline, left)
+    # Its urgency grows by one every third day from `cap` days before the deadline; after the
+    # deadline it lapses.
+    step = max(cap - left, 0) // 3 + 1
+    changes = min(deadline - timedelta(days=cap - 3 * step), deadline + timedelta(days=1))
+    return (w["coming_due"] + max(cap - left, 0) // 3, line, None), changes
+
+
+def _benefit_reason(
+    facts: PersonFacts, today: date, w: Mapping[str, int]
+) -> tuple[Scored | None, date | None]:
+    """An unemployment benefit being received or ending, and the first day that may change
+    otherwise than by rising."""
+    if facts.benefit_end is None or today > facts.benefit_end:
+        return None, None
+    if facts.benefit_start is not None and today < facts.benefit_start:
+        return None, facts.benefit_start
+    left = (facts.benefit_end - today).days
+    if left > BENEFIT_ENDING_DAYS:
+        line = ReasonLine(Reason.BENEFIT, facts.benefit_end, left)
+        return (w["benefit"], line, None), facts.benefit_end - timedelta(days=BENEFIT_ENDING_DAYS)
+    line = ReasonLine(Reason.BENEFIT_ENDING, facts.benefit_end, left)
+    ending = w["benefit_ending"] + BENEFIT_ENDING_DAYS - left
+    return (ending, line, facts.benefit_end + timedelta(days=1)), None
 
 
 # The engine's list reasons are the BHXH list categories of the same name.
@@ -287,15 +292,12 @@ def person_priority(
         return Priority(score=0, until=changes)
 
     scored.sort(key=lambda item: -item[0])
-    # The strongest reason rising keeps its place (those rising with it keep their distance);
-    # a weaker one rising while the strongest stays may pass it.
-    # (Any of them stopping is a change: it stays still, or it goes.) A weaker one rising while
-    # the strongest stays may draw level on the day the gap is closed.
+    # The score rises when the strongest reason does. Any rising reason stopping is a change (it
+    # stays still, or it goes), and so is one drawing level with a still one above it.
     rises = scored[0][2] is not None
     changes = _earliest(changes, *(stops for _, _, stops in scored))
-    if not rises:
-        rising = ((score, stops is not None) for score, _, stops in scored)
-        changes = _earliest(changes, *_level_days(scored[0][0], rising, today))
+    order = [(score, stops is not None) for score, _, stops in scored]
+    changes = _earliest(changes, *_level_days(order, today))
     score = scored[0][0]
     adjustments: list[ReasonLine] = []
     if last is None:
@@ -338,10 +340,9 @@ def household_priority(
     if not on_list:
         return Priority(score=0, off_list=True, until=until)
     best = on_list[0]
-    if not best.rises:  # a member rising may draw level with the best one
-        until = _earliest(
-            until, *_level_days(best.score, ((m.score, m.rises) for m in on_list), today)
-        )
+    # A member rising may draw level with the best one (passing another changes nothing here).
+    order = [(best.score, best.rises)] + [(m.score, True) for m in on_list[1:] if m.rises]
+    until = _earliest(until, *_level_days(order, today))
     return Priority(
         score=best.score + w["household_extra_member"] * (len(on_list) - 1),
         reasons=best.reasons,

@@ -120,3 +120,17 @@ def test_a_score_held_at_one_does_not_rise():
     assert held.score == 1 and not held.rises and held.until == TODAY + timedelta(days=1)
     free = person_priority(lapsed, [], today=TODAY)
     assert free.rises and free.until == date(2026, 11, 30) + timedelta(days=91)
+
+
+def test_a_rising_reason_passing_a_still_one_below_the_strongest_is_a_change():
+    """Reserved (200) first, then a benefit (100) and an appointment due today (100, rising):
+    tomorrow the appointment is second, so the stored reasons change then (found by the
+    property test above, with these weights)."""
+    w = {**DEFAULT_WEIGHTS, "follow_up_due": 100, "benefit": 100, "urgency_cap": 1}
+    facts = PersonFacts(benefit_end=date(2027, 1, 6), reserved_months=1)
+    promised = [PastOutcome(TODAY, Outcome.PROMISED.value, follow_up_on=TODAY)]
+    now = person_priority(facts, promised, today=TODAY, weights=w)
+    tomorrow = TODAY + timedelta(days=1)
+    assert now.until == tomorrow and not now.rises
+    later = person_priority(facts, promised, today=tomorrow, weights=w)
+    assert [r.reason.value for r in later.reasons][:2] == ["reserved", "follow_up_due"]
