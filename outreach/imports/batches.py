@@ -442,7 +442,8 @@ def _read_and_write(
                 session.rollback()
                 _save_errors(engine, batch.id, report.errors)
                 _save_preview(engine, batch.id, preview)
-                _save_recording(engine, batch.id, rows if not write else None)
+                if not write:
+                    _save_recording(engine, batch.id, rows)
         return Outcome(report, [], sheet.header.cells)
 
 
@@ -565,6 +566,9 @@ def _guarded(engine: Engine, board: JobBoard, batch_id: int, *, write: bool) -> 
         with Session(engine) as session:
             # What web requests kept aside while this job held the lock goes in now.
             spool.replay_if_any(session)
+            if write:  # done or failed, the check's rows have served (a retry parses the file)
+                files.remove(session, batch_id=batch_id, purpose=files.PARSED)
+                session.commit()
     return outcome
 
 

@@ -163,6 +163,24 @@ def test_the_import_replays_the_rows_its_check_parsed(app, login_as, monkeypatch
         assert _recording(app, batch_id) is None  # dropped once imported
 
 
+def test_a_broken_recording_fails_the_import_cleanly_and_is_dropped(app, login_as, monkeypatch):
+    """What the check kept, cut short: the import fails with nothing written, and drops it, so
+    that a retry parses the file."""
+    monkeypatch.setattr(import_batches, "PARSE_IN_CHILD_FROM", 0)
+    client = login_as("admin")
+    before = _persons(app)
+    batch_id = _batch_id(_upload(client, _csv(ROWS)))
+    assert _settled(app, batch_id).status == "previewed"
+    data = _recording(app, batch_id)
+    with Session(app.extensions["engine"]) as s:
+        import_files.put(s, batch_id=batch_id, purpose=import_files.PARSED, data=data[:-40])
+        s.commit()
+    assert _import(client, batch_id).status_code == 302
+    batch = _settled(app, batch_id)
+    assert batch.status == "failed" and "không có dữ liệu nào được ghi" in batch.message
+    assert _persons(app) == before and _recording(app, batch_id) is None
+
+
 def test_an_unrecognised_column_is_mapped_once_for_the_office(app, login_as):
     client = login_as("admin")
     odd = _csv(ROWS[:1]).replace("Xã/Phường".encode(), "Nơi ở hiện nay".encode())
