@@ -97,9 +97,11 @@ def _visit_targets(app: Flask, username: str) -> list[tuple[int, int]]:
     return list(seen.items())
 
 
-def visit_poster(app: Flask, username: str) -> Callable[[], float]:
+def visit_poster(app: Flask, username: str, *, busy_ok: bool = False) -> Callable[[], float | None]:
     """A function that POSTs one one-outcome visit through the real form and returns its ms,
-    a new client UUID and the next of the canvasser's households each time."""
+    a new client UUID and the next of the canvasser's households each time; with `busy_ok`, None
+    for a visit answered "busy, not saved" (503: the household is held by an import's
+    transaction past the web's lock wait; the phone keeps such a visit and sends it again)."""
     client = _logged_in(app, username)
     page = client.get("/worklist").get_data(as_text=True)
     match = META_CSRF.search(page)
@@ -108,7 +110,7 @@ def visit_poster(app: Flask, username: str) -> Callable[[], float]:
     token, targets = match.group(1), _visit_targets(app, username)
     turn = itertools.count()
 
-    def post() -> float:
+    def post() -> float | None:
         household_id, person_id = targets[next(turn) % len(targets)]
         form = {
             "csrf_token": token,
@@ -119,6 +121,8 @@ def visit_poster(app: Flask, username: str) -> Callable[[], float]:
         started = time.perf_counter()
         response = client.post(f"/households/{household_id}/visits", data=form)
         elapsed = (time.perf_counter() - started) * 1000
+        if busy_ok and response.status_code == 503:
+            return None
         _expect(response, 302, f"POST visit to household {household_id}")
         # A browser follows the redirect, whose page shows (and so drops) the "saved" message;
         # this client does not, so drop it here (untimed), or the cookie grows past 4 KB.

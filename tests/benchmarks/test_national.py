@@ -68,6 +68,7 @@ def test_the_national_part_measures_every_row(tmp_path, cleanup):
     for phase in ("idle", "during import"):
         for page in ("worklist", "household page", "visit POST", "dashboard (commune)"):
             assert by_name[f"national: {phase}: {page} p95"].unit == "ms"
+        assert by_name[f"national: {phase}: visit POSTs answered busy (503)"].value >= 0
     assert by_name["national: import in a worker"].unit == "rows/s"
     assert by_name["national: page rounds during import"].value >= 1
     assert any("pg_dump -Fc" in message for message in said)
