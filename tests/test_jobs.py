@@ -21,6 +21,7 @@ from outreach.jobs import (
 from outreach.models import GeoUnit, Household, ImportBatch, Person, PriorityRefresh, Summary
 from outreach.models.codes import UnitKind
 from tests.conftest import csrf_token
+from tests.crash.conftest import forget_the_checks_rows
 from tests.crash.test_kill9 import participants_csv
 from tests.imports.test_views import _batch_id, _settled, _upload
 from tests.imports.test_writer import ROWS, _csv
@@ -95,6 +96,7 @@ def test_a_worker_killed_mid_import_fails_the_batch_cleanly_and_it_imports_again
     batch_id = _batch_id(_upload(client, data, name="ds-30000.csv"))
     batch = _settled(app, batch_id, timeout=300)
     assert batch.status == "previewed" and batch.rows_read == rows, batch.message
+    forget_the_checks_rows(app.extensions["engine"], batch_id)
     client.post(
         f"/imports/{batch_id}/import",
         data={"csrf_token": csrf_token(client, f"/imports/{batch_id}"), "create_villages": "1"},

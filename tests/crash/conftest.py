@@ -25,7 +25,9 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
 
+from outreach.imports import files as import_files
 from outreach.operations.demo import DEMO_PASSWORD
 from tests.redis_server import REDIS, redis_url  # noqa: F401 (a fixture)
 from tests.workers import group_pids
@@ -36,6 +38,15 @@ TODAY = "2026-11-22"
 CSRF_RE = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf-token" content="([^"]+)"'
 )
+
+
+def forget_the_checks_rows(engine, batch_id: int) -> None:
+    """Drop the rows a batch's check parsed, so that its import parses the file in a child
+    again: the slow part of an import, where the tests that kill a worker strike (replaying the
+    check's rows, a 30,000-row import may end before it is seen writing)."""
+    with Session(engine) as session:
+        import_files.remove(session, batch_id=batch_id, purpose=import_files.PARSED)
+        session.commit()
 
 
 def _free_port() -> int:

@@ -35,7 +35,7 @@ from outreach.models import (
 )
 from outreach.models.codes import BatchStatus, SummaryStatus
 
-from .conftest import GUNICORN, Client, Server
+from .conftest import GUNICORN, Client, Server, forget_the_checks_rows
 
 pytestmark = pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed")
 
@@ -144,6 +144,7 @@ def _check_then_import(client: Client, engine, batch_id: int) -> None:
     )
     batch = _batch(engine, batch_id)
     assert batch.rejected == 0 and batch.rows_read == IMPORT_ROWS, batch.message
+    forget_the_checks_rows(engine, batch_id)
     answer = client.post_form(  # the new villages the preview lists, confirmed
         f"/imports/{batch_id}/import", {"create_villages": "1"}, token_from=f"/imports/{batch_id}"
     )

@@ -26,7 +26,14 @@ from tests.conftest import backend
 from tests.imports.test_concurrent_imports import people_list
 from tests.imports.test_writer import ROWS, _csv
 
-from .conftest import GUNICORN, REDIS, Client, Server, two_servers_and_a_worker
+from .conftest import (
+    GUNICORN,
+    REDIS,
+    Client,
+    Server,
+    forget_the_checks_rows,
+    two_servers_and_a_worker,
+)
 from .test_kill9 import participants_csv
 
 pytestmark = [
@@ -140,6 +147,7 @@ def test_the_worker_killed_mid_import_leaves_a_clean_failed_batch_that_imports_a
     on_b = _on(b, on_a)
     batch_id = _upload(on_a, data, "ds-30000.csv")
     assert _follow(on_b, batch_id, {"previewed", "failed"}) == "previewed"
+    forget_the_checks_rows(engine, batch_id)
     _import(on_b, batch_id)
     _wait(
         lambda: (e := board.read(f"import-{batch_id}")) and e["stage"] == "importing"
