@@ -93,7 +93,7 @@ def test_a_worker_killed_mid_import_fails_the_batch_cleanly_and_it_imports_again
     client = login_as("admin")
     before = _persons(app)
     shared.start()
-    batch_id = _batch_id(_upload(client, data, name="ds-30000.csv"))
+    batch_id = _batch_id(_upload(client, data, name="ds-60000.csv"))
     batch = _settled(app, batch_id, timeout=300)
     assert batch.status == "previewed" and batch.rows_read == rows, batch.message
     forget_the_checks_rows(app.extensions["engine"], batch_id)
