@@ -87,7 +87,7 @@ def test_a_worker_killed_mid_import_fails_the_batch_cleanly_and_it_imports_again
     """SIGKILL of the worker (and its parsing child) while the import writes: the batch's page
     says it was interrupted at once, nothing of the file is in the database, and the same batch
     is checked and imported again by a new worker."""
-    rows = 30_000
+    rows = 60_000  # a few seconds of writing: time to see it and kill it mid-way
     data, _numbers = participants_csv(rows, seed=3)
     board = app.extensions["jobs"].board
     client = login_as("admin")
